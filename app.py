@@ -1,0 +1,153 @@
+"""Application factory: configuration, extensions, blueprints and CLI. No business logic."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core import clock
+from core.extensions import csrf, db, limiter, login_manager, migrate
+from core.roles import Role, wants_json
+from core.web import enforce_idle_timeout, require_password_change, set_security_headers
+from training import accounts, admin_views, audit_views, auth_views, cli, home_views
+from training.privacy import mask_id_number, mask_phone
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, test_config)
+    configure_extensions(app)
+    configure_blueprints(app)
+    configure_request_hooks(app)
+    configure_errors(app)
+    configure_templates(app)
+    app.cli.add_command(cli.create_admin)
+    app.cli.add_command(cli.seed_demo)
+    return app
+
+
+def _database_url(app: Flask) -> str:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'app.db'}"
+    # Hosting tools often hand out postgres:// URLs; SQLAlchemy wants the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _secret_key(app: Flask) -> str:
+    """SECRET_KEY from the environment, else generated once into instance/secret_key."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    redis_url = os.environ.get("REDIS_URL", "")
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=_database_url(app),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        REDIS_URL=redis_url,
+        RATELIMIT_STORAGE_URI=redis_url or "memory://",
+        LOGIN_RATE_LIMIT=os.environ.get("LOGIN_RATE_LIMIT", "20 per minute"),
+        LOGIN_MAX_FAILURES=_env_int("LOGIN_MAX_FAILURES", 5),
+        LOGIN_LOCKOUT_MINUTES=_env_int("LOGIN_LOCKOUT_MINUTES", 15),
+        IDLE_TIMEOUT_MINUTES=_env_int("IDLE_TIMEOUT_MINUTES", 30),
+        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session does
+    )
+    if test_config is None:
+        app.config["SECRET_KEY"] = _secret_key(app)
+    else:
+        app.config.update(test_config)
+    if proxies := _env_int("PROXY_FIX_X_FOR", 0):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+
+def configure_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(accounts.load_session_user)
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def _unauthorized():
+    if wants_json():
+        return jsonify(error="login_required", message="请先登录"), 401
+    flash("请先登录。", "warning")
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+def configure_blueprints(app: Flask) -> None:
+    for module in (auth_views, home_views, admin_views, audit_views):
+        app.register_blueprint(module.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception as error:  # any database failure means unhealthy
+            return jsonify(status="error", database=type(error).__name__), 503
+        return jsonify(status="ok", database="ok")
+
+    healthz.public = True
+
+
+def configure_request_hooks(app: Flask) -> None:
+    app.before_request(enforce_idle_timeout)
+    app.before_request(require_password_change)
+    app.after_request(set_security_headers)
+
+
+ERROR_MESSAGES = {
+    400: ("请求无效", "请求的内容不完整或格式不正确。"),
+    403: ("无权访问", "您没有访问此页面的权限。如需开通，请联系单位管理员。"),
+    404: ("页面不存在", "您访问的页面不存在或已被删除。"),
+    405: ("请求方式不正确", "该页面不支持此操作。"),
+    413: ("文件过大", "上传的文件超过 20 MB。"),
+    429: ("操作过于频繁", "请求过于频繁，请稍后再试。"),
+    500: ("服务器错误", "服务器出现错误，请稍后重试。问题已记录。"),
+}
+
+
+def _error_response(status: int, message: str | None = None):
+    title, default_message = ERROR_MESSAGES[status]
+    message = message or default_message
+    if wants_json():
+        return jsonify(error=title, message=message), status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def configure_errors(app: Flask) -> None:
+    for status in ERROR_MESSAGES:
+        app.register_error_handler(status, lambda error, status=status: _error_response(status))
+    app.register_error_handler(
+        CSRFError,
+        lambda error: _error_response(400, "页面已过期或表单校验失败，请刷新页面后重试。"),
+    )
+
+
+def configure_templates(app: Flask) -> None:
+    app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.filters["mask_id"] = mask_id_number
+    app.jinja_env.filters["china_time"] = clock.to_china_time
+    app.jinja_env.globals["Role"] = Role

@@ -1,0 +1,1 @@
+"""Plumbing shared by `training` and `question_bank`; imports neither."""

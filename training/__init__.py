@@ -1,0 +1,1 @@
+"""People and their learning: accounts and units, exams, study records, reports."""

@@ -1,0 +1,311 @@
+"""Account rules: login and lockout, passwords, and what administrators may change."""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core import clock
+from core.audit import Actor, record
+from core.extensions import db
+from core.passwords import (
+    generate_temporary_password,
+    hash_password,
+    needs_rehash,
+    policy_error,
+    verify_password,
+)
+from core.roles import EXCLUSIVE_ROLES, Role
+from training.models import Unit, User, subtree_ids
+
+# Roles a unit admin may hand out inside the unit subtree; the rest only a system admin.
+UNIT_ADMIN_GRANTABLE = frozenset({Role.LEARNER, Role.TRAINER})
+
+LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+PHONE_PATTERN = re.compile(r"^1\d{10}$")
+ID_NUMBER_PATTERN = re.compile(r"^\d{17}[\dXx]$")
+
+
+class AccountError(ValueError):
+    """A rule was broken; the message is shown to the user as is."""
+
+
+@dataclass
+class LoginOutcome:
+    user: User | None
+    error: str | None = None
+
+
+def find_by_login(login: str) -> User | None:
+    return db.session.scalar(select(User).where(User.login == login.strip()))
+
+
+def authenticate(
+    login: str, password: str, ip: str, *, max_failures: int, lockout_minutes: int
+) -> LoginOutcome:
+    """Check a login attempt, counting failures and locking the account after too many."""
+    user = find_by_login(login)
+    now = clock.now()
+    if user is None:
+        verify_password(None, password)
+        record(Actor(None, login[:64], ip), "login.failure", summary="账号不存在")
+        return LoginOutcome(None, "账号或密码错误。")
+    actor = Actor(user.id, user.login, ip)
+    if user.is_locked(now):
+        record(actor, "login.blocked", object_type="user", object_id=user.id)
+        return LoginOutcome(None, _locked_message(user))
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        remaining = max_failures - user.failed_logins
+        record(actor, "login.failure", object_type="user", object_id=user.id)
+        if remaining > 0:
+            return LoginOutcome(None, f"账号或密码错误，再失败 {remaining} 次账号将被锁定。")
+        user.locked_until = now + timedelta(minutes=lockout_minutes)
+        user.failed_logins = 0
+        record(
+            actor,
+            "login.locked",
+            object_type="user",
+            object_id=user.id,
+            summary=f"连续失败 {max_failures} 次，锁定 {lockout_minutes} 分钟",
+        )
+        return LoginOutcome(None, _locked_message(user))
+    if not user.is_active:
+        record(actor, "login.failure", object_type="user", object_id=user.id, summary="账号已停用")
+        return LoginOutcome(None, "账号已停用，请联系单位管理员。")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    record(actor, "login.success", object_type="user", object_id=user.id)
+    return LoginOutcome(user)
+
+
+def _locked_message(user: User) -> str:
+    until = clock.to_china_time(user.locked_until)
+    return f"连续登录失败次数过多，账号已锁定至 {until}，届时可再试，或请管理员解锁。"
+
+
+def change_password(actor: Actor, user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise AccountError("当前密码不正确。")
+    if new == current:
+        raise AccountError("新密码不能与当前密码相同。")
+    if error := policy_error(new):
+        raise AccountError(error)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.session_version += 1
+    record(actor, "password.change", object_type="user", object_id=user.id)
+
+
+# --- administration ---------------------------------------------------------------
+
+
+def manageable_unit_ids(admin: User) -> set[int] | None:
+    """Units `admin` may manage: None means all (system admin)."""
+    if Role.SYSTEM_ADMIN in admin.roles:
+        return None
+    if Role.UNIT_ADMIN in admin.roles:
+        return subtree_ids(admin.unit_id)
+    return set()
+
+
+def can_manage_unit(admin: User, unit_id: int) -> bool:
+    scope = manageable_unit_ids(admin)
+    return scope is None or unit_id in scope
+
+
+def grantable_roles(admin: User) -> list[Role]:
+    if Role.SYSTEM_ADMIN in admin.roles:
+        return list(Role)
+    return [role for role in Role if role in UNIT_ADMIN_GRANTABLE]
+
+
+@dataclass
+class UserData:
+    """What an administrator enters for a user, on the form or in an import row."""
+
+    login: str
+    name: str
+    unit_id: int
+    position: str = ""
+    is_leader: bool = False
+    is_enforcement_officer: bool = False
+    phone: str = ""
+    id_number: str = ""
+    roles: frozenset[Role] = frozenset({Role.LEARNER})
+
+
+def check_user_data(admin: User, data: UserData, existing: User | None = None) -> dict[str, str]:
+    """Field name → Chinese message for every rule `data` breaks; the form and import share it."""
+    errors = {}
+    if not LOGIN_PATTERN.match(data.login):
+        errors["login"] = "账号须为 2–64 位字母、数字或 _ . @ -"
+    else:
+        other = find_by_login(data.login)
+        if other is not None and other is not existing:
+            errors["login"] = f"账号「{data.login}」已存在"
+    if not data.name.strip():
+        errors["name"] = "姓名不能为空"
+    if db.session.get(Unit, data.unit_id) is None:
+        errors["unit_id"] = "单位不存在"
+    elif not can_manage_unit(admin, data.unit_id):
+        errors["unit_id"] = "您无权管理该单位的用户"
+    if data.phone and not PHONE_PATTERN.match(data.phone):
+        errors["phone"] = "手机号须为 11 位数字"
+    if data.id_number and not ID_NUMBER_PATTERN.match(data.id_number):
+        errors["id_number"] = "身份证号须为 18 位（末位可为 X）"
+    if not data.roles:
+        errors["roles"] = "至少选择一个角色"
+    elif data.roles >= EXCLUSIVE_ROLES:
+        errors["roles"] = "系统管理员与审计管理员必须由不同人员担任（三员分立）"
+    else:
+        current = existing.roles if existing else set()
+        forbidden = (data.roles ^ current) - set(grantable_roles(admin))
+        if forbidden:
+            names = "、".join(role.label for role in Role if role in forbidden)
+            errors["roles"] = f"您无权授予或撤销角色：{names}"
+    return errors
+
+
+def create_user(actor: Actor, admin: User, data: UserData) -> tuple[User, str]:
+    """Create an account with a temporary password, returned once for the administrator."""
+    if errors := check_user_data(admin, data):
+        raise AccountError("；".join(errors.values()))
+    password = generate_temporary_password()
+    user = User(password_hash=hash_password(password), must_change_password=True)
+    _apply(user, data)
+    db.session.add(user)
+    db.session.flush()
+    record(
+        actor,
+        "user.create",
+        object_type="user",
+        object_id=user.id,
+        summary=f"{user.name}（{user.login}）",
+        detail={"roles": sorted(data.roles), "unit_id": data.unit_id},
+    )
+    return user, password
+
+
+def update_user(actor: Actor, admin: User, user: User, data: UserData) -> None:
+    if not can_manage_unit(admin, user.unit_id):
+        raise AccountError("您无权管理该用户")
+    if errors := check_user_data(admin, data, existing=user):
+        raise AccountError("；".join(errors.values()))
+    before = _snapshot(user)
+    old_roles = user.roles
+    _apply(user, data)
+    after = _snapshot(user)
+    changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    if changed:
+        record(
+            actor,
+            "user.update",
+            object_type="user",
+            object_id=user.id,
+            summary=f"{user.name}（{user.login}）",
+            detail=changed,
+        )
+    if old_roles != user.roles:
+        record(
+            actor,
+            "user.roles",
+            object_type="user",
+            object_id=user.id,
+            summary=f"{user.name}（{user.login}）",
+            detail={"before": sorted(old_roles), "after": sorted(user.roles)},
+        )
+
+
+def _apply(user: User, data: UserData) -> None:
+    user.login = data.login.strip()
+    user.name = data.name.strip()
+    user.unit_id = data.unit_id
+    user.position = data.position.strip()
+    user.is_leader = data.is_leader
+    user.is_enforcement_officer = data.is_enforcement_officer
+    user.phone = data.phone
+    user.id_number = data.id_number.upper()
+    user.set_roles(data.roles)
+
+
+def _snapshot(user: User) -> dict:
+    """Fields for the audit trail; personal numbers only as 'changed', never their values."""
+    return {
+        "login": user.login,
+        "name": user.name,
+        "unit_id": user.unit_id,
+        "position": user.position,
+        "is_leader": user.is_leader,
+        "is_enforcement_officer": user.is_enforcement_officer,
+        "phone": "已填写" if user.phone else "",
+        "id_number": "已填写" if user.id_number else "",
+    }
+
+
+def _require_scope(admin: User, user: User) -> None:
+    if not can_manage_unit(admin, user.unit_id):
+        raise AccountError("您无权管理该用户")
+    if user.id == admin.id:
+        raise AccountError("不能对自己的账号执行此操作")
+
+
+def set_active(actor: Actor, admin: User, user: User, active: bool) -> None:
+    _require_scope(admin, user)
+    user.is_active = active
+    if not active:
+        user.session_version += 1
+    record(
+        actor,
+        "user.activate" if active else "user.deactivate",
+        object_type="user",
+        object_id=user.id,
+        summary=f"{user.name}（{user.login}）",
+    )
+
+
+def reset_password(actor: Actor, admin: User, user: User) -> str:
+    """Give `user` a new temporary password that must be changed at the next login."""
+    _require_scope(admin, user)
+    password = generate_temporary_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.session_version += 1
+    user.failed_logins = 0
+    user.locked_until = None
+    record(
+        actor,
+        "user.password_reset",
+        object_type="user",
+        object_id=user.id,
+        summary=f"{user.name}（{user.login}）",
+    )
+    return password
+
+
+def unlock(actor: Actor, admin: User, user: User) -> None:
+    _require_scope(admin, user)
+    user.failed_logins = 0
+    user.locked_until = None
+    record(
+        actor,
+        "user.unlock",
+        object_type="user",
+        object_id=user.id,
+        summary=f"{user.name}（{user.login}）",
+    )
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login's loader: the session id is "user id:session version"."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or str(user.session_version) != version:
+        return None
+    return user

@@ -1,0 +1,299 @@
+"""Administration: the unit tree, users and the bulk user import."""
+
+import io
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from core.extensions import db
+from core.roles import Role, role_required
+from core.web import current_actor
+from training import accounts, units, user_import
+from training.forms import (
+    EmptyForm,
+    RenameUnitForm,
+    UnitForm,
+    UserFilterForm,
+    UserForm,
+    UserImportForm,
+)
+from training.models import Unit, User, subtree_ids
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+admin_required = role_required(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def get_user_or_404(user_id: int) -> User:
+    user = db.get_or_404(User, user_id)
+    if not accounts.can_manage_unit(current_user, user.unit_id):
+        abort(403)
+    return user
+
+
+def get_unit_or_404(unit_id: int) -> Unit:
+    unit = db.get_or_404(Unit, unit_id)
+    if not accounts.can_manage_unit(current_user, unit.id):
+        abort(403)
+    return unit
+
+
+# --- units -------------------------------------------------------------------------
+
+
+@bp.route("/units")
+@admin_required
+def unit_tree():
+    form = UnitForm()
+    form.parent_id.choices = _parent_choices()
+    return render_template(
+        "admin/units.html",
+        rows=units.tree_rows(current_user),
+        form=form,
+        rename_form=RenameUnitForm(),
+        button_form=EmptyForm(),
+    )
+
+
+def _parent_choices() -> list[tuple[int, str]]:
+    top = [(0, "（顶级单位）")] if accounts.manageable_unit_ids(current_user) is None else []
+    return top + units.unit_choices(current_user)
+
+
+@bp.route("/units", methods=["POST"])
+@admin_required
+def create_unit():
+    form = UnitForm()
+    form.parent_id.choices = _parent_choices()
+    if form.validate_on_submit():
+        try:
+            unit = units.create_unit(
+                current_actor(), current_user, form.name.data, form.parent_id.data or None
+            )
+        except accounts.AccountError as error:
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(f"已新建单位「{unit.path}」。", "success")
+    else:
+        _flash_form_errors(form)
+    return redirect(url_for("admin.unit_tree"))
+
+
+@bp.route("/units/<int:unit_id>/rename", methods=["POST"])
+@admin_required
+def rename_unit(unit_id: int):
+    unit = get_unit_or_404(unit_id)
+    form = RenameUnitForm()
+    if form.validate_on_submit():
+        try:
+            units.rename_unit(current_actor(), current_user, unit, form.name.data)
+        except accounts.AccountError as error:
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash("单位名称已修改。", "success")
+    else:
+        _flash_form_errors(form)
+    return redirect(url_for("admin.unit_tree"))
+
+
+@bp.route("/units/<int:unit_id>/delete", methods=["POST"])
+@admin_required
+def delete_unit(unit_id: int):
+    unit = get_unit_or_404(unit_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            units.delete_unit(current_actor(), current_user, unit)
+        except accounts.AccountError as error:
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash("单位已删除。", "success")
+    return redirect(url_for("admin.unit_tree"))
+
+
+# --- users -------------------------------------------------------------------------
+
+
+@bp.route("/users")
+@admin_required
+def user_list():
+    form = UserFilterForm(request.args)
+    form.unit_id.choices = [(0, "全部单位"), *units.unit_choices(current_user)]
+    stmt = select(User).order_by(User.unit_id, User.id)
+    scope = accounts.manageable_unit_ids(current_user)
+    if scope is not None:
+        stmt = stmt.where(User.unit_id.in_(scope))
+    if form.validate():
+        if form.q.data:
+            pattern = f"%{form.q.data.strip()}%"
+            stmt = stmt.where(or_(User.name.like(pattern), User.login.like(pattern)))
+        if form.unit_id.data:
+            stmt = stmt.where(User.unit_id.in_(subtree_ids(form.unit_id.data)))
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    return render_template("admin/users.html", page=page, form=form, button_form=EmptyForm())
+
+
+def _user_form(user: User | None = None) -> UserForm:
+    form = UserForm(obj=user) if request.method == "GET" and user else UserForm()
+    form.unit_id.choices = units.unit_choices(current_user)
+    form.roles.choices = [
+        (role.value, role.label) for role in accounts.grantable_roles(current_user)
+    ]
+    if request.method == "GET":
+        if user is None:
+            form.roles.data = [Role.LEARNER.value]
+        else:
+            form.roles.data = [role.value for role in user.roles]
+            form.phone.data = form.id_number.data = ""
+    return form
+
+
+def _user_data(form: UserForm, user: User | None) -> accounts.UserData:
+    # Roles this admin cannot grant stay as they are; the form only shows grantable ones.
+    kept = (user.roles if user else set()) - set(accounts.grantable_roles(current_user))
+    return accounts.UserData(
+        login=form.login.data.strip(),
+        name=form.name.data.strip(),
+        unit_id=form.unit_id.data,
+        position=form.position.data or "",
+        is_leader=form.is_leader.data,
+        is_enforcement_officer=form.is_enforcement_officer.data,
+        phone=(form.phone.data or "").strip() or (user.phone if user else ""),
+        id_number=(form.id_number.data or "").strip() or (user.id_number if user else ""),
+        roles=frozenset({Role(value) for value in form.roles.data or []} | kept),
+    )
+
+
+FORM_FIELDS = ("login", "name", "unit_id", "phone", "id_number", "roles")
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@admin_required
+def create_user():
+    form = _user_form()
+    if form.validate_on_submit():
+        data = _user_data(form, None)
+        errors = accounts.check_user_data(current_user, data)
+        if not errors:
+            user, password = accounts.create_user(current_actor(), current_user, data)
+            db.session.commit()
+            return render_template("admin/credentials.html", credentials=[(user, password)])
+        _attach_errors(form, errors)
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id: int):
+    user = get_user_or_404(user_id)
+    form = _user_form(user)
+    if form.validate_on_submit():
+        data = _user_data(form, user)
+        errors = accounts.check_user_data(current_user, data, existing=user)
+        if not errors:
+            accounts.update_user(current_actor(), current_user, user, data)
+            db.session.commit()
+            flash(f"已保存「{user.name}」的信息。", "success")
+            return redirect(url_for("admin.user_list"))
+        _attach_errors(form, errors)
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+def _attach_errors(form: UserForm, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        getattr(form, name).errors = [*getattr(form, name).errors, message]
+
+
+def _user_action(user_id: int, action, done: str):
+    user = get_user_or_404(user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        result = action(current_actor(), current_user, user)
+    except accounts.AccountError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("admin.user_list"))
+    db.session.commit()
+    if isinstance(result, str):
+        return render_template("admin/credentials.html", credentials=[(user, result)])
+    flash(done.format(name=user.name), "success")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@admin_required
+def deactivate_user(user_id: int):
+    return _user_action(
+        user_id, lambda a, admin, u: accounts.set_active(a, admin, u, False), "已停用「{name}」。"
+    )
+
+
+@bp.route("/users/<int:user_id>/activate", methods=["POST"])
+@admin_required
+def activate_user(user_id: int):
+    return _user_action(
+        user_id, lambda a, admin, u: accounts.set_active(a, admin, u, True), "已启用「{name}」。"
+    )
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@admin_required
+def reset_password(user_id: int):
+    return _user_action(user_id, accounts.reset_password, "")
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@admin_required
+def unlock_user(user_id: int):
+    return _user_action(user_id, accounts.unlock, "已解除「{name}」的锁定。")
+
+
+# --- import ------------------------------------------------------------------------
+
+
+@bp.route("/users/import", methods=["GET", "POST"])
+@admin_required
+def import_users():
+    form = UserImportForm()
+    check = None
+    if form.validate_on_submit():
+        check = user_import.check_workbook(current_user, form.file.data.read())
+        if not check.errors:
+            created = user_import.import_users(current_actor(), current_user, check)
+            db.session.commit()
+            return render_template("admin/credentials.html", credentials=created)
+    return render_template(
+        "admin/import.html",
+        form=form,
+        check=check,
+        columns=user_import.COLUMNS + user_import.OPTIONAL_COLUMNS,
+    )
+
+
+@bp.route("/users/import/template.xlsx")
+@admin_required
+def import_template():
+    return send_file(
+        io.BytesIO(user_import.template_workbook()),
+        mimetype=XLSX_MIME,
+        as_attachment=True,
+        download_name="用户导入模板.xlsx",
+    )
+
+
+def _flash_form_errors(form) -> None:
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "danger")

@@ -1,0 +1,37 @@
+"""The auditor's read-only view of the audit log."""
+
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, render_template, request
+
+from core.audit import ACTION_LABELS, query_entries
+from core.clock import CHINA_TZ_OFFSET
+from core.extensions import db
+from core.roles import Role, role_required
+from training.forms import AuditFilterForm
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+def _utc_start_of(day) -> datetime:
+    return datetime.combine(day, time.min) - CHINA_TZ_OFFSET
+
+
+@bp.route("/")
+@role_required(Role.AUDITOR)
+def log():
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", "全部"), *ACTION_LABELS.items()]
+    filters = {}
+    if form.validate():
+        filters = {
+            "actor_login": (form.actor.data or "").strip(),
+            "action": form.action.data or "",
+            "object_type": form.object_type.data or "",
+            "since": _utc_start_of(form.since.data) if form.since.data else None,
+            "until": _utc_start_of(form.until.data + timedelta(days=1))
+            if form.until.data
+            else None,
+        }
+    page = db.paginate(query_entries(**filters), per_page=50, error_out=False)
+    return render_template("audit/log.html", form=form, page=page)

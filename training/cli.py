@@ -1,0 +1,67 @@
+"""Command-line tools: `flask create-admin`, `flask seed-demo`."""
+
+import click
+from flask.cli import with_appcontext
+
+from core.audit import SYSTEM, record
+from core.extensions import db
+from core.passwords import hash_password, policy_error
+from core.roles import Role
+from training.accounts import LOGIN_PATTERN, find_by_login
+from training.demo import DEMO_PASSWORD
+from training.demo import seed_demo as seed_demo_data
+from training.models import Unit, User
+from training.units import find_by_path_or_name
+
+
+@click.command("create-admin")
+@click.option("--login", prompt="账号", help="管理员账号")
+@click.option("--name", prompt="姓名", help="管理员姓名")
+@click.option("--unit", "unit_name", prompt="单位（不存在时新建为顶级单位）", help="所属单位")
+@click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码")
+@with_appcontext
+def create_admin(login: str, name: str, unit_name: str, password: str) -> None:
+    """Create a system administrator (the first account of a new installation)."""
+    if not LOGIN_PATTERN.match(login):
+        raise click.ClickException("账号须为 2–64 位字母、数字或 _ . @ -")
+    if find_by_login(login) is not None:
+        raise click.ClickException(f"账号「{login}」已存在")
+    if error := policy_error(password):
+        raise click.ClickException(error)
+    unit, _ = find_by_path_or_name(unit_name)
+    if unit is None:
+        unit = Unit(name=unit_name.strip())
+        db.session.add(unit)
+    user = User(
+        login=login,
+        name=name,
+        unit=unit,
+        password_hash=hash_password(password),
+        must_change_password=False,
+    )
+    user.set_roles({Role.SYSTEM_ADMIN})
+    db.session.add(user)
+    db.session.flush()
+    record(
+        SYSTEM,
+        "admin.create_cli",
+        object_type="user",
+        object_id=user.id,
+        summary=f"{name}（{login}）",
+    )
+    db.session.commit()
+    click.echo(f"已创建系统管理员「{login}」。")
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Load the demo district, accounts (password Demo@2026) and content."""
+    if not seed_demo_data():
+        click.echo("演示数据已存在，未做改动。")
+        return
+    db.session.commit()
+    click.echo(
+        f"已载入演示数据。演示账号：admin、auditor、trainer、unitadmin、leader、"
+        f"officer、newcadre，密码均为 {DEMO_PASSWORD}"
+    )

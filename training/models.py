@@ -1,0 +1,119 @@
+"""Units (单位) and user accounts."""
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core import clock
+from core.extensions import db
+from core.roles import Role
+
+ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
+
+
+class Unit(db.Model):
+    """A node of the unit tree: district government > bureau > section; towns and streets."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_units_parent_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    parent: Mapped["Unit | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Unit"]] = relationship(
+        back_populates="parent", order_by="(Unit.sort_order, Unit.id)"
+    )
+
+    def ancestors(self) -> list["Unit"]:
+        chain, node = [], self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain[::-1]
+
+    @property
+    def path(self) -> str:
+        return " / ".join(unit.name for unit in [*self.ancestors(), self])
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.id} {self.name}>"
+
+
+def subtree_ids(root_id: int) -> set[int]:
+    """Ids of the unit and all units below it (one recursive query)."""
+    tree = select(Unit.id).where(Unit.id == root_id).cte("tree", recursive=True)
+    tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
+    return set(db.session.scalars(select(tree.c.id)))
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    __table_args__ = (CheckConstraint(f"role IN ({ROLE_VALUES})", name="known_role"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    position: Mapped[str] = mapped_column(String(100), default="")
+    #: 领导干部
+    is_leader: Mapped[bool] = mapped_column(default=False)
+    #: 行政执法人员
+    is_enforcement_officer: Mapped[bool] = mapped_column(default=False)
+    #: stored in full, shown only masked
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    id_number: Mapped[str] = mapped_column(String(18), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(default=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    #: bumped on password change, reset and deactivation; part of the session id,
+    #: so signed-cookie sessions issued before it stop working
+    session_version: Mapped[int] = mapped_column(default=1)
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    unit: Mapped[Unit] = relationship()
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def roles(self) -> set[Role]:
+        return {Role(row.role) for row in self.role_rows}
+
+    def set_roles(self, roles) -> None:
+        wanted = {Role(role) for role in roles}
+        self.role_rows = [row for row in self.role_rows if row.role in wanted]
+        for role in sorted(wanted - self.roles):
+            self.role_rows.append(UserRole(role=role.value))
+
+    def has_any_role(self, *roles: Role) -> bool:
+        return bool(self.roles & set(roles))
+
+    @property
+    def role_labels(self) -> str:
+        return "、".join(role.label for role in Role if role in self.roles)
+
+    def is_locked(self, moment: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > moment
+
+    @property
+    def locked_now(self) -> bool:
+        return self.is_locked(clock.now())
+
+    def __repr__(self) -> str:
+        return f"<User {self.login}>"

@@ -1,0 +1,110 @@
+"""The unit tree: listing, creating, renaming and removing empty units."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from core.audit import Actor, record
+from core.extensions import db
+from training.accounts import AccountError, can_manage_unit, manageable_unit_ids
+from training.models import Unit, User
+
+
+@dataclass
+class TreeRow:
+    unit: Unit
+    depth: int
+    user_count: int
+
+
+def tree_rows(admin: User | None = None) -> list[TreeRow]:
+    """The tree in display order (depth-first); limited to what `admin` manages."""
+    units = db.session.scalars(select(Unit).order_by(Unit.sort_order, Unit.id)).all()
+    counts = dict(
+        db.session.execute(select(User.unit_id, func.count()).group_by(User.unit_id)).tuples().all()
+    )
+    children: dict[int | None, list[Unit]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    scope = manageable_unit_ids(admin) if admin is not None else None
+    rows: list[TreeRow] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for unit in children.get(parent_id, []):
+            if scope is None or unit.id in scope:
+                rows.append(TreeRow(unit, depth, counts.get(unit.id, 0)))
+                walk(unit.id, depth + 1)
+            else:
+                walk(unit.id, depth)
+
+    walk(None, 0)
+    return rows
+
+
+def unit_choices(admin: User | None = None) -> list[tuple[int, str]]:
+    return [(row.unit.id, "　" * row.depth + row.unit.name) for row in tree_rows(admin)]
+
+
+def find_by_path_or_name(text: str) -> tuple[Unit | None, str | None]:
+    """Resolve a unit written as a full path (a/b/c) or a name that is unique in the tree."""
+    parts = [part.strip() for part in text.replace("／", "/").split("/") if part.strip()]
+    if not parts:
+        return None, "单位不能为空"
+    candidates = db.session.scalars(select(Unit).where(Unit.name == parts[-1])).all()
+    if len(parts) > 1:
+        candidates = [unit for unit in candidates if unit.path.replace(" ", "") == "/".join(parts)]
+    if not candidates:
+        return None, f"单位「{text}」不存在"
+    if len(candidates) > 1:
+        return None, f"单位名称「{text}」不唯一，请写完整路径，如「上级单位/{parts[-1]}」"
+    return candidates[0], None
+
+
+def _check_name(name: str, parent_id: int | None, exclude: Unit | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise AccountError("单位名称不能为空")
+    same_parent = Unit.parent_id.is_(None) if parent_id is None else Unit.parent_id == parent_id
+    clash = db.session.scalar(select(Unit).where(same_parent, Unit.name == name))
+    if clash is not None and clash is not exclude:
+        raise AccountError(f"同一上级单位下已有「{name}」")
+    return name
+
+
+def create_unit(actor: Actor, admin: User, name: str, parent_id: int | None) -> Unit:
+    if parent_id is None and manageable_unit_ids(admin) is not None:
+        raise AccountError("只有系统管理员可以新建顶级单位")
+    if parent_id is not None and not can_manage_unit(admin, parent_id):
+        raise AccountError("您无权在该单位下新建单位")
+    unit = Unit(name=_check_name(name, parent_id), parent_id=parent_id)
+    db.session.add(unit)
+    db.session.flush()
+    record(actor, "unit.create", object_type="unit", object_id=unit.id, summary=unit.path)
+    return unit
+
+
+def _can_edit_unit(admin: User, unit: Unit) -> bool:
+    """System admins edit any unit; unit admins the units below their own."""
+    scope = manageable_unit_ids(admin)
+    return scope is None or (unit.id in scope and unit.id != admin.unit_id)
+
+
+def rename_unit(actor: Actor, admin: User, unit: Unit, name: str) -> None:
+    if not _can_edit_unit(admin, unit):
+        raise AccountError("您无权修改该单位")
+    old = unit.path
+    unit.name = _check_name(name, unit.parent_id, exclude=unit)
+    record(
+        actor, "unit.rename", object_type="unit", object_id=unit.id, summary=f"{old} → {unit.path}"
+    )
+
+
+def delete_unit(actor: Actor, admin: User, unit: Unit) -> None:
+    if not _can_edit_unit(admin, unit):
+        raise AccountError("您无权删除该单位")
+    if unit.children:
+        raise AccountError("该单位下还有下级单位，不能删除")
+    if db.session.scalar(select(func.count()).where(User.unit_id == unit.id)):
+        raise AccountError("该单位下还有用户，请先调整用户所属单位")
+    record(actor, "unit.delete", object_type="unit", object_id=unit.id, summary=unit.path)
+    db.session.delete(unit)

@@ -1,0 +1,160 @@
+"""Bulk user import from .xlsx: every row checked, then all rows written or none."""
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+from openpyxl import Workbook, load_workbook
+
+from core.audit import Actor, record
+from core.roles import ROLE_LABELS, Role
+from training.accounts import UserData, check_user_data, create_user
+from training.models import User
+from training.units import find_by_path_or_name
+
+COLUMNS = ("姓名", "账号", "单位", "职务", "是否领导干部", "是否执法人员", "角色")
+OPTIONAL_COLUMNS = ("手机号", "身份证号")
+REQUIRED = ("姓名", "账号", "单位")
+FIELD_COLUMNS = {
+    "login": "账号",
+    "name": "姓名",
+    "unit_id": "单位",
+    "phone": "手机号",
+    "id_number": "身份证号",
+    "roles": "角色",
+}
+YES = {"是", "y", "yes", "1", "true", "√"}
+NO = {"否", "n", "no", "0", "false", "×", ""}
+ROLE_BY_LABEL = {label: role for role, label in ROLE_LABELS.items()} | {
+    "出题人员": Role.TRAINER,
+    "培训人员": Role.TRAINER,
+    "审计员": Role.AUDITOR,
+}
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportCheck:
+    rows: list[tuple[int, UserData]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).replace("\xa0", " ").strip()
+
+
+def check_workbook(admin: User, data: bytes) -> ImportCheck:
+    """Parse and validate the file; nothing is written."""
+    result = ImportCheck()
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        rows = list(sheet.iter_rows(values_only=True))
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, IndexError):
+        result.errors.append(RowError(0, "", "文件不是有效的 .xlsx 文件或已损坏"))
+        return result
+    if not rows:
+        result.errors.append(RowError(1, "", "文件是空的"))
+        return result
+    header = [_text(cell) for cell in rows[0]]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        result.errors.append(RowError(1, "", f"缺少必填列：{'、'.join(missing)}"))
+        return result
+    index = {name: header.index(name) for name in COLUMNS + OPTIONAL_COLUMNS if name in header}
+    seen_logins: dict[str, int] = {}
+    for number, cells in enumerate(rows[1:], start=2):
+        values = {name: _text(cells[i]) if i < len(cells) else "" for name, i in index.items()}
+        if not any(values.values()):
+            continue
+        _check_row(admin, number, values, seen_logins, result)
+    if not result.rows and not result.errors:
+        result.errors.append(RowError(2, "", "文件中没有用户数据"))
+    return result
+
+
+def _yes_no(value: str, column: str, number: int, result: ImportCheck) -> bool:
+    if value.lower() in YES:
+        return True
+    if value.lower() not in NO:
+        result.errors.append(RowError(number, column, f"应填写「是」或「否」，而不是「{value}」"))
+    return False
+
+
+def _check_row(admin, number, values, seen_logins, result) -> None:
+    errors_before = len(result.errors)
+    for name in REQUIRED:
+        if not values.get(name):
+            result.errors.append(RowError(number, name, f"{name}不能为空"))
+    unit, unit_error = find_by_path_or_name(values.get("单位", ""))
+    if unit_error and values.get("单位"):
+        result.errors.append(RowError(number, "单位", unit_error))
+    roles = set()
+    for label in values.get("角色", "").replace("，", "、").replace(",", "、").split("、"):
+        if not label.strip():
+            continue
+        role = ROLE_BY_LABEL.get(label.strip())
+        if role is None:
+            known = "、".join(ROLE_LABELS.values())
+            result.errors.append(RowError(number, "角色", f"未知角色「{label}」，可选：{known}"))
+        else:
+            roles.add(role)
+    data = UserData(
+        login=values.get("账号", ""),
+        name=values.get("姓名", ""),
+        unit_id=unit.id if unit else 0,
+        position=values.get("职务", ""),
+        is_leader=_yes_no(values.get("是否领导干部", ""), "是否领导干部", number, result),
+        is_enforcement_officer=_yes_no(
+            values.get("是否执法人员", ""), "是否执法人员", number, result
+        ),
+        phone=values.get("手机号", ""),
+        id_number=values.get("身份证号", ""),
+        roles=frozenset(roles or {Role.LEARNER}),
+    )
+    if data.login and data.login in seen_logins:
+        result.errors.append(
+            RowError(number, "账号", f"账号「{data.login}」与第 {seen_logins[data.login]} 行重复")
+        )
+    seen_logins.setdefault(data.login, number)
+    if len(result.errors) == errors_before:
+        for field_name, message in check_user_data(admin, data).items():
+            result.errors.append(RowError(number, FIELD_COLUMNS.get(field_name, ""), message))
+    if len(result.errors) == errors_before:
+        result.rows.append((number, data))
+
+
+def import_users(actor: Actor, admin: User, check: ImportCheck) -> list[tuple[User, str]]:
+    """Create every checked row; the caller commits once, so a failure leaves nothing."""
+    if check.errors:
+        raise ValueError("cannot import a file with errors")
+    created = [create_user(actor, admin, data) for _, data in check.rows]
+    record(
+        actor,
+        "user.import",
+        object_type="user",
+        summary=f"导入 {len(created)} 个用户",
+        detail={"logins": [user.login for user, _ in created]},
+    )
+    return created
+
+
+def template_workbook() -> bytes:
+    """An empty import template with the header and one example row."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "用户导入"
+    sheet.append([*COLUMNS, *OPTIONAL_COLUMNS])
+    sheet.append(["张三", "zhangsan", "区司法局", "科员", "否", "是", "学员", "", ""])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
