@@ -26,6 +26,7 @@ from training.forms import (
     UserFilterForm,
     UserForm,
     UserImportForm,
+    choices,
 )
 from training.models import Unit, User, subtree_ids
 
@@ -55,7 +56,7 @@ def get_unit_or_404(unit_id: int) -> Unit:
 @admin_required
 def unit_tree():
     form = UnitForm()
-    form.parent_id.choices = _parent_choices()
+    form.parent_id.choices = choices(_parent_choices())
     return render_template(
         "admin/units.html",
         rows=units.tree_rows(current_user),
@@ -74,7 +75,7 @@ def _parent_choices() -> list[tuple[int, str]]:
 @admin_required
 def create_unit():
     form = UnitForm()
-    form.parent_id.choices = _parent_choices()
+    form.parent_id.choices = choices(_parent_choices())
     if form.validate_on_submit():
         try:
             unit = units.create_unit(
@@ -130,7 +131,7 @@ def delete_unit(unit_id: int):
 @admin_required
 def user_list():
     form = UserFilterForm(request.args)
-    form.unit_id.choices = [(0, "全部单位"), *units.unit_choices(current_user)]
+    form.unit_id.choices = choices([(0, "全部单位"), *units.unit_choices(current_user)])
     stmt = select(User).order_by(User.unit_id, User.id)
     scope = accounts.manageable_unit_ids(current_user)
     if scope is not None:
@@ -147,10 +148,10 @@ def user_list():
 
 def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=user) if request.method == "GET" and user else UserForm()
-    form.unit_id.choices = units.unit_choices(current_user)
-    form.roles.choices = [
+    form.unit_id.choices = choices(units.unit_choices(current_user))
+    form.roles.choices = choices(
         (role.value, role.label) for role in accounts.grantable_roles(current_user)
-    ]
+    )
     if request.method == "GET":
         if user is None:
             form.roles.data = [Role.LEARNER.value]

@@ -8,7 +8,7 @@ from core.audit import ACTION_LABELS, query_entries
 from core.clock import CHINA_TZ_OFFSET
 from core.extensions import db
 from core.roles import Role, role_required
-from training.forms import AuditFilterForm
+from training.forms import AuditFilterForm, choices
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -21,7 +21,7 @@ def _utc_start_of(day) -> datetime:
 @role_required(Role.AUDITOR)
 def log():
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "全部"), *ACTION_LABELS.items()]
+    form.action.choices = choices([("", "全部"), *ACTION_LABELS.items()])
     filters = {}
     if form.validate():
         filters = {

@@ -28,7 +28,7 @@ def _login_rate_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
@@ -79,16 +79,15 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     error = None
+    user = current_user._get_current_object()
     if form.validate_on_submit():
         try:
-            accounts.change_password(
-                current_actor(), current_user, form.current.data, form.new.data
-            )
+            accounts.change_password(current_actor(), user, form.current.data, form.new.data)
         except accounts.AccountError as problem:
             error = str(problem)
         else:
             db.session.commit()
-            login_user(current_user)  # the session id includes the bumped session_version
+            login_user(user)  # the session id includes the bumped session_version
             flash("密码已修改。", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form, error=error)

@@ -6,12 +6,18 @@ from wtforms import (
     BooleanField,
     DateField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class EmptyForm(FlaskForm):
@@ -78,7 +84,7 @@ class AuditFilterForm(FlaskForm):
     action = SelectField("操作", validators=[Optional()])
     object_type = SelectField(
         "对象",
-        choices=[("", "全部"), ("user", "用户"), ("unit", "单位"), ("question", "试题")],
+        choices=choices([("", "全部"), ("user", "用户"), ("unit", "单位"), ("question", "试题")]),
         validators=[Optional()],
     )
     since = DateField("起始日期", validators=[Optional()])

@@ -21,7 +21,7 @@ def tree_rows(admin: User | None = None) -> list[TreeRow]:
     """The tree in display order (depth-first); limited to what `admin` manages."""
     units = db.session.scalars(select(Unit).order_by(Unit.sort_order, Unit.id)).all()
     counts = dict(
-        db.session.execute(select(User.unit_id, func.count()).group_by(User.unit_id)).tuples().all()
+        db.session.execute(select(User.unit_id, func.count()).group_by(User.unit_id)).all()
     )
     children: dict[int | None, list[Unit]] = {}
     for unit in units:

@@ -1,0 +1,475 @@
+"""The neutral form of a question, shared by every importer, exporter and the edit form.
+
+Validation rules live here once: `validate_draft` is what the trainers' form and every
+import call. Nothing here touches Flask or the database.
+"""
+
+import codecs
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from html.parser import HTMLParser
+
+QUESTION_TYPES = {"single": "单选", "multiple": "多选", "true_false": "判断", "fill_blank": "填空"}
+TRUE_FALSE_CHOICES = ["正确", "错误"]
+LETTERS = "ABCDEFGH"
+MAX_CHOICES = len(LETTERS)
+MAX_STEM_CHARS = 2000
+MAX_TOPIC_CHARS = 50
+TOPIC_SEPARATORS = "|｜,，、;；"
+
+# A blank in a fill-in stem: a run of 3+ underscores, or empty brackets （ ） / ( ).
+BLANK_MARKER = re.compile(r"_{3,}|[（(][ \u3000\xa0]*[）)]")
+
+# What a field is called on screen and in the exchange formats' error messages.
+FIELD_LABELS = {
+    "type": "题型",
+    "stem": "题干",
+    "choices": "选项",
+    "answer": "答案",
+    "blanks": "答案",
+    "explanation": "解析",
+    "difficulty": "难度",
+    "law_refs": "法律依据",
+    "topics": "知识点",
+}
+
+
+@dataclass(frozen=True)
+class LawRefDraft:
+    law: str  # short name, e.g. "行政处罚法" (no 《》, no leading 中华人民共和国)
+    version: str | None  # e.g. "2021年修订"; None when the citation names no version
+    article: int
+
+
+@dataclass
+class QuestionDraft:
+    type: str  # key of QUESTION_TYPES
+    stem: str
+    choices: list[str]  # single/multiple: texts in order A, B, ...; true_false: 正确, 错误
+    answer: list[int]  # 0-based indices of correct choices, sorted; fill_blank: []
+    blanks: list[list[str]]  # fill_blank: per blank the accepted answers, first is canonical
+    explanation: str = ""
+    difficulty: int | None = None  # 1..5
+    law_refs: list[LawRefDraft] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RowError:
+    row: int  # tables: row as Excel shows it; GIFT/Aiken: start line; XML: question index
+    column: str  # column header or field name as the user sees it; "" for the whole row/file
+    message: str
+
+
+@dataclass
+class ParsedRow:
+    row: int
+    draft: QuestionDraft
+
+
+@dataclass
+class ParseResult:
+    rows: list[ParsedRow]
+    errors: list[RowError]
+    duplicates: list[tuple[int, int]]  # (row, first row with the same fingerprint)
+
+
+def letter(index: int) -> str:
+    return chr(ord("A") + index)
+
+
+def letters_span(count: int) -> str:
+    """'A–D' for four choices, 'A' for one: used in messages."""
+    if count <= 1:
+        return "A"
+    return f"A–{letter(count - 1)}"
+
+
+def count_blanks(stem: str) -> int:
+    return len(BLANK_MARKER.findall(stem))
+
+
+def clip(text: str, limit: int = 30) -> str:
+    """Shorten user text quoted in an error message."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate_draft(draft: QuestionDraft) -> dict[str, str]:
+    """Field name -> Chinese error message; empty when the draft can be stored."""
+    errors: dict[str, str] = {}
+    if draft.type not in QUESTION_TYPES:
+        errors["type"] = "题型必须是单选、多选、判断或填空"
+
+    stem = draft.stem.strip()
+    if not stem:
+        errors["stem"] = "题干不能为空"
+    elif len(stem) > MAX_STEM_CHARS:
+        errors["stem"] = f"题干不能超过{MAX_STEM_CHARS}字（现有{len(stem)}字）"
+
+    if draft.type in ("single", "multiple"):
+        _check_choices(draft, errors)
+    elif draft.type == "true_false":
+        if [c.strip() for c in draft.choices] != TRUE_FALSE_CHOICES:
+            errors["choices"] = "判断题的选项固定为「正确」「错误」"
+        if draft.answer not in ([0], [1]):
+            errors["answer"] = "判断题的答案必须是「正确」或「错误」之一"
+    elif draft.type == "fill_blank":
+        _check_blanks(draft, errors)
+
+    if draft.difficulty is not None and (
+        isinstance(draft.difficulty, bool)
+        or not isinstance(draft.difficulty, int)
+        or not 1 <= draft.difficulty <= 5
+    ):
+        errors["difficulty"] = "难度应为1–5的整数"
+
+    for ref in draft.law_refs:
+        if not ref.law.strip() or ref.article < 1:
+            errors["law_refs"] = "法律依据须包含法律名称和正整数条号"
+            break
+
+    for topic in draft.topics:
+        if not topic.strip():
+            errors["topics"] = "知识点不能为空"
+        elif len(topic) > MAX_TOPIC_CHARS:
+            errors["topics"] = f"知识点「{clip(topic)}」超过{MAX_TOPIC_CHARS}字"
+        elif any(sep in topic for sep in TOPIC_SEPARATORS):
+            # Separators would split the topic in two on the next import.
+            errors["topics"] = f"知识点「{clip(topic)}」不能包含分隔符 | , ， 、 ;"
+        else:
+            continue
+        break
+    return errors
+
+
+def _check_choices(draft: QuestionDraft, errors: dict[str, str]) -> None:
+    kind = QUESTION_TYPES[draft.type]
+    texts = [c.strip() for c in draft.choices]
+    while texts and not texts[-1]:
+        texts.pop()
+    if len(texts) < 2:
+        errors["choices"] = f"{kind}题至少需要2个选项"
+    elif len(texts) > MAX_CHOICES:
+        errors["choices"] = f"选项最多{MAX_CHOICES}个（现有{len(texts)}个）"
+    else:
+        gap = next((i for i, text in enumerate(texts) if not text), None)
+        if gap is not None:
+            errors["choices"] = f"选项{letter(gap)}为空，但其后还有选项"
+        else:
+            seen: dict[str, int] = {}
+            for i, text in enumerate(texts):
+                key = unicodedata.normalize("NFKC", text)
+                if key in seen:
+                    first = letter(seen[key])
+                    errors["choices"] = f"选项{first}与选项{letter(i)}重复：「{clip(text)}」"
+                    break
+                seen[key] = i
+
+    answer = draft.answer
+    if answer != sorted(set(answer)):
+        errors["answer"] = "答案序号不能重复"
+    elif not answer:
+        errors["answer"] = "未设置正确答案"
+    elif missing := [i for i in answer if not 0 <= i < len(texts) or not texts[i]]:
+        wrong = "".join(letter(i) if 0 <= i < 26 else "?" for i in missing)
+        errors["answer"] = f"答案「{wrong}」不是已填写的选项（只有{letters_span(len(texts))}）"
+    elif draft.type == "single" and len(answer) != 1:
+        errors["answer"] = f"单选题只能有一个正确答案（现有{len(answer)}个）"
+    elif draft.type == "multiple" and len(answer) < 2:
+        errors["answer"] = "多选题至少应有两个正确选项"
+
+
+def _check_blanks(draft: QuestionDraft, errors: dict[str, str]) -> None:
+    if any(c.strip() for c in draft.choices) or draft.answer:
+        errors["choices"] = "填空题不应有选项"
+    if not draft.blanks:
+        errors["blanks"] = "填空题至少需要一个空的答案"
+        return
+    for i, alternatives in enumerate(draft.blanks, start=1):
+        if not any(a.strip() for a in alternatives):
+            errors["blanks"] = f"第{i}空没有填写答案"
+            return
+    markers = count_blanks(draft.stem)
+    if markers and markers != len(draft.blanks):
+        errors["blanks"] = f"题干中有{markers}处空（____），但答案有{len(draft.blanks)}个空"
+
+
+def clean_draft(draft: QuestionDraft) -> QuestionDraft:
+    """Trim texts, drop trailing empty choices and repeated entries: the stored form."""
+    choices = [c.strip() for c in draft.choices]
+    while choices and not choices[-1]:
+        choices.pop()
+    if draft.type == "true_false":
+        choices = list(TRUE_FALSE_CHOICES)
+    blanks = [_unique(a.strip() for a in alternatives) for alternatives in draft.blanks]
+    return replace(
+        draft,
+        stem=draft.stem.strip(),
+        choices=choices,
+        answer=sorted(set(draft.answer)),
+        blanks=blanks,
+        explanation=draft.explanation.strip(),
+        law_refs=list(dict.fromkeys(draft.law_refs)),
+        topics=_unique(t.strip() for t in draft.topics),
+    )
+
+
+def _unique(items) -> list[str]:
+    return list(dict.fromkeys(item for item in items if item))
+
+
+def fingerprint(draft: QuestionDraft) -> str:
+    """Key for duplicate detection: same type, stem and set of choices up to
+    width, case, whitespace and punctuation. A hex digest, so it indexes well."""
+    parts = [draft.type, _squash(draft.stem), *sorted(_squash(c) for c in draft.choices)]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _squash(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(
+        ch for ch in text if not ch.isspace() and not unicodedata.category(ch).startswith("P")
+    )
+
+
+# ---------------------------------------------------------------- law references
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+_CN_DIGITS |= {"七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_NUMBER = r"[0-9０-９零〇一二两三四五六七八九十百千]+"
+_ARTICLE = re.compile(
+    rf"第({_NUMBER})条(?:之[一二三四五六七八九十]+)?(?:第{_NUMBER}款)?(?:第{_NUMBER}项)?"
+    r"|(?P<range>至|到|-|—|－|~|～)"
+)
+_FIRST_ARTICLE = re.compile(rf"第{_NUMBER}条")
+_LAW_SEPARATORS = re.compile(r"[;；，,、]")
+_VERSION = re.compile(r"^(?P<law>.*?)[（(](?P<version>[^（）()]*)[）)]$")
+
+
+def chinese_number(text: str) -> int | None:
+    """'三十六' -> 36, '一千二百六十' -> 1260, '36' or '３６' -> 36; None if not a number."""
+    if text.isdecimal():
+        return int(text)
+    total, digit = 0, None
+    for ch in text:
+        if ch in _CN_DIGITS:
+            if digit:  # two digits in a row, e.g. 三六: not a numeral we accept
+                return None
+            digit = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            total += (1 if digit is None else digit) * _CN_UNITS[ch]
+            digit = None
+        else:
+            return None
+    return total + (digit or 0)
+
+
+def parse_law_refs(text: str) -> tuple[list[LawRefDraft], str | None]:
+    """Parse a 法律依据 cell such as `行政处罚法（2021年修订）第36条、第37条；宪法第5条`.
+
+    Returns (refs, None) or ([], Chinese error). Blank text is ([], None).
+    """
+    text = re.sub(r"\s+", "", text.replace("\xa0", " "))
+    if not text:
+        return [], None
+    refs: list[LawRefDraft] = []
+    law: str | None = None
+    version: str | None = None
+    for piece in _LAW_SEPARATORS.split(text):
+        if not piece:
+            continue
+        first = _FIRST_ARTICLE.search(piece)
+        start = first.start() if first else len(piece)
+        if start > 0:  # the piece names a law
+            name = piece[:start].replace("《", "").replace("》", "")
+            law, version = _split_version(name)
+            if not law:
+                return [], f"法律依据「{clip(piece)}」缺少法律名称"
+            if start == len(piece):
+                return [], f"法律依据缺少条款号：「{clip(piece)}」"
+        elif law is None:
+            return [], f"法律依据「{clip(piece)}」缺少法律名称"
+        articles, error = _parse_articles(piece[start:])
+        if error:
+            return [], error
+        refs.extend(LawRefDraft(law, version, n) for n in articles)
+    return list(dict.fromkeys(refs)), None
+
+
+def _split_version(name: str) -> tuple[str, str | None]:
+    name = name.strip()
+    version = None
+    match = _VERSION.match(name)
+    if match:
+        name, version = match["law"], match["version"] or None
+    name = name.removeprefix("中华人民共和国")
+    return name, version
+
+
+def _parse_articles(text: str) -> tuple[list[int], str | None]:
+    articles: list[int] = []
+    position, range_from = 0, None
+    for match in _ARTICLE.finditer(text):
+        if match.start() != position:
+            break
+        position = match.end()
+        if match["range"]:
+            if not articles or range_from is not None:
+                return [], f"法律依据中的条款范围「{clip(text)}」无法识别"
+            range_from = articles[-1]
+            continue
+        number = chinese_number(match[1])
+        if not number:
+            return [], f"法律依据中的条号「{match[1]}」无法识别"
+        if range_from is not None:
+            if not range_from < number <= range_from + 200:
+                return [], f"法律依据中的条款范围「{clip(text)}」无法识别"
+            articles.extend(range(range_from + 1, number + 1))
+            range_from = None
+        else:
+            articles.append(number)
+    if position != len(text) or range_from is not None or not articles:
+        return [], f"法律依据中的条款「{clip(text)}」无法识别，应写作“第36条”"
+    return articles, None
+
+
+def format_law_refs(refs: list[LawRefDraft]) -> str:
+    """Canonical text, e.g. `行政处罚法（2021年修订）第36条、第37条；宪法第5条`."""
+    groups: list[tuple[str, str | None, list[int]]] = []
+    for ref in refs:
+        if groups and groups[-1][:2] == (ref.law, ref.version):
+            groups[-1][2].append(ref.article)
+        else:
+            groups.append((ref.law, ref.version, [ref.article]))
+    parts = []
+    for law, version, articles in groups:
+        name = f"{law}（{version}）" if version else law
+        parts.append(name + "、".join(f"第{n}条" for n in articles))
+    return "；".join(parts)
+
+
+# ---------------------------------------------------------------- answer notations
+
+_TRUE_WORDS = {"正确", "对", "√", "✓", "✔", "T", "TRUE", "是", "Y", "YES", "对的", "正确的"}
+_FALSE_WORDS = {"错误", "错", "×", "✗", "✘", "X", "F", "FALSE", "否", "N", "NO", "错的", "不正确"}
+
+
+def true_false_value(text: str) -> bool | None:
+    """正确/对/√/T/是 -> True, 错误/错/×/F/否 -> False, anything else None."""
+    key = unicodedata.normalize("NFKC", text).strip().upper()
+    if key in _TRUE_WORDS:
+        return True
+    if key in _FALSE_WORDS:
+        return False
+    return None
+
+
+def parse_answer_letters(text: str) -> list[int] | None:
+    """'ABD', 'A,B,D', 'a、b、d', 'A|B', 'B D', '选项ABD', 'ＡＢ' -> sorted 0-based indices.
+
+    Any letter A–Z is returned (so the caller can say which one is missing); None when
+    the text is not a list of letters.
+    """
+    key = unicodedata.normalize("NFKC", text).strip().upper()
+    key = re.sub(r"^(选项|答案)[:：]?", "", key)
+    key = re.sub(r"[\s,，、|｜;；/]+", "", key)
+    if not re.fullmatch(r"[A-Z]+", key):
+        return None
+    return sorted({ord(ch) - ord("A") for ch in key})
+
+
+# ---------------------------------------------------------------- shared by the importers
+
+
+def decode_text(data: bytes) -> str | None:
+    """UTF-8 (BOM or not), UTF-16 with BOM, else GB18030 (covers GBK); None if none fits."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+ENCODING_ERROR = "无法识别文件编码（支持 UTF-8 与 GB18030/GBK）"
+
+
+def finish(rows: list[ParsedRow], errors: list[RowError]) -> ParseResult:
+    """Bundle a parse: errors in file order, and duplicates within the file."""
+    first_seen: dict[str, int] = {}
+    duplicates = []
+    for parsed in rows:
+        key = fingerprint(parsed.draft)
+        if key in first_seen:
+            duplicates.append((parsed.row, first_seen[key]))
+        else:
+            first_seen[key] = parsed.row
+    errors = sorted(errors, key=lambda e: e.row)
+    return ParseResult(rows=rows, errors=errors, duplicates=duplicates)
+
+
+def check_draft(
+    draft: QuestionDraft, row: int, labels: dict[str, str], reported: set[str]
+) -> list[RowError]:
+    """validate_draft as RowErrors; `reported` labels already have a parse error."""
+    errors = []
+    for name, message in validate_draft(draft).items():
+        label = labels.get(name, FIELD_LABELS.get(name, name))
+        if label not in reported:
+            errors.append(RowError(row, label, message))
+            reported.add(label)
+    return errors
+
+
+_BLOCK_TAGS = {"p", "div", "br", "li", "tr", "table", "ul", "ol", "blockquote", "pre", "hr"}
+_BLOCK_TAGS |= {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.hidden += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, blocks as lines."""
+    extractor = _TextExtractor()
+    extractor.feed(markup)
+    extractor.close()
+    lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in "".join(extractor.parts).split("\n"))
+    return "\n".join(line for line in lines if line)

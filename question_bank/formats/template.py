@@ -1,0 +1,429 @@
+"""The Chinese bank template (题库导入模板) as .xlsx and .csv.
+
+Export writes the canonical header below; import also reads the layouts trainers already
+have: header synonyms, a title row above the header, bare A…H option columns, all options
+in one cell, answers written in the many ways people write them.
+"""
+
+import csv
+import io
+import re
+import unicodedata
+import warnings
+
+import openpyxl
+from openpyxl.styles import Font
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from question_bank.drafts import (
+    ENCODING_ERROR,
+    LETTERS,
+    QUESTION_TYPES,
+    TRUE_FALSE_CHOICES,
+    ParsedRow,
+    ParseResult,
+    QuestionDraft,
+    RowError,
+    check_draft,
+    clip,
+    count_blanks,
+    decode_text,
+    finish,
+    format_law_refs,
+    letters_span,
+    parse_answer_letters,
+    parse_law_refs,
+    true_false_value,
+)
+
+HEADER = ["题型", "题干", *(f"选项{x}" for x in LETTERS), "答案", "解析", "难度", "法律依据", "知识点"]
+REQUIRED = {"type": "题型", "stem": "题干", "answer": "答案"}
+
+_SYNONYMS = {
+    "type": ["题型", "题目类型", "试题类型"],
+    "stem": ["题干", "问题内容", "题目内容", "题目", "试题内容", "问题"],
+    "answer": ["答案", "正确答案", "正确选项", "参考答案", "标准答案"],
+    "explanation": ["解析", "题目解析", "答案解析", "试题解析"],
+    "difficulty": ["难度", "难易程度", "难度等级"],
+    "topics": ["知识点", "标签", "考点"],
+    "law_refs": ["法律依据", "依据", "出处"],
+    "options": ["选项"],  # all options in one cell
+}
+_COLUMN_FIELDS = {name: key for key, names in _SYNONYMS.items() for name in names}
+for _x in LETTERS:
+    _COLUMN_FIELDS[f"选项{_x}"] = _COLUMN_FIELDS[_x] = f"option_{_x}"
+
+_TYPE_NAMES = {
+    "single": ["单选", "单选题", "单项选择", "单项选择题"],
+    "multiple": ["多选", "多选题", "多项选择", "多项选择题", "不定项", "不定项选择", "不定项选择题"],
+    "true_false": ["判断", "判断题"],
+    "fill_blank": ["填空", "填空题"],
+}
+_TYPE_BY_NAME = {name: key for key, names in _TYPE_NAMES.items() for name in names}
+
+_DIFFICULTY_WORDS = {"简单": 2, "容易": 2, "易": 2, "中等": 3, "一般": 3, "中": 3}
+_DIFFICULTY_WORDS |= {"困难": 4, "较难": 4, "难": 4}
+
+_OPTION_PREFIX = re.compile(r"^\s*([A-Ha-hＡ-Ｈａ-ｈ])\s*[.．、:：)）]\s*")
+_HEADER_SCAN_ROWS = 20
+_NOT_XLSX = "文件不是有效的 xlsx 文件或已损坏"
+
+
+# ---------------------------------------------------------------- import
+
+
+def parse_xlsx(data: bytes) -> ParseResult:
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return _file_error("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入")
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about styles and extensions it drops; irrelevant for reading.
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                sheets = [list(ws.iter_rows(values_only=True)) for ws in workbook.worksheets]
+            finally:
+                workbook.close()
+    except Exception:  # a damaged archive surfaces as many kinds of error from zipfile/openpyxl
+        return _file_error(_NOT_XLSX)
+    return _parse_table(sheets)
+
+
+def parse_csv(data: bytes) -> ParseResult:
+    text = decode_text(data)
+    if text is None:
+        return _file_error(ENCODING_ERROR)
+    text = text.removeprefix("\ufeff")
+    tables = []
+    for delimiter in (",", "\t", ";"):
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        except csv.Error as exc:
+            return _file_error(f"CSV 文件格式错误：{exc}")
+        rows = [[_uncsv(cell) for cell in row] for row in rows]
+        if _find_header(rows):
+            return _parse_table([rows])
+        tables.append(rows)
+    return _parse_table(tables[:1])
+
+
+def _uncsv(cell: str) -> str:
+    # Our CSV export guards cells that Excel would run as formulas with a leading '.
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@":
+        return cell[1:]
+    return cell
+
+
+def _file_error(message: str, row: int = 0) -> ParseResult:
+    return ParseResult(rows=[], errors=[RowError(row, "", message)], duplicates=[])
+
+
+def _normalise_header(value) -> str:
+    text = unicodedata.normalize("NFKC", _cell_text(value))
+    text = re.sub(r"[(（\[【].*?[)）\]】]|[*＊]", "", text)  # 题干（必填）, 答案*
+    return re.sub(r"\s+", "", text).upper()
+
+
+def _header_columns(row) -> dict[str, tuple[int, str]]:
+    """Field -> (column index, header text as the user wrote it)."""
+    columns: dict[str, tuple[int, str]] = {}
+    for index, value in enumerate(row):
+        key = _COLUMN_FIELDS.get(_normalise_header(value))
+        if key and key not in columns:
+            columns[key] = (index, _cell_text(value))
+    return columns
+
+
+def _find_header(rows) -> tuple[int, dict[str, tuple[int, str]]] | None:
+    for index, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
+        columns = _header_columns(row)
+        if "type" in columns and "stem" in columns:
+            return index, columns
+    return None
+
+
+def _parse_table(sheets: list[list]) -> ParseResult:
+    for rows in sheets:
+        found = _find_header(rows)
+        if found:
+            break
+    else:
+        return _file_error(_missing_header_message(sheets), row=1)
+    header_index, columns = found
+    missing = [label for key, label in REQUIRED.items() if key not in columns]
+    if missing:
+        return _file_error("缺少必填列：" + "、".join(missing), row=header_index + 1)
+
+    parsed, errors = [], []
+    for index in range(header_index + 1, len(rows)):
+        cells = [_cell_text(value) for value in rows[index]]
+        if not any(cells):
+            continue
+        draft, row_errors = _read_row(cells, columns, index + 1)
+        errors.extend(row_errors)
+        if draft is not None and not row_errors:
+            parsed.append(ParsedRow(index + 1, draft))
+    return finish(parsed, errors)
+
+
+def _missing_header_message(sheets) -> str:
+    for rows in sheets:
+        for row in rows[:_HEADER_SCAN_ROWS]:
+            columns = _header_columns(row)
+            if len(columns) >= 2:
+                missing = [label for key, label in REQUIRED.items() if key not in columns]
+                return "缺少必填列：" + "、".join(missing)
+    return "未找到表头行：表头应包含「题型」「题干」「答案」列"
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).replace("\xa0", " ").replace("\r\n", "\n").replace("\r", "\n")
+    return text.strip()
+
+
+def _read_row(cells: list[str], columns, row: int) -> tuple[QuestionDraft | None, list[RowError]]:
+    def cell(key: str) -> str:
+        index = columns.get(key, (None,))[0]
+        return cells[index] if index is not None and index < len(cells) else ""
+
+    def label(key: str) -> str:
+        return columns[key][1] if key in columns else REQUIRED.get(key, key)
+
+    errors: list[RowError] = []
+    labels = {
+        "type": label("type"),
+        "stem": label("stem"),
+        "choices": label("options") if "options" in columns else "选项",
+        "answer": label("answer"),
+        "blanks": label("answer"),
+        "explanation": label("explanation") if "explanation" in columns else "解析",
+        "difficulty": label("difficulty") if "difficulty" in columns else "难度",
+        "law_refs": label("law_refs") if "law_refs" in columns else "法律依据",
+        "topics": label("topics") if "topics" in columns else "知识点",
+    }
+
+    type_text = cell("type")
+    kind = _TYPE_BY_NAME.get(re.sub(r"\s+", "", type_text))
+    if not type_text:
+        return None, [RowError(row, labels["type"], "题型不能为空")]
+    if kind is None:
+        message = f"不支持的题型「{clip(type_text)}」（仅支持单选、多选、判断、填空）"
+        return None, [RowError(row, labels["type"], message)]
+
+    options = _read_options(cells, columns, cell)
+    answer_text = cell("answer")
+    choices: list[str] = []
+    answer: list[int] = []
+    blanks: list[list[str]] = []
+    if kind in ("single", "multiple"):
+        choices = options
+        answer, message = _choice_answer(answer_text, options, kind)
+        if message:
+            errors.append(RowError(row, labels["answer"], message))
+    elif kind == "true_false":
+        choices = list(TRUE_FALSE_CHOICES)
+        answer, message = _true_false_answer(answer_text, options)
+        if message:
+            errors.append(RowError(row, labels["answer"], message))
+    else:
+        blanks = _blanks(answer_text, options, cell("stem"))
+
+    difficulty, message = _difficulty(cell("difficulty"))
+    if message:
+        errors.append(RowError(row, labels["difficulty"], message))
+    law_refs, message = parse_law_refs(cell("law_refs"))
+    if message:
+        errors.append(RowError(row, labels["law_refs"], message))
+
+    draft = QuestionDraft(
+        type=kind,
+        stem=cell("stem"),
+        choices=choices,
+        answer=answer,
+        blanks=blanks,
+        explanation=cell("explanation"),
+        difficulty=difficulty,
+        law_refs=law_refs,
+        topics=split_topics(cell("topics")),
+    )
+    errors.extend(check_draft(draft, row, labels, {e.column for e in errors}))
+    return draft, errors
+
+
+def _read_options(cells, columns, cell) -> list[str]:
+    options = [cell(f"option_{x}") for x in LETTERS]
+    options = [_strip_own_prefix(text, x) for text, x in zip(options, LETTERS, strict=True)]
+    if not any(options) and "options" in columns:
+        options = [
+            _OPTION_PREFIX.sub("", part).strip() for part in re.split(r"[|｜\n]", cell("options"))
+        ]
+    while options and not options[-1]:
+        options.pop()
+    return options
+
+
+def _strip_own_prefix(text: str, own_letter: str) -> str:
+    # "A.java" in column 选项A: the letter is the column's, not part of the option.
+    match = _OPTION_PREFIX.match(text)
+    if match and unicodedata.normalize("NFKC", match[1]).upper() == own_letter:
+        return text[match.end() :].strip()
+    return text
+
+
+def _choice_answer(text: str, options: list[str], kind: str) -> tuple[list[int], str | None]:
+    if not text:
+        return [], "答案不能为空"
+    indices = parse_answer_letters(text)
+    if indices is None:
+        # Some banks write the correct option's text instead of its letter.
+        if kind == "single" and text in options:
+            return [options.index(text)], None
+        return [], f"答案「{clip(text)}」无法识别，应填写选项字母，如 A 或 ABD"
+    missing = [i for i in indices if i >= len(options) or not options[i]]
+    if missing:
+        wrong = "".join(LETTERS[i] if i < len(LETTERS) else chr(65 + i) for i in missing)
+        filled = sum(1 for o in options if o)
+        if filled == 0:
+            return [], f"答案「{wrong}」没有对应的选项：选项列都是空的"
+        return [], f"答案「{wrong}」不是已填写的选项（只有{letters_span(len(options))}）"
+    return indices, None
+
+
+def _true_false_answer(text: str, options: list[str]) -> tuple[list[int], str | None]:
+    if not text:
+        return [], "答案不能为空"
+    value = true_false_value(text)
+    indices = parse_answer_letters(text)
+    if indices is not None and len(indices) == 1 and indices[0] < len(options) and options[indices[0]]:
+        # A letter: the option text says which it is (A is 错误 in some real banks).
+        option = options[indices[0]]
+        value = true_false_value(option)
+        if value is None:
+            message = f"答案「{text}」对应的选项「{clip(option)}」不是「正确」或「错误」"
+            return [], message
+    elif value is None and indices in ([0], [1]):
+        value = indices == [0]  # no option texts given: A = 正确, B = 错误
+    if value is None:
+        return [], f"判断题答案「{clip(text)}」无法识别，应填写 正确/错误、对/错、√/× 或选项字母"
+    return [0 if value else 1], None
+
+
+def _blanks(text: str, options: list[str], stem: str) -> list[list[str]]:
+    if not text and any(options):
+        # Layout seen in real templates: each blank's answer in an option column.
+        parts = [o for o in options if o]
+    else:
+        parts = re.split(r"[|｜]", text) if text else []
+        markers = count_blanks(stem)
+        if len(parts) == 1 and markers > 1:
+            # "统一指挥、逐级指挥、属地指挥" for three blanks: split when the count fits.
+            pieces = [p for p in re.split(r"[、，,;；]", text) if p.strip()]
+            if len(pieces) == markers:
+                parts = pieces
+    return [_alternatives(part) for part in parts]
+
+
+def _alternatives(text: str) -> list[str]:
+    return list(dict.fromkeys(a.strip() for a in re.split(r"[/／]", text) if a.strip()))
+
+
+def _difficulty(text: str) -> tuple[int | None, str | None]:
+    if not text:
+        return None, None
+    if text in _DIFFICULTY_WORDS:
+        return _DIFFICULTY_WORDS[text], None
+    try:
+        number = float(unicodedata.normalize("NFKC", text))
+    except ValueError:
+        number = None
+    if number is None or not number.is_integer() or not 1 <= number <= 5:
+        return None, f"难度「{clip(text)}」无法识别，应填写1–5或 简单/中等/困难"
+    return int(number), None
+
+
+def split_topics(text: str) -> list[str]:
+    parts = (p.strip() for p in re.split(r"[|｜,，、;；]", text))
+    return list(dict.fromkeys(p for p in parts if p))
+
+
+# ---------------------------------------------------------------- export
+
+
+def _row(draft: QuestionDraft) -> list[str | int | None]:
+    options = list(draft.choices) if draft.type in ("single", "multiple") else []
+    if draft.type == "true_false":
+        answer = TRUE_FALSE_CHOICES[draft.answer[0]] if draft.answer else ""
+    elif draft.type == "fill_blank":
+        answer = "|".join("/".join(alternatives) for alternatives in draft.blanks)
+    else:
+        answer = "".join(LETTERS[i] for i in draft.answer if i < len(LETTERS))
+    return [
+        QUESTION_TYPES.get(draft.type, draft.type),
+        draft.stem,
+        *(options + [""] * len(LETTERS))[: len(LETTERS)],
+        answer,
+        draft.explanation,
+        draft.difficulty,
+        format_law_refs(draft.law_refs),
+        "|".join(draft.topics),
+    ]
+
+
+def export_xlsx(drafts: list[QuestionDraft]) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "题库"
+    sheet.append(HEADER)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for draft in drafts:
+        sheet.append([None if value == "" else value for value in _row(draft)])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if cell.data_type == "f":  # text starting with "=" is text, never a formula
+                cell.data_type = "s"
+    sheet.freeze_panes = "A2"
+    sheet.column_dimensions["B"].width = 60
+    types = DataValidation(type="list", formula1='"单选,多选,判断,填空"', allow_blank=True)
+    sheet.add_data_validation(types)
+    types.add(f"A2:A{max(len(drafts) + 1, 1000)}")
+
+    notes = workbook.create_sheet("填写说明")
+    for line in _INSTRUCTIONS:
+        notes.append([line])
+    notes.column_dimensions["A"].width = 100
+
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def export_csv(drafts: list[QuestionDraft]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for draft in drafts:
+        writer.writerow(["" if v is None else _guard_formula(str(v)) for v in _row(draft)])
+    # UTF-8 with BOM so that Excel on Chinese Windows opens it without mojibake.
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _guard_formula(text: str) -> str:
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+_INSTRUCTIONS = [
+    "填写说明（本页不会被导入；导入读取第一个含表头的工作表）",
+    "题型：单选、多选、判断、填空。",
+    "选项：单选/多选题填写在 选项A…选项H 列，从 A 开始连续填写，2–8 个。",
+    "答案：单选填一个字母（如 B）；多选填多个字母（如 ABD 或 A,B,D）；判断填 正确 或 错误；"
+    "填空题多个空用 | 分隔，同一空的多个可接受答案用 / 分隔（如 十五日/15日|三十日）。",
+    "填空题题干中用 ____（3个以上下划线）或（ ）标出每个空，个数须与答案中的空数一致。",
+    "难度：1–5，或 简单、中等、困难；可不填。",
+    "法律依据：如 行政处罚法（2021年修订）第36条、第37条；宪法（2018年修正）第5条。可不填。",
+    "知识点：多个用 | 分隔。",
+]

@@ -1,0 +1,183 @@
+"""Fixtures: an app on a freshly migrated database (SQLite by default, PostgreSQL when
+TEST_DATABASE_URL is set), clients, a login helper and factories."""
+
+import contextvars
+import os
+import shutil
+from itertools import count
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from core.extensions import db, limiter
+from core.passwords import hash_password
+from core.roles import Role
+from training.models import Unit, User
+
+PASSWORD = "Passw0rd!"
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+class FreshContextClient(FlaskClient):
+    """Each request runs in its own app context, as in production, even while the test
+    holds one for its factories: nothing (g, the db session) leaks between requests."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def _config(database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """Run the real migrations once; tests then start from this schema."""
+    if POSTGRES_URL:
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'template.db'}"
+    app = create_app(_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _clear_postgres(url: str) -> None:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        tables = connection.scalars(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).all()
+        connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        connection.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(migrated_database, tmp_path):
+    if POSTGRES_URL:
+        url = migrated_database
+    else:
+        path = tmp_path / "test.db"
+        shutil.copy(migrated_database.removeprefix("sqlite:///"), path)
+        url = f"sqlite:///{path}"
+    app = create_app(_config(url))
+    app.test_client_class = FreshContextClient
+    limiter.reset()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    if POSTGRES_URL:
+        _clear_postgres(url)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_serial = count(1)
+
+
+@pytest.fixture
+def make_unit(app):
+    def factory(name: str | None = None, parent: Unit | None = None) -> Unit:
+        unit = Unit(name=name or f"单位{next(_serial)}", parent=parent)
+        db.session.add(unit)
+        db.session.commit()
+        return unit
+
+    return factory
+
+
+@pytest.fixture
+def root_unit(make_unit):
+    return make_unit("测试区人民政府")
+
+
+_password_hash = None
+
+
+@pytest.fixture
+def make_user(app, root_unit):
+    def factory(
+        *roles: Role,
+        login: str | None = None,
+        unit: Unit | None = None,
+        password: str = PASSWORD,
+        must_change_password: bool = False,
+        **fields,
+    ) -> User:
+        global _password_hash
+        if password == PASSWORD:
+            _password_hash = _password_hash or hash_password(PASSWORD)
+            password_hash = _password_hash
+        else:
+            password_hash = hash_password(password)
+        number = next(_serial)
+        user = User(
+            login=login or f"user{number}",
+            name=fields.pop("name", f"测试用户{number}"),
+            unit=unit or root_unit,
+            password_hash=password_hash,
+            must_change_password=must_change_password,
+            **fields,
+        )
+        user.set_roles(roles or {Role.LEARNER})
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, user_or_login, password: str = PASSWORD):
+        login = getattr(user_or_login, "login", user_or_login)
+        return self._client.post("/login", data={"login": login, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def login_as(client, make_user, auth):
+    """Log the client in as a new user holding `roles`; returns the user."""
+
+    def do(*roles: Role, **fields) -> User:
+        user = make_user(*roles, **fields)
+        response = auth.login(user)
+        assert response.status_code == 302, response.text
+        return user
+
+    return do

@@ -1,0 +1,110 @@
+"""Every route, every role: a route added without an access rule here fails this test."""
+
+import pytest
+
+from core.roles import Role
+
+PUBLIC = "public"
+ANY_USER = "any logged-in user"
+ADMINS = frozenset({Role.SYSTEM_ADMIN, Role.UNIT_ADMIN})
+
+EXPECTED_ACCESS = {
+    "static": PUBLIC,
+    "healthz": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": ANY_USER,
+    "auth.change_password": ANY_USER,
+    "main.home": ANY_USER,
+    "admin.unit_tree": ADMINS,
+    "admin.create_unit": ADMINS,
+    "admin.rename_unit": ADMINS,
+    "admin.delete_unit": ADMINS,
+    "admin.user_list": ADMINS,
+    "admin.create_user": ADMINS,
+    "admin.edit_user": ADMINS,
+    "admin.deactivate_user": ADMINS,
+    "admin.activate_user": ADMINS,
+    "admin.reset_password": ADMINS,
+    "admin.unlock_user": ADMINS,
+    "admin.import_users": ADMINS,
+    "admin.import_template": ADMINS,
+    "audit.log": frozenset({Role.AUDITOR}),
+}
+
+ROLES = [None, *Role]
+
+
+def _routes(app):
+    # Logout last, so the walk stays logged in until the end.
+    rules = sorted(app.url_map.iter_rules(), key=lambda rule: rule.endpoint == "auth.logout")
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_every_route_has_an_access_rule(app):
+    endpoints = {rule.endpoint for rule, _ in _routes(app)}
+    assert endpoints - EXPECTED_ACCESS.keys() == set(), "add the new route to EXPECTED_ACCESS"
+    assert EXPECTED_ACCESS.keys() - endpoints == set(), "remove routes that no longer exist"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda role: role.value if role else "anonymous")
+def test_every_route_answers_each_role_as_expected(app, make_user, make_unit, root_unit, role):
+    target_unit = make_unit("下级单位", parent=root_unit)
+    target = make_user(unit=target_unit)
+    values = {"user_id": target.id, "unit_id": target_unit.id, "filename": "css/app.css"}
+    client = app.test_client()
+    if role is not None:
+        actor = make_user(role)
+        client.post("/login", data={"login": actor.login, "password": "Passw0rd!"})
+    for rule, method in _routes(app):
+        url = rule.build({arg: values[arg] for arg in rule.arguments})[1]
+        response = client.open(url, method=method)
+        response.close()
+        expected = EXPECTED_ACCESS[rule.endpoint]
+        where = f"{method} {url} as {role}"
+        if expected == PUBLIC:
+            assert response.status_code < 400 or response.status_code == 401, where
+        elif role is None:
+            assert response.status_code == 302 and "/login" in response.location, where
+        elif rule.endpoint == "auth.logout":
+            assert response.status_code == 302 and "/login" in response.location, where
+            assert client.get("/").status_code == 302, "logout must end the session"
+        elif expected == ANY_USER or role in expected:
+            assert response.status_code not in (401, 403), where
+            assert "/login" not in (response.location or ""), where
+        else:
+            assert response.status_code == 403, where
+
+
+def test_json_requests_get_json_answers(client, login_as):
+    anonymous = client.get("/admin/users", headers={"Accept": "application/json"})
+    assert anonymous.status_code == 401 and anonymous.json["error"] == "login_required"
+    login_as(Role.LEARNER)
+    forbidden = client.get("/admin/users", headers={"Accept": "application/json"})
+    assert forbidden.status_code == 403 and "message" in forbidden.json
+
+
+def test_every_post_route_rejects_a_missing_csrf_token(app, make_user, root_unit):
+    admin = make_user(Role.SYSTEM_ADMIN)
+    target = make_user()
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    page = client.get("/login").text
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert (
+        client.post("/login", data={"login": admin.login, "password": "Passw0rd!"}).status_code
+        == 400
+    )
+    logged_in = client.post(
+        "/login", data={"login": admin.login, "password": "Passw0rd!", "csrf_token": token}
+    )
+    assert logged_in.status_code == 302
+    values = {"user_id": target.id, "unit_id": root_unit.id}
+    posts = [rule for rule, method in _routes(app) if method == "POST"]
+    assert posts
+    for rule in posts:
+        url = rule.build({arg: values[arg] for arg in rule.arguments})[1]
+        response = client.post(url, data={"name": "x"})
+        assert response.status_code == 400, url
+        assert "页面已过期" in response.text, url
