@@ -70,7 +70,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
-        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session does
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_I18N_ENABLED=False,  # the token lives as long as the session does
     )
     if test_config is None:
         app.config["SECRET_KEY"] = _secret_key(app)

@@ -245,7 +245,7 @@ _CN_DIGITS |= {"七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _NUMBER = r"[0-9０-９零〇一二两三四五六七八九十百千]+"
 _ARTICLE = re.compile(
-    rf"第({_NUMBER})条(?:之[一二三四五六七八九十]+)?(?:第{_NUMBER}款)?(?:第{_NUMBER}项)?"
+    rf"第({_NUMBER})条(?:之[一二三四五六七八九十]+)?(?:第{_NUMBER}款)?(?:第[（(]?{_NUMBER}[）)]?项)?"
     r"|(?P<range>至|到|-|—|－|~|～)"
 )
 _FIRST_ARTICLE = re.compile(rf"第{_NUMBER}条")
@@ -471,5 +471,7 @@ def html_to_text(markup: str) -> str:
     extractor = _TextExtractor()
     extractor.feed(markup)
     extractor.close()
-    lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in "".join(extractor.parts).split("\n"))
+    lines = (
+        re.sub(r"[^\S\n]+", " ", line).strip() for line in "".join(extractor.parts).split("\n")
+    )
     return "\n".join(line for line in lines if line)

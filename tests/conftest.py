@@ -43,10 +43,7 @@ def _config(database_url: str) -> dict:
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory):
     """Run the real migrations once; tests then start from this schema."""
-    if POSTGRES_URL:
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'template.db'}"
+    url = POSTGRES_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'template.db'}"
     app = create_app(_config(url))
     with app.app_context():
         upgrade()

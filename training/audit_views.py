@@ -7,8 +7,9 @@ from flask import Blueprint, render_template, request
 from core.audit import ACTION_LABELS, query_entries
 from core.clock import CHINA_TZ_OFFSET
 from core.extensions import db
+from core.forms import choices
 from core.roles import Role, role_required
-from training.forms import AuditFilterForm, choices
+from training.forms import AuditFilterForm
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

@@ -16,9 +16,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from core.audit import record
 from core.extensions import db, limiter
+from core.forms import EmptyForm
 from core.web import current_actor
 from training import accounts
-from training.forms import ChangePasswordForm, EmptyForm, LoginForm
+from training.forms import ChangePasswordForm, LoginForm
 
 bp = Blueprint("auth", __name__)
 

@@ -1,12 +1,9 @@
 """WTForms for accounts, units and administration."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     PasswordField,
-    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -14,22 +11,15 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-
-def choices(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms select choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
+from core.forms import ChineseDateField, Form, choices
 
 
-class EmptyForm(FlaskForm):
-    """CSRF protection for buttons that POST."""
-
-
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     login = StringField("账号", validators=[DataRequired("请输入账号"), Length(max=64)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=128)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
     new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=128)])
     confirm = PasswordField("再次输入新密码", validators=[EqualTo("new", "两次输入的新密码不一致")])
@@ -40,7 +30,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     login = StringField("账号", validators=[DataRequired("请填写账号"), Length(max=64)])
     name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=50)])
     unit_id = SelectField("单位", coerce=int)
@@ -52,23 +42,23 @@ class UserForm(FlaskForm):
     roles = MultiCheckboxField("角色")
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     name = StringField("单位名称", validators=[DataRequired("请填写单位名称"), Length(max=100)])
     parent_id = SelectField("上级单位", coerce=int)
 
 
-class RenameUnitForm(FlaskForm):
+class RenameUnitForm(Form):
     name = StringField("新名称", validators=[DataRequired("请填写单位名称"), Length(max=100)])
 
 
-class UserImportForm(FlaskForm):
+class UserImportForm(Form):
     file = FileField(
         "Excel 文件",
         validators=[FileRequired("请选择文件"), FileAllowed(["xlsx"], "只支持 .xlsx 文件")],
     )
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(Form):
     class Meta:
         csrf = False
 
@@ -76,7 +66,7 @@ class UserFilterForm(FlaskForm):
     unit_id = SelectField("单位", coerce=int, validators=[Optional()])
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False
 
@@ -87,5 +77,5 @@ class AuditFilterForm(FlaskForm):
         choices=choices([("", "全部"), ("user", "用户"), ("unit", "单位"), ("question", "试题")]),
         validators=[Optional()],
     )
-    since = DateField("起始日期", validators=[Optional()])
-    until = DateField("截止日期", validators=[Optional()])
+    since = ChineseDateField("起始日期", validators=[Optional()])
+    until = ChineseDateField("截止日期", validators=[Optional()])

@@ -52,7 +52,11 @@ def find_by_path_or_name(text: str) -> tuple[Unit | None, str | None]:
         return None, "单位不能为空"
     candidates = db.session.scalars(select(Unit).where(Unit.name == parts[-1])).all()
     if len(parts) > 1:
-        candidates = [unit for unit in candidates if unit.path.replace(" ", "") == "/".join(parts)]
+        candidates = [
+            unit
+            for unit in candidates
+            if [node.name for node in [*unit.ancestors(), unit]][-len(parts) :] == parts
+        ]
     if not candidates:
         return None, f"单位「{text}」不存在"
     if len(candidates) > 1:

@@ -241,7 +241,9 @@ def _answer_items(draft: QuestionDraft) -> list[str]:
     if draft.type == "fill_blank":
         return ["=" + _escape(a) for a in draft.blanks[0]]
     if draft.type == "single":
-        return [("=" if i in draft.answer else "~") + _escape(c) for i, c in enumerate(draft.choices)]
+        return [
+            ("=" if i in draft.answer else "~") + _escape(c) for i, c in enumerate(draft.choices)
+        ]
     share = moodle_fraction(len(draft.answer))
     return [
         (f"~%{share}%" if i in draft.answer else "~%-100%") + _escape(c)

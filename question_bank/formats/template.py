@@ -36,7 +36,16 @@ from question_bank.drafts import (
     true_false_value,
 )
 
-HEADER = ["题型", "题干", *(f"选项{x}" for x in LETTERS), "答案", "解析", "难度", "法律依据", "知识点"]
+HEADER = [
+    "题型",
+    "题干",
+    *(f"选项{x}" for x in LETTERS),
+    "答案",
+    "解析",
+    "难度",
+    "法律依据",
+    "知识点",
+]
 REQUIRED = {"type": "题型", "stem": "题干", "answer": "答案"}
 
 _SYNONYMS = {
@@ -55,7 +64,15 @@ for _x in LETTERS:
 
 _TYPE_NAMES = {
     "single": ["单选", "单选题", "单项选择", "单项选择题"],
-    "multiple": ["多选", "多选题", "多项选择", "多项选择题", "不定项", "不定项选择", "不定项选择题"],
+    "multiple": [
+        "多选",
+        "多选题",
+        "多项选择",
+        "多项选择题",
+        "不定项",
+        "不定项选择",
+        "不定项选择题",
+    ],
     "true_false": ["判断", "判断题"],
     "fill_blank": ["填空", "填空题"],
 }
@@ -298,7 +315,12 @@ def _true_false_answer(text: str, options: list[str]) -> tuple[list[int], str | 
         return [], "答案不能为空"
     value = true_false_value(text)
     indices = parse_answer_letters(text)
-    if indices is not None and len(indices) == 1 and indices[0] < len(options) and options[indices[0]]:
+    if (
+        indices is not None
+        and len(indices) == 1
+        and indices[0] < len(options)
+        and options[indices[0]]
+    ):
         # A letter: the option text says which it is (A is 错误 in some real banks).
         option = options[indices[0]]
         value = true_false_value(option)

@@ -1,0 +1,54 @@
+from sqlalchemy import func, select
+
+from core.audit import AuditEntry
+from core.extensions import db
+from core.passwords import verify_password
+from core.roles import Role
+from training.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from training.models import Unit, User
+
+
+def test_create_admin(runner):
+    result = runner.invoke(
+        args=["create-admin", "--login", "root", "--name", "管理员", "--unit", "某区人民政府"],
+        input="Str0ng-pass\nStr0ng-pass\n",
+    )
+    assert result.exit_code == 0, result.output
+    admin = db.session.scalar(select(User).where(User.login == "root"))
+    assert admin.roles == {Role.SYSTEM_ADMIN} and admin.unit.name == "某区人民政府"
+    assert verify_password(admin.password_hash, "Str0ng-pass")
+    assert db.session.scalar(select(AuditEntry.action)) == "admin.create_cli"
+
+
+def test_create_admin_enforces_the_password_policy_and_unique_login(runner):
+    weak = runner.invoke(
+        args=["create-admin", "--login", "root", "--name", "管理员", "--unit", "区政府"],
+        input="weakpass\nweakpass\n",
+    )
+    assert weak.exit_code != 0 and "至少三类" in weak.output
+    assert db.session.scalar(select(func.count(User.id))) == 0
+    ok = ["create-admin", "--login", "root", "--name", "a", "--unit", "区政府",
+          "--password", "Str0ng-pass"]
+    assert runner.invoke(args=ok).exit_code == 0
+    again = runner.invoke(args=ok)
+    assert again.exit_code != 0 and "已存在" in again.output
+
+
+def test_seed_demo_is_idempotent_and_every_demo_account_logs_in(runner, app):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0 and "已载入演示数据" in first.output
+    units = db.session.scalar(select(func.count(Unit.id)))
+    users = db.session.scalar(select(func.count(User.id)))
+    assert units >= 12 and users >= 40
+    second = runner.invoke(args=["seed-demo"])
+    assert "已存在" in second.output
+    assert db.session.scalar(select(func.count(User.id))) == users
+    roles_seen = set()
+    for login, *_ in DEMO_ACCOUNTS:
+        client = app.test_client()
+        response = client.post("/login", data={"login": login, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, login
+        home = client.get("/")
+        assert home.status_code == 200 and "您好" in home.text
+        roles_seen |= db.session.scalar(select(User).where(User.login == login)).roles
+    assert roles_seen == set(Role)
