@@ -16,17 +16,16 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from core.extensions import db
+from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
 from core.web import current_actor
 from training import accounts, units, user_import
 from training.forms import (
-    EmptyForm,
     RenameUnitForm,
     UnitForm,
     UserFilterForm,
     UserForm,
     UserImportForm,
-    choices,
 )
 from training.models import Unit, User, subtree_ids
 
