@@ -146,7 +146,7 @@ def test_unit_admin_is_scoped_to_their_subtree(client, login_as, make_user, make
     assert client.get(f"/admin/users/{inside.id}/edit").status_code == 200
 
     refused = client.post("/admin/users/new", data=user_form(other))
-    assert "不是有效的选项" in refused.text
+    assert "不是有效的选择" in refused.text
     escalate = client.post("/admin/users/new", data=user_form(section, roles=["system_admin"]))
     assert escalate.status_code == 200
     assert db.session.scalar(select(User).where(User.login == "zhangsan")) is None
