@@ -407,6 +407,13 @@ def decode_text(data: bytes) -> str | None:
 
 ENCODING_ERROR = "无法识别文件编码（支持 UTF-8 与 GB18030/GBK）"
 
+# Control characters that XML (and so xlsx) cannot hold; tab and newline stay.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def strip_control(text: str) -> str:
+    return CONTROL_CHARACTERS.sub("", text)
+
 
 def finish(rows: list[ParsedRow], errors: list[RowError]) -> ParseResult:
     """Bundle a parse: errors in file order, and duplicates within the file."""

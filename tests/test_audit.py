@@ -22,11 +22,18 @@ def test_audit_log_is_append_only_in_the_database(app):
 
 def test_entry_records_who_what_when_where_and_object(client, make_user, auth):
     user = make_user()
-    client.post("/login", data={"login": user.login, "password": "Passw0rd!"},
-                environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    client.post(
+        "/login",
+        data={"login": user.login, "password": "Passw0rd!"},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
     entry = db.session.scalar(select(AuditEntry))
     assert (entry.actor_id, entry.actor_login, entry.ip, entry.action) == (
-        user.id, user.login, "10.1.2.3", "login.success")
+        user.id,
+        user.login,
+        "10.1.2.3",
+        "login.success",
+    )
     assert (entry.object_type, entry.object_id) == ("user", str(user.id))
     assert abs(entry.created_at - clock.now()) < timedelta(minutes=1)
 

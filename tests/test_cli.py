@@ -27,8 +27,17 @@ def test_create_admin_enforces_the_password_policy_and_unique_login(runner):
     )
     assert weak.exit_code != 0 and "至少三类" in weak.output
     assert db.session.scalar(select(func.count(User.id))) == 0
-    ok = ["create-admin", "--login", "root", "--name", "a", "--unit", "区政府",
-          "--password", "Str0ng-pass"]
+    ok = [
+        "create-admin",
+        "--login",
+        "root",
+        "--name",
+        "a",
+        "--unit",
+        "区政府",
+        "--password",
+        "Str0ng-pass",
+    ]
     assert runner.invoke(args=ok).exit_code == 0
     again = runner.invoke(args=ok)
     assert again.exit_code != 0 and "已存在" in again.output

@@ -20,12 +20,12 @@ from question_bank.drafts import (
     clip,
     finish,
     html_to_text,
+    strip_control,
     true_false_value,
 )
 from question_bank.formats.gift import category_topic, moodle_fraction
 
 _SUPPORTED = {"multichoice", "truefalse", "shortanswer"}
-_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _FULL = 99.999  # fractions such as 33.33333 x 3 do not add up to exactly 100
 
 
@@ -192,7 +192,7 @@ def _text_field(parent, tag: str, text: str, text_format: str | None = None):
         if text_format
         else ET.SubElement(parent, tag)
     )
-    ET.SubElement(element, "text").text = _XML_INVALID.sub("", text)
+    ET.SubElement(element, "text").text = strip_control(text)
     return element
 
 

@@ -33,6 +33,7 @@ from question_bank.drafts import (
     letters_span,
     parse_answer_letters,
     parse_law_refs,
+    strip_control,
     true_false_value,
 )
 
@@ -199,7 +200,7 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).replace("\xa0", " ").replace("\r\n", "\n").replace("\r", "\n")
-    return text.strip()
+    return strip_control(text).strip()
 
 
 def _read_row(cells: list[str], columns, row: int) -> tuple[QuestionDraft | None, list[RowError]]:
@@ -403,7 +404,7 @@ def export_xlsx(drafts: list[QuestionDraft]) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for draft in drafts:
-        sheet.append([None if value == "" else value for value in _row(draft)])
+        sheet.append([strip_control(v) if isinstance(v, str) else v for v in _row(draft)])
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             if cell.data_type == "f":  # text starting with "=" is text, never a formula

@@ -31,7 +31,11 @@ SINGLE = QuestionDraft(
 MULTIPLE = replace(SINGLE, type="multiple", answer=[0, 1])
 TRUE_FALSE = QuestionDraft("true_false", "宪法是国家的根本法。", ["正确", "错误"], [0], [])
 FILL_BLANK = QuestionDraft(
-    "fill_blank", "当事人有权在____内申请听证，行政机关应当在____前通知。", [], [], [["五日", "5日"], ["七日"]]
+    "fill_blank",
+    "当事人有权在____内申请听证，行政机关应当在____前通知。",
+    [],
+    [],
+    [["五日", "5日"], ["七日"]],
 )
 
 
@@ -49,13 +53,21 @@ def test_valid_drafts_have_no_errors(draft):
         (replace(SINGLE, choices=["警告"], answer=[0]), "choices", "单选题至少需要2个选项"),
         (replace(SINGLE, choices=[str(i) for i in range(9)]), "choices", "选项最多8个（现有9个）"),
         (replace(SINGLE, choices=["警告", "", "罚款"]), "choices", "选项B为空，但其后还有选项"),
-        (replace(SINGLE, choices=["警告", "罚款", "警告"]), "choices", "选项A与选项C重复：「警告」"),
+        (
+            replace(SINGLE, choices=["警告", "罚款", "警告"]),
+            "choices",
+            "选项A与选项C重复：「警告」",
+        ),
         (replace(SINGLE, answer=[0, 1]), "answer", "单选题只能有一个正确答案（现有2个）"),
         (replace(SINGLE, answer=[]), "answer", "未设置正确答案"),
         (replace(SINGLE, answer=[4]), "answer", "答案「E」不是已填写的选项（只有A–D）"),
         (replace(MULTIPLE, answer=[2]), "answer", "多选题至少应有两个正确选项"),
         (replace(TRUE_FALSE, answer=[0, 1]), "answer", "判断题的答案必须是「正确」或「错误」之一"),
-        (replace(TRUE_FALSE, choices=["对", "错"]), "choices", "判断题的选项固定为「正确」「错误」"),
+        (
+            replace(TRUE_FALSE, choices=["对", "错"]),
+            "choices",
+            "判断题的选项固定为「正确」「错误」",
+        ),
         (replace(FILL_BLANK, blanks=[]), "blanks", "填空题至少需要一个空的答案"),
         (replace(FILL_BLANK, blanks=[["五日"], [" "]]), "blanks", "第2空没有填写答案"),
         (replace(FILL_BLANK, blanks=[["五日"]]), "blanks", "题干中有2处空（____），但答案有1个空"),
@@ -99,7 +111,9 @@ def test_fingerprint_ignores_width_case_space_punctuation_and_choice_order():
     )
     assert fingerprint(variant) == fingerprint(SINGLE)
     assert fingerprint(replace(SINGLE, type="multiple")) != fingerprint(SINGLE)
-    assert fingerprint(replace(SINGLE, stem="行政处罚的种类包括下列哪一项？")) != fingerprint(SINGLE)
+    assert fingerprint(replace(SINGLE, stem="行政处罚的种类包括下列哪一项？")) != fingerprint(
+        SINGLE
+    )
     assert fingerprint(replace(SINGLE, choices=["警告", "罚款", "拘留", "记过"])) != fingerprint(
         SINGLE
     )
@@ -160,7 +174,10 @@ PENALTY = "行政处罚法"
             "行政处罚法（2021年修订）第36条、第37条；宪法（2018年修正）第5条",
             [(PENALTY, "2021年修订", 36), (PENALTY, "2021年修订", 37), ("宪法", "2018年修正", 5)],
         ),
-        ("行政处罚法(2021年修订)第36条,第37条", [(PENALTY, "2021年修订", 36), (PENALTY, "2021年修订", 37)]),
+        (
+            "行政处罚法(2021年修订)第36条,第37条",
+            [(PENALTY, "2021年修订", 36), (PENALTY, "2021年修订", 37)],
+        ),
         ("《中华人民共和国行政处罚法》第三十六条", [(PENALTY, None, 36)]),
         ("《中华人民共和国民法典》第一千二百六十条", [("民法典", None, 1260)]),
         ("《行政处罚法（2021年修订）》第一百零五条", [(PENALTY, "2021年修订", 105)]),
@@ -173,7 +190,10 @@ PENALTY = "行政处罚法"
         ("\xa0行政处罚法 第 36 条 ", [(PENALTY, None, 36)]),
         ("行政处罚法第36条至第38条", [(PENALTY, None, n) for n in (36, 37, 38)]),
         ("行政处罚法第36条、第36条", [(PENALTY, None, 36)]),
-        ("行政强制法（2011年）第9条、第10条、第12条", [("行政强制法", "2011年", n) for n in (9, 10, 12)]),
+        (
+            "行政强制法（2011年）第9条、第10条、第12条",
+            [("行政强制法", "2011年", n) for n in (9, 10, 12)],
+        ),
     ],
 )
 def test_parse_law_refs(text, expected):
@@ -224,7 +244,9 @@ def test_format_law_refs_round_trips(refs):
 
 def test_format_law_refs_canonical_form():
     refs, _ = parse_law_refs("《行政处罚法(2021年修订)》第三十六条,第37条;宪法（2018年修正）第五条")
-    assert format_law_refs(refs) == "行政处罚法（2021年修订）第36条、第37条；宪法（2018年修正）第5条"
+    assert (
+        format_law_refs(refs) == "行政处罚法（2021年修订）第36条、第37条；宪法（2018年修正）第5条"
+    )
 
 
 @pytest.mark.parametrize(

@@ -50,10 +50,26 @@ DRAFTS = [
     QuestionDraft("single", HOSTILE, ["[甲] 方括号开头", "//斜线开头", "%50%百分号"], [1], []),
 ]
 MULTI_BLANK = QuestionDraft(
-    "fill_blank", "行政复议期间为____，复杂案件可延长____。", [], [], [["六十日"], ["三十日", "30日"]]
+    "fill_blank",
+    "行政复议期间为____，复杂案件可延长____。",
+    [],
+    [],
+    [["六十日"], ["三十日", "30日"]],
 )
 
-HEADER = ["题型", "题干", "选项A", "选项B", "选项C", "选项D", "答案", "解析", "难度", "法律依据", "知识点"]
+HEADER = [
+    "题型",
+    "题干",
+    "选项A",
+    "选项B",
+    "选项C",
+    "选项D",
+    "答案",
+    "解析",
+    "难度",
+    "法律依据",
+    "知识点",
+]
 
 
 def xlsx_bytes(rows, title=None, sheets_before=()):
@@ -143,7 +159,11 @@ def test_aiken_import():
     drafts = [row.draft for row in result.rows]
     assert [row.row for row in result.rows] == [1, 8, 16]
     assert drafts[0] == QuestionDraft(
-        "single", "依法不得设定行政强制措施的是：", ["法律", "行政法规", "规章", "地方性法规"], [2], []
+        "single",
+        "依法不得设定行政强制措施的是：",
+        ["法律", "行政法规", "规章", "地方性法规"],
+        [2],
+        [],
     )
     assert drafts[1].type == "multiple"
     assert drafts[1].stem == "行政处罚不包括：\n多选一行写不下"
@@ -159,7 +179,12 @@ def test_aiken_errors_name_the_line():
         "答案越界\nA) 甲\nB) 乙\nANSWER: D\n"
     )
     errors = parse(text.encode(), "aiken").errors
-    assert [(e.row, e.column) for e in errors] == [(1, "选项"), (5, "题干"), (9, "答案"), (13, "答案")]
+    assert [(e.row, e.column) for e in errors] == [
+        (1, "选项"),
+        (5, "题干"),
+        (9, "答案"),
+        (13, "答案"),
+    ]
     assert errors[3].message == "答案「D」不是已填写的选项（只有A–B）"
 
 
@@ -180,7 +205,9 @@ def test_answer_naming_a_missing_choice():
 
 
 def test_unknown_type():
-    data = xlsx_bytes([HEADER, ["主观", "简述行政处罚的原则。", "", "", "", "", "公正公开", "", "", "", ""]])
+    data = xlsx_bytes(
+        [HEADER, ["主观", "简述行政处罚的原则。", "", "", "", "", "公正公开", "", "", "", ""]]
+    )
     error = only_error(parse(data, "xlsx"))
     assert (error.row, error.column) == (2, "题型")
     assert error.message == "不支持的题型「主观」（仅支持单选、多选、判断、填空）"
@@ -227,7 +254,19 @@ def test_missing_required_header():
 
 def test_duplicate_rows_are_reported_with_the_first_row():
     row = ["单选", "行政处罚由谁实施？", "行政机关", "法院", "", "", "A", "", "", "", ""]
-    near_copy = ["单选", "行政处罚由谁实施?", "法院", "行政机关。", "", "", "B", "不同解析", "", "", ""]
+    near_copy = [
+        "单选",
+        "行政处罚由谁实施?",
+        "法院",
+        "行政机关。",
+        "",
+        "",
+        "B",
+        "不同解析",
+        "",
+        "",
+        "",
+    ]
     other = ["判断", "行政处罚由行政机关实施。", "", "", "", "", "对", "", "", "", ""]
     result = parse(xlsx_bytes([HEADER, row, other, near_copy, row]), "xlsx")
     assert result.errors == []
@@ -268,7 +307,22 @@ def test_every_error_is_chinese_and_names_row_and_column():
 
 
 def test_gb18030_csv_without_bom():
-    rows = [HEADER, ["单选", "《宪法》规定的国家根本任务是？", "发展经济", "社会主义现代化建设", "", "", "B", "", "", "", ""]]
+    rows = [
+        HEADER,
+        [
+            "单选",
+            "《宪法》规定的国家根本任务是？",
+            "发展经济",
+            "社会主义现代化建设",
+            "",
+            "",
+            "B",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]
     result = parse(csv_bytes(rows, encoding="gb18030"), "csv")
     assert result.errors == []
     assert result.rows[0].draft.choices == ["发展经济", "社会主义现代化建设"]
@@ -402,7 +456,12 @@ def test_true_false_letter_with_unreadable_option():
     [
         ("听证应在____内提出", "五日/5日/ 五天 ", [], [["五日", "5日", "五天"]]),
         ("____提出，____举行", "五日/5日|七日", [], [["五日", "5日"], ["七日"]]),
-        ("____、____和____", "统一指挥、逐级指挥、属地指挥", [], [["统一指挥"], ["逐级指挥"], ["属地指挥"]]),
+        (
+            "____、____和____",
+            "统一指挥、逐级指挥、属地指挥",
+            [],
+            [["统一指挥"], ["逐级指挥"], ["属地指挥"]],
+        ),
         ("方针是____", "预防为主、防消结合", [], [["预防为主、防消结合"]]),
         ("分别为___和___", "", ["true", "false"], [["true"], ["false"]]),
         ("（ ）是根本法", "宪法", [], [["宪法"]]),
@@ -433,7 +492,12 @@ def test_topics_separators_and_numbers_from_excel():
 
 
 def test_empty_rows_skipped_and_row_numbers_kept():
-    rows = [HEADER, [None] * 11, ["判断", "题干", "", "", "", "", "对", "", "", "", ""], ["", " ", "\xa0"]]
+    rows = [
+        HEADER,
+        [None] * 11,
+        ["判断", "题干", "", "", "", "", "对", "", "", "", ""],
+        ["", " ", "\xa0"],
+    ]
     result = parse(xlsx_bytes(rows), "xlsx")
     assert [row.row for row in result.rows] == [3]
 
@@ -466,13 +530,17 @@ def test_gift_question_types_and_weights():
     assert result.errors == []
     drafts = [row.draft for row in result.rows]
     assert [row.row for row in result.rows] == [2, 4, 10, 12, 14, 16, 18]
-    assert drafts[0] == QuestionDraft("single", "行政处罚由谁实施？", ["法院", "行政机关", "检察院"], [1], [])
+    assert drafts[0] == QuestionDraft(
+        "single", "行政处罚由谁实施？", ["法院", "行政机关", "检察院"], [1], []
+    )
     assert (drafts[1].type, drafts[1].answer) == ("multiple", [0, 1])
     assert (drafts[2].type, drafts[2].answer) == ("single", [2])
     assert drafts[3].answer == [0]
     assert drafts[4].answer == [1]
     assert drafts[4].explanation == "只能由法律设定。"
-    assert drafts[5] == QuestionDraft("fill_blank", "听证应在____内提出。", [], [], [["五日", "5日"]])
+    assert drafts[5] == QuestionDraft(
+        "fill_blank", "听证应在____内提出。", [], [], [["五日", "5日"]]
+    )
     assert drafts[6].blanks == [["复议机关"]]
 
 

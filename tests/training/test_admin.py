@@ -74,15 +74,23 @@ def test_edit_keeps_personal_numbers_when_left_blank_and_audits_changes(
     assert "14030219800101123X" not in page
     response = client.post(
         f"/admin/users/{user.id}/edit",
-        data=user_form(user.unit, login=user.login, name=user.name, position="副科长",
-                       phone="", id_number="", roles=["learner", "trainer"]),
+        data=user_form(
+            user.unit,
+            login=user.login,
+            name=user.name,
+            position="副科长",
+            phone="",
+            id_number="",
+            roles=["learner", "trainer"],
+        ),
     )
     assert response.status_code == 302
     db.session.refresh(user)
     assert user.position == "副科长" and user.phone == "13912345678"
     assert user.roles == {Role.LEARNER, Role.TRAINER}
     update, roles = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action.in_(["user.update", "user.roles"]))
+        select(AuditEntry)
+        .where(AuditEntry.action.in_(["user.update", "user.roles"]))
         .order_by(AuditEntry.id)
     )
     assert update.detail_dict == {"position": ["科员", "副科长"]}
@@ -101,8 +109,15 @@ def test_every_page_listing_users_masks_personal_data(client, login_as, make_use
     """Walk every GET page an admin can open and look for a full phone or ID number."""
     target = make_user(phone="13912345678", id_number="14030219800101123X")
     login_as(Role.SYSTEM_ADMIN, phone="13800001111", id_number="110101199001011234")
-    pages = ["/", "/admin/users", "/admin/units", f"/admin/users/{target.id}/edit",
-             "/admin/users/new", "/admin/users/import", "/account/password"]
+    pages = [
+        "/",
+        "/admin/users",
+        "/admin/units",
+        f"/admin/users/{target.id}/edit",
+        "/admin/users/new",
+        "/admin/users/import",
+        "/account/password",
+    ]
     for url in pages:
         page = client.get(url).text
         for secret in ("13912345678", "14030219800101123X", "13800001111", "110101199001011234"):
@@ -118,9 +133,13 @@ def test_deactivate_activate_unlock_and_reset_are_audited(client, login_as, make
     client.post(f"/admin/users/{user.id}/activate")
     client.post(f"/admin/users/{user.id}/unlock")
     client.post(f"/admin/users/{user.id}/reset-password")
-    assert list(db.session.scalars(select(AuditEntry.action).where(
-        AuditEntry.object_id == str(user.id)).order_by(AuditEntry.id))) == [
-        "user.deactivate", "user.activate", "user.unlock", "user.password_reset"]
+    assert list(
+        db.session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.object_id == str(user.id))
+            .order_by(AuditEntry.id)
+        )
+    ) == ["user.deactivate", "user.activate", "user.unlock", "user.password_reset"]
 
 
 def test_admin_cannot_deactivate_themselves(client, login_as):
@@ -154,8 +173,9 @@ def test_unit_admin_is_scoped_to_their_subtree(client, login_as, make_user, make
     assert "只显示这一次" in created.text
 
 
-def test_unit_admin_edit_keeps_roles_they_cannot_grant(client, login_as, make_user, make_unit,
-                                                       root_unit):
+def test_unit_admin_edit_keeps_roles_they_cannot_grant(
+    client, login_as, make_user, make_unit, root_unit
+):
     bureau = make_unit("区司法局", parent=root_unit)
     colleague = make_user(Role.UNIT_ADMIN, Role.LEARNER, unit=bureau)
     login_as(Role.UNIT_ADMIN, unit=bureau)
@@ -172,8 +192,9 @@ def test_unit_tree_create_rename_delete(client, login_as, root_unit):
     client.post("/admin/units", data={"name": "区司法局", "parent_id": root_unit.id})
     bureau = db.session.scalar(select(Unit).where(Unit.name == "区司法局"))
     assert bureau.parent_id == root_unit.id
-    duplicate = client.post("/admin/units", data={"name": "区司法局", "parent_id": root_unit.id},
-                            follow_redirects=True)
+    duplicate = client.post(
+        "/admin/units", data={"name": "区司法局", "parent_id": root_unit.id}, follow_redirects=True
+    )
     assert "同一上级单位下已有「区司法局」" in duplicate.text
     client.post(f"/admin/units/{bureau.id}/rename", data={"name": "区司法行政局"})
     db.session.refresh(bureau)
@@ -184,9 +205,12 @@ def test_unit_tree_create_rename_delete(client, login_as, root_unit):
     assert db.session.scalar(select(Unit).where(Unit.id == bureau.id)) is None
     tree = client.get("/admin/units").text
     assert "测试区人民政府" in tree
-    assert [e.action for e in db.session.scalars(
-        select(AuditEntry).where(AuditEntry.object_type == "unit").order_by(AuditEntry.id))] == [
-        "unit.create", "unit.rename", "unit.delete"]
+    assert [
+        e.action
+        for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.object_type == "unit").order_by(AuditEntry.id)
+        )
+    ] == ["unit.create", "unit.rename", "unit.delete"]
 
 
 def test_unit_with_users_cannot_be_deleted(client, login_as, make_user, make_unit, root_unit):

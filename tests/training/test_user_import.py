@@ -44,11 +44,14 @@ def user_count() -> int:
 
 def test_good_file_imports_every_row(client, login_as, district):
     login_as(Role.SYSTEM_ADMIN)
-    response = upload(client, xlsx(
-        ("张三", "zhangsan", "区司法局", "科员", "否", "是", ""),
-        ("李四", "lisi", "区司法局/普法科", "科长", "是", "否", "学员、培训出题人员"),
-        ("王五", "wangwu", "测试区人民政府", "副区长", "是", "", "学员"),
-    ))
+    response = upload(
+        client,
+        xlsx(
+            ("张三", "zhangsan", "区司法局", "科员", "否", "是", ""),
+            ("李四", "lisi", "区司法局/普法科", "科长", "是", "否", "学员、培训出题人员"),
+            ("王五", "wangwu", "测试区人民政府", "副区长", "是", "", "学员"),
+        ),
+    )
     assert response.status_code == 200 and "只显示这一次" in response.text
     lisi = db.session.scalar(select(User).where(User.login == "lisi"))
     assert lisi.unit.path == "测试区人民政府 / 区司法局 / 普法科"
@@ -61,22 +64,26 @@ def test_good_file_imports_every_row(client, login_as, district):
     assert actions.count("user.create") == 3 and actions.count("user.import") == 1
 
 
-def test_bad_file_reports_every_row_in_chinese_and_imports_nothing(client, login_as, district,
-                                                                   make_user):
+def test_bad_file_reports_every_row_in_chinese_and_imports_nothing(
+    client, login_as, district, make_user
+):
     make_user(login="taken")
     login_as(Role.SYSTEM_ADMIN)
     before = user_count()
-    response = upload(client, xlsx(
-        ("张三", "zhangsan", "区司法局", "科员", "否", "是", "学员"),  # fine on its own
-        ("", "noname", "区司法局", "", "否", "否", ""),
-        ("李四", "taken", "区司法局", "", "否", "否", ""),
-        ("王五", "wangwu", "不存在局", "", "否", "否", ""),
-        ("赵六", "zhaoliu", "普法科", "", "否", "否", ""),
-        ("钱七", "qianqi", "区司法局", "", "也许", "否", ""),
-        ("孙八", "sunba", "区司法局", "", "否", "否", "超级管理员"),
-        ("周九", "zhangsan", "区司法局", "", "否", "否", ""),
-        ("吴十", "wushi", "区司法局", "", "否", "否", "系统管理员、审计管理员"),
-    ))
+    response = upload(
+        client,
+        xlsx(
+            ("张三", "zhangsan", "区司法局", "科员", "否", "是", "学员"),  # fine on its own
+            ("", "noname", "区司法局", "", "否", "否", ""),
+            ("李四", "taken", "区司法局", "", "否", "否", ""),
+            ("王五", "wangwu", "不存在局", "", "否", "否", ""),
+            ("赵六", "zhaoliu", "普法科", "", "否", "否", ""),
+            ("钱七", "qianqi", "区司法局", "", "也许", "否", ""),
+            ("孙八", "sunba", "区司法局", "", "否", "否", "超级管理员"),
+            ("周九", "zhangsan", "区司法局", "", "否", "否", ""),
+            ("吴十", "wushi", "区司法局", "", "否", "否", "系统管理员、审计管理员"),
+        ),
+    )
     assert "未导入任何用户" in response.text
     for row, column, message in [
         (3, "姓名", "姓名不能为空"),
@@ -91,8 +98,14 @@ def test_bad_file_reports_every_row_in_chinese_and_imports_nothing(client, login
         assert f"<tr><td>{row}</td><td>{column}</td><td>" in response.text, (row, column)
         assert message in response.text, message
     assert user_count() == before
-    assert db.session.scalar(select(func.count(AuditEntry.id)).where(
-        AuditEntry.action.in_(["user.create", "user.import"]))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEntry.id)).where(
+                AuditEntry.action.in_(["user.create", "user.import"])
+            )
+        )
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -129,11 +142,14 @@ def test_only_xlsx_is_accepted(client, login_as, district):
 def test_unit_admin_imports_only_into_their_subtree(client, login_as, district):
     login_as(Role.UNIT_ADMIN, unit=district)
     before = user_count()
-    response = upload(client, xlsx(
-        ("张三", "zhangsan", "区司法局/普法科", "", "否", "否", ""),
-        ("李四", "lisi", "区教育局", "", "否", "否", ""),
-        ("王五", "wangwu", "区司法局", "", "否", "否", "单位管理员"),
-    ))
+    response = upload(
+        client,
+        xlsx(
+            ("张三", "zhangsan", "区司法局/普法科", "", "否", "否", ""),
+            ("李四", "lisi", "区教育局", "", "否", "否", ""),
+            ("王五", "wangwu", "区司法局", "", "否", "否", "单位管理员"),
+        ),
+    )
     assert "您无权管理该单位的用户" in response.text
     assert "您无权授予或撤销角色：单位管理员" in response.text
     assert user_count() == before
