@@ -44,6 +44,8 @@ ACTION_LABELS = {
     "admin.create_cli": "命令行创建管理员",
 }
 
+OBJECT_LABELS = {"user": "用户", "unit": "单位", "question": "试题", "law": "法律"}
+
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_log"
@@ -64,6 +66,13 @@ class AuditEntry(db.Model):
     @property
     def action_label(self) -> str:
         return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def object_label(self) -> str:
+        if not self.object_type:
+            return ""
+        label = OBJECT_LABELS.get(self.object_type, self.object_type)
+        return f"{label} #{self.object_id}" if self.object_id else label
 
     @property
     def detail_dict(self) -> dict:

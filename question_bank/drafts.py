@@ -18,6 +18,7 @@ MAX_CHOICES = len(LETTERS)
 MAX_STEM_CHARS = 2000
 MAX_TOPIC_CHARS = 50
 TOPIC_SEPARATORS = "|｜,，、;；"
+BLANK_SEPARATORS = "|｜/／"
 
 # A blank in a fill-in stem: a run of 3+ underscores, or empty brackets （ ） / ( ).
 BLANK_MARKER = re.compile(r"_{3,}|[（(][ \u3000\xa0]*[）)]")
@@ -139,6 +140,8 @@ def validate_draft(draft: QuestionDraft) -> dict[str, str]:
             errors["topics"] = "知识点不能为空"
         elif len(topic) > MAX_TOPIC_CHARS:
             errors["topics"] = f"知识点「{clip(topic)}」超过{MAX_TOPIC_CHARS}字"
+        elif "\n" in topic or "\r" in topic:
+            errors["topics"] = f"知识点「{clip(topic)}」不能换行"
         elif any(sep in topic for sep in TOPIC_SEPARATORS):
             # Separators would split the topic in two on the next import.
             errors["topics"] = f"知识点「{clip(topic)}」不能包含分隔符 | , ， 、 ;"
@@ -195,28 +198,36 @@ def _check_blanks(draft: QuestionDraft, errors: dict[str, str]) -> None:
         if not any(a.strip() for a in alternatives):
             errors["blanks"] = f"第{i}空没有填写答案"
             return
+        if any(sep in a for a in alternatives for sep in BLANK_SEPARATORS):
+            # They separate blanks and alternatives in the template's answer cell.
+            errors["blanks"] = f"第{i}空的答案不能包含 | 或 /（它们用于分隔空和备选答案）"
+            return
     markers = count_blanks(draft.stem)
     if markers and markers != len(draft.blanks):
         errors["blanks"] = f"题干中有{markers}处空（____），但答案有{len(draft.blanks)}个空"
 
 
 def clean_draft(draft: QuestionDraft) -> QuestionDraft:
-    """Trim texts, drop trailing empty choices and repeated entries: the stored form."""
-    choices = [c.strip() for c in draft.choices]
+    """The stored form: no-break spaces as spaces, texts trimmed, trailing empty choices
+    and repeated entries dropped, answer sorted."""
+
+    def tidy(text: str) -> str:
+        return text.replace("\xa0", " ").strip()
+
+    choices = [tidy(c) for c in draft.choices]
     while choices and not choices[-1]:
         choices.pop()
     if draft.type == "true_false":
         choices = list(TRUE_FALSE_CHOICES)
-    blanks = [_unique(a.strip() for a in alternatives) for alternatives in draft.blanks]
     return replace(
         draft,
-        stem=draft.stem.strip(),
+        stem=tidy(draft.stem),
         choices=choices,
         answer=sorted(set(draft.answer)),
-        blanks=blanks,
-        explanation=draft.explanation.strip(),
+        blanks=[_unique(tidy(a) for a in alternatives) for alternatives in draft.blanks],
+        explanation=tidy(draft.explanation),
         law_refs=list(dict.fromkeys(draft.law_refs)),
-        topics=_unique(t.strip() for t in draft.topics),
+        topics=_unique(tidy(t) for t in draft.topics),
     )
 
 

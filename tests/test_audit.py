@@ -53,6 +53,7 @@ def test_auditor_reads_and_filters_but_cannot_change_anything(client, login_as, 
     login_as(Role.AUDITOR, login="auditor1")
     page = client.get("/audit/").text
     assert "停用用户" in page and "sysadmin" in page and "登录成功" in page
+    assert f"用户 #{target.id}" in page
     only_deactivations = client.get("/audit/?action=user.deactivate").text.split("<tbody>")[1]
     assert "停用用户" in only_deactivations and "登录成功" not in only_deactivations
     by_actor = client.get("/audit/?actor=auditor1").text

@@ -11,6 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core.audit import OBJECT_LABELS
 from core.forms import ChineseDateField, Form, choices
 
 
@@ -74,7 +75,7 @@ class AuditFilterForm(Form):
     action = SelectField("操作", validators=[Optional()])
     object_type = SelectField(
         "对象",
-        choices=choices([("", "全部"), ("user", "用户"), ("unit", "单位"), ("question", "试题")]),
+        choices=choices([("", "全部"), *OBJECT_LABELS.items()]),
         validators=[Optional()],
     )
     since = ChineseDateField("起始日期", validators=[Optional()])

@@ -15,12 +15,14 @@ from question_bank.drafts import (
     QuestionDraft,
     RowError,
     check_draft,
+    clean_draft,
     clip,
     decode_text,
     finish,
     letter,
     letters_span,
     parse_answer_letters,
+    strip_control,
     true_false_value,
 )
 
@@ -44,6 +46,7 @@ def parse_aiken(data: bytes) -> ParseResult:
     text = decode_text(data)
     if text is None:
         return ParseResult([], [RowError(0, "", ENCODING_ERROR)], [])
+    text = strip_control(text)
     lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     rows: list[ParsedRow] = []
     errors: list[RowError] = []
@@ -78,6 +81,7 @@ def parse_aiken(data: bytes) -> ParseResult:
                 if error:
                     errors.append(error)
                 else:
+                    draft = clean_draft(draft)
                     found = check_draft(draft, question.start, {}, set())
                     errors.extend(found)
                     if not found:

@@ -17,9 +17,11 @@ from question_bank.drafts import (
     QuestionDraft,
     RowError,
     check_draft,
+    clean_draft,
     decode_text,
     finish,
     html_to_text,
+    strip_control,
 )
 
 _PLACEHOLDERS = {ch: chr(0xE000 + i) for i, ch in enumerate("\\~=#{}:n")}
@@ -45,6 +47,7 @@ def parse_gift(data: bytes) -> ParseResult:
     text = decode_text(data)
     if text is None:
         return ParseResult([], [RowError(0, "", ENCODING_ERROR)], [])
+    text = strip_control(text)
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     rows, errors = [], []
     topic = None
@@ -66,6 +69,7 @@ def parse_gift(data: bytes) -> ParseResult:
             errors.append(RowError(start, exc.column, exc.message))
             continue
         draft.topics = list(dict.fromkeys(t for t in [topic, *tags] if t))
+        draft = clean_draft(draft)
         found = check_draft(draft, start, {}, set())
         if found:
             errors.extend(found)
@@ -145,7 +149,10 @@ def _question_kind(answer_text: str) -> str:
         return "numerical（数值）"
     if "~" in answer_text:
         return "multichoice"
-    if "=" in answer_text and "->" in answer_text:
+    items = [item for item in answer_text.split("=") if item.strip()]
+    if "=" in answer_text and all("->" in item for item in items):
+        # Moodle calls it matching if any item has "->"; requiring all of them lets a
+        # fill-in answer contain "->".
         return "matching（匹配）"
     if answer_text.split("#", 1)[0].strip() in ("T", "TRUE", "F", "FALSE"):
         return "truefalse"

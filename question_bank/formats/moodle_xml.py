@@ -17,6 +17,7 @@ from question_bank.drafts import (
     QuestionDraft,
     RowError,
     check_draft,
+    clean_draft,
     clip,
     finish,
     html_to_text,
@@ -66,6 +67,7 @@ def parse_moodle_xml(data: bytes) -> ParseResult:
             continue
         tags = [(tag.findtext("text") or "").strip() for tag in question.iter("tag")]
         draft.topics = list(dict.fromkeys(t for t in [topic, *tags] if t))
+        draft = clean_draft(draft)
         found = check_draft(draft, index, {}, set())
         if found:
             errors.extend(found)

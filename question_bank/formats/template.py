@@ -25,6 +25,7 @@ from question_bank.drafts import (
     QuestionDraft,
     RowError,
     check_draft,
+    clean_draft,
     clip,
     count_blanks,
     decode_text,
@@ -268,6 +269,7 @@ def _read_row(cells: list[str], columns, row: int) -> tuple[QuestionDraft | None
         law_refs=law_refs,
         topics=split_topics(cell("topics")),
     )
+    draft = clean_draft(draft)
     errors.extend(check_draft(draft, row, labels, {e.column for e in errors}))
     return draft, errors
 
@@ -404,7 +406,7 @@ def export_xlsx(drafts: list[QuestionDraft]) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for draft in drafts:
-        sheet.append([strip_control(v) if isinstance(v, str) else v for v in _row(draft)])
+        sheet.append([_xlsx_value(value) for value in _row(draft)])
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             if cell.data_type == "f":  # text starting with "=" is text, never a formula
@@ -423,6 +425,12 @@ def export_xlsx(drafts: list[QuestionDraft]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _xlsx_value(value):
+    if isinstance(value, str):
+        return strip_control(value) or None
+    return value
 
 
 def export_csv(drafts: list[QuestionDraft]) -> bytes:

@@ -95,7 +95,8 @@ def test_bad_file_reports_every_row_in_chinese_and_imports_nothing(
         (9, "账号", "与第 2 行重复"),
         (10, "角色", "三员分立"),
     ]:
-        assert f"<tr><td>{row}</td><td>{column}</td><td>" in response.text, (row, column)
+        cells = f'<td data-label="行">{row}</td><td data-label="列">{column}</td>'
+        assert cells in response.text, (row, column)
         assert message in response.text, message
     assert user_count() == before
     assert (
