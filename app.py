@@ -13,6 +13,8 @@ from core import clock
 from core.extensions import csrf, db, limiter, login_manager, migrate
 from core.roles import Role, wants_json
 from core.web import enforce_idle_timeout, require_password_change, set_security_headers
+from question_bank import cli as bank_cli
+from question_bank import views as bank_views
 from training import accounts, admin_views, audit_views, auth_views, cli, home_views
 from training.privacy import mask_id_number, mask_phone
 
@@ -27,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_templates(app)
     app.cli.add_command(cli.create_admin)
     app.cli.add_command(cli.seed_demo)
+    app.cli.add_command(bank_cli.bank)
     return app
 
 
@@ -99,7 +102,7 @@ def _unauthorized():
 
 
 def configure_blueprints(app: Flask) -> None:
-    for module in (auth_views, home_views, admin_views, audit_views):
+    for module in (auth_views, home_views, admin_views, audit_views, bank_views):
         app.register_blueprint(module.bp)
 
     @app.get("/healthz")

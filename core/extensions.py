@@ -24,7 +24,17 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate(render_as_batch=True)
+
+
+def include_in_migrations(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave out of autogenerate what a model declares for another database only."""
+    condition = getattr(obj, "_ddl_if", None)
+    if condition is None or condition.dialect is None:
+        return True
+    return condition.dialect == db.engine.dialect.name
+
+
+migrate = Migrate(render_as_batch=True, include_object=include_in_migrations)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

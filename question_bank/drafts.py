@@ -208,11 +208,11 @@ def _check_blanks(draft: QuestionDraft, errors: dict[str, str]) -> None:
 
 
 def clean_draft(draft: QuestionDraft) -> QuestionDraft:
-    """The stored form: no-break spaces as spaces, texts trimmed, trailing empty choices
-    and repeated entries dropped, answer sorted."""
+    """The stored form: no-break spaces as spaces, \n line ends, texts trimmed, trailing
+    empty choices and repeated entries dropped, answer sorted."""
 
     def tidy(text: str) -> str:
-        return text.replace("\xa0", " ").strip()
+        return text.replace("\xa0", " ").replace("\r\n", "\n").replace("\r", "\n").strip()
 
     choices = [tidy(c) for c in draft.choices]
     while choices and not choices[-1]:

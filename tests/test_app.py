@@ -5,14 +5,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from app import create_app
-from core.extensions import db
+from core.extensions import db, include_in_migrations
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_migrations_match_models(app):
     with db.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+        context = MigrationContext.configure(
+            connection, opts={"include_object": include_in_migrations}
+        )
+        diff = compare_metadata(context, db.metadata)
     assert diff == []
 
 

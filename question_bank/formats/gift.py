@@ -230,6 +230,9 @@ def export_gift(drafts: list[QuestionDraft]) -> tuple[bytes, list[str]]:
                 f"第{number}题是有{len(draft.blanks)}个空的填空题，GIFT 只能表示一个空，已跳过"
             )
             continue
+        if draft.type == "fill_blank" and any("->" in a for a in draft.blanks[0]):
+            warnings.append(f"第{number}题的答案含“->”，GIFT 会把它读成匹配题，已跳过")
+            continue
         lines = []
         if draft.topics:
             lines.append("// " + " ".join(_tag(t) for t in draft.topics))

@@ -128,7 +128,7 @@ def parse_csv(data: bytes) -> ParseResult:
 
 def _uncsv(cell: str) -> str:
     # Our CSV export guards cells that Excel would run as formulas with a leading '.
-    if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@":
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@'":
         return cell[1:]
     return cell
 
@@ -444,7 +444,8 @@ def export_csv(drafts: list[QuestionDraft]) -> bytes:
 
 
 def _guard_formula(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # A leading ' is doubled too, so that import can tell the guard from the text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "'") else text
 
 
 _INSTRUCTIONS = [

@@ -1,0 +1,383 @@
+"""Rules of the question bank: adding, editing (always a new version), retiring,
+reviewing after a law revision, tagging. Functions flush; the caller commits once."""
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select, update
+
+from core.audit import Actor, record
+from core.extensions import db
+from question_bank.drafts import (
+    FIELD_LABELS,
+    LawRefDraft,
+    QuestionDraft,
+    clean_draft,
+    fingerprint,
+    format_law_refs,
+    validate_draft,
+)
+from question_bank.models import (
+    Citation,
+    Law,
+    LawVersion,
+    Question,
+    QuestionStatus,
+    QuestionVersion,
+    Topic,
+)
+
+UNVERSIONED = "现行"
+
+
+class BankError(ValueError):
+    """A rule was broken; `errors` maps field names to Chinese messages."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("；".join(errors.values()))
+        self.errors = errors
+
+
+# --- laws --------------------------------------------------------------------------
+
+
+@dataclass
+class CitationLookup:
+    """Resolves LawRefDrafts against the registry, optionally registering what is missing."""
+
+    register_missing: bool = False
+    registered: list[str] = field(default_factory=list)
+
+    def resolve(self, refs: list[LawRefDraft]) -> tuple[list[tuple[LawVersion, int]], str | None]:
+        resolved = []
+        for ref in refs:
+            version, error = self._version(ref)
+            if error:
+                return [], error
+            resolved.append((version, ref.article))
+        return resolved, None
+
+    def _version(self, ref: LawRefDraft) -> tuple[LawVersion | None, str | None]:
+        law = db.session.scalar(select(Law).where(Law.name == ref.law))
+        if law is None:
+            if not self.register_missing:
+                return None, f"法律库中没有「{ref.law}」，请先登记该法律"
+            law = register_law(ref.law, ref.version or UNVERSIONED)
+            self.registered.append(f"{ref.law}（{ref.version or UNVERSIONED}）")
+            return law.versions[0], None
+        if ref.version is None:
+            return law.current_version, None
+        version = next((v for v in law.versions if v.label == ref.version), None)
+        if version is None:
+            if not self.register_missing:
+                known = "、".join(v.label for v in law.versions)
+                return None, f"「{ref.law}」没有登记版本「{ref.version}」（已登记：{known}）"
+            version = LawVersion(label=ref.version, is_current=False)
+            law.versions.append(version)
+            db.session.flush()
+            self.registered.append(f"{ref.law}（{ref.version}，非现行版本）")
+        return version, None
+
+
+def register_law(name: str, label: str, full_name: str = "", effective_on=None) -> Law:
+    law = Law(name=name.strip(), full_name=full_name.strip())
+    law.versions.append(LawVersion(label=label.strip(), effective_on=effective_on, is_current=True))
+    db.session.add(law)
+    db.session.flush()
+    return law
+
+
+def add_law(actor: Actor, name: str, label: str, full_name: str = "", effective_on=None) -> Law:
+    if not name.strip() or not label.strip():
+        raise BankError({"name": "法律名称和版本都不能为空"})
+    if db.session.scalar(select(Law).where(Law.name == name.strip())) is not None:
+        raise BankError({"name": f"法律库中已有「{name.strip()}」"})
+    law = register_law(name, label, full_name, effective_on)
+    record(
+        actor,
+        "law.create",
+        object_type="law",
+        object_id=law.id,
+        summary=f"{law.name}（{label.strip()}）",
+    )
+    return law
+
+
+def record_law_revision(actor: Actor, law: Law, label: str, effective_on: date | None) -> int:
+    """Make `label` the current version of `law`; every active question citing an older
+    version becomes 待复核 and stays out of exams until reviewed. Returns how many."""
+    label = label.strip()
+    if not label:
+        raise BankError({"label": "请填写新版本，如「2021年修订」"})
+    if any(version.label == label for version in law.versions):
+        raise BankError({"label": f"「{law.name}」已有版本「{label}」"})
+    for version in law.versions:
+        version.is_current = False
+    new_version = LawVersion(label=label, effective_on=effective_on, is_current=True)
+    law.versions.append(new_version)
+    db.session.flush()
+    citing = (
+        select(Question.id)
+        .join(QuestionVersion, _is_current_version())
+        .join(Citation, Citation.version_id == QuestionVersion.id)
+        .join(LawVersion, LawVersion.id == Citation.law_version_id)
+        .where(LawVersion.law_id == law.id, LawVersion.id != new_version.id)
+        .where(Question.status == QuestionStatus.ACTIVE.value)
+    )
+    flagged = db.session.execute(
+        update(Question)
+        .where(Question.id.in_(citing))
+        .values(
+            status=QuestionStatus.NEEDS_REVIEW.value,
+            review_note=f"《{law.name}》已修订（{label}），请核对后确认或修改",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    record(
+        actor,
+        "law.revise",
+        object_type="law",
+        object_id=law.id,
+        summary=f"{law.name} → {label}，{flagged} 道试题待复核",
+    )
+    return flagged
+
+
+def _is_current_version():
+    return (QuestionVersion.question_id == Question.id) & (
+        QuestionVersion.number == Question.current_number
+    )
+
+
+# --- questions ---------------------------------------------------------------------
+
+
+def draft_of(version: QuestionVersion) -> QuestionDraft:
+    return QuestionDraft(
+        type=version.type,
+        stem=version.stem,
+        choices=list(version.choices),
+        answer=list(version.answer),
+        blanks=[list(blank) for blank in version.blanks],
+        explanation=version.explanation,
+        difficulty=version.difficulty,
+        law_refs=[
+            LawRefDraft(c.law_version.law.name, c.law_version.label, c.article)
+            for c in version.citations
+        ],
+        topics=list(version.topic_names),
+    )
+
+
+def search_key(text: str) -> str:
+    """The normalised form that search text and queries share (width, case, spaces)."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _search_text(draft: QuestionDraft) -> str:
+    parts = [
+        draft.stem,
+        *draft.choices,
+        *(a for blank in draft.blanks for a in blank),
+        draft.explanation,
+        format_law_refs(draft.law_refs),
+        *draft.topics,
+    ]
+    return search_key("\n".join(parts))
+
+
+def _checked(draft: QuestionDraft, lookup: CitationLookup):
+    draft = clean_draft(draft)
+    errors = validate_draft(draft)
+    citations, citation_error = lookup.resolve(draft.law_refs)
+    if citation_error:
+        errors["law_refs"] = citation_error
+    if errors:
+        raise BankError(errors)
+    return draft, citations
+
+
+def _topics(names: list[str]) -> list[Topic]:
+    existing = {t.name: t for t in db.session.scalars(select(Topic).where(Topic.name.in_(names)))}
+    topics = []
+    for name in names:
+        if name not in existing:
+            existing[name] = Topic(name=name)
+            db.session.add(existing[name])
+        topics.append(existing[name])
+    return topics
+
+
+def _status_for(citations: list[tuple[LawVersion, int]]) -> QuestionStatus:
+    outdated = any(not version.is_current for version, _ in citations)
+    return QuestionStatus.NEEDS_REVIEW if outdated else QuestionStatus.ACTIVE
+
+
+def _new_version(
+    question: Question, draft: QuestionDraft, citations, number: int, actor: Actor, note: str
+) -> QuestionVersion:
+    version = QuestionVersion(
+        number=number,
+        type=draft.type,
+        stem=draft.stem,
+        choices=draft.choices,
+        answer=draft.answer,
+        blanks=draft.blanks,
+        explanation=draft.explanation,
+        difficulty=draft.difficulty,
+        topic_names=draft.topics,
+        change_note=note,
+        created_by=actor.id,
+        citations=[Citation(law_version=v, article=article) for v, article in citations],
+    )
+    question.versions.append(version)
+    question.current_number = number
+    question.type = draft.type
+    question.difficulty = draft.difficulty
+    question.has_citation = bool(citations)
+    question.search_text = _search_text(draft)
+    question.fingerprint = fingerprint(draft)
+    question.topics = _topics(draft.topics)
+    return version
+
+
+def add_question(
+    actor: Actor, draft: QuestionDraft, *, lookup: CitationLookup | None = None, audit: bool = True
+) -> Question:
+    draft, citations = _checked(draft, lookup or CitationLookup())
+    status = _status_for(citations)
+    question = Question(status=status.value, created_by=actor.id)
+    if status is QuestionStatus.NEEDS_REVIEW:
+        question.review_note = "引用的法律版本不是现行版本"
+    _new_version(question, draft, citations, 1, actor, "新建")
+    db.session.add(question)
+    db.session.flush()
+    if audit:
+        record(
+            actor,
+            "question.create",
+            object_type="question",
+            object_id=question.id,
+            summary=draft.stem[:80],
+        )
+    return question
+
+
+def edit_question(
+    actor: Actor, question: Question, draft: QuestionDraft, note: str = ""
+) -> QuestionVersion | None:
+    """Save `draft` as a new version; None when nothing changed."""
+    draft, citations = _checked(draft, CitationLookup())
+    before = draft_of(question.current_version)
+    changed = changed_fields(before, draft)
+    if not changed:
+        return None
+    version = _new_version(
+        question, draft, citations, question.current_number + 1, actor, note.strip() or "修改"
+    )
+    if question.status != QuestionStatus.RETIRED.value:
+        question.status = _status_for(citations).value
+        question.review_note = (
+            "" if question.status == QuestionStatus.ACTIVE.value else ("引用的法律版本不是现行版本")
+        )
+    db.session.flush()
+    record(
+        actor,
+        "question.edit",
+        object_type="question",
+        object_id=question.id,
+        summary=f"第 {version.number} 版：{'、'.join(changed)}",
+        detail={"version": version.number, "changed": changed},
+    )
+    return version
+
+
+def changed_fields(before: QuestionDraft, after: QuestionDraft) -> list[str]:
+    """Names (as users see them) of the fields that differ between two drafts."""
+    names = []
+    for name in (
+        "type",
+        "stem",
+        "choices",
+        "answer",
+        "blanks",
+        "explanation",
+        "difficulty",
+        "law_refs",
+        "topics",
+    ):
+        if getattr(before, name) != getattr(after, name):
+            label = FIELD_LABELS[name]
+            if label not in names:
+                names.append(label)
+    return names
+
+
+def retire(actor: Actor, question: Question) -> None:
+    if question.status == QuestionStatus.RETIRED.value:
+        raise BankError({"status": "该题已停用"})
+    question.status = QuestionStatus.RETIRED.value
+    record(actor, "question.retire", object_type="question", object_id=question.id)
+
+
+def restore(actor: Actor, question: Question) -> None:
+    if question.status != QuestionStatus.RETIRED.value:
+        raise BankError({"status": "该题未停用"})
+    citations = [(c.law_version, c.article) for c in question.current_version.citations]
+    question.status = _status_for(citations).value
+    record(actor, "question.restore", object_type="question", object_id=question.id)
+
+
+def confirm_review(actor: Actor, question: Question) -> QuestionVersion:
+    """The trainer checked the question against the revised law: cite the current versions."""
+    if question.status != QuestionStatus.NEEDS_REVIEW.value:
+        raise BankError({"status": "该题不需要复核"})
+    draft = draft_of(question.current_version)
+    draft.law_refs = [
+        LawRefDraft(ref.law, _current_label(ref.law), ref.article) for ref in draft.law_refs
+    ]
+    draft, citations = _checked(draft, CitationLookup())
+    version = _new_version(
+        question, draft, citations, question.current_number + 1, actor, "复核确认：引用现行版本"
+    )
+    question.status = QuestionStatus.ACTIVE.value
+    question.review_note = ""
+    db.session.flush()
+    record(
+        actor,
+        "question.confirm",
+        object_type="question",
+        object_id=question.id,
+        summary=f"第 {version.number} 版：{format_law_refs(draft.law_refs)}",
+    )
+    return version
+
+
+def _current_label(law_name: str) -> str:
+    law = db.session.scalar(select(Law).where(Law.name == law_name))
+    return law.current_version.label
+
+
+def bulk_tag(actor: Actor, questions: list[Question], topic_name: str) -> int:
+    """Add a topic to many questions at once; returns how many gained it."""
+    name = topic_name.strip()
+    if not name or len(name) > 50:
+        raise BankError({"topic": "知识点应为 1–50 个字"})
+    if not questions:
+        raise BankError({"questions": "请先勾选试题"})
+    topic = _topics([name])[0]
+    added = 0
+    for question in questions:
+        if topic not in question.topics:
+            question.topics.append(topic)
+            added += 1
+    db.session.flush()
+    record(
+        actor,
+        "question.tag",
+        object_type="question",
+        summary=f"为 {added} 道试题添加知识点「{name}」",
+        detail={"questions": [q.id for q in questions]},
+    )
+    return added

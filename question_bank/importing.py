@@ -1,0 +1,147 @@
+"""Import: parse a file, check every row as the edit form does, preview, then write all
+rows or none. The same path serves the trainers' page, the CLI and the demo bank."""
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from core import clock
+from core.audit import Actor, record
+from core.extensions import db
+from question_bank import formats
+from question_bank.bank import BankError, CitationLookup, add_question
+from question_bank.drafts import FIELD_LABELS, ParsedRow, RowError, fingerprint
+from question_bank.models import PendingImport, Question
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do: the rows it would add, and every reason it cannot."""
+
+    filename: str
+    format: str
+    rows: list[ParsedRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    #: (row, first row) within the file
+    file_duplicates: list[tuple[int, int]] = field(default_factory=list)
+    #: (row, question id) already in the bank
+    bank_duplicates: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def duplicate_rows(self) -> set[int]:
+        return {row for row, _ in self.file_duplicates} | {row for row, _ in self.bank_duplicates}
+
+    def count(self, keep_duplicates: bool) -> int:
+        if keep_duplicates:
+            return len(self.rows)
+        return len([r for r in self.rows if r.row not in self.duplicate_rows])
+
+
+def plan_import(data: bytes, filename: str, fmt: str | None = None) -> ImportPlan:
+    """Parse and check a file; writes nothing."""
+    fmt = fmt or formats.detect_format(filename, data)
+    if fmt not in formats.FORMATS:
+        names = "、".join(spec.label for spec in formats.FORMATS.values())
+        return ImportPlan(
+            filename,
+            fmt or "",
+            errors=[RowError(0, "", f"无法识别文件格式「{filename}」，支持：{names}")],
+        )
+    parsed = formats.parse(data, fmt)
+    plan = ImportPlan(filename, fmt, parsed.rows, list(parsed.errors), parsed.duplicates)
+    fingerprints = {fingerprint(row.draft): row.row for row in parsed.rows}
+    existing = (
+        dict(
+            db.session.execute(
+                select(Question.fingerprint, Question.id).where(
+                    Question.fingerprint.in_(list(fingerprints))
+                )
+            ).all()
+        )
+        if fingerprints
+        else {}
+    )
+    plan.bank_duplicates = [
+        (row.row, existing[fp]) for row in parsed.rows if (fp := fingerprint(row.draft)) in existing
+    ]
+    return plan
+
+
+def commit_import(actor: Actor, plan: ImportPlan, *, keep_duplicates: bool = False) -> list[int]:
+    """Write the plan's rows (skipping duplicates unless kept); the caller commits once.
+
+    Laws the file cites but the registry lacks are registered, as the preview said.
+    Raises BankError with every row's problem if any row fails, having written nothing
+    the caller will keep (the caller rolls back).
+    """
+    if plan.errors:
+        raise BankError({"file": "文件有错误，未导入"})
+    lookup = CitationLookup(register_missing=True)
+    skip = set() if keep_duplicates else plan.duplicate_rows
+    created, problems = [], []
+    for parsed in plan.rows:
+        if parsed.row in skip:
+            continue
+        try:
+            created.append(add_question(actor, parsed.draft, lookup=lookup, audit=False).id)
+        except BankError as error:
+            problems.extend(
+                RowError(parsed.row, FIELD_LABELS.get(name, ""), message)
+                for name, message in error.errors.items()
+            )
+    if problems:
+        plan.errors = problems
+        raise BankError({"file": f"{len(problems)} 行无法导入"})
+    record(
+        actor,
+        "question.import",
+        object_type="question",
+        summary=f"从「{plan.filename}」导入 {len(created)} 道试题",
+        detail={
+            "format": plan.format,
+            "created": len(created),
+            "skipped_duplicates": len(plan.rows) - len(created),
+            "registered_laws": lookup.registered,
+        },
+    )
+    return created
+
+
+def registrations_needed(plan: ImportPlan) -> list[str]:
+    """Laws and versions the import would add to the registry, for the preview."""
+    lookup = CitationLookup(register_missing=False)
+    missing = []
+    for parsed in plan.rows:
+        for ref in parsed.draft.law_refs:
+            _, error = lookup.resolve([ref])
+            label = f"{ref.law}（{ref.version or '现行'}）"
+            if error and label not in missing:
+                missing.append(label)
+    return missing
+
+
+# --- uploads waiting for confirmation -----------------------------------------------
+
+
+def stash_upload(user_id: int, filename: str, fmt: str, data: bytes) -> str:
+    """Keep an upload for its confirmation step; returns the token that names it."""
+    # Previews nobody confirmed within a day are dropped.
+    db.session.execute(
+        delete(PendingImport).where(PendingImport.created_at < clock.now() - timedelta(days=1))
+    )
+    token = secrets.token_urlsafe(24)
+    db.session.add(
+        PendingImport(token=token, filename=filename, format=fmt, data=data, created_by=user_id)
+    )
+    db.session.flush()
+    return token
+
+
+def take_upload(user_id: int, token: str) -> PendingImport | None:
+    return db.session.scalar(
+        select(PendingImport).where(
+            PendingImport.token == token, PendingImport.created_by == user_id
+        )
+    )

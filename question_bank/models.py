@@ -1,0 +1,213 @@
+"""The question bank: laws and their versions, questions, their versions and topics.
+
+A question is a stable identity; every edit adds a QuestionVersion and never changes an
+old one, so an attempt that froze version N keeps scoring and showing version N.
+"""
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core import clock
+from core.extensions import db
+
+
+class Law(db.Model):
+    """A law or regulation questions cite, by its short name (行政处罚法)."""
+
+    __tablename__ = "laws"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+
+    versions: Mapped[list["LawVersion"]] = relationship(
+        back_populates="law", order_by="LawVersion.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def current_version(self) -> "LawVersion | None":
+        return next((version for version in self.versions if version.is_current), None)
+
+
+class LawVersion(db.Model):
+    """One revision of a law (2021年修订); exactly one per law is current."""
+
+    __tablename__ = "law_versions"
+    __table_args__ = (UniqueConstraint("law_id", "label", name="uq_law_versions_law_label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    law_id: Mapped[int] = mapped_column(ForeignKey("laws.id"), index=True)
+    #: how citations name it: 2021年修订, 2018年修正, 2020年
+    label: Mapped[str] = mapped_column(String(50))
+    effective_on: Mapped[date | None]
+    is_current: Mapped[bool] = mapped_column(default=False)
+
+    law: Mapped[Law] = relationship(back_populates="versions")
+
+    @property
+    def citation(self) -> str:
+        return f"{self.law.name}（{self.label}）"
+
+
+class QuestionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    NEEDS_REVIEW = "needs_review"
+    RETIRED = "retired"
+
+    @property
+    def label(self) -> str:
+        return {"active": "在用", "needs_review": "待复核", "retired": "已停用"}[self.value]
+
+
+STATUS_VALUES = ", ".join(f"'{status.value}'" for status in QuestionStatus)
+
+
+class Question(db.Model):
+    __tablename__ = "questions"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({STATUS_VALUES})", name="known_status"),
+        Index("ix_questions_status_type", "status", "type"),
+        # Substring search (Chinese has no word breaks) uses trigrams where available.
+        Index(
+            "ix_questions_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default=QuestionStatus.ACTIVE.value)
+    #: the number of the newest version; older ones stay for the attempts that used them
+    current_number: Mapped[int] = mapped_column(default=1)
+    # Copies of the current version's fields that the list filters and searches on.
+    type: Mapped[str] = mapped_column(String(20))
+    difficulty: Mapped[int | None]
+    has_citation: Mapped[bool] = mapped_column(default=False)
+    #: normalised stem, choices, explanation and citations, for substring search
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    #: user id (question_bank refers to accounts only by key)
+    created_by: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    #: why the question needs review, e.g. the law revision that triggered it
+    review_note: Mapped[str] = mapped_column(String(200), default="")
+
+    versions: Mapped[list["QuestionVersion"]] = relationship(
+        back_populates="question", order_by="QuestionVersion.number"
+    )
+    current_version: Mapped["QuestionVersion"] = relationship(
+        primaryjoin=lambda: and_(
+            QuestionVersion.question_id == Question.id,
+            QuestionVersion.number == Question.current_number,
+        ),
+        viewonly=True,
+        uselist=False,
+    )
+    topics: Mapped[list["Topic"]] = relationship(
+        secondary="question_topics", order_by="Topic.name", back_populates="questions"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return QuestionStatus(self.status).label
+
+
+class QuestionVersion(db.Model):
+    """An immutable snapshot of a question's content."""
+
+    __tablename__ = "question_versions"
+    __table_args__ = (
+        UniqueConstraint("question_id", "number", name="uq_question_versions_question_number"),
+        CheckConstraint(
+            "type IN ('single', 'multiple', 'true_false', 'fill_blank')", name="known_type"
+        ),
+        CheckConstraint("difficulty IS NULL OR difficulty BETWEEN 1 AND 5", name="difficulty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    number: Mapped[int]
+    type: Mapped[str] = mapped_column(String(20))
+    stem: Mapped[str] = mapped_column(Text)
+    #: option texts in order A, B, ...; true/false: 正确, 错误
+    choices: Mapped[list] = mapped_column(JSON, default=list)
+    #: 0-based indices of the correct choices
+    answer: Mapped[list] = mapped_column(JSON, default=list)
+    #: fill_blank: per blank, accepted answers, the first canonical
+    blanks: Mapped[list] = mapped_column(JSON, default=list)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    difficulty: Mapped[int | None]
+    #: the topics at the time of this version, for the history
+    topic_names: Mapped[list] = mapped_column(JSON, default=list)
+    change_note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    question: Mapped[Question] = relationship(back_populates="versions")
+    citations: Mapped[list["Citation"]] = relationship(
+        order_by="Citation.id", cascade="all, delete-orphan"
+    )
+
+
+class Citation(db.Model):
+    """A law reference of one question version: law version and article."""
+
+    __tablename__ = "citations"
+    __table_args__ = (CheckConstraint("article > 0", name="positive_article"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("question_versions.id"), index=True)
+    law_version_id: Mapped[int] = mapped_column(ForeignKey("law_versions.id"), index=True)
+    article: Mapped[int]
+
+    law_version: Mapped[LawVersion] = relationship()
+
+
+class Topic(db.Model):
+    """A knowledge point (知识点) that questions are tagged with."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+
+    questions: Mapped[list[Question]] = relationship(
+        secondary="question_topics", back_populates="topics"
+    )
+
+
+class QuestionTopic(db.Model):
+    __tablename__ = "question_topics"
+
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), primary_key=True, index=True)
+
+
+class PendingImport(db.Model):
+    """An uploaded file between its dry-run preview and the trainer's confirmation.
+
+    Kept in the database so that any worker can finish the import the preview began.
+    """
+
+    __tablename__ = "pending_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(20))
+    data: Mapped[bytes]
+    created_by: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
