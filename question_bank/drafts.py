@@ -1,7 +1,8 @@
 """The neutral form of a question, shared by every importer, exporter and the edit form.
 
 Validation rules live here once: `validate_draft` is what the trainers' form and every
-import call. Nothing here touches Flask or the database.
+import call; what gets stored is `clean_draft(draft)` of a draft without errors. Nothing
+here touches Flask or the database.
 """
 
 import codecs
@@ -135,20 +136,23 @@ def validate_draft(draft: QuestionDraft) -> dict[str, str]:
             errors["law_refs"] = "法律依据须包含法律名称和正整数条号"
             break
 
-    for topic in draft.topics:
-        if not topic.strip():
-            errors["topics"] = "知识点不能为空"
-        elif len(topic) > MAX_TOPIC_CHARS:
-            errors["topics"] = f"知识点「{clip(topic)}」超过{MAX_TOPIC_CHARS}字"
-        elif "\n" in topic or "\r" in topic:
-            errors["topics"] = f"知识点「{clip(topic)}」不能换行"
-        elif any(sep in topic for sep in TOPIC_SEPARATORS):
-            # Separators would split the topic in two on the next import.
-            errors["topics"] = f"知识点「{clip(topic)}」不能包含分隔符 | , ， 、 ;"
-        else:
-            continue
-        break
+    topic_error = next(filter(None, map(_topic_error, draft.topics)), None)
+    if topic_error:
+        errors["topics"] = topic_error
     return errors
+
+
+def _topic_error(topic: str) -> str | None:
+    if not topic.strip():
+        return "知识点不能为空"
+    if len(topic) > MAX_TOPIC_CHARS:
+        return f"知识点「{clip(topic)}」超过{MAX_TOPIC_CHARS}字"
+    if "\n" in topic or "\r" in topic:
+        return f"知识点「{clip(topic)}」不能换行"
+    if any(sep in topic for sep in TOPIC_SEPARATORS):
+        # A separator would split the topic in two on the next import.
+        return f"知识点「{clip(topic)}」不能包含分隔符 | , ， 、 ;"
+    return None
 
 
 def _check_choices(draft: QuestionDraft, errors: dict[str, str]) -> None:
@@ -175,8 +179,8 @@ def _check_choices(draft: QuestionDraft, errors: dict[str, str]) -> None:
                 seen[key] = i
 
     answer = draft.answer
-    if answer != sorted(set(answer)):
-        errors["answer"] = "答案序号不能重复"
+    if len(set(answer)) != len(answer):
+        errors["answer"] = "答案中有重复的选项"
     elif not answer:
         errors["answer"] = "未设置正确答案"
     elif missing := [i for i in answer if not 0 <= i < len(texts) or not texts[i]]:
@@ -260,6 +264,9 @@ _ARTICLE = re.compile(
     r"|(?P<range>至|到|-|—|－|~|～)"
 )
 _FIRST_ARTICLE = re.compile(rf"第{_NUMBER}条")
+_PARAGRAPH_ONLY = re.compile(
+    rf"第{_NUMBER}款(?:第[（(]?{_NUMBER}[）)]?项)?|第[（(]?{_NUMBER}[）)]?项"
+)
 _LAW_SEPARATORS = re.compile(r"[;；，,、]")
 _VERSION = re.compile(r"^(?P<law>.*?)[（(](?P<version>[^（）()]*)[）)]$")
 
@@ -296,6 +303,8 @@ def parse_law_refs(text: str) -> tuple[list[LawRefDraft], str | None]:
     for piece in _LAW_SEPARATORS.split(text):
         if not piece:
             continue
+        if refs and _PARAGRAPH_ONLY.fullmatch(piece):
+            continue  # 第36条第1款、第2款: paragraphs of the article just read
         first = _FIRST_ARTICLE.search(piece)
         start = first.start() if first else len(piece)
         if start > 0:  # the piece names a law

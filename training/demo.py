@@ -2,9 +2,11 @@
 
 from sqlalchemy import select
 
+from core.audit import Actor
 from core.extensions import db
 from core.passwords import hash_password
 from core.roles import Role
+from question_bank.demo import load_demo_bank
 from training.models import Unit, User
 
 DEMO_PASSWORD = "Demo@2026"
@@ -49,7 +51,7 @@ GIVEN = ["建华", "丽娟", "志明", "秀英", "海燕", "国强", "晓东", "
 
 
 def seed_demo() -> bool:
-    """Create the demo district and accounts; False if they exist already."""
+    """Create the demo district, accounts and question bank; False if they exist already."""
     if db.session.scalar(select(Unit).where(Unit.name == DISTRICT)) is not None:
         return False
     root = Unit(name=DISTRICT)
@@ -82,6 +84,8 @@ def seed_demo() -> bool:
             100 + number,
         )
     db.session.flush()
+    trainer = db.session.scalar(select(User).where(User.login == "trainer"))
+    load_demo_bank(Actor(trainer.id, trainer.login))
     return True
 
 

@@ -17,6 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from question_bank.drafts import (
     ENCODING_ERROR,
+    FIELD_LABELS,
     LETTERS,
     QUESTION_TYPES,
     TRUE_FALSE_CHOICES,
@@ -31,6 +32,7 @@ from question_bank.drafts import (
     decode_text,
     finish,
     format_law_refs,
+    letter,
     letters_span,
     parse_answer_letters,
     parse_law_refs,
@@ -84,6 +86,18 @@ _DIFFICULTY_WORDS = {"简单": 2, "容易": 2, "易": 2, "中等": 3, "一般": 
 _DIFFICULTY_WORDS |= {"困难": 4, "较难": 4, "难": 4}
 
 _OPTION_PREFIX = re.compile(r"^\s*([A-Ha-hＡ-Ｈａ-ｈ])\s*[.．、:：)）]\s*")
+# Which column a validate_draft field is reported against.
+_FIELD_COLUMNS = {
+    "type": "type",
+    "stem": "stem",
+    "choices": "options",
+    "answer": "answer",
+    "blanks": "answer",
+    "explanation": "explanation",
+    "difficulty": "difficulty",
+    "law_refs": "law_refs",
+    "topics": "topics",
+}
 _HEADER_SCAN_ROWS = 20
 _NOT_XLSX = "文件不是有效的 xlsx 文件或已损坏"
 
@@ -112,13 +126,13 @@ def parse_csv(data: bytes) -> ParseResult:
     text = decode_text(data)
     if text is None:
         return _file_error(ENCODING_ERROR)
-    text = text.removeprefix("\ufeff")
+    text = strip_control(text.removeprefix("\ufeff"))  # a stray NUL would stop the csv reader
     tables = []
     for delimiter in (",", "\t", ";"):
         try:
             rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        except csv.Error as exc:
-            return _file_error(f"CSV 文件格式错误：{exc}")
+        except csv.Error:
+            return _file_error("CSV 文件格式错误：可能有未配对的引号，或单元格内容过长")
         rows = [[_uncsv(cell) for cell in row] for row in rows]
         if _find_header(rows):
             return _parse_table([rows])
@@ -209,21 +223,11 @@ def _read_row(cells: list[str], columns, row: int) -> tuple[QuestionDraft | None
         index = columns.get(key, (None,))[0]
         return cells[index] if index is not None and index < len(cells) else ""
 
-    def label(key: str) -> str:
-        return columns[key][1] if key in columns else REQUIRED.get(key, key)
-
-    errors: list[RowError] = []
     labels = {
-        "type": label("type"),
-        "stem": label("stem"),
-        "choices": label("options") if "options" in columns else "选项",
-        "answer": label("answer"),
-        "blanks": label("answer"),
-        "explanation": label("explanation") if "explanation" in columns else "解析",
-        "difficulty": label("difficulty") if "difficulty" in columns else "难度",
-        "law_refs": label("law_refs") if "law_refs" in columns else "法律依据",
-        "topics": label("topics") if "topics" in columns else "知识点",
+        name: columns[key][1] if key in columns else FIELD_LABELS[name]
+        for name, key in _FIELD_COLUMNS.items()
     }
+    errors: list[RowError] = []
 
     type_text = cell("type")
     kind = _TYPE_BY_NAME.get(re.sub(r"\s+", "", type_text))
@@ -305,7 +309,7 @@ def _choice_answer(text: str, options: list[str], kind: str) -> tuple[list[int],
         return [], f"答案「{clip(text)}」无法识别，应填写选项字母，如 A 或 ABD"
     missing = [i for i in indices if i >= len(options) or not options[i]]
     if missing:
-        wrong = "".join(LETTERS[i] if i < len(LETTERS) else chr(65 + i) for i in missing)
+        wrong = "".join(letter(i) for i in missing)
         filled = sum(1 for o in options if o)
         if filled == 0:
             return [], f"答案「{wrong}」没有对应的选项：选项列都是空的"

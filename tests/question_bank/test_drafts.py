@@ -71,10 +71,12 @@ def test_valid_drafts_have_no_errors(draft):
         (replace(FILL_BLANK, blanks=[]), "blanks", "填空题至少需要一个空的答案"),
         (replace(FILL_BLANK, blanks=[["五日"], [" "]]), "blanks", "第2空没有填写答案"),
         (replace(FILL_BLANK, blanks=[["五日"]]), "blanks", "题干中有2处空（____），但答案有1个空"),
+        (replace(FILL_BLANK, blanks=[["五日"], ["1/2"]]), "blanks", "第2空的答案不能包含 | 或 /"),
         (replace(SINGLE, difficulty=6), "difficulty", "难度应为1–5的整数"),
         (replace(SINGLE, difficulty=0), "difficulty", "难度应为1–5的整数"),
         (replace(SINGLE, topics=["长" * 51]), "topics", "超过50字"),
         (replace(SINGLE, topics=["处罚|听证"]), "topics", "不能包含分隔符"),
+        (replace(SINGLE, topics=["处罚\n听证"]), "topics", "不能换行"),
     ],
 )
 def test_validate_draft_reports_field_and_message(draft, field, message):
@@ -135,6 +137,7 @@ def test_clean_draft_trims_and_orders():
     assert clean.answer == [1]
     assert clean.explanation == "解析"
     assert clean.topics == ["总则"]
+    assert clean_draft(replace(messy, stem="甲\xa0乙\r\n丙\r丁")).stem == "甲 乙\n丙\n丁"
 
 
 @pytest.mark.parametrize(
@@ -182,6 +185,8 @@ PENALTY = "行政处罚法"
         ("《中华人民共和国民法典》第一千二百六十条", [("民法典", None, 1260)]),
         ("《行政处罚法（2021年修订）》第一百零五条", [(PENALTY, "2021年修订", 105)]),
         ("行政处罚法第36条第2款", [(PENALTY, None, 36)]),
+        ("行政处罚法第36条第1款、第2款，第37条", [(PENALTY, None, 36), (PENALTY, None, 37)]),
+        ("行政处罚法第9条第（一）项、第（二）项", [(PENALTY, None, 9)]),
         ("行政处罚法第9条第（六）项", [(PENALTY, None, 9)]),
         ("行政处罚法第9条第6项", [(PENALTY, None, 9)]),
         ("行政处罚法第36条，宪法第5条", [(PENALTY, None, 36), ("宪法", None, 5)]),

@@ -1,3 +1,4 @@
+import csv
 import io
 import re
 from dataclasses import replace
@@ -47,7 +48,9 @@ DRAFTS = [
         explanation="第六十四条第一项。",
         law_refs=[LawRefDraft("行政处罚法", None, 64)],
     ),
-    QuestionDraft("single", HOSTILE, ["[甲] 方括号开头", "//斜线开头", "%50%百分号"], [1], []),
+    QuestionDraft(
+        "single", HOSTILE, ["[甲] 方括号开头", "//斜线开头", "%50%百分号", "'+引号开头"], [1], []
+    ),
 ]
 MULTI_BLANK = QuestionDraft(
     "fill_blank",
@@ -89,8 +92,9 @@ def xlsx_bytes(rows, title=None, sheets_before=()):
 
 
 def csv_bytes(rows, encoding="utf-8", delimiter=","):
-    text = "\r\n".join(delimiter.join(row) for row in rows) + "\r\n"
-    return text.encode(encoding)
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter).writerows(rows)
+    return buffer.getvalue().encode(encoding)
 
 
 def only_error(result):
@@ -491,6 +495,25 @@ def test_topics_separators_and_numbers_from_excel():
     assert draft.topics == ["总则", "处罚", "程序", "听证", "期限", "送达"]
 
 
+def test_option_cells_lose_a_copy_of_their_own_letter():
+    row = ["单选", "题干", "A.java", "b、.class", "c.拾得人", "D超声波", "B", "", "", "", ""]
+    draft = parse(xlsx_bytes([HEADER, row]), "xlsx").rows[0].draft
+    assert draft.choices == ["java", ".class", "拾得人", "D超声波"]
+
+
+def test_control_characters_line_ends_and_nbsp_are_normalised():
+    rows = [
+        HEADER,
+        ["判断", "第一行\r\n第二行\x0b\xa0", "", "", "", "", "对", "解\x00析", "", "", ""],
+    ]
+    draft = parse(csv_bytes(rows), "csv").rows[0].draft
+    assert draft.stem == "第一行\n第二行"
+    assert draft.explanation == "解析"
+    dirty = replace(draft, stem="题\x0b干", explanation="\x01")
+    for fmt in ("xlsx", "moodle_xml"):
+        assert parse(export([dirty], fmt), fmt).rows[0].draft.stem == "题干"
+
+
 def test_empty_rows_skipped_and_row_numbers_kept():
     rows = [
         HEADER,
@@ -653,6 +676,13 @@ def test_moodle_xml_file_errors(data, message):
     error = only_error(parse(data, "moodle_xml"))
     assert error.row == 0
     assert message in error.message
+
+
+def test_gift_export_skips_answers_it_would_misread():
+    arrow = QuestionDraft("fill_blank", "箭头", [], [], [["甲->乙"]])
+    data, warnings = export_with_warnings([arrow, DRAFTS[2]], "gift")
+    assert warnings == ["第1题的答案含“->”，GIFT 会把它读成匹配题，已跳过"]
+    assert len(parse(data, "gift").rows) == 1
 
 
 def test_moodle_xml_export_shape():
