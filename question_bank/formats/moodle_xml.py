@@ -46,6 +46,8 @@ def parse_moodle_xml(data: bytes) -> ParseResult:
     except ET.ParseError as exc:
         line, column = exc.position
         return _file_error(f"XML 格式错误（第{line}行第{column}列），文件可能不完整或已损坏")
+    except (LookupError, ValueError):  # encoding="GBK" and the like: expat reads UTF-8/16
+        return _file_error("XML 文件的编码无法识别，请以 UTF-8 编码保存")
     if root.tag != "quiz":
         return _file_error("不是 Moodle XML 题库文件：根元素应为 <quiz>")
 

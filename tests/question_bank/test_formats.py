@@ -666,6 +666,8 @@ def test_moodle_xml_import():
         (XML_SAMPLE.encode()[:300], "XML 格式错误（第"),
         (b"", "XML 格式错误"),
         (b"<html><body/></html>", "根元素应为 <quiz>"),
+        ('<?xml version="1.0" encoding="GBK"?><quiz/>'.encode("gbk"), "请以 UTF-8 编码保存"),
+        (b'<?xml version="1.0" encoding="UTFt8"?><quiz/>', "请以 UTF-8 编码保存"),
         (
             b'<?xml version="1.0"?><!DOCTYPE quiz [<!ENTITY a "aaaa">]><quiz>&a;</quiz>',
             "不能包含 DOCTYPE",
