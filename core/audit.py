@@ -42,6 +42,15 @@ ACTION_LABELS = {
     "unit.rename": "修改单位",
     "unit.delete": "删除单位",
     "admin.create_cli": "命令行创建管理员",
+    "question.create": "新建试题",
+    "question.edit": "修改试题",
+    "question.retire": "停用试题",
+    "question.restore": "恢复试题",
+    "question.confirm": "复核确认",
+    "question.import": "导入试题",
+    "question.tag": "批量添加知识点",
+    "law.create": "登记法律",
+    "law.revise": "登记法律修订",
 }
 
 OBJECT_LABELS = {"user": "用户", "unit": "单位", "question": "试题", "law": "法律"}

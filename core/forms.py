@@ -1,7 +1,8 @@
 """The base form for every blueprint: Chinese built-in messages, choices helper."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice
+from wtforms import DateField, SelectChoice, SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class Form(FlaskForm):
@@ -26,3 +27,10 @@ class ChineseDateField(DateField):
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple select shown as a row of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

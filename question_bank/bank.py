@@ -170,6 +170,17 @@ def draft_of(version: QuestionVersion) -> QuestionDraft:
     )
 
 
+def current_draft(question: Question) -> QuestionDraft:
+    """The current version's content with the question's live topics: bulk tagging adds
+    topics without making a version, and an edit or review must not drop them."""
+    draft = draft_of(question.current_version)
+    live = [topic.name for topic in question.topics]
+    draft.topics = [name for name in draft.topics if name in live] + [
+        name for name in live if name not in draft.topics
+    ]
+    return draft
+
+
 def search_key(text: str) -> str:
     """The normalised form that search text and queries share (width, case, spaces)."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
@@ -242,6 +253,11 @@ def _new_version(
     return version
 
 
+def check_question(draft: QuestionDraft) -> QuestionDraft:
+    """The stored form of `draft` if it could be saved (for the preview); writes nothing."""
+    return _checked(draft, CitationLookup())[0]
+
+
 def add_question(
     actor: Actor, draft: QuestionDraft, *, lookup: CitationLookup | None = None, audit: bool = True
 ) -> Question:
@@ -269,7 +285,7 @@ def edit_question(
 ) -> QuestionVersion | None:
     """Save `draft` as a new version; None when nothing changed."""
     draft, citations = _checked(draft, CitationLookup())
-    before = draft_of(question.current_version)
+    before = current_draft(question)
     changed = changed_fields(before, draft)
     if not changed:
         return None
@@ -325,7 +341,14 @@ def restore(actor: Actor, question: Question) -> None:
     if question.status != QuestionStatus.RETIRED.value:
         raise BankError({"status": "该题未停用"})
     citations = [(c.law_version, c.article) for c in question.current_version.citations]
-    question.status = _status_for(citations).value
+    status = _status_for(citations)
+    question.status = status.value
+    # Retired questions are not flagged by a law revision; say why on the way back.
+    question.review_note = (
+        ""
+        if status is QuestionStatus.ACTIVE
+        else question.review_note or "引用的法律版本不是现行版本"
+    )
     record(actor, "question.restore", object_type="question", object_id=question.id)
 
 
@@ -333,7 +356,7 @@ def confirm_review(actor: Actor, question: Question) -> QuestionVersion:
     """The trainer checked the question against the revised law: cite the current versions."""
     if question.status != QuestionStatus.NEEDS_REVIEW.value:
         raise BankError({"status": "该题不需要复核"})
-    draft = draft_of(question.current_version)
+    draft = current_draft(question)
     draft.law_refs = [
         LawRefDraft(ref.law, _current_label(ref.law), ref.article) for ref in draft.law_refs
     ]
@@ -371,6 +394,7 @@ def bulk_tag(actor: Actor, questions: list[Question], topic_name: str) -> int:
     for question in questions:
         if topic not in question.topics:
             question.topics.append(topic)
+            question.search_text = _search_text(current_draft(question))
             added += 1
     db.session.flush()
     record(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.audit import SYSTEM
 from core.extensions import db
 from question_bank import formats
-from question_bank.bank import BankError, draft_of
+from question_bank.bank import BankError, current_draft
 from question_bank.importing import commit_import, plan_import, registrations_needed
 from question_bank.models import Question, QuestionStatus
 
@@ -69,7 +69,7 @@ def export_command(path: Path, fmt: str, include_retired: bool) -> None:
     stmt = select(Question).order_by(Question.id)
     if not include_retired:
         stmt = stmt.where(Question.status != QuestionStatus.RETIRED.value)
-    drafts = [draft_of(q.current_version) for q in db.session.scalars(stmt)]
+    drafts = [current_draft(q) for q in db.session.scalars(stmt)]
     data, warnings = formats.export_with_warnings(drafts, fmt)
     path.write_bytes(data)
     for warning in warnings:

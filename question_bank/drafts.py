@@ -179,6 +179,8 @@ def _check_choices(draft: QuestionDraft, errors: dict[str, str]) -> None:
                 seen[key] = i
 
     answer = draft.answer
+    if not texts:
+        return  # the missing choices are the error to fix first
     if len(set(answer)) != len(answer):
         errors["answer"] = "答案中有重复的选项"
     elif not answer:

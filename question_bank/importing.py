@@ -124,12 +124,14 @@ def registrations_needed(plan: ImportPlan) -> list[str]:
 
 # --- uploads waiting for confirmation -----------------------------------------------
 
+UPLOAD_LIFETIME = timedelta(days=1)
+
 
 def stash_upload(user_id: int, filename: str, fmt: str, data: bytes) -> str:
     """Keep an upload for its confirmation step; returns the token that names it."""
     # Previews nobody confirmed within a day are dropped.
     db.session.execute(
-        delete(PendingImport).where(PendingImport.created_at < clock.now() - timedelta(days=1))
+        delete(PendingImport).where(PendingImport.created_at < clock.now() - UPLOAD_LIFETIME)
     )
     token = secrets.token_urlsafe(24)
     db.session.add(
@@ -142,6 +144,14 @@ def stash_upload(user_id: int, filename: str, fmt: str, data: bytes) -> str:
 def take_upload(user_id: int, token: str) -> PendingImport | None:
     return db.session.scalar(
         select(PendingImport).where(
-            PendingImport.token == token, PendingImport.created_by == user_id
+            PendingImport.token == token,
+            PendingImport.created_by == user_id,
+            PendingImport.created_at >= clock.now() - UPLOAD_LIFETIME,
         )
     )
+
+
+def discard_upload(pending: PendingImport) -> None:
+    """The upload was imported: a second confirmation (double click, back button) finds
+    nothing instead of importing the file again."""
+    db.session.delete(pending)

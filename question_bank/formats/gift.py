@@ -171,8 +171,9 @@ def _text(raw: str, default_format: str) -> tuple[str, str]:
     return raw.translate(_RESTORE).strip(), text_format
 
 
-def _items(answer_text: str, markers: str) -> list[tuple[str, str]]:
-    parts = re.split(f"(?=[{re.escape(markers)}])", answer_text)
+def _items(answer_text: str) -> list[tuple[str, str]]:
+    """`=a ~b ~%50%c` -> [("=", "a"), ("~", "b"), ("~", "%50%c")]."""
+    parts = re.split(r"(?=[=~])", answer_text)
     if parts[0].strip():
         raise _GiftError("答案", f"答案「{_text(parts[0], 'plain')[0][:30]}」前缺少 = 或 ~")
     return [(part[0], part[1:].strip()) for part in parts[1:]]
@@ -183,13 +184,14 @@ def _weighted(body: str, default: float) -> tuple[float, str]:
     if match:
         return float(match[1]), body[match.end() :]
     if body.startswith("%"):
-        raise _GiftError("答案", f"得分比例「{body[:12]}」无法识别，应写作 %50%")
+        shown = body[:12].translate(_RESTORE)
+        raise _GiftError("答案", f"得分比例「{shown}」无法识别，应写作 %50%")
     return default, body
 
 
 def _multichoice(answer_text: str) -> QuestionDraft:
     choices, weights = [], []
-    for marker, body in _items(answer_text, "=~"):
+    for marker, body in _items(answer_text):
         weight, body = _weighted(body, 100.0 if marker == "=" else 0.0)
         if marker == "=":
             weight = 100.0  # as in Moodle: `=` is always full credit

@@ -1,0 +1,265 @@
+"""WTForms for the trainers' question bank screens."""
+
+import re
+
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from core.forms import ChineseDateField, Form, MultiCheckboxField, choices
+from question_bank import formats
+from question_bank.drafts import (
+    LETTERS,
+    QUESTION_TYPES,
+    TRUE_FALSE_CHOICES,
+    QuestionDraft,
+    format_law_refs,
+    letter,
+    parse_law_refs,
+)
+from question_bank.formats.template import split_topics
+from question_bank.models import QuestionStatus
+from question_bank.search import ANY_STATUS, NOT_RETIRED, QuestionFilters
+
+DIFFICULTIES = [("1", "1（最易）"), ("2", "2"), ("3", "3（中等）"), ("4", "4"), ("5", "5（最难）")]
+IMPORT_EXTENSIONS = ["xlsx", "csv", "gift", "txt", "aiken", "xml"]
+
+
+# --- list --------------------------------------------------------------------------
+
+
+class QuestionFilterForm(Form):
+    """The list's filters, read from the query string (also used by the export)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("关键词", validators=[Optional(), Length(max=100)])
+    law_id = SelectField("法律", coerce=int, validators=[Optional()])
+    topic_id = SelectField("知识点", coerce=int, validators=[Optional()])
+    type = SelectField(
+        "题型",
+        choices=choices([("", "全部题型"), *QUESTION_TYPES.items()]),
+        validators=[Optional()],
+    )
+    difficulty = SelectField(
+        "难度", choices=choices([("", "全部难度"), *DIFFICULTIES]), validators=[Optional()]
+    )
+    status = SelectField(
+        "状态",
+        choices=choices(
+            [
+                (NOT_RETIRED, "在用和待复核"),
+                *((status.value, status.label) for status in QuestionStatus),
+                (ANY_STATUS, "全部（含已停用）"),
+            ]
+        ),
+        validators=[Optional()],
+    )
+    missing_citation = BooleanField("缺少法律依据")
+
+    def filters(self) -> QuestionFilters:
+        """The filters as given; the defaults when the query string is not valid."""
+        if not self.validate():
+            return QuestionFilters()
+        return QuestionFilters(
+            keyword=self.q.data or "",
+            law_id=self.law_id.data or None,
+            topic_id=self.topic_id.data or None,
+            type=self.type.data or "",
+            difficulty=int(self.difficulty.data) if self.difficulty.data else None,
+            status=self.status.data or NOT_RETIRED,
+            missing_citation=self.missing_citation.data,
+        )
+
+
+class BulkTagForm(Form):
+    topic = StringField(
+        "知识点",
+        validators=[DataRequired("请填写知识点"), Length(max=50, message="知识点最多50字")],
+    )
+    question_ids = MultiCheckboxField("试题", coerce=int, validate_choice=False)
+
+
+# --- one question ------------------------------------------------------------------
+
+
+class QuestionForm(Form):
+    """New and edit: the draft's fields as a trainer types them."""
+
+    type = SelectField("题型", choices=choices(QUESTION_TYPES.items()))
+    stem = TextAreaField("题干", render_kw={"rows": 4})
+    choice_a = StringField("选项A")
+    choice_b = StringField("选项B")
+    choice_c = StringField("选项C")
+    choice_d = StringField("选项D")
+    choice_e = StringField("选项E")
+    choice_f = StringField("选项F")
+    choice_g = StringField("选项G")
+    choice_h = StringField("选项H")
+    answer = MultiCheckboxField(
+        "正确答案", choices=choices((x, x) for x in LETTERS), validators=[Optional()]
+    )
+    judgement = RadioField(
+        "正确答案",
+        choices=choices((str(i), text) for i, text in enumerate(TRUE_FALSE_CHOICES)),
+        validators=[Optional()],
+    )
+    blanks = TextAreaField(
+        "填空答案",
+        description="每行一个空，按题干中空的顺序；同一空的几个可接受答案用 / 分隔：十五日/15日",
+        render_kw={"rows": 3},
+    )
+    explanation = TextAreaField("解析", render_kw={"rows": 3})
+    difficulty = SelectField("难度", choices=choices([("", "未设置"), *DIFFICULTIES]))
+    law_refs = StringField(
+        "法律依据",
+        description="如：行政处罚法（2021年修订）第36条、第37条；宪法第5条。不写版本即引用现行版本。",
+    )
+    topics = StringField("知识点", description="多个知识点用 | 或 ， 分隔")
+    save = SubmitField("保存")
+    preview = SubmitField("预览")
+
+    def choice_fields(self):
+        return [getattr(self, f"choice_{x.lower()}") for x in LETTERS]
+
+    def validate_law_refs(self, field) -> None:
+        _, error = parse_law_refs(field.data or "")
+        if error:
+            raise ValidationError(error)
+
+    def draft(self) -> QuestionDraft:
+        """The draft the form describes; only the inputs of the chosen type count."""
+        kind = self.type.data
+        options, answer, blanks = [], [], []
+        if kind in ("single", "multiple"):
+            options = [field.data or "" for field in self.choice_fields()]
+            answer = sorted(LETTERS.index(x) for x in self.answer.data or [])
+        elif kind == "true_false":
+            options = list(TRUE_FALSE_CHOICES)
+            answer = [int(self.judgement.data)] if self.judgement.data else []
+        elif kind == "fill_blank":
+            blanks = [
+                [a.strip() for a in re.split(r"[/／]", line) if a.strip()]
+                for line in (self.blanks.data or "").splitlines()
+                if line.strip()
+            ]
+        return QuestionDraft(
+            type=kind,
+            stem=self.stem.data or "",
+            choices=options,
+            answer=answer,
+            blanks=blanks,
+            explanation=self.explanation.data or "",
+            difficulty=int(self.difficulty.data) if self.difficulty.data else None,
+            law_refs=parse_law_refs(self.law_refs.data or "")[0],
+            topics=split_topics(self.topics.data or ""),
+        )
+
+    def fill(self, draft: QuestionDraft) -> None:
+        """Show a stored draft for editing."""
+        self.type.data = draft.type
+        self.stem.data = draft.stem
+        if draft.type in ("single", "multiple"):
+            for field, text in zip(self.choice_fields(), draft.choices, strict=False):
+                field.data = text
+            self.answer.data = [letter(i) for i in draft.answer]
+        elif draft.type == "true_false" and draft.answer:
+            self.judgement.data = str(draft.answer[0])
+        self.blanks.data = "\n".join("/".join(alternatives) for alternatives in draft.blanks)
+        self.explanation.data = draft.explanation
+        self.difficulty.data = str(draft.difficulty) if draft.difficulty else ""
+        self.law_refs.data = format_law_refs(draft.law_refs)
+        self.topics.data = " | ".join(draft.topics)
+
+    def attach_errors(self, errors: dict[str, str]) -> None:
+        """Show the bank's messages (keyed by draft field) on the inputs they concern."""
+        for name, message in errors.items():
+            if name == "answer" and self.type.data == "true_false":
+                name = "judgement"
+            elif name == "choices":
+                name = "choice_a"
+            field = getattr(self, name, None)
+            if field is None:
+                self.form_errors.append(message)
+            else:
+                field.errors = [*field.errors, message]
+
+
+class EditQuestionForm(QuestionForm):
+    change_note = StringField(
+        "修改说明",
+        description="写明为何修改，如「依据2021年修订调整答案」；留空记为「修改」",
+        validators=[Optional(), Length(max=200, message="修改说明最多200字")],
+    )
+
+
+# --- import ------------------------------------------------------------------------
+
+
+class ImportForm(Form):
+    file = FileField(
+        "题库文件",
+        validators=[
+            FileRequired("请选择文件"),
+            FileAllowed(IMPORT_EXTENSIONS, "只支持 xlsx、csv、gift、txt、aiken、xml 文件"),
+        ],
+    )
+    format = SelectField(
+        "文件格式",
+        choices=choices(
+            [("", "默认按扩展名"), *((key, spec.label) for key, spec in formats.FORMATS.items())]
+        ),
+        validators=[Optional()],
+    )
+
+
+class ConfirmImportForm(Form):
+    duplicates = RadioField(
+        "重复的试题",
+        choices=choices([("skip", "跳过重复"), ("keep", "保留重复")]),
+        default="skip",
+    )
+
+
+# --- laws --------------------------------------------------------------------------
+
+
+def _law_name(text: str | None) -> str | None:
+    # Citations name a law without 《》 or 中华人民共和国, so the registry must as well.
+    if text is None:
+        return None
+    return text.strip().replace("《", "").replace("》", "").removeprefix("中华人民共和国")
+
+
+class LawForm(Form):
+    name = StringField(
+        "简称",
+        filters=[_law_name],
+        description="引用时使用的名称，不带书名号和「中华人民共和国」，如：行政处罚法",
+        validators=[DataRequired("请填写法律简称"), Length(max=100, message="简称最多100字")],
+    )
+    full_name = StringField(
+        "全称", validators=[Optional(), Length(max=200, message="全称最多200字")]
+    )
+    label = StringField(
+        "现行版本",
+        description="如：2021年修订、2018年修正",
+        validators=[DataRequired("请填写现行版本"), Length(max=50, message="版本最多50字")],
+    )
+    effective_on = ChineseDateField("施行日期", validators=[Optional()])
+
+
+class RevisionForm(Form):
+    label = StringField(
+        "新版本",
+        validators=[DataRequired("请填写新版本"), Length(max=50, message="版本最多50字")],
+    )
+    effective_on = ChineseDateField("施行日期", validators=[Optional()])

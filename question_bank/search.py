@@ -1,0 +1,101 @@
+"""Queries behind the trainers' list, export and law registry pages.
+
+Keyword search is a substring match on `Question.search_text` (Chinese has no word breaks):
+the query is normalised as the text was (`search_key`), split on spaces, and every term
+must occur. LIKE with escaping works the same on SQLite and PostgreSQL; PostgreSQL's
+trigram index serves it there.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+
+from core.extensions import db
+from question_bank.bank import search_key
+from question_bank.models import (
+    Citation,
+    Law,
+    LawVersion,
+    Question,
+    QuestionStatus,
+    QuestionVersion,
+    Topic,
+)
+
+#: status filter values beyond the QuestionStatus ones
+NOT_RETIRED = ""
+ANY_STATUS = "all"
+
+
+@dataclass(frozen=True)
+class QuestionFilters:
+    keyword: str = ""
+    law_id: int | None = None
+    topic_id: int | None = None
+    type: str = ""
+    difficulty: int | None = None
+    #: a QuestionStatus value, NOT_RETIRED (the default) or ANY_STATUS
+    status: str = NOT_RETIRED
+    missing_citation: bool = False
+
+
+def _current_version_of_question():
+    return (QuestionVersion.question_id == Question.id) & (
+        QuestionVersion.number == Question.current_number
+    )
+
+
+def question_query(filters: QuestionFilters) -> Select:
+    """Questions matching `filters`, newest first, with what a list row shows loaded."""
+    stmt = select(Question).order_by(Question.id.desc())
+    for term in search_key(filters.keyword).split():
+        stmt = stmt.where(Question.search_text.contains(term, autoescape=True))
+    if filters.law_id:
+        cites_law = (
+            select(Citation.id)
+            .join(QuestionVersion, QuestionVersion.id == Citation.version_id)
+            .join(LawVersion, LawVersion.id == Citation.law_version_id)
+            .where(_current_version_of_question(), LawVersion.law_id == filters.law_id)
+            .exists()
+        )
+        stmt = stmt.where(cites_law)
+    if filters.topic_id:
+        stmt = stmt.where(Question.topics.any(Topic.id == filters.topic_id))
+    if filters.type:
+        stmt = stmt.where(Question.type == filters.type)
+    if filters.difficulty:
+        stmt = stmt.where(Question.difficulty == filters.difficulty)
+    if filters.status == NOT_RETIRED:
+        stmt = stmt.where(Question.status != QuestionStatus.RETIRED.value)
+    elif filters.status != ANY_STATUS:
+        stmt = stmt.where(Question.status == filters.status)
+    if filters.missing_citation:
+        stmt = stmt.where(Question.has_citation.is_(False))
+    return stmt.options(
+        selectinload(Question.current_version)
+        .selectinload(QuestionVersion.citations)
+        .joinedload(Citation.law_version)
+        .joinedload(LawVersion.law),
+        selectinload(Question.topics),
+    )
+
+
+def all_laws() -> Select:
+    return select(Law).order_by(Law.name).options(selectinload(Law.versions))
+
+
+def all_topics() -> Select:
+    return select(Topic).order_by(Topic.name)
+
+
+def citing_counts() -> dict[int, int]:
+    """Law version id -> how many questions not retired cite it in their current version."""
+    stmt = (
+        select(Citation.law_version_id, func.count(func.distinct(Question.id)))
+        .join(QuestionVersion, QuestionVersion.id == Citation.version_id)
+        .join(Question, _current_version_of_question())
+        .where(Question.status != QuestionStatus.RETIRED.value)
+        .group_by(Citation.law_version_id)
+    )
+    return dict(db.session.execute(stmt).tuples().all())
