@@ -44,10 +44,34 @@ class BankError(ValueError):
 
 @dataclass
 class CitationLookup:
-    """Resolves LawRefDrafts against the registry, optionally registering what is missing."""
+    """Resolves LawRefDrafts against the registry, optionally registering what is missing.
+
+    One lookup serves a whole import: it remembers the laws and topics it has loaded, so
+    a large file costs a query per distinct law and topic, not per row.
+    """
 
     register_missing: bool = False
     registered: list[str] = field(default_factory=list)
+    laws: dict[str, Law | None] = field(default_factory=dict)
+    topics: dict[str, Topic] = field(default_factory=dict)
+
+    def law(self, name: str) -> Law | None:
+        if name not in self.laws:
+            with db.session.no_autoflush:
+                self.laws[name] = db.session.scalar(select(Law).where(Law.name == name))
+        return self.laws[name]
+
+    def topic_list(self, names: list[str]) -> list[Topic]:
+        missing = [name for name in names if name not in self.topics]
+        if missing:
+            with db.session.no_autoflush:
+                found = db.session.scalars(select(Topic).where(Topic.name.in_(missing)))
+                self.topics.update((topic.name, topic) for topic in found)
+        for name in names:
+            if name not in self.topics:
+                self.topics[name] = Topic(name=name)
+                db.session.add(self.topics[name])
+        return [self.topics[name] for name in names]
 
     def resolve(self, refs: list[LawRefDraft]) -> tuple[list[tuple[LawVersion, int]], str | None]:
         resolved = []
@@ -59,11 +83,11 @@ class CitationLookup:
         return resolved, None
 
     def _version(self, ref: LawRefDraft) -> tuple[LawVersion | None, str | None]:
-        law = db.session.scalar(select(Law).where(Law.name == ref.law))
+        law = self.law(ref.law)
         if law is None:
             if not self.register_missing:
                 return None, f"法律库中没有「{ref.law}」，请先登记该法律"
-            law = register_law(ref.law, ref.version or UNVERSIONED)
+            law = self.laws[ref.law] = register_law(ref.law, ref.version or UNVERSIONED)
             self.registered.append(f"{ref.law}（{ref.version or UNVERSIONED}）")
             return law.versions[0], None
         if ref.version is None:
@@ -209,24 +233,19 @@ def _checked(draft: QuestionDraft, lookup: CitationLookup):
     return draft, citations
 
 
-def _topics(names: list[str]) -> list[Topic]:
-    existing = {t.name: t for t in db.session.scalars(select(Topic).where(Topic.name.in_(names)))}
-    topics = []
-    for name in names:
-        if name not in existing:
-            existing[name] = Topic(name=name)
-            db.session.add(existing[name])
-        topics.append(existing[name])
-    return topics
-
-
 def _status_for(citations: list[tuple[LawVersion, int]]) -> QuestionStatus:
     outdated = any(not version.is_current for version, _ in citations)
     return QuestionStatus.NEEDS_REVIEW if outdated else QuestionStatus.ACTIVE
 
 
 def _new_version(
-    question: Question, draft: QuestionDraft, citations, number: int, actor: Actor, note: str
+    question: Question,
+    draft: QuestionDraft,
+    citations,
+    number: int,
+    actor: Actor,
+    note: str,
+    lookup: CitationLookup,
 ) -> QuestionVersion:
     version = QuestionVersion(
         number=number,
@@ -249,7 +268,7 @@ def _new_version(
     question.has_citation = bool(citations)
     question.search_text = _search_text(draft)
     question.fingerprint = fingerprint(draft)
-    question.topics = _topics(draft.topics)
+    question.topics = lookup.topic_list(draft.topics)
     return version
 
 
@@ -261,15 +280,18 @@ def check_question(draft: QuestionDraft) -> QuestionDraft:
 def add_question(
     actor: Actor, draft: QuestionDraft, *, lookup: CitationLookup | None = None, audit: bool = True
 ) -> Question:
-    draft, citations = _checked(draft, lookup or CitationLookup())
+    """Add a question (version 1). An import passes its shared `lookup` and audit=False,
+    records one entry for the file and flushes once, so rows insert in batches."""
+    lookup = lookup or CitationLookup()
+    draft, citations = _checked(draft, lookup)
     status = _status_for(citations)
     question = Question(status=status.value, created_by=actor.id)
     if status is QuestionStatus.NEEDS_REVIEW:
         question.review_note = "引用的法律版本不是现行版本"
-    _new_version(question, draft, citations, 1, actor, "新建")
+    _new_version(question, draft, citations, 1, actor, "新建", lookup)
     db.session.add(question)
-    db.session.flush()
     if audit:
+        db.session.flush()
         record(
             actor,
             "question.create",
@@ -284,13 +306,20 @@ def edit_question(
     actor: Actor, question: Question, draft: QuestionDraft, note: str = ""
 ) -> QuestionVersion | None:
     """Save `draft` as a new version; None when nothing changed."""
-    draft, citations = _checked(draft, CitationLookup())
+    lookup = CitationLookup()
+    draft, citations = _checked(draft, lookup)
     before = current_draft(question)
     changed = changed_fields(before, draft)
     if not changed:
         return None
     version = _new_version(
-        question, draft, citations, question.current_number + 1, actor, note.strip() or "修改"
+        question,
+        draft,
+        citations,
+        question.current_number + 1,
+        actor,
+        note.strip() or "修改",
+        lookup,
     )
     if question.status != QuestionStatus.RETIRED.value:
         question.status = _status_for(citations).value
@@ -360,9 +389,16 @@ def confirm_review(actor: Actor, question: Question) -> QuestionVersion:
     draft.law_refs = [
         LawRefDraft(ref.law, _current_label(ref.law), ref.article) for ref in draft.law_refs
     ]
-    draft, citations = _checked(draft, CitationLookup())
+    lookup = CitationLookup()
+    draft, citations = _checked(draft, lookup)
     version = _new_version(
-        question, draft, citations, question.current_number + 1, actor, "复核确认：引用现行版本"
+        question,
+        draft,
+        citations,
+        question.current_number + 1,
+        actor,
+        "复核确认：引用现行版本",
+        lookup,
     )
     question.status = QuestionStatus.ACTIVE.value
     question.review_note = ""
@@ -389,7 +425,7 @@ def bulk_tag(actor: Actor, questions: list[Question], topic_name: str) -> int:
         raise BankError({"topic": "知识点应为 1–50 个字"})
     if not questions:
         raise BankError({"questions": "请先勾选试题"})
-    topic = _topics([name])[0]
+    topic = CitationLookup().topic_list([name])[0]
     added = 0
     for question in questions:
         if topic not in question.topics:

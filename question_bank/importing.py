@@ -39,6 +39,16 @@ class ImportPlan:
         return len([r for r in self.rows if r.row not in self.duplicate_rows])
 
 
+def _questions_with_fingerprints(fingerprints: set[str]) -> dict[str, int]:
+    """Fingerprint → id of a question in the bank, for the given fingerprints."""
+    wanted, found = sorted(fingerprints), {}
+    for start in range(0, len(wanted), 500):  # stay under the database's bound-parameter cap
+        chunk = wanted[start : start + 500]
+        stmt = select(Question.fingerprint, Question.id).where(Question.fingerprint.in_(chunk))
+        found.update(db.session.execute(stmt).all())
+    return found
+
+
 def plan_import(data: bytes, filename: str, fmt: str | None = None) -> ImportPlan:
     """Parse and check a file; writes nothing."""
     fmt = fmt or formats.detect_format(filename, data)
@@ -51,20 +61,10 @@ def plan_import(data: bytes, filename: str, fmt: str | None = None) -> ImportPla
         )
     parsed = formats.parse(data, fmt)
     plan = ImportPlan(filename, fmt, parsed.rows, list(parsed.errors), parsed.duplicates)
-    fingerprints = {fingerprint(row.draft): row.row for row in parsed.rows}
-    existing = (
-        dict(
-            db.session.execute(
-                select(Question.fingerprint, Question.id).where(
-                    Question.fingerprint.in_(list(fingerprints))
-                )
-            ).all()
-        )
-        if fingerprints
-        else {}
-    )
+    fingerprints = {row.row: fingerprint(row.draft) for row in parsed.rows}
+    existing = _questions_with_fingerprints(set(fingerprints.values()))
     plan.bank_duplicates = [
-        (row.row, existing[fp]) for row in parsed.rows if (fp := fingerprint(row.draft)) in existing
+        (row, existing[fp]) for row, fp in fingerprints.items() if fp in existing
     ]
     return plan
 
@@ -85,7 +85,7 @@ def commit_import(actor: Actor, plan: ImportPlan, *, keep_duplicates: bool = Fal
         if parsed.row in skip:
             continue
         try:
-            created.append(add_question(actor, parsed.draft, lookup=lookup, audit=False).id)
+            created.append(add_question(actor, parsed.draft, lookup=lookup, audit=False))
         except BankError as error:
             problems.extend(
                 RowError(parsed.row, FIELD_LABELS.get(name, ""), message)
@@ -94,6 +94,8 @@ def commit_import(actor: Actor, plan: ImportPlan, *, keep_duplicates: bool = Fal
     if problems:
         plan.errors = problems
         raise BankError({"file": f"{len(problems)} 行无法导入"})
+    db.session.flush()
+    created = [question.id for question in created]
     record(
         actor,
         "question.import",
