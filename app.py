@@ -16,6 +16,8 @@ from core.web import enforce_idle_timeout, require_password_change, set_security
 from question_bank import cli as bank_cli
 from question_bank import views as bank_views
 from training import accounts, admin_views, audit_views, auth_views, cli, home_views
+from training.exams import admin_views as exam_admin_views
+from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
 
 
@@ -102,7 +104,15 @@ def _unauthorized():
 
 
 def configure_blueprints(app: Flask) -> None:
-    for module in (auth_views, home_views, admin_views, audit_views, bank_views):
+    for module in (
+        auth_views,
+        home_views,
+        admin_views,
+        audit_views,
+        bank_views,
+        exam_views,
+        exam_admin_views,
+    ):
         app.register_blueprint(module.bp)
 
     @app.get("/healthz")

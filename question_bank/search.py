@@ -12,7 +12,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from question_bank.bank import search_key
+from question_bank.bank import changed_fields, draft_of, search_key
+from question_bank.drafts import QuestionDraft
 from question_bank.models import (
     Citation,
     Law,
@@ -98,4 +99,14 @@ def citing_counts() -> dict[int, int]:
         .where(Question.status != QuestionStatus.RETIRED.value)
         .group_by(Citation.law_version_id)
     )
-    return dict(db.session.execute(stmt).tuples().all())
+    return dict(db.session.execute(stmt).all())
+
+
+def version_history(question: Question) -> list[tuple[QuestionVersion, QuestionDraft, list[str]]]:
+    """Every version, newest first, with the fields it changed against the one before."""
+    rows, before = [], None
+    for version in question.versions:
+        draft = draft_of(version)
+        rows.append((version, draft, changed_fields(before, draft) if before else []))
+        before = draft
+    return rows[::-1]

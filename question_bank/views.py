@@ -1,5 +1,400 @@
-"""The trainers' screens for the question bank."""
+"""The trainers' screens for the question bank: list, edit, history, import, export, laws."""
 
-from flask import Blueprint
+import io
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from core.extensions import db
+from core.forms import EmptyForm, choices
+from core.roles import Role, role_required
+from core.web import current_actor
+from question_bank import bank, formats, importing, search
+from question_bank.bank import BankError
+from question_bank.drafts import LETTERS, QUESTION_TYPES, format_law_refs
+from question_bank.forms import (
+    BulkTagForm,
+    ConfirmImportForm,
+    EditQuestionForm,
+    ImportForm,
+    LawForm,
+    QuestionFilterForm,
+    QuestionForm,
+    RevisionForm,
+)
+from question_bank.models import Law, Question, QuestionVersion
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
+trainer_required = role_required(Role.TRAINER)
+
+PER_PAGE = 50
+IMPORT_PREVIEW_ROWS = 20
+EXPORT_EXTENSIONS = {"xlsx": ".xlsx", "csv": ".csv", "gift": ".gift.txt", "moodle_xml": ".xml"}
+EXPORT_FORMATS = [(key, spec.label) for key, spec in formats.FORMATS.items() if spec.export]
+
+
+def law_refs_text(version: QuestionVersion) -> str:
+    return format_law_refs(bank.draft_of(version).law_refs)
+
+
+@bp.context_processor
+def bank_helpers() -> dict:
+    return {
+        "QUESTION_TYPES": QUESTION_TYPES,
+        "LETTERS": LETTERS,
+        "EXPORT_FORMATS": EXPORT_FORMATS,
+        "format_law_refs": format_law_refs,
+        "law_refs_text": law_refs_text,
+    }
+
+
+def _flash_errors(messages) -> None:
+    for message in messages:
+        flash(message, "danger")
+
+
+def _filter_form() -> QuestionFilterForm:
+    form = QuestionFilterForm(request.args)
+    laws = db.session.scalars(search.all_laws())
+    topics = db.session.scalars(search.all_topics())
+    form.law_id.choices = choices([(0, "全部法律"), *((law.id, law.name) for law in laws)])
+    form.topic_id.choices = choices([(0, "全部知识点"), *((t.id, t.name) for t in topics)])
+    return form
+
+
+# --- list and bulk tagging ---------------------------------------------------------
+
+
+@bp.route("/")
+@trainer_required
+def question_list():
+    form = _filter_form()
+    page = db.paginate(search.question_query(form.filters()), per_page=PER_PAGE, error_out=False)
+    return render_template("bank/list.html", form=form, page=page, tag_form=BulkTagForm())
+
+
+@bp.route("/tag", methods=["POST"])
+@trainer_required
+def bulk_tag():
+    form = BulkTagForm()
+    if form.validate_on_submit():
+        ids = form.question_ids.data or []
+        questions = db.session.scalars(select(Question).where(Question.id.in_(ids))).all()
+        try:
+            added = bank.bulk_tag(current_actor(), list(questions), form.topic.data)
+        except BankError as error:
+            db.session.rollback()
+            _flash_errors(error.errors.values())
+        else:
+            db.session.commit()
+            flash(f"已为 {added} 道试题添加知识点「{form.topic.data.strip()}」。", "success")
+    else:
+        _flash_errors(message for errors in form.errors.values() for message in errors)
+    # The form posts to a URL carrying the list's query string, so the trainer stays put.
+    return redirect(url_for("bank.question_list", **request.args))
+
+
+# --- one question ------------------------------------------------------------------
+
+
+def _question_page(form: QuestionForm, question: Question | None, preview):
+    return render_template("bank/form.html", form=form, question=question, preview=preview)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@trainer_required
+def new_question():
+    form = QuestionForm()
+    preview = None
+    if form.validate_on_submit():
+        try:
+            if form.preview.data:
+                preview = bank.check_question(form.draft())
+            else:
+                question = bank.add_question(current_actor(), form.draft())
+        except BankError as error:
+            db.session.rollback()
+            form.attach_errors(error.errors)
+        else:
+            if preview is None:
+                db.session.commit()
+                flash(f"已新建试题 #{question.id}。", "success")
+                return redirect(url_for("bank.question_detail", question_id=question.id))
+    return _question_page(form, None, preview)
+
+
+@bp.route("/<int:question_id>/edit", methods=["GET", "POST"])
+@trainer_required
+def edit_question(question_id: int):
+    question = db.get_or_404(Question, question_id)
+    form = EditQuestionForm()
+    if not form.is_submitted():
+        form.fill(bank.current_draft(question))
+    preview = None
+    if form.validate_on_submit():
+        try:
+            if form.preview.data:
+                preview = bank.check_question(form.draft())
+            else:
+                version = bank.edit_question(
+                    current_actor(), question, form.draft(), form.change_note.data or ""
+                )
+        except BankError as error:
+            db.session.rollback()
+            form.attach_errors(error.errors)
+        else:
+            if preview is None:
+                return _after_edit(question_id, version)
+    return _question_page(form, question, preview)
+
+
+def _after_edit(question_id: int, version: QuestionVersion | None):
+    if version is None:
+        flash("没有修改，未生成新版本。", "info")
+    else:
+        number = version.number
+        db.session.commit()
+        flash(f"已保存为第 {number} 版。", "success")
+    return redirect(url_for("bank.question_detail", question_id=question_id))
+
+
+@bp.route("/<int:question_id>")
+@trainer_required
+def question_detail(question_id: int):
+    question = db.get_or_404(Question, question_id)
+    return render_template(
+        "bank/detail.html",
+        question=question,
+        current=bank.current_draft(question),
+        history=search.version_history(question),
+        button_form=EmptyForm(),
+    )
+
+
+def _question_action(question_id: int, action, done: str):
+    question = db.get_or_404(Question, question_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        action(current_actor(), question)
+    except BankError as error:
+        db.session.rollback()
+        _flash_errors(error.errors.values())
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return redirect(url_for("bank.question_detail", question_id=question_id))
+
+
+@bp.route("/<int:question_id>/retire", methods=["POST"])
+@trainer_required
+def retire_question(question_id: int):
+    return _question_action(question_id, bank.retire, "已停用，本题不再进入新的练习和试卷。")
+
+
+@bp.route("/<int:question_id>/restore", methods=["POST"])
+@trainer_required
+def restore_question(question_id: int):
+    return _question_action(question_id, bank.restore, "已恢复。")
+
+
+@bp.route("/<int:question_id>/confirm", methods=["POST"])
+@trainer_required
+def confirm_question(question_id: int):
+    return _question_action(
+        question_id, bank.confirm_review, "已确认复核，本题改为引用现行版本并恢复在用。"
+    )
+
+
+# --- import ------------------------------------------------------------------------
+
+
+def _import_page(form: ImportForm, plan=None, token: str | None = None, failed: bool = False):
+    preview = None
+    if plan is not None:
+        preview = {
+            "plan": plan,
+            "format_label": formats.FORMATS[plan.format].label
+            if plan.format in formats.FORMATS
+            else "",
+            "rows": plan.rows[:IMPORT_PREVIEW_ROWS],
+            "duplicate_rows": plan.duplicate_rows,
+            "registrations": importing.registrations_needed(plan),
+            "token": token,
+            "failed": failed,
+            "confirm_form": ConfirmImportForm(formdata=None),
+        }
+    return render_template("bank/import.html", form=form, preview=preview)
+
+
+def _base_name(filename: str | None) -> str:
+    # Some browsers send the client's full path.
+    return (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:255] or "上传文件"
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@trainer_required
+def import_questions():
+    form = ImportForm()
+    if not form.validate_on_submit():
+        return _import_page(form)
+    filename = _base_name(form.file.data.filename)
+    data = form.file.data.read()
+    plan = importing.plan_import(data, filename, form.format.data or None)
+    token = None
+    if not plan.errors:
+        token = importing.stash_upload(current_user.id, filename, plan.format, data)
+        db.session.commit()
+    return _import_page(form, plan, token)
+
+
+@bp.route("/import/<token>", methods=["POST"])
+@trainer_required
+def confirm_import(token: str):
+    form = ConfirmImportForm()
+    pending = importing.take_upload(current_user.id, token)
+    if pending is None:
+        flash("该文件已导入或预览已过期（超过一天），请重新上传。", "warning")
+        return redirect(url_for("bank.import_questions"))
+    if not form.validate_on_submit():
+        abort(400)
+    filename = pending.filename
+    # Plan again from the stored bytes: the bank may have changed since the preview.
+    plan = importing.plan_import(pending.data, pending.filename, pending.format)
+    try:
+        created = importing.commit_import(
+            current_actor(), plan, keep_duplicates=form.duplicates.data == "keep"
+        )
+    except BankError:
+        db.session.rollback()
+        return _import_page(ImportForm(formdata=None), plan, failed=True)
+    importing.discard_upload(pending)
+    db.session.commit()
+    flash(f"已从「{filename}」导入 {len(created)} 道试题。", "success")
+    return redirect(url_for("bank.question_list"))
+
+
+@bp.route("/import/template.xlsx")
+@trainer_required
+def import_template():
+    return send_file(
+        io.BytesIO(formats.export([], "xlsx")),
+        mimetype=formats.FORMATS["xlsx"].mimetype,
+        as_attachment=True,
+        download_name="题库导入模板.xlsx",
+    )
+
+
+# --- export ------------------------------------------------------------------------
+
+
+@bp.route("/export")
+@trainer_required
+def export_questions():
+    fmt = request.args.get("format", "xlsx")
+    if fmt not in EXPORT_EXTENSIONS:
+        flash("不支持该导出格式。", "danger")
+        return redirect(url_for("bank.question_list"))
+    stmt = search.question_query(_filter_form().filters()).order_by(None).order_by(Question.id)
+    drafts = [bank.current_draft(question) for question in db.session.scalars(stmt)]
+    data, warnings = formats.export_with_warnings(drafts, fmt)
+    if warnings:
+        shown = "；".join(warnings[:3]) + ("……" if len(warnings) > 3 else "")
+        skipped = f"导出文件缺少 {len(warnings)} 道该格式无法表示的试题"
+        flash(f"{skipped}（题号为导出顺序）：{shown}", "warning")
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=formats.FORMATS[fmt].mimetype,
+        as_attachment=True,
+        download_name=f"题库导出{EXPORT_EXTENSIONS[fmt]}",
+    )
+    response.headers["X-Export-Skipped"] = str(len(warnings))
+    return response
+
+
+# --- laws --------------------------------------------------------------------------
+
+
+def _laws_page(law_form: LawForm, revision_form: RevisionForm | None = None, law_id=None):
+    return render_template(
+        "bank/laws.html",
+        laws=db.session.scalars(search.all_laws()).all(),
+        counts=search.citing_counts(),
+        law_form=law_form,
+        revision_form=revision_form,
+        failed_law_id=law_id,
+        blank_revision=RevisionForm(formdata=None),
+    )
+
+
+def _attach(form, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is None:
+            flash(message, "danger")
+        else:
+            field.errors = [*field.errors, message]
+
+
+@bp.route("/laws")
+@trainer_required
+def law_list():
+    return _laws_page(LawForm(prefix="law"))
+
+
+@bp.route("/laws", methods=["POST"])
+@trainer_required
+def create_law():
+    form = LawForm(prefix="law")
+    if form.validate_on_submit():
+        try:
+            law = bank.add_law(
+                current_actor(),
+                form.name.data,
+                form.label.data,
+                form.full_name.data or "",
+                form.effective_on.data,
+            )
+        except BankError as error:
+            db.session.rollback()
+            _attach(form, error.errors)
+        else:
+            name = law.name
+            db.session.commit()
+            flash(f"已登记「{name}」。", "success")
+            return redirect(url_for("bank.law_list"))
+    return _laws_page(form)
+
+
+@bp.route("/laws/<int:law_id>/revisions", methods=["POST"])
+@trainer_required
+def revise_law(law_id: int):
+    law = db.get_or_404(Law, law_id)
+    form = RevisionForm()
+    if form.validate_on_submit():
+        name, label = law.name, form.label.data.strip()
+        try:
+            flagged = bank.record_law_revision(
+                current_actor(), law, form.label.data, form.effective_on.data
+            )
+        except BankError as error:
+            db.session.rollback()
+            _attach(form, error.errors)
+        else:
+            db.session.commit()
+            flash(
+                f"已登记「{name}」新版本「{label}」为现行版本，{flagged} 道试题变为待复核。",
+                "success",
+            )
+            return redirect(url_for("bank.law_list"))
+    return _laws_page(LawForm(prefix="law", formdata=None), form, law_id)

@@ -2,11 +2,16 @@
 
 import pytest
 
+from core.audit import SYSTEM
+from core.extensions import db
 from core.roles import Role
+from question_bank import bank, importing
+from question_bank.drafts import LawRefDraft, QuestionDraft
 
 PUBLIC = "public"
 ANY_USER = "any logged-in user"
 ADMINS = frozenset({Role.SYSTEM_ADMIN, Role.UNIT_ADMIN})
+TRAINERS = frozenset({Role.TRAINER})
 
 EXPECTED_ACCESS = {
     "static": PUBLIC,
@@ -29,7 +34,46 @@ EXPECTED_ACCESS = {
     "admin.import_users": ADMINS,
     "admin.import_template": ADMINS,
     "audit.log": frozenset({Role.AUDITOR}),
+    "bank.question_list": TRAINERS,
+    "bank.bulk_tag": TRAINERS,
+    "bank.new_question": TRAINERS,
+    "bank.edit_question": TRAINERS,
+    "bank.question_detail": TRAINERS,
+    "bank.retire_question": TRAINERS,
+    "bank.restore_question": TRAINERS,
+    "bank.confirm_question": TRAINERS,
+    "bank.import_questions": TRAINERS,
+    "bank.confirm_import": TRAINERS,
+    "bank.import_template": TRAINERS,
+    "bank.export_questions": TRAINERS,
+    "bank.law_list": TRAINERS,
+    "bank.create_law": TRAINERS,
+    "bank.revise_law": TRAINERS,
 }
+
+IMPORT_CSV = (
+    "题型,题干,选项A,选项B,答案,法律依据\n单选,访问检查导入的题,甲,乙,A,宪法第1条\n".encode()
+)
+
+
+def _bank_values(uploader_id: int | None) -> dict:
+    """A law, a question and a stashed upload, so that every /bank URL resolves."""
+    law = bank.add_law(SYSTEM, "宪法", "2018年修正")
+    question = bank.add_question(
+        SYSTEM,
+        QuestionDraft(
+            "true_false",
+            "宪法是国家的根本法。",
+            ["正确", "错误"],
+            [0],
+            [],
+            law_refs=[LawRefDraft("宪法", None, 1)],
+        ),
+    )
+    token = importing.stash_upload(uploader_id, "访问检查.csv", "csv", IMPORT_CSV)
+    db.session.commit()
+    return {"law_id": law.id, "question_id": question.id, "token": token}
+
 
 ROLES = [None, *Role]
 
@@ -52,11 +96,13 @@ def test_every_route_has_an_access_rule(app):
 def test_every_route_answers_each_role_as_expected(app, make_user, make_unit, root_unit, role):
     target_unit = make_unit("下级单位", parent=root_unit)
     target = make_user(unit=target_unit)
-    values = {"user_id": target.id, "unit_id": target_unit.id, "filename": "css/app.css"}
     client = app.test_client()
+    actor = None
     if role is not None:
         actor = make_user(role)
         client.post("/login", data={"login": actor.login, "password": "Passw0rd!"})
+    values = {"user_id": target.id, "unit_id": target_unit.id, "filename": "css/app.css"}
+    values |= _bank_values(actor.id if actor else None)
     for rule, method in _routes(app):
         url = rule.build({arg: values[arg] for arg in rule.arguments})[1]
         response = client.open(url, method=method)
@@ -100,7 +146,7 @@ def test_every_post_route_rejects_a_missing_csrf_token(app, make_user, root_unit
         "/login", data={"login": admin.login, "password": "Passw0rd!", "csrf_token": token}
     )
     assert logged_in.status_code == 302
-    values = {"user_id": target.id, "unit_id": root_unit.id}
+    values = {"user_id": target.id, "unit_id": root_unit.id, **_bank_values(admin.id)}
     posts = [rule for rule, method in _routes(app) if method == "POST"]
     assert posts
     for rule in posts:

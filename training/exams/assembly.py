@@ -1,0 +1,131 @@
+"""Assembling papers from blueprints: which questions are eligible, whether the bank can
+fill a blueprint, and drawing a paper (question versions, order, choice order)."""
+
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from core.extensions import db
+from question_bank.drafts import QUESTION_TYPES
+from question_bank.models import (
+    Citation,
+    LawVersion,
+    Question,
+    QuestionStatus,
+    QuestionTopic,
+    QuestionVersion,
+)
+from training.exams.models import Blueprint, BlueprintSection
+
+
+class BlueprintError(ValueError):
+    """The bank cannot fill the blueprint; the message names every shortfall."""
+
+
+#: a question a section may draw: (question id, current version id, number of choices)
+PoolEntry = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class DrawnItem:
+    version_id: int
+    points: Decimal
+    choice_order: tuple[int, ...]
+
+
+def section_label(section: BlueprintSection) -> str:
+    parts = [QUESTION_TYPES[section.question_type]]
+    if section.law is not None:
+        parts.append(section.law.name)
+    if section.topic is not None:
+        parts.append(section.topic.name)
+    if section.difficulty_min or section.difficulty_max:
+        parts.append(f"难度{section.difficulty_min or 1}–{section.difficulty_max or 5}")
+    return "，".join(parts)
+
+
+def eligible_pool(section: BlueprintSection) -> list[PoolEntry]:
+    """Every active question the section may draw."""
+    stmt = (
+        select(Question.id, QuestionVersion.id, QuestionVersion.choices)
+        .join(
+            QuestionVersion,
+            (QuestionVersion.question_id == Question.id)
+            & (QuestionVersion.number == Question.current_number),
+        )
+        .where(Question.status == QuestionStatus.ACTIVE.value)
+        .where(Question.type == section.question_type)
+        .order_by(Question.id)
+    )
+    if section.difficulty_min:
+        stmt = stmt.where(Question.difficulty >= section.difficulty_min)
+    if section.difficulty_max:
+        stmt = stmt.where(Question.difficulty <= section.difficulty_max)
+    if section.topic_id:
+        stmt = stmt.where(
+            select(QuestionTopic.question_id)
+            .where(QuestionTopic.question_id == Question.id)
+            .where(QuestionTopic.topic_id == section.topic_id)
+            .exists()
+        )
+    if section.law_id:
+        stmt = stmt.where(
+            select(Citation.id)
+            .join(LawVersion, LawVersion.id == Citation.law_version_id)
+            .where(Citation.version_id == QuestionVersion.id)
+            .where(LawVersion.law_id == section.law_id)
+            .exists()
+        )
+    return [
+        (question_id, version_id, len(choices))
+        for question_id, version_id, choices in db.session.execute(stmt)
+    ]
+
+
+def section_pools(blueprint: Blueprint) -> list[list[PoolEntry]]:
+    """Each section's pool, or BlueprintError naming every section the bank cannot fill.
+
+    Sections draw without repeating a question, so a section can only count on what the
+    sections before it left over.
+    """
+    pools, taken, shortfalls = [], set(), []
+    for number, section in enumerate(blueprint.sections, start=1):
+        pool = eligible_pool(section)
+        available = [entry for entry in pool if entry[0] not in taken]
+        if len(available) < section.count:
+            shortfalls.append(
+                f"第{number}部分（{section_label(section)}）需要 {section.count} 道，"
+                f"题库中只有 {len(available)} 道符合条件的在用试题"
+            )
+        taken.update(entry[0] for entry in available[: section.count])
+        pools.append(pool)
+    if not blueprint.sections:
+        shortfalls.append("组卷规则至少需要一个部分")
+    if shortfalls:
+        raise BlueprintError("；".join(shortfalls))
+    return pools
+
+
+def draw(blueprint: Blueprint, pools: list[list[PoolEntry]], rng: random.Random) -> list[DrawnItem]:
+    """A paper: `count` questions per section from its pool, no question twice, in section
+    order unless the blueprint shuffles questions; choices shuffled when it says so.
+
+    A fixed-paper exam passes pools that hold exactly its paper, so everyone gets the same
+    questions, each in their own order when shuffling is on."""
+    drawn, taken = [], set()
+    for section, pool in zip(blueprint.sections, pools, strict=True):
+        candidates = [entry for entry in pool if entry[0] not in taken]
+        # Bank order within a section, so a fixed paper reads the same for everyone
+        # unless the blueprint shuffles.
+        chosen = [candidates[i] for i in sorted(rng.sample(range(len(candidates)), section.count))]
+        taken.update(entry[0] for entry in chosen)
+        for _, version_id, choice_count in chosen:
+            order = list(range(choice_count))
+            if blueprint.shuffle_choices and section.question_type in ("single", "multiple"):
+                rng.shuffle(order)
+            drawn.append(DrawnItem(version_id, section.points, tuple(order)))
+    if blueprint.shuffle_questions:
+        rng.shuffle(drawn)
+    return drawn

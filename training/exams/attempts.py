@@ -1,0 +1,317 @@
+"""Taking an exam: start (freezing the paper), save answers, submit and score.
+
+The server owns the clock: callers pass `now` from core.clock. Saves carry a sequence
+number and the newest wins; a submit scores once however often it arrives.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from core.extensions import db
+from question_bank.models import QuestionVersion
+from training import scoring
+from training.exams.assembly import draw
+from training.exams.models import (
+    Attempt,
+    AttemptStatus,
+    Batch,
+    BatchMember,
+    Exam,
+    ExamStatus,
+    PaperItem,
+    Response,
+)
+from training.models import User
+
+MAX_BLANK_CHARS = 200
+
+
+class ExamError(ValueError):
+    """The candidate cannot do this now; the message says why, in Chinese."""
+
+
+# --- starting ----------------------------------------------------------------------
+
+
+def open_batch(user: User, exam: Exam, now: datetime) -> BatchMember | None:
+    """The candidate's roster entry in a batch of `exam` that is open now."""
+    return db.session.scalar(
+        select(BatchMember)
+        .join(Batch, Batch.id == BatchMember.batch_id)
+        .where(BatchMember.user_id == user.id, Batch.exam_id == exam.id)
+        .where(Batch.opens_at <= now, Batch.closes_at > now)
+        .order_by(Batch.opens_at)
+    )
+
+
+def open_attempt(user_id: int, exam_id: int) -> Attempt | None:
+    return db.session.scalar(
+        select(Attempt).where(
+            Attempt.user_id == user_id,
+            Attempt.exam_id == exam_id,
+            Attempt.status == AttemptStatus.IN_PROGRESS.value,
+        )
+    )
+
+
+def submitted_attempts(user_id: int, exam_id: int) -> list[Attempt]:
+    return list(
+        db.session.scalars(
+            select(Attempt)
+            .where(Attempt.user_id == user_id, Attempt.exam_id == exam_id)
+            .where(Attempt.status == AttemptStatus.SUBMITTED.value)
+            .order_by(Attempt.number)
+        )
+    )
+
+
+def why_cannot_start(user: User, exam: Exam, member: BatchMember | None, now) -> str | None:
+    if exam.status != ExamStatus.PUBLISHED.value:
+        return "考试未发布或已结束。"
+    if member is None:
+        return "您不在本考试当前开放场次的名单中，或场次尚未开始/已经结束。"
+    done = submitted_attempts(user.id, exam.id)
+    if len(done) >= exam.attempts_allowed:
+        return f"本考试最多可参加 {exam.attempts_allowed} 次，您已用完。"
+    if exam.one_attempt_per_batch and any(a.batch_id == member.batch_id for a in done):
+        return "您已参加过本场次，补考请在后续场次进行。"
+    if not exam.retake_after_pass and any(a.passed for a in done):
+        return "您已通过本考试，无需再考。"
+    return None
+
+
+def start_attempt(user: User, exam: Exam, now: datetime, rng: random.Random) -> Attempt:
+    """Resume the open attempt, or start one with a freshly frozen paper."""
+    current = open_attempt(user.id, exam.id)
+    if current is not None:
+        if finalize_if_expired(current, now):
+            raise ExamError("上一次作答已到时间，已按已保存的答案自动交卷。")
+        return current
+    member = open_batch(user, exam, now)
+    if problem := why_cannot_start(user, exam, member, now):
+        raise ExamError(problem)
+    batch = member.batch
+    window_end = min(batch.closes_at, exam.closes_at)
+    deadline = min(now + timedelta(minutes=exam.time_limit_minutes), window_end)
+    deadline += timedelta(minutes=member.extra_minutes)
+    number = 1 + (
+        db.session.scalar(
+            select(func.max(Attempt.number)).where(
+                Attempt.user_id == user.id, Attempt.exam_id == exam.id
+            )
+        )
+        or 0
+    )
+    paper = draw(exam.blueprint, exam.pools, rng)
+    attempt = Attempt(
+        exam_id=exam.id,
+        batch_id=batch.id,
+        user_id=user.id,
+        number=number,
+        started_at=now,
+        deadline_at=deadline,
+        max_score=sum((item.points for item in paper), Decimal(0)),
+        items=[
+            PaperItem(
+                position=position,
+                question_version_id=item.version_id,
+                points=item.points,
+                choice_order=list(item.choice_order),
+            )
+            for position, item in enumerate(paper, start=1)
+        ],
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+    except IntegrityError:
+        # Two tabs pressed 开始 at once: the database let one open attempt through.
+        existing = open_attempt(user.id, exam.id)
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+# --- saving ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    saved: bool  # False: refused (the attempt is closed) — `message` says why
+    seq: int = 0  # the newest sequence number the server holds for the item
+    message: str = ""
+
+
+def valid_answer(answer) -> bool:
+    """The shape of an answer: choice indices, or the texts of the blanks."""
+    if not isinstance(answer, list) or len(answer) > 20:
+        return False
+    if all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 26 for x in answer):
+        return True
+    return all(isinstance(x, str) and len(x) <= MAX_BLANK_CHARS for x in answer)
+
+
+def _upsert():
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(Response)
+
+
+def save_answer(
+    user_id: int,
+    attempt_id: int,
+    item_id: int,
+    answer: list,
+    seq: int,
+    now: datetime,
+    grace: timedelta,
+) -> SaveResult:
+    """Keep `answer` unless the server already holds a newer one for the item.
+
+    Two statements: claim the attempt row (refusing a closed or late attempt, and making a
+    concurrent submit wait for this save), then an upsert that only a higher sequence
+    number may overwrite.
+    """
+    claimed = db.session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id == attempt_id,
+            Attempt.user_id == user_id,
+            Attempt.status == AttemptStatus.IN_PROGRESS.value,
+            Attempt.deadline_at >= now - grace,
+        )
+        .values(last_saved_at=now)
+    ).rowcount
+    if not claimed:
+        return SaveResult(False, message=refusal(user_id, attempt_id, now, grace))
+    belongs = exists().where(PaperItem.id == item_id, PaperItem.attempt_id == attempt_id)
+    insert = _upsert().from_select(
+        ["attempt_id", "item_id", "answer", "seq", "saved_at"],
+        select(
+            literal(attempt_id),
+            literal(item_id),
+            literal(answer, Response.answer.type),
+            literal(seq, Response.seq.type),
+            literal(now, Response.saved_at.type),
+        ).where(belongs),
+    )
+    excluded = insert.excluded
+    insert = insert.on_conflict_do_update(
+        index_elements=["attempt_id", "item_id"],
+        set_={"answer": excluded.answer, "seq": excluded.seq, "saved_at": excluded.saved_at},
+        where=Response.seq < excluded.seq,
+    )
+    if db.session.execute(insert).rowcount:
+        return SaveResult(True, seq)
+    newest = db.session.scalar(
+        select(Response.seq).where(Response.attempt_id == attempt_id, Response.item_id == item_id)
+    )
+    if newest is None:
+        return SaveResult(False, message="该题不属于本试卷。")
+    return SaveResult(True, newest)  # an older save arrived late: the newer one stays
+
+
+def refusal(user_id: int, attempt_id: int, now: datetime, grace: timedelta) -> str:
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != user_id:
+        return "答卷不存在。"
+    if attempt.status == AttemptStatus.SUBMITTED.value:
+        return "本次作答已交卷，不能再修改答案。"
+    return "考试时间已到，答案未能保存。已保存的答案将自动交卷。"
+
+
+# --- submitting and scoring --------------------------------------------------------
+
+
+def submit(attempt: Attempt, now: datetime, by: str) -> bool:
+    """Close and score the attempt; False if it was already submitted (scored once)."""
+    closed = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS.value)
+        .values(status=AttemptStatus.SUBMITTED.value, submitted_at=now, submitted_by=by)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(attempt)
+    if not closed:
+        return False
+    score_attempt(attempt)
+    return True
+
+
+def finalize_if_expired(attempt: Attempt, now: datetime, grace=timedelta(0)) -> bool:
+    """Submit an attempt whose time is up, with what was saved."""
+    if attempt.status != AttemptStatus.IN_PROGRESS.value or attempt.deadline_at + grace > now:
+        return False
+    return submit(attempt, now, "deadline")
+
+
+def finalize_expired(now: datetime, grace: timedelta) -> int:
+    """Submit every attempt past its deadline (for `flask exams finalize` and boards)."""
+    stale = db.session.scalars(
+        select(Attempt).where(
+            Attempt.status == AttemptStatus.IN_PROGRESS.value, Attempt.deadline_at < now - grace
+        )
+    ).all()
+    return sum(submit(attempt, now, "deadline") for attempt in stale)
+
+
+def key_of(version: QuestionVersion) -> scoring.Key:
+    return scoring.Key(
+        type=version.type,
+        answer=tuple(version.answer),
+        blanks=tuple(tuple(blank) for blank in version.blanks),
+    )
+
+
+def responses_of(attempt: Attempt) -> dict[int, Response]:
+    rows = db.session.scalars(select(Response).where(Response.attempt_id == attempt.id))
+    return {response.item_id: response for response in rows}
+
+
+def score_attempt(attempt: Attempt) -> None:
+    """(Re)compute every item's points and the total from the saved responses."""
+    exam = attempt.exam
+    policy = scoring.MultiplePolicy(exam.multiple_policy)
+    answers = responses_of(attempt)
+    earned = []
+    for item in attempt.items:
+        response = answers.get(item.id)
+        item.earned = scoring.grade(
+            key_of(item.question_version),
+            response.answer if response else None,
+            item.points,
+            policy,
+        )
+        earned.append(item.earned)
+    bands = [(Decimal(str(threshold)), label) for threshold, label in exam.grade_bands]
+    result = scoring.total(earned, attempt.max_score, exam.pass_mark, bands)
+    attempt.score, attempt.passed, attempt.grade_label = (
+        result.score,
+        result.passed,
+        result.grade_label,
+    )
+
+
+def extend_time(member: BatchMember, minutes: int) -> Attempt | None:
+    """Give a candidate `minutes` more; an attempt in progress gets them at once."""
+    if minutes <= 0 or minutes > 600:
+        raise ExamError("延长时间应为 1–600 分钟。")
+    member.extra_minutes += minutes
+    attempt = db.session.scalar(
+        select(Attempt).where(
+            and_(
+                Attempt.batch_id == member.batch_id,
+                Attempt.user_id == member.user_id,
+                Attempt.status == AttemptStatus.IN_PROGRESS.value,
+            )
+        )
+    )
+    if attempt is not None:
+        attempt.deadline_at += timedelta(minutes=minutes)
+    return attempt
