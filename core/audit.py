@@ -42,6 +42,14 @@ ACTION_LABELS = {
     "unit.rename": "修改单位",
     "unit.delete": "删除单位",
     "admin.create_cli": "命令行创建管理员",
+    "blueprint.save": "保存组卷规则",
+    "exam.save": "保存考试设置",
+    "exam.publish": "发布考试",
+    "exam.close": "结束考试",
+    "exam.regrade": "更正答案后重新评分",
+    "batch.create": "新建考试场次",
+    "batch.roster": "调整考试名单",
+    "batch.extend": "延长个人考试时间",
     "question.create": "新建试题",
     "question.edit": "修改试题",
     "question.retire": "停用试题",
@@ -53,7 +61,16 @@ ACTION_LABELS = {
     "law.revise": "登记法律修订",
 }
 
-OBJECT_LABELS = {"user": "用户", "unit": "单位", "question": "试题", "law": "法律"}
+OBJECT_LABELS = {
+    "user": "用户",
+    "unit": "单位",
+    "question": "试题",
+    "law": "法律",
+    "blueprint": "组卷规则",
+    "exam": "考试",
+    "batch": "考试场次",
+    "attempt": "答卷",
+}
 
 
 class AuditEntry(db.Model):
