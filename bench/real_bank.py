@@ -17,21 +17,12 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from question_bank.drafts import MAX_STEM_CHARS
+from question_bank.formats.template import HEADER
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_SOURCES = [
     SHARED / "jecqa-njec" / "questions.jsonl",
     SHARED / "lexeval" / "questions.jsonl",
-]
-HEADER = [
-    "题型",
-    "题干",
-    *(f"选项{x}" for x in "ABCDEFGH"),
-    "答案",
-    "解析",
-    "难度",
-    "法律依据",
-    "知识点",
 ]
 TYPES = {"single": "单选", "multi": "多选", "truefalse": "判断"}
 

@@ -571,7 +571,7 @@ def test_import_dry_run_lists_errors_by_row_and_writes_nothing(client, trainer, 
 
 def test_import_preview_then_confirm_writes_every_row(client, trainer, laws):
     page = upload(client, csv_file(*GOOD_ROWS)).text
-    assert "检查通过，尚未写入" in page and "可导入的试题：3 道" in page
+    assert "检查通过，尚未写入" in page and "通过检查的试题：3 道" in page
     assert "行政复议法（现行）" in page.split("将登记到法律库")[1]
     assert "行政处罚由违法行为发生地的哪级以上行政机关管辖？" in page
     assert question_count() == 0
@@ -607,7 +607,7 @@ def test_duplicates_are_skipped_or_kept(client, trainer, laws, choice, created):
     existing = add(penalty_draft())
     in_bank = ["单选", penalty_draft().stem, "一年", "二年", "三年", "五年", "B", "", "", "", ""]
     page = upload(client, csv_file(in_bank, GOOD_ROWS[0], GOOD_ROWS[0])).text
-    duplicates = page.split("重复的试题")[1].split("</table>")[0]
+    duplicates = page.split("<h3 class=\"h6\">重复的试题</h3>")[1].split("</table>")[0]
     assert "文件第 3 行" in duplicates
     assert f'href="/bank/{existing.id}"' in duplicates
     assert "跳过重复将导入 1 道；保留重复将导入 3 道" in page
@@ -623,7 +623,7 @@ def test_import_refuses_an_unknown_file_type(client, trainer):
 def test_import_honours_the_chosen_format(client, trainer, laws):
     aiken = "宪法是国家的根本法吗？\nA. 是\nB. 不是\nANSWER: A\n".encode()
     page = upload(client, aiken, filename="题库.dat.txt", format="aiken").text
-    assert "可导入的试题：1 道" in page and "Moodle Aiken" in page
+    assert "通过检查的试题：1 道" in page and "Moodle Aiken" in page
 
 
 # --- export --------------------------------------------------------------------------
@@ -656,7 +656,7 @@ def test_export_then_import_round_trips_through_the_pages(client, trainer, laws,
     assert filename.endswith(fmt)
 
     page = upload(client, exported.data, filename=filename).text
-    assert "可导入的试题：3 道" in page and "与题库已有试题重复：3 道" in page
+    assert "通过检查的试题：3 道" in page and "与题库已有试题重复：3 道" in page
     client.post(f"/bank/import/{token_of(page)}", data={"duplicates": "keep"})
     copies = db.session.scalars(select(Question).where(Question.id > originals[-1].id)).all()
     assert [bank.current_draft(q) for q in copies] == drafts
