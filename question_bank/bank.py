@@ -113,8 +113,11 @@ def register_law(name: str, label: str, full_name: str = "", effective_on=None) 
 
 
 def add_law(actor: Actor, name: str, label: str, full_name: str = "", effective_on=None) -> Law:
-    if not name.strip() or not label.strip():
+    name = name.strip().replace("《", "").replace("》", "").removeprefix("中华人民共和国")
+    if not name or not label.strip():
         raise BankError({"name": "法律名称和版本都不能为空"})
+    if len(name) > 100 or len(label.strip()) > 50 or len(full_name.strip()) > 200:
+        raise BankError({"name": "法律名称不超过100字，版本不超过50字，全称不超过200字"})
     if db.session.scalar(select(Law).where(Law.name == name.strip())) is not None:
         raise BankError({"name": f"法律库中已有「{name.strip()}」"})
     law = register_law(name, label, full_name, effective_on)
@@ -132,8 +135,8 @@ def record_law_revision(actor: Actor, law: Law, label: str, effective_on: date |
     """Make `label` the current version of `law`; every active question citing an older
     version becomes 待复核 and stays out of exams until reviewed. Returns how many."""
     label = label.strip()
-    if not label:
-        raise BankError({"label": "请填写新版本，如「2021年修订」"})
+    if not label or len(label) > 50:
+        raise BankError({"label": "请填写新版本（不超过50字），如「2021年修订」"})
     if any(version.label == label for version in law.versions):
         raise BankError({"label": f"「{law.name}」已有版本「{label}」"})
     for version in law.versions:

@@ -112,16 +112,14 @@ def commit_import(actor: Actor, plan: ImportPlan, *, keep_duplicates: bool = Fal
 
 
 def registrations_needed(plan: ImportPlan) -> list[str]:
-    """Laws and versions the import would add to the registry, for the preview."""
-    lookup = CitationLookup(register_missing=False)
-    missing = []
-    for parsed in plan.rows:
-        for ref in parsed.draft.law_refs:
-            _, error = lookup.resolve([ref])
-            label = f"{ref.law}（{ref.version or '现行'}）"
-            if error and label not in missing:
-                missing.append(label)
-    return missing
+    """Laws and versions the import would add to the registry, for the preview: the
+    import's own lookup, run in a savepoint that is rolled back."""
+    lookup = CitationLookup(register_missing=True)
+    with db.session.begin_nested() as savepoint:
+        for parsed in plan.rows:
+            lookup.resolve(parsed.draft.law_refs)
+        savepoint.rollback()
+    return lookup.registered
 
 
 # --- uploads waiting for confirmation -----------------------------------------------

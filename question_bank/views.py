@@ -43,6 +43,15 @@ EXPORT_EXTENSIONS = {"xlsx": ".xlsx", "csv": ".csv", "gift": ".gift.txt", "moodl
 EXPORT_FORMATS = [(key, spec.label) for key, spec in formats.FORMATS.items() if spec.export]
 
 
+FILTER_ARGS = ("q", "law_id", "topic_id", "type", "difficulty", "status", "missing_citation")
+
+
+def list_args(*, page: bool = True) -> dict[str, str]:
+    """The list's filters (and page) from the query string, to carry across links."""
+    names = (*FILTER_ARGS, "page") if page else FILTER_ARGS
+    return {name: value for name, value in request.args.items() if name in names}
+
+
 def law_refs_text(version: QuestionVersion) -> str:
     return format_law_refs(bank.draft_of(version).law_refs)
 
@@ -55,6 +64,7 @@ def bank_helpers() -> dict:
         "EXPORT_FORMATS": EXPORT_FORMATS,
         "format_law_refs": format_law_refs,
         "law_refs_text": law_refs_text,
+        "list_args": list_args,
     }
 
 
@@ -101,7 +111,7 @@ def bulk_tag():
     else:
         _flash_errors(message for errors in form.errors.values() for message in errors)
     # The form posts to a URL carrying the list's query string, so the trainer stays put.
-    return redirect(url_for("bank.question_list", **request.args))
+    return redirect(url_for("bank.question_list", **list_args()))
 
 
 # --- one question ------------------------------------------------------------------

@@ -158,12 +158,28 @@ def test_unknown_laws_and_old_versions_are_registered_and_flagged(registry):
         ],
     ]
     plan = plan_import(csv_bytes(rows), "old.csv")
-    assert registrations_needed(plan) == ["治安管理处罚法（现行）", "行政处罚法（2017年修正）"]
+    assert registrations_needed(plan) == [
+        "治安管理处罚法（现行）",
+        "行政处罚法（2017年修正，非现行版本）",
+    ]
+    assert db.session.scalar(select(func.count(Law.id))) == 2  # the preview wrote nothing
     created = commit_import(SYSTEM, plan)
     statuses = [db.session.get(Question, q).status for q in created]
     assert statuses == ["active", "needs_review"]
     penalty = db.session.scalar(select(Law).where(Law.name == "行政处罚法"))
     assert penalty.current_version.label == "2021年修订"
+
+
+def test_preview_lists_what_the_import_will_register_once(registry):
+    rows = [
+        ["判断", "甲题。", "", "", "", "", "正确", "", "", "治安管理处罚法（2012年修正）第1条", ""],
+        ["判断", "乙题。", "", "", "", "", "正确", "", "", "治安管理处罚法第2条", ""],
+    ]
+    plan = plan_import(csv_bytes(rows), "two.csv")
+    assert registrations_needed(plan) == ["治安管理处罚法（2012年修正）"]
+    commit_import(SYSTEM, plan)
+    law = db.session.scalar(select(Law).where(Law.name == "治安管理处罚法"))
+    assert [v.label for v in law.versions] == ["2012年修正"]
 
 
 def test_cli_import_dry_run_import_and_export_round_trip(runner, registry, tmp_path):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from core.audit import SYSTEM, AuditEntry
 from core.extensions import db
 from core.roles import Role
-from question_bank import bank
+from question_bank import bank, importing
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.models import Law, PendingImport, Question, QuestionStatus, Topic
 
@@ -192,9 +192,9 @@ def test_list_is_paginated_by_fifty(client, trainer, laws):
 def test_bulk_tag_adds_a_topic_to_the_selected_questions(client, trainer, listed):
     chosen = [listed["penalty"], listed["uncited"]]
     response = client.post(
-        "/bank/tag?type=single", data={"topic": "执法证考试", "question_ids": chosen}
+        "/bank/tag?type=single&_external=1", data={"topic": "执法证考试", "question_ids": chosen}
     )
-    assert response.status_code == 302 and "type=single" in response.location
+    assert response.status_code == 302 and response.location == "/bank/?type=single"
     page = client.get("/bank/", query_string={"q": "执法证考试"})
     assert "已为 2 道试题添加知识点「执法证考试」" in page.text
     topic = db.session.scalar(select(Topic).where(Topic.name == "执法证考试"))
@@ -602,12 +602,31 @@ def test_another_trainer_cannot_confirm_my_upload(client, app, trainer, make_use
     assert question_count() == 0
 
 
+def test_a_row_failing_on_confirm_rolls_the_whole_import_back(client, trainer, laws, monkeypatch):
+    page = upload(client, csv_file(*GOOD_ROWS)).text
+    original, calls = importing.add_question, []
+
+    def second_row_fails(actor, draft, **options):
+        calls.append(draft)
+        if len(calls) == 2:
+            raise bank.BankError({"law_refs": "模拟：引用的法律已被删除"})
+        return original(actor, draft, **options)
+
+    monkeypatch.setattr(importing, "add_question", second_row_fails)
+    response = client.post(f"/bank/import/{token_of(page)}", data={"duplicates": "skip"})
+    assert response.status_code == 200
+    assert "导入失败，未写入任何试题" in response.text
+    assert re.search(r'data-label="行">3</td><td data-label="列">法律依据</td>', response.text)
+    assert question_count() == 0
+    assert db.session.scalar(select(Law).where(Law.name == "行政复议法")) is None
+
+
 @pytest.mark.parametrize(("choice", "created"), [("skip", 1), ("keep", 3)])
 def test_duplicates_are_skipped_or_kept(client, trainer, laws, choice, created):
     existing = add(penalty_draft())
     in_bank = ["单选", penalty_draft().stem, "一年", "二年", "三年", "五年", "B", "", "", "", ""]
     page = upload(client, csv_file(in_bank, GOOD_ROWS[0], GOOD_ROWS[0])).text
-    duplicates = page.split("<h3 class=\"h6\">重复的试题</h3>")[1].split("</table>")[0]
+    duplicates = page.split('<h3 class="h6">重复的试题</h3>')[1].split("</table>")[0]
     assert "文件第 3 行" in duplicates
     assert f'href="/bank/{existing.id}"' in duplicates
     assert "跳过重复将导入 1 道；保留重复将导入 3 道" in page
