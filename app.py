@@ -17,6 +17,7 @@ from question_bank import cli as bank_cli
 from question_bank import views as bank_views
 from training import accounts, admin_views, audit_views, auth_views, cli, home_views
 from training.exams import admin_views as exam_admin_views
+from training.exams import cli as exam_cli
 from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
 
@@ -32,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(cli.create_admin)
     app.cli.add_command(cli.seed_demo)
     app.cli.add_command(bank_cli.bank)
+    app.cli.add_command(exam_cli.exams)
     return app
 
 
@@ -71,6 +73,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         LOGIN_MAX_FAILURES=_env_int("LOGIN_MAX_FAILURES", 5),
         LOGIN_LOCKOUT_MINUTES=_env_int("LOGIN_LOCKOUT_MINUTES", 15),
         IDLE_TIMEOUT_MINUTES=_env_int("IDLE_TIMEOUT_MINUTES", 30),
+        # Answers sent up to this long after an exam's deadline still count (the network).
+        EXAM_GRACE_SECONDS=_env_int("EXAM_GRACE_SECONDS", 30),
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,

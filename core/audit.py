@@ -50,6 +50,7 @@ ACTION_LABELS = {
     "batch.create": "新建考试场次",
     "batch.roster": "调整考试名单",
     "batch.extend": "延长个人考试时间",
+    "exam.export": "导出考试成绩",
     "question.create": "新建试题",
     "question.edit": "修改试题",
     "question.retire": "停用试题",

@@ -1,17 +1,27 @@
 """Every route, every role: a route added without an access rule here fails this test."""
 
+import random
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 
+from core import clock
 from core.audit import SYSTEM
 from core.extensions import db
 from core.roles import Role
 from question_bank import bank, importing
 from question_bank.drafts import LawRefDraft, QuestionDraft
+from training.exams import attempts, manage
+from training.exams.models import Exam
 
 PUBLIC = "public"
 ANY_USER = "any logged-in user"
 ADMINS = frozenset({Role.SYSTEM_ADMIN, Role.UNIT_ADMIN})
 TRAINERS = frozenset({Role.TRAINER})
+LEARNERS = frozenset({Role.LEARNER})
+# An attempt is its owner's alone: anyone else gets 404, so a login is the only gate.
+ATTEMPT_OWNER = ANY_USER
 
 EXPECTED_ACCESS = {
     "static": PUBLIC,
@@ -20,6 +30,14 @@ EXPECTED_ACCESS = {
     "auth.logout": ANY_USER,
     "auth.change_password": ANY_USER,
     "main.home": ANY_USER,
+    "exams.my_exams": LEARNERS,
+    "exams.exam_rules": LEARNERS,
+    "exams.start": LEARNERS,
+    "exams.attempt_page": ATTEMPT_OWNER,
+    "exams.paper": ATTEMPT_OWNER,
+    "exams.save_answer": ATTEMPT_OWNER,
+    "exams.submit": ATTEMPT_OWNER,
+    "exams.result": ATTEMPT_OWNER,
     "admin.unit_tree": ADMINS,
     "admin.create_unit": ADMINS,
     "admin.rename_unit": ADMINS,
@@ -49,6 +67,27 @@ EXPECTED_ACCESS = {
     "bank.law_list": TRAINERS,
     "bank.create_law": TRAINERS,
     "bank.revise_law": TRAINERS,
+    "exam_admin.blueprint_list": TRAINERS,
+    "exam_admin.new_blueprint": TRAINERS,
+    "exam_admin.edit_blueprint": TRAINERS,
+    "exam_admin.exam_list": TRAINERS,
+    "exam_admin.new_exam": TRAINERS,
+    "exam_admin.edit_exam": TRAINERS,
+    "exam_admin.publish_exam": TRAINERS,
+    "exam_admin.close_exam": TRAINERS,
+    "exam_admin.regrade_list": TRAINERS,
+    "exam_admin.regrade_preview": TRAINERS,
+    "exam_admin.apply_regrade": TRAINERS,
+    "exam_admin.sitting_list": ADMINS,
+    "exam_admin.new_batch": ADMINS,
+    "exam_admin.batch_roster": ADMINS,
+    "exam_admin.add_unit": ADMINS,
+    "exam_admin.add_people": ADMINS,
+    "exam_admin.remove_member": ADMINS,
+    "exam_admin.extend_time": ADMINS,
+    "exam_admin.batch_board": ADMINS,
+    "exam_admin.exam_results": ADMINS,
+    "exam_admin.export_results": ADMINS,
 }
 
 IMPORT_CSV = (
@@ -73,6 +112,47 @@ def _bank_values(uploader_id: int | None) -> dict:
     token = importing.stash_upload(uploader_id, "访问检查.csv", "csv", IMPORT_CSV)
     db.session.commit()
     return {"law_id": law.id, "question_id": question.id, "token": token}
+
+
+def _exam_values(candidate) -> dict:
+    """A published exam of the bank's one question, a batch with `candidate` on its roster,
+    so that every /manage URL resolves (call after _bank_values)."""
+    blueprint = manage.save_blueprint(
+        SYSTEM,
+        manage.BlueprintData("访问检查组卷", [manage.SectionData("true_false", 1, Decimal(100))]),
+    )
+    now = clock.now()
+    exam = manage.save_exam(
+        SYSTEM,
+        manage.ExamData(
+            title="访问检查考试",
+            kind="annual",
+            blueprint_id=blueprint.id,
+            time_limit_minutes=30,
+            pass_mark=Decimal(60),
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(days=1),
+        ),
+    )
+    manage.publish(SYSTEM, exam)
+    batch = manage.create_batch(SYSTEM, exam, "第一批", now - timedelta(minutes=5), exam.closes_at)
+    manage.add_members(SYSTEM, batch, [candidate])
+    db.session.commit()
+    return {
+        "blueprint_id": blueprint.id,
+        "exam_id": exam.id,
+        "batch_id": batch.id,
+        "member_id": batch.members[0].id,
+        "fmt": "csv",
+    }
+
+
+def _attempt_values(candidate, exam_id: int) -> dict:
+    """`candidate`'s attempt at the exam, so that every /attempts URL resolves."""
+    exam = db.session.get(Exam, exam_id)
+    attempt = attempts.start_attempt(candidate, exam, clock.now(), random.Random(1))
+    db.session.commit()
+    return {"attempt_id": attempt.id}
 
 
 ROLES = [None, *Role]
@@ -103,6 +183,8 @@ def test_every_route_answers_each_role_as_expected(app, make_user, make_unit, ro
         client.post("/login", data={"login": actor.login, "password": "Passw0rd!"})
     values = {"user_id": target.id, "unit_id": target_unit.id, "filename": "css/app.css"}
     values |= _bank_values(actor.id if actor else None)
+    values |= _exam_values(target)
+    values |= _attempt_values(target, values["exam_id"])
     for rule, method in _routes(app):
         url = rule.build({arg: values[arg] for arg in rule.arguments})[1]
         response = client.open(url, method=method)
@@ -147,6 +229,8 @@ def test_every_post_route_rejects_a_missing_csrf_token(app, make_user, root_unit
     )
     assert logged_in.status_code == 302
     values = {"user_id": target.id, "unit_id": root_unit.id, **_bank_values(admin.id)}
+    values |= _exam_values(target)
+    values |= _attempt_values(target, values["exam_id"])
     posts = [rule for rule, method in _routes(app) if method == "POST"]
     assert posts
     for rule in posts:

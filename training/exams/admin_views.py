@@ -1,5 +1,511 @@
 """Trainers and administrators: blueprints, exams, batches, the live board, regrading."""
 
-from flask import Blueprint
+import io
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core import clock
+from core.extensions import db
+from core.forms import EmptyForm, choices
+from core.roles import Role, role_required
+from core.web import current_actor
+from question_bank import search
+from question_bank.drafts import QUESTION_TYPES
+from training import accounts, units
+from training.exams import manage, models
+from training.exams.forms import (
+    MULTIPLE_POLICY_LABELS,
+    PAPER_MODES,
+    AddPeopleForm,
+    AddUnitForm,
+    BatchForm,
+    BlueprintForm,
+    ExamForm,
+    ExtendForm,
+    PeopleSearchForm,
+    format_grade_bands,
+    utc,
+)
+from training.exams.manage import SetupError
+from training.exams.models import (
+    COUNTING_LABELS,
+    Batch,
+    BatchMember,
+    Exam,
+    ExamStatus,
+    ReviewPolicy,
+)
+from training.models import User
 
 bp = Blueprint("exam_admin", __name__, url_prefix="/manage")
+trainer_required = role_required(Role.TRAINER)
+admin_required = role_required(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_MIME = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX_MIME}
+RESULTS_PER_PAGE = 100
+
+
+@bp.context_processor
+def labels() -> dict:
+    return {
+        "QUESTION_TYPES": QUESTION_TYPES,
+        "PAPER_MODES": PAPER_MODES,
+        "COUNTING_LABELS": COUNTING_LABELS,
+        "MULTIPLE_POLICY_LABELS": MULTIPLE_POLICY_LABELS,
+        "ReviewPolicy": ReviewPolicy,
+        "format_grade_bands": format_grade_bands,
+    }
+
+
+def _scope() -> set[int] | None:
+    return accounts.manageable_unit_ids(current_user)
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=current_app.config.get("EXAM_GRACE_SECONDS", 30))
+
+
+def _flash_errors(errors) -> None:
+    """Flash every message of a form's (possibly nested) errors."""
+    if isinstance(errors, dict):
+        errors = errors.values()
+    for item in errors:
+        if isinstance(item, str):
+            flash(item, "danger")
+        else:
+            _flash_errors(item)
+
+
+def _check_post() -> None:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+
+
+# --- blueprints (trainers) ---------------------------------------------------------
+
+
+@bp.route("/blueprints")
+@trainer_required
+def blueprint_list():
+    blueprints = db.session.scalars(
+        select(models.Blueprint).order_by(models.Blueprint.id.desc())
+    ).all()
+    in_use = {bp_.id for bp_ in blueprints if manage.blueprint_in_use(bp_)}
+    return render_template("manage/blueprints.html", blueprints=blueprints, in_use=in_use)
+
+
+def _blueprint_form(data: manage.BlueprintData | None = None) -> BlueprintForm:
+    form = BlueprintForm()
+    if data is not None and not form.is_submitted():
+        form.fill(data)
+    form.set_choices(
+        [(law.id, law.name) for law in db.session.scalars(search.all_laws())],
+        [(topic.id, topic.name) for topic in db.session.scalars(search.all_topics())],
+    )
+    return form
+
+
+def _save_blueprint(form: BlueprintForm, blueprint: models.Blueprint | None):
+    """Validate and save; on success redirect, else None with the problem shown."""
+    if not form.validate_on_submit():
+        return None  # the form shows its errors by the fields
+    try:
+        saved = manage.save_blueprint(current_actor(), form.blueprint_data(), blueprint)
+    except SetupError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return None
+    db.session.commit()
+    flash(f"已保存组卷规则「{saved.name}」。", "success")
+    return redirect(url_for("exam_admin.blueprint_list"))
+
+
+@bp.route("/blueprints/new", methods=["GET", "POST"])
+@trainer_required
+def new_blueprint():
+    data = None
+    if copy_id := request.args.get("copy", type=int):
+        original = db.get_or_404(models.Blueprint, copy_id)
+        data = manage.blueprint_data_of(original)
+        data.name = f"{original.name}（副本）"
+    form = _blueprint_form(data)
+    if form.is_submitted() and (done := _save_blueprint(form, None)):
+        return done
+    return render_template("manage/blueprint_form.html", form=form, blueprint=None, in_use=False)
+
+
+@bp.route("/blueprints/<int:blueprint_id>/edit", methods=["GET", "POST"])
+@trainer_required
+def edit_blueprint(blueprint_id: int):
+    blueprint = db.get_or_404(models.Blueprint, blueprint_id)
+    form = _blueprint_form(manage.blueprint_data_of(blueprint))
+    if form.is_submitted() and (done := _save_blueprint(form, blueprint)):
+        return done
+    return render_template(
+        "manage/blueprint_form.html",
+        form=form,
+        blueprint=blueprint,
+        in_use=manage.blueprint_in_use(blueprint),
+    )
+
+
+# --- exams (trainers) --------------------------------------------------------------
+
+
+@bp.route("/exams")
+@trainer_required
+def exam_list():
+    exams = db.session.scalars(select(Exam).order_by(Exam.id.desc())).all()
+    return render_template("manage/exams.html", exams=exams, button_form=EmptyForm())
+
+
+def _exam_form() -> ExamForm:
+    form = ExamForm()
+    blueprints = db.session.scalars(select(models.Blueprint).order_by(models.Blueprint.id.desc()))
+    form.blueprint_id.choices = choices(
+        (b.id, f"{b.name}（{b.question_count} 题，满分 {b.max_score}）") for b in blueprints
+    )
+    return form
+
+
+def _save_exam(form: ExamForm, exam: Exam | None):
+    if not form.validate_on_submit():
+        return None
+    try:
+        saved = manage.save_exam(current_actor(), form.exam_data(), exam)
+    except SetupError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return None
+    db.session.commit()
+    flash(f"已保存考试「{saved.title}」（草稿）。发布前可继续修改。", "success")
+    return redirect(url_for("exam_admin.exam_list"))
+
+
+@bp.route("/exams/new", methods=["GET", "POST"])
+@trainer_required
+def new_exam():
+    form = _exam_form()
+    if not form.is_submitted():
+        now = clock.now().replace(second=0, microsecond=0)
+        form.opens_at.data = now + clock.CHINA_TZ_OFFSET
+        form.closes_at.data = now + clock.CHINA_TZ_OFFSET + timedelta(days=7)
+    elif done := _save_exam(form, None):
+        return done
+    return render_template("manage/exam_form.html", form=form, exam=None)
+
+
+@bp.route("/exams/<int:exam_id>/edit", methods=["GET", "POST"])
+@trainer_required
+def edit_exam(exam_id: int):
+    exam = db.get_or_404(Exam, exam_id)
+    form = _exam_form()
+    if not form.is_submitted():
+        form.fill(manage.exam_data_of(exam))
+    elif done := _save_exam(form, exam):
+        return done
+    return render_template("manage/exam_form.html", form=form, exam=exam)
+
+
+def _exam_action(exam_id: int, action, done: str):
+    exam = db.get_or_404(Exam, exam_id)
+    _check_post()
+    try:
+        action(current_actor(), exam)
+    except SetupError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(done.format(title=exam.title), "success")
+    return redirect(url_for("exam_admin.exam_list"))
+
+
+@bp.route("/exams/<int:exam_id>/publish", methods=["POST"])
+@trainer_required
+def publish_exam(exam_id: int):
+    return _exam_action(
+        exam_id, manage.publish, "已发布「{title}」。管理员现在可以安排场次和名单。"
+    )
+
+
+@bp.route("/exams/<int:exam_id>/close", methods=["POST"])
+@trainer_required
+def close_exam(exam_id: int):
+    return _exam_action(exam_id, manage.close, "已结束「{title}」。")
+
+
+# --- regrading (trainers) ----------------------------------------------------------
+
+
+@bp.route("/exams/<int:exam_id>/regrade")
+@trainer_required
+def regrade_list(exam_id: int):
+    exam = db.get_or_404(Exam, exam_id)
+    return render_template(
+        "manage/regrade_list.html", exam=exam, candidates=manage.regrade_candidates(exam)
+    )
+
+
+@bp.route("/exams/<int:exam_id>/regrade/<int:question_id>")
+@trainer_required
+def regrade_preview(exam_id: int, question_id: int):
+    exam = db.get_or_404(Exam, exam_id)
+    try:
+        plan = manage.regrade_preview(exam, question_id)
+    except SetupError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("exam_admin.regrade_list", exam_id=exam.id))
+    return render_template("manage/regrade.html", exam=exam, plan=plan, button_form=EmptyForm())
+
+
+@bp.route("/exams/<int:exam_id>/regrade/<int:question_id>", methods=["POST"])
+@trainer_required
+def apply_regrade(exam_id: int, question_id: int):
+    exam = db.get_or_404(Exam, exam_id)
+    _check_post()
+    try:
+        plan = manage.apply_regrade(current_actor(), exam, question_id)
+    except SetupError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("exam_admin.regrade_list", exam_id=exam.id))
+    db.session.commit()
+    flash(
+        f"已重新评分 {len(plan.rows)} 份答卷：{plan.score_changes} 份成绩变化，"
+        f"{plan.pass_changes} 人合格情况变化。",
+        "success",
+    )
+    return redirect(url_for("exam_admin.regrade_list", exam_id=exam.id))
+
+
+# --- sittings: batches and rosters (administrators) --------------------------------
+
+
+def get_batch_or_404(batch_id: int) -> Batch:
+    return db.get_or_404(Batch, batch_id)
+
+
+def get_member_or_404(batch: Batch, member_id: int) -> BatchMember:
+    member = db.get_or_404(BatchMember, member_id)
+    if member.batch_id != batch.id:
+        abort(404)
+    if not accounts.can_manage_unit(current_user, member.user.unit_id):
+        abort(403)
+    return member
+
+
+@bp.route("/sittings")
+@admin_required
+def sitting_list():
+    exams = db.session.scalars(
+        select(Exam).where(Exam.status != ExamStatus.DRAFT.value).order_by(Exam.id.desc())
+    ).all()
+    stmt = (
+        select(BatchMember.batch_id, func.count())
+        .join(User, User.id == BatchMember.user_id)
+        .group_by(BatchMember.batch_id)
+    )
+    if (scope := _scope()) is not None:
+        stmt = stmt.where(User.unit_id.in_(scope))
+    sizes = dict(db.session.execute(stmt).all())
+    return render_template("manage/sittings.html", exams=exams, sizes=sizes)
+
+
+@bp.route("/exams/<int:exam_id>/batches/new", methods=["GET", "POST"])
+@admin_required
+def new_batch(exam_id: int):
+    exam = db.get_or_404(Exam, exam_id)
+    form = BatchForm()
+    if not form.is_submitted():
+        form.opens_at.data = exam.opens_at + clock.CHINA_TZ_OFFSET
+        form.closes_at.data = exam.closes_at + clock.CHINA_TZ_OFFSET
+    elif form.validate_on_submit():
+        try:
+            batch = manage.create_batch(
+                current_actor(),
+                exam,
+                form.name.data,
+                utc(form.opens_at.data),
+                utc(form.closes_at.data),
+            )
+        except SetupError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(f"已新建场次「{batch.name}」，请添加考生名单。", "success")
+            return redirect(url_for("exam_admin.batch_roster", batch_id=batch.id))
+    return render_template("manage/batch_form.html", form=form, exam=exam)
+
+
+@bp.route("/batches/<int:batch_id>")
+@admin_required
+def batch_roster(batch_id: int):
+    batch = get_batch_or_404(batch_id)
+    unit_choices = units.unit_choices(current_user)
+    unit_form = AddUnitForm()
+    unit_form.unit_id.choices = choices(unit_choices)
+    search_form = PeopleSearchForm(request.args)
+    search_form.unit_id.choices = choices([(0, "全部单位"), *unit_choices])
+    found = None
+    if request.args and search_form.validate():
+        found = manage.find_people(
+            batch, _scope(), search_form.q.data or "", search_form.unit_id.data or None
+        )
+    return render_template(
+        "manage/roster.html",
+        batch=batch,
+        rows=manage.roster(batch, _scope()),
+        unit_form=unit_form,
+        search_form=search_form,
+        people_form=AddPeopleForm(),
+        found=found,
+        extend_form=ExtendForm(),
+        button_form=EmptyForm(),
+    )
+
+
+@bp.route("/batches/<int:batch_id>/add-unit", methods=["POST"])
+@admin_required
+def add_unit(batch_id: int):
+    batch = get_batch_or_404(batch_id)
+    form = AddUnitForm()
+    form.unit_id.choices = choices(units.unit_choices(current_user))
+    if form.validate_on_submit():
+        try:
+            added = manage.add_unit(current_actor(), batch, form.unit_id.data, scope=_scope())
+        except SetupError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(f"已加入 {added} 人（已在名单中的人员不重复加入）。", "success")
+    else:
+        _flash_errors(form.errors)
+    return redirect(url_for("exam_admin.batch_roster", batch_id=batch.id))
+
+
+@bp.route("/batches/<int:batch_id>/add-people", methods=["POST"])
+@admin_required
+def add_people(batch_id: int):
+    batch = get_batch_or_404(batch_id)
+    form = AddPeopleForm()
+    if form.validate_on_submit():
+        people = db.session.scalars(select(User).where(User.id.in_(form.user_ids.data))).all()
+        try:
+            added = manage.add_members(current_actor(), batch, list(people), scope=_scope())
+        except SetupError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(f"已加入 {added} 人。", "success")
+    else:
+        _flash_errors(form.errors)
+    return redirect(url_for("exam_admin.batch_roster", batch_id=batch.id))
+
+
+@bp.route("/batches/<int:batch_id>/members/<int:member_id>/remove", methods=["POST"])
+@admin_required
+def remove_member(batch_id: int, member_id: int):
+    batch = get_batch_or_404(batch_id)
+    member = get_member_or_404(batch, member_id)
+    _check_post()
+    name = member.user.name
+    try:
+        manage.remove_member(current_actor(), member)
+    except SetupError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(f"已将「{name}」移出名单。", "success")
+    return redirect(url_for("exam_admin.batch_roster", batch_id=batch.id))
+
+
+@bp.route("/batches/<int:batch_id>/members/<int:member_id>/extend", methods=["POST"])
+@admin_required
+def extend_time(batch_id: int, member_id: int):
+    batch = get_batch_or_404(batch_id)
+    member = get_member_or_404(batch, member_id)
+    form = ExtendForm()
+    if form.validate_on_submit():
+        name, minutes = member.user.name, form.minutes.data
+        try:
+            attempt = manage.extend_time(current_actor(), member, minutes)
+        except SetupError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            now_applies = "，正在进行的作答已立即延长" if attempt is not None else ""
+            flash(f"已为「{name}」延长 {minutes} 分钟{now_applies}。", "success")
+    else:
+        _flash_errors(form.errors)
+    back = request.args.get("back") == "board"
+    endpoint = "exam_admin.batch_board" if back else "exam_admin.batch_roster"
+    return redirect(url_for(endpoint, batch_id=batch.id))
+
+
+@bp.route("/batches/<int:batch_id>/board")
+@admin_required
+def batch_board(batch_id: int):
+    batch = get_batch_or_404(batch_id)
+    board = manage.board(batch, clock.now(), _grace(), _scope())
+    db.session.commit()  # attempts past their deadline were just submitted
+    return render_template("manage/board.html", batch=batch, board=board, extend_form=ExtendForm())
+
+
+# --- results (administrators) ------------------------------------------------------
+
+
+@bp.route("/exams/<int:exam_id>/results")
+@admin_required
+def exam_results(exam_id: int):
+    exam = db.get_or_404(Exam, exam_id)
+    outcome = manage.results(exam, _scope())
+    pages = max(1, -(-len(outcome.rows) // RESULTS_PER_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    shown = outcome.rows[(page - 1) * RESULTS_PER_PAGE : page * RESULTS_PER_PAGE]
+    return render_template(
+        "manage/results.html",
+        exam=exam,
+        outcome=outcome,
+        shown=shown,
+        page=page,
+        pages=pages,
+        button_form=EmptyForm(),
+    )
+
+
+@bp.route("/exams/<int:exam_id>/results/export/<fmt>", methods=["POST"])
+@admin_required
+def export_results(exam_id: int, fmt: str):
+    exam = db.get_or_404(Exam, exam_id)
+    _check_post()
+    try:
+        data = manage.export_results(current_actor(), exam, fmt, _scope())
+    except SetupError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("exam_admin.exam_results", exam_id=exam.id))
+    db.session.commit()
+    return send_file(
+        io.BytesIO(data),
+        mimetype=EXPORT_MIME[fmt],
+        as_attachment=True,
+        download_name=f"{exam.title}成绩.{fmt}",
+    )

@@ -33,6 +33,8 @@ class DrawnItem:
     version_id: int
     points: Decimal
     choice_order: tuple[int, ...]
+    #: index of the blueprint section the question was drawn for
+    section: int = 0
 
 
 def section_label(section: BlueprintSection) -> str:
@@ -114,18 +116,77 @@ def draw(blueprint: Blueprint, pools: list[list[PoolEntry]], rng: random.Random)
 
     A fixed-paper exam passes pools that hold exactly its paper, so everyone gets the same
     questions, each in their own order when shuffling is on."""
-    drawn, taken = [], set()
-    for section, pool in zip(blueprint.sections, pools, strict=True):
-        candidates = [entry for entry in pool if entry[0] not in taken]
-        # Bank order within a section, so a fixed paper reads the same for everyone
-        # unless the blueprint shuffles.
-        chosen = [candidates[i] for i in sorted(rng.sample(range(len(candidates)), section.count))]
-        taken.update(entry[0] for entry in chosen)
+    sections = blueprint.sections
+    picks = _pick(sections, pools, rng)
+    drawn = []
+    for number, (section, chosen) in enumerate(zip(sections, picks, strict=True)):
         for _, version_id, choice_count in chosen:
             order = list(range(choice_count))
             if blueprint.shuffle_choices and section.question_type in ("single", "multiple"):
                 rng.shuffle(order)
-            drawn.append(DrawnItem(version_id, section.points, tuple(order)))
+            drawn.append(DrawnItem(version_id, section.points, tuple(order), number))
     if blueprint.shuffle_questions:
         rng.shuffle(drawn)
     return drawn
+
+
+def _pick(
+    sections: list[BlueprintSection], pools: list[list[PoolEntry]], rng: random.Random
+) -> list[list[PoolEntry]]:
+    """Each section's questions, no question twice.
+
+    Sections whose filters overlap (say 单选 from any law, and 单选 from 宪法) compete for
+    the same questions: drawing the narrowest pool first avoids most conflicts, and when a
+    random draw still leaves a section short, an exact matching finds a paper, which
+    section_pools has shown to exist."""
+    counts = [section.count for section in sections]
+    order = sorted(range(len(sections)), key=lambda i: len(pools[i]))
+    picks: list[list[PoolEntry]] = [[] for _ in sections]
+    taken: set[int] = set()
+    for i in order:
+        candidates = [entry for entry in pools[i] if entry[0] not in taken]
+        if len(candidates) < counts[i]:
+            return _match(counts, pools, rng)
+        # Bank order within a section, so a fixed paper reads the same for everyone
+        # unless the blueprint shuffles.
+        picks[i] = [candidates[j] for j in sorted(rng.sample(range(len(candidates)), counts[i]))]
+        taken.update(entry[0] for entry in picks[i])
+    return picks
+
+
+def _match(
+    counts: list[int], pools: list[list[PoolEntry]], rng: random.Random
+) -> list[list[PoolEntry]]:
+    """Fill every section's slots by augmenting paths (Kuhn's algorithm), trying each
+    section's questions in random order."""
+    slots = [i for i, count in enumerate(counts) for _ in range(count)]
+    options = []
+    for pool in pools:
+        shuffled = list(pool)
+        rng.shuffle(shuffled)
+        options.append(shuffled)
+    holder: dict[int, int] = {}  # question id -> slot
+    entry_of: dict[int, PoolEntry] = {}
+
+    def place(slot: int, seen: set[int]) -> bool:
+        for entry in options[slots[slot]]:
+            question_id = entry[0]
+            if question_id in seen:
+                continue
+            seen.add(question_id)
+            if question_id not in holder or place(holder[question_id], seen):
+                holder[question_id] = slot
+                entry_of[question_id] = entry
+                return True
+        return False
+
+    for slot in range(len(slots)):
+        if not place(slot, set()):
+            raise BlueprintError("题库中符合条件的试题不足以组成一份试卷")
+    picks: list[list[PoolEntry]] = [[] for _ in counts]
+    for question_id, slot in holder.items():
+        picks[slots[slot]].append(entry_of[question_id])
+    for pick, pool in zip(picks, pools, strict=True):
+        rank = {entry[0]: n for n, entry in enumerate(pool)}
+        pick.sort(key=lambda entry: rank[entry[0]])
+    return picks

@@ -40,14 +40,29 @@ class ExamError(ValueError):
 
 
 def open_batch(user: User, exam: Exam, now: datetime) -> BatchMember | None:
-    """The candidate's roster entry in a batch of `exam` that is open now."""
-    return db.session.scalar(
+    """The candidate's roster entry in a batch of `exam` that is open now.
+
+    When several are open (a 补考 batch inside a longer one), one the candidate has not
+    yet sat wins, so a retake is not refused because of the batch already taken."""
+    members = db.session.scalars(
         select(BatchMember)
         .join(Batch, Batch.id == BatchMember.batch_id)
         .where(BatchMember.user_id == user.id, Batch.exam_id == exam.id)
         .where(Batch.opens_at <= now, Batch.closes_at > now)
-        .order_by(Batch.opens_at)
-    )
+        .order_by(Batch.opens_at, Batch.id)
+    ).all()
+    if len(members) > 1:
+        sat = set(
+            db.session.scalars(
+                select(Attempt.batch_id).where(
+                    Attempt.user_id == user.id,
+                    Attempt.exam_id == exam.id,
+                    Attempt.status == AttemptStatus.SUBMITTED.value,
+                )
+            )
+        )
+        members.sort(key=lambda member: member.batch_id in sat)  # stable: earliest first
+    return members[0] if members else None
 
 
 def open_attempt(user_id: int, exam_id: int) -> Attempt | None:
@@ -86,11 +101,16 @@ def why_cannot_start(user: User, exam: Exam, member: BatchMember | None, now) ->
     return None
 
 
-def start_attempt(user: User, exam: Exam, now: datetime, rng: random.Random) -> Attempt:
-    """Resume the open attempt, or start one with a freshly frozen paper."""
+def start_attempt(
+    user: User, exam: Exam, now: datetime, rng: random.Random, grace: timedelta = timedelta(0)
+) -> Attempt:
+    """Resume the open attempt, or start one with a freshly frozen paper.
+
+    An open attempt past its deadline + `grace` is submitted first (the caller commits
+    even when ExamError says so)."""
     current = open_attempt(user.id, exam.id)
     if current is not None:
-        if finalize_if_expired(current, now):
+        if finalize_if_expired(current, now, grace):
             raise ExamError("上一次作答已到时间，已按已保存的答案自动交卷。")
         return current
     member = open_batch(user, exam, now)
@@ -144,9 +164,14 @@ def start_attempt(user: User, exam: Exam, now: datetime, rng: random.Random) -> 
 
 @dataclass(frozen=True)
 class SaveResult:
-    saved: bool  # False: refused (the attempt is closed) — `message` says why
+    saved: bool  # False: refused — `reason` and `message` say why
     seq: int = 0  # the newest sequence number the server holds for the item
     message: str = ""
+    #: the attempt's deadline when the save got through (it moves with extensions)
+    deadline: datetime | None = None
+    #: why a save was refused: "closed" (submitted or too late), "missing" (no such
+    #: attempt of this user) or "bad_item" (the item is not on this paper)
+    reason: str = ""
 
 
 def valid_answer(answer) -> bool:
@@ -178,7 +203,7 @@ def save_answer(
     concurrent submit wait for this save), then an upsert that only a higher sequence
     number may overwrite.
     """
-    claimed = db.session.execute(
+    deadline = db.session.execute(
         update(Attempt)
         .where(
             Attempt.id == attempt_id,
@@ -187,9 +212,12 @@ def save_answer(
             Attempt.deadline_at >= now - grace,
         )
         .values(last_saved_at=now)
-    ).rowcount
-    if not claimed:
-        return SaveResult(False, message=refusal(user_id, attempt_id, now, grace))
+        .returning(Attempt.deadline_at)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if deadline is None:
+        reason, message = refusal(user_id, attempt_id)
+        return SaveResult(False, message=message, reason=reason)
     belongs = exists().where(PaperItem.id == item_id, PaperItem.attempt_id == attempt_id)
     insert = _upsert().from_select(
         ["attempt_id", "item_id", "answer", "seq", "saved_at"],
@@ -207,23 +235,27 @@ def save_answer(
         set_={"answer": excluded.answer, "seq": excluded.seq, "saved_at": excluded.saved_at},
         where=Response.seq < excluded.seq,
     )
-    if db.session.execute(insert).rowcount:
-        return SaveResult(True, seq)
+    # RETURNING, not rowcount: drivers need not report rowcount for an INSERT (psycopg
+    # under SQLAlchemy gives -1), and -1 would acknowledge a save that changed nothing.
+    if db.session.execute(insert.returning(Response.seq)).scalar() is not None:
+        return SaveResult(True, seq, deadline=deadline)
     newest = db.session.scalar(
         select(Response.seq).where(Response.attempt_id == attempt_id, Response.item_id == item_id)
     )
     if newest is None:
-        return SaveResult(False, message="该题不属于本试卷。")
-    return SaveResult(True, newest)  # an older save arrived late: the newer one stays
+        return SaveResult(False, message="该题不属于本试卷。", reason="bad_item")
+    # An older save arrived late: the newer one stays.
+    return SaveResult(True, newest, deadline=deadline)
 
 
-def refusal(user_id: int, attempt_id: int, now: datetime, grace: timedelta) -> str:
-    attempt = db.session.get(Attempt, attempt_id)
+def refusal(user_id: int, attempt_id: int) -> tuple[str, str]:
+    """(reason, message) for a save that could not claim the attempt."""
+    attempt = db.session.get(Attempt, attempt_id, populate_existing=True)
     if attempt is None or attempt.user_id != user_id:
-        return "答卷不存在。"
+        return "missing", "答卷不存在。"
     if attempt.status == AttemptStatus.SUBMITTED.value:
-        return "本次作答已交卷，不能再修改答案。"
-    return "考试时间已到，答案未能保存。已保存的答案将自动交卷。"
+        return "closed", "本次作答已交卷，不能再修改答案。"
+    return "closed", "考试时间已到，答案未能保存。已保存的答案将自动交卷。"
 
 
 # --- submitting and scoring --------------------------------------------------------
@@ -245,8 +277,11 @@ def submit(attempt: Attempt, now: datetime, by: str) -> bool:
 
 
 def finalize_if_expired(attempt: Attempt, now: datetime, grace=timedelta(0)) -> bool:
-    """Submit an attempt whose time is up, with what was saved."""
-    if attempt.status != AttemptStatus.IN_PROGRESS.value or attempt.deadline_at + grace > now:
+    """Submit an attempt whose time is up, with what was saved.
+
+    Expired means past deadline + grace, the same instant from which save_answer refuses:
+    an answer the server would still accept never meets a closed attempt."""
+    if attempt.status != AttemptStatus.IN_PROGRESS.value or attempt.deadline_at + grace >= now:
         return False
     return submit(attempt, now, "deadline")
 

@@ -1,7 +1,215 @@
-"""The candidate's side: assigned exams, the exam page and its JSON API, results."""
+"""The candidate's side: assigned exams, the exam page and its JSON API, results.
 
-from flask import Blueprint
+Pages for exams need the learner role. Everything under /attempts/ belongs to the
+attempt's owner alone (anyone else gets 404), so those routes only need a login: the save
+path then loads nothing but Flask-Login's user before its two statements.
+"""
 
-from training.exams import models  # noqa: F401  (the models must be known to the app)
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+
+from core import clock
+from core.extensions import db
+from core.forms import EmptyForm
+from core.roles import Role, role_required
+from question_bank.drafts import QUESTION_TYPES
+from training.exams import attempts, candidate
+from training.exams.models import COUNTING_LABELS, Attempt, AttemptStatus, Exam
+from training.scoring import AttemptRule
 
 bp = Blueprint("exams", __name__)
+
+#: bigger than any sequence number a client makes (epoch milliseconds, then +1 per save)
+MAX_SEQ = 2**53
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=current_app.config["EXAM_GRACE_SECONDS"])
+
+
+@bp.app_template_filter("points")
+def format_points(value: Decimal | None) -> str:
+    """Points without trailing zeros: 12, 2.5, 1.33."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value).quantize(Decimal('0.01')):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@bp.app_context_processor
+def exam_helpers():
+    def open_exam_count() -> int:
+        # Read-only while a page renders: an expired attempt it submits on the way is
+        # rolled back with the request and submitted for good by the next real visit.
+        return candidate.open_exam_count(current_user, clock.now(), _grace())
+
+    return {"open_exam_count": open_exam_count}
+
+
+# --- exams --------------------------------------------------------------------------
+
+
+@bp.get("/exams/")
+@role_required(Role.LEARNER)
+def my_exams():
+    entries = candidate.assigned_exams(current_user, clock.now(), _grace())
+    db.session.commit()
+    return render_template("exams/list.html", entries=entries)
+
+
+def _assigned_or_404(exam_id: int) -> candidate.Assigned:
+    entry = candidate.assigned_exam(current_user, exam_id, clock.now(), _grace())
+    if entry is None:
+        abort(404)
+    return entry
+
+
+@bp.get("/exams/<int:exam_id>")
+@role_required(Role.LEARNER)
+def exam_rules(exam_id: int):
+    entry = _assigned_or_404(exam_id)
+    db.session.commit()
+    return render_template(
+        "exams/rules.html",
+        entry=entry,
+        form=EmptyForm(),
+        question_types=QUESTION_TYPES,
+        counting_label=COUNTING_LABELS[AttemptRule(entry.exam.counting)],
+    )
+
+
+@bp.post("/exams/<int:exam_id>/start")
+@role_required(Role.LEARNER)
+def start(exam_id: int):
+    exam = db.session.get(Exam, exam_id) or abort(404)
+    try:
+        attempt = attempts.start_attempt(
+            current_user, exam, clock.now(), random.Random(), grace=_grace()
+        )
+    except attempts.ExamError as error:
+        db.session.commit()  # keeps an expired attempt that was submitted on the way
+        flash(str(error), "warning")
+        return redirect(url_for("exams.exam_rules", exam_id=exam_id))
+    db.session.commit()
+    return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
+
+
+# --- attempts -----------------------------------------------------------------------
+
+
+def _own_attempt_or_404(attempt_id: int) -> Attempt:
+    """The current user's attempt, submitted first if its time (and grace) is up."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != current_user.id:
+        abort(404)
+    if attempts.finalize_if_expired(attempt, clock.now(), _grace()):
+        db.session.commit()
+    return attempt
+
+
+def _submitted(attempt: Attempt) -> bool:
+    return attempt.status == AttemptStatus.SUBMITTED.value
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@login_required
+def attempt_page(attempt_id: int):
+    attempt = _own_attempt_or_404(attempt_id)
+    if _submitted(attempt):
+        return redirect(url_for("exams.result", attempt_id=attempt.id))
+    return render_template("exams/attempt.html", attempt=attempt)
+
+
+@bp.get("/attempts/<int:attempt_id>/paper")
+@login_required
+def paper(attempt_id: int):
+    attempt = _own_attempt_or_404(attempt_id)
+    payload = candidate.paper_payload(attempt, clock.now())
+    payload["csrf_token"] = generate_csrf()
+    payload["result_url"] = url_for("exams.result", attempt_id=attempt.id)
+    return jsonify(payload)
+
+
+def _bad_request(message: str):
+    return jsonify(error="bad_request", message=message), 400
+
+
+def _is_int(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value < high
+
+
+@bp.post("/attempts/<int:attempt_id>/answers")
+@login_required
+def save_answer(attempt_id: int):
+    """The hot path of exam day: parse, two statements, one commit."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _bad_request("请求内容应为 JSON 对象。")
+    item_id, answer, seq = body.get("item_id"), body.get("answer"), body.get("seq")
+    if not _is_int(item_id, 1, 2**31) or not _is_int(seq, 1, MAX_SEQ):
+        return _bad_request("缺少题目编号或序号，或格式不正确。")
+    if not attempts.valid_answer(answer):
+        return _bad_request("答案格式不正确。")
+    now = clock.now()
+    result = attempts.save_answer(current_user.id, attempt_id, item_id, answer, seq, now, _grace())
+    if result.saved:
+        db.session.commit()
+        return jsonify(
+            saved=True,
+            seq=result.seq,
+            remaining_seconds=candidate.remaining_seconds(result.deadline, now),
+        )
+    db.session.rollback()
+    if result.reason == "missing":
+        abort(404)
+    if result.reason == "bad_item":
+        return _bad_request(result.message)
+    _own_attempt_or_404(attempt_id)  # submits it if its time is up
+    return jsonify(
+        error="closed",
+        message=result.message,
+        result_url=url_for("exams.result", attempt_id=attempt_id),
+    ), 409
+
+
+@bp.post("/attempts/<int:attempt_id>/submit")
+@login_required
+def submit(attempt_id: int):
+    """Idempotent: a second submit finds the attempt submitted and changes nothing."""
+    attempt = _own_attempt_or_404(attempt_id)
+    if not _submitted(attempt):
+        attempts.submit(attempt, clock.now(), by="candidate")
+        db.session.commit()
+    result_url = url_for("exams.result", attempt_id=attempt.id)
+    if request.is_json:
+        return jsonify(submitted=True, result_url=result_url)
+    flash("已交卷。", "success")
+    return redirect(result_url)
+
+
+@bp.get("/attempts/<int:attempt_id>/result")
+@login_required
+def result(attempt_id: int):
+    attempt = _own_attempt_or_404(attempt_id)
+    if not _submitted(attempt):
+        return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
+    return render_template(
+        "exams/result.html",
+        review=candidate.review(attempt, clock.now(), _grace()),
+        attempt=attempt,
+    )

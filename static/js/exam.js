@@ -1,0 +1,779 @@
+// The exam page. Loads the paper as JSON, saves every answer at once in the background,
+// keeps unsent answers in localStorage (offline, reload, crash), follows the server's
+// clock and submits at the deadline. The page passes its URLs as data attributes: the
+// Content-Security-Policy allows no inline script.
+(() => {
+  "use strict";
+
+  const root = document.getElementById("exam");
+  if (!root) {
+    return;
+  }
+
+  const urls = {
+    paper: root.dataset.paperUrl,
+    save: root.dataset.saveUrl,
+    submit: root.dataset.submitUrl,
+    result: root.dataset.resultUrl,
+    login: root.dataset.loginUrl,
+  };
+  const RETRY_MS = 5000; // resend queued answers this often while any wait
+  const REFRESH_MS = 180000; // re-read the deadline (extensions) and other tabs' answers
+  const TYPING_MS = 800; // a blank is saved this long after the last keystroke
+  const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const TYPE_LABELS = { single: "单选", multiple: "多选", true_false: "判断", fill_blank: "填空" };
+
+  const el = {
+    questions: root.querySelector("[data-questions]"),
+    nav: root.querySelector("[data-nav]"),
+    navPanel: root.querySelector("#exam-nav"),
+    navToggle: root.querySelector("[data-toggle-nav]"),
+    progress: root.querySelector("[data-progress]"),
+    timer: root.querySelector("[data-timer]"),
+    state: root.querySelector("[data-save-state]"),
+    message: root.querySelector("[data-message]"),
+    submits: root.querySelectorAll("[data-submit]"),
+  };
+
+  let items = []; // the paper's items, in order
+  const byId = new Map(); // item id (string) -> item
+  const answers = new Map(); // item id -> {answer, seq}: what this page shows
+  let csrfToken = "";
+  let clockOffset = 0; // server clock minus this browser's clock, in ms
+  let deadline = 0; // server epoch ms
+  let highestServerSeq = 0;
+  let offline = !navigator.onLine;
+  let loginLost = false;
+  let closed = false; // submitted or refused: nothing more is sent
+  let timeIsUp = false;
+  let flushing = null;
+  const typingTimers = new Map();
+
+  // --- local storage: per attempt, shared by this browser's tabs ----------------------
+
+  const storeKey = (name) => `exam:${root.dataset.attemptId}:${name}`;
+
+  function readJSON(name, fallback) {
+    try {
+      const raw = window.localStorage.getItem(storeKey(name));
+      return raw ? JSON.parse(raw) : fallback;
+    } catch {
+      return fallback;
+    }
+  }
+
+  function writeJSON(name, value) {
+    try {
+      window.localStorage.setItem(storeKey(name), JSON.stringify(value));
+    } catch {
+      // Storage blocked or full: answers are still sent, only not kept across reloads.
+    }
+  }
+
+  function forgetAttempt() {
+    for (const name of ["queue", "seq", "flags"]) {
+      try {
+        window.localStorage.removeItem(storeKey(name));
+      } catch {
+        // nothing to clean up
+      }
+    }
+  }
+
+  const serverNow = () => Math.floor(Date.now() + clockOffset);
+
+  // Sequence numbers grow across reloads and tabs (the counter lives in localStorage) and
+  // follow the server's clock, so the newest answer wins even between two devices.
+  function nextSeq() {
+    const last = Number(readJSON("seq", 0)) || 0;
+    const seq = Math.max(last + 1, serverNow(), highestServerSeq + 1);
+    writeJSON("seq", seq);
+    return seq;
+  }
+
+  function queued() {
+    return readJSON("queue", {});
+  }
+
+  function dropFromQueue(itemId, seq) {
+    const queue = queued();
+    if (queue[itemId] && queue[itemId].seq <= seq) {
+      delete queue[itemId];
+      writeJSON("queue", queue);
+    }
+  }
+
+  // --- messages and state -------------------------------------------------------------
+
+  function showMessage(text, kind = "warning", link = null) {
+    el.message.className = `alert alert-${kind}`;
+    el.message.textContent = text;
+    if (link) {
+      const anchor = document.createElement("a");
+      anchor.href = link.href;
+      anchor.className = "alert-link ms-2";
+      anchor.textContent = link.text;
+      el.message.append(anchor);
+    }
+  }
+
+  function hideMessage() {
+    el.message.className = "alert d-none";
+    el.message.textContent = "";
+  }
+
+  function showState() {
+    const waiting = Object.keys(queued()).length > 0;
+    let text = "已保存";
+    let kind = "success";
+    if (closed) {
+      text = "已交卷";
+      kind = "secondary";
+    } else if (waiting && (offline || !navigator.onLine)) {
+      text = "离线，恢复后自动提交";
+      kind = "danger";
+    } else if (waiting && loginLost) {
+      text = "未保存，请重新登录";
+      kind = "danger";
+    } else if (waiting || flushing) {
+      text = "保存中";
+      kind = "secondary";
+    }
+    el.state.textContent = text;
+    el.state.className = `badge text-bg-${kind} exam-save-state`;
+  }
+
+  function formatLeft(ms) {
+    const total = Math.ceil(ms / 1000);
+    const hours = Math.floor(total / 3600);
+    const minutes = Math.floor((total % 3600) / 60);
+    const seconds = total % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return hours ? `${hours}:${pad(minutes)}:${pad(seconds)}` : `${pad(minutes)}:${pad(seconds)}`;
+  }
+
+  function tick() {
+    if (!deadline || closed) {
+      return;
+    }
+    const left = Math.max(0, deadline - serverNow());
+    el.timer.textContent = `剩余 ${formatLeft(left)}`;
+    el.timer.classList.toggle("text-danger", left <= 5 * 60 * 1000);
+    if (left <= 0 && !timeIsUp) {
+      timeUp();
+    }
+  }
+
+  // --- the server ---------------------------------------------------------------------
+
+  function jsonHeaders() {
+    return {
+      "Content-Type": "application/json",
+      Accept: "application/json",
+      "X-CSRFToken": csrfToken,
+    };
+  }
+
+  async function readBody(response) {
+    try {
+      return await response.json();
+    } catch {
+      return {};
+    }
+  }
+
+  function loginExpired(data) {
+    loginLost = true;
+    showMessage(
+      `${data.message || "登录已失效"}。未保存的答案暂存在本机，重新登录后回到本页即可继续提交。`,
+      "danger",
+      { href: urls.login, text: "重新登录" },
+    );
+    showState();
+  }
+
+  async function loadPaper() {
+    const sent = Date.now();
+    const response = await fetch(urls.paper, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+    const data = await readBody(response);
+    if (response.status === 401 || response.status === 403) {
+      loginExpired(data);
+      throw new Error("login");
+    }
+    if (!response.ok) {
+      throw new Error(data.message || `HTTP ${response.status}`);
+    }
+    loginLost = false;
+    // The request took some time each way: take the server's clock as read halfway.
+    clockOffset = data.server_now - (sent + Date.now()) / 2;
+    deadline = data.deadline;
+    csrfToken = data.csrf_token;
+    if (data.result_url) {
+      urls.result = data.result_url;
+    }
+    if (data.status !== "in_progress") {
+      finish(urls.result);
+    }
+    return data;
+  }
+
+  // Send queued answers one at a time until none is left; true when all were saved.
+  function flush() {
+    if (!flushing) {
+      flushing = drain().finally(() => {
+        flushing = null;
+        showState();
+      });
+      showState();
+    }
+    return flushing;
+  }
+
+  async function drain() {
+    let tokenRenewed = false;
+    for (;;) {
+      if (closed) {
+        return false;
+      }
+      const queue = queued();
+      const itemId = Object.keys(queue)[0];
+      if (itemId === undefined) {
+        return true;
+      }
+      if (!byId.has(itemId)) {
+        dropFromQueue(itemId, Infinity);
+        continue;
+      }
+      const entry = queue[itemId];
+      let response;
+      try {
+        response = await fetch(urls.save, {
+          method: "POST",
+          headers: jsonHeaders(),
+          credentials: "same-origin",
+          body: JSON.stringify({ item_id: Number(itemId), answer: entry.answer, seq: entry.seq }),
+        });
+      } catch {
+        offline = true; // no answer at all: the network is down
+        return false;
+      }
+      offline = false;
+      const data = await readBody(response);
+      if (response.ok) {
+        loginLost = false;
+        acknowledge(itemId, entry.seq, data);
+        continue;
+      }
+      if (response.status === 409) {
+        close(data.message || "本次作答已结束。", data.result_url);
+        return false;
+      }
+      if (response.status === 400 && data.error === "bad_request") {
+        dropFromQueue(itemId, entry.seq); // it can never be saved; keep the others going
+        showMessage(`第 ${byId.get(itemId).position} 题未能保存：${data.message}`, "danger");
+        continue;
+      }
+      if (response.status === 400 && !tokenRenewed) {
+        tokenRenewed = true; // the CSRF token is stale (a new login): fetch a fresh one
+        try {
+          await loadPaper();
+        } catch {
+          return false;
+        }
+        continue;
+      }
+      if (response.status === 401 || response.status === 403) {
+        loginExpired(data);
+        return false;
+      }
+      if (response.status === 404) {
+        close("答卷不存在。", urls.result);
+        return false;
+      }
+      return false; // busy or failing server: the periodic retry sends it again
+    }
+  }
+
+  function acknowledge(itemId, seq, data) {
+    dropFromQueue(itemId, seq);
+    highestServerSeq = Math.max(highestServerSeq, data.seq || 0);
+    if (typeof data.remaining_seconds === "number") {
+      const reported = serverNow() + data.remaining_seconds * 1000;
+      if (Math.abs(reported - deadline) > 2000) {
+        deadline = reported; // an extension, or a clock that drifted
+      }
+    }
+    if (data.seq > seq) {
+      refresh(); // another tab saved a newer answer to this question: show it
+    }
+  }
+
+  async function submitAttempt() {
+    let response;
+    try {
+      response = await fetch(urls.submit, {
+        method: "POST",
+        headers: jsonHeaders(),
+        credentials: "same-origin",
+        body: "{}",
+      });
+    } catch {
+      offline = true;
+      showMessage("网络中断，恢复联网后将自动交卷。", "danger");
+      showState();
+      return false;
+    }
+    const data = await readBody(response);
+    if (response.ok || response.status === 409 || response.status === 404) {
+      finish(data.result_url || urls.result);
+      return true;
+    }
+    if (response.status === 401 || response.status === 403) {
+      loginExpired(data);
+    } else {
+      showMessage(data.message || "交卷未成功，请稍后再试。", "danger");
+    }
+    return false;
+  }
+
+  // --- closing ------------------------------------------------------------------------
+
+  function lockInputs() {
+    root.querySelectorAll("input, [data-flag]").forEach((input) => {
+      input.disabled = true;
+    });
+    el.submits.forEach((button) => {
+      button.disabled = true;
+    });
+  }
+
+  function finish(resultUrl) {
+    closed = true;
+    forgetAttempt();
+    lockInputs();
+    window.location.assign(resultUrl || urls.result);
+  }
+
+  function close(message, resultUrl) {
+    closed = true;
+    forgetAttempt();
+    lockInputs();
+    showState();
+    showMessage(`${message} 即将转到结果页面……`, "warning", {
+      href: resultUrl || urls.result,
+      text: "立即查看",
+    });
+    window.setTimeout(() => window.location.assign(resultUrl || urls.result), 3000);
+  }
+
+  async function timeUp() {
+    timeIsUp = true;
+    // An administrator may have extended the time: ask the server before closing.
+    try {
+      await loadPaper();
+      if (closed) {
+        return;
+      }
+      if (deadline - serverNow() > 1000) {
+        timeIsUp = false;
+        return;
+      }
+    } catch {
+      // offline: close with what can be sent
+    }
+    lockInputs();
+    showMessage("考试时间到，正在提交已作答的内容……", "warning");
+    await flush();
+    if (!closed) {
+      await submitAttempt();
+    }
+  }
+
+  // --- the paper on the page ----------------------------------------------------------
+
+  function isAnswered(item, answer) {
+    if (!answer || !answer.length) {
+      return false;
+    }
+    if (item.type === "fill_blank") {
+      return answer.some((text) => typeof text === "string" && text.trim() !== "");
+    }
+    return true;
+  }
+
+  function readInputs(item) {
+    const section = item.section;
+    if (item.type === "fill_blank") {
+      return Array.from(section.querySelectorAll("input[data-blank]"), (input) => input.value);
+    }
+    return Array.from(section.querySelectorAll("input:checked"), (input) => Number(input.value)).sort(
+      (a, b) => a - b,
+    );
+  }
+
+  function showAnswer(item, answer) {
+    const section = item.section;
+    if (item.type === "fill_blank") {
+      section.querySelectorAll("input[data-blank]").forEach((input, index) => {
+        if (input !== document.activeElement) {
+          input.value = typeof answer[index] === "string" ? answer[index] : "";
+        }
+      });
+    } else {
+      const chosen = new Set(answer);
+      section.querySelectorAll("input").forEach((input) => {
+        input.checked = chosen.has(Number(input.value));
+      });
+    }
+    updateNav(item);
+  }
+
+  function flags() {
+    return new Set(readJSON("flags", []));
+  }
+
+  function updateNav(item) {
+    const entry = answers.get(String(item.item_id));
+    const answered = isAnswered(item, entry && entry.answer);
+    const flagged = flags().has(String(item.item_id));
+    item.navButton.classList.toggle("btn-primary", answered);
+    item.navButton.classList.toggle("btn-outline-secondary", !answered);
+    item.navButton.classList.toggle("exam-flagged", flagged);
+    const state = [answered ? "已答" : "未答", flagged ? "已标记" : ""].filter(Boolean).join("，");
+    item.navButton.setAttribute("aria-label", `第 ${item.position} 题，${state}`);
+    item.flagButton.setAttribute("aria-pressed", String(flagged));
+    item.flagButton.textContent = flagged ? "取消标记" : "标记";
+    item.section.classList.toggle("exam-question-flagged", flagged);
+    const done = items.filter((one) => {
+      const own = answers.get(String(one.item_id));
+      return isAnswered(one, own && own.answer);
+    }).length;
+    el.progress.textContent = `已答 ${done} / ${items.length}`;
+  }
+
+  function record(item) {
+    if (closed || timeIsUp) {
+      return;
+    }
+    const itemId = String(item.item_id);
+    const answer = readInputs(item);
+    const current = answers.get(itemId);
+    if (current && JSON.stringify(current.answer) === JSON.stringify(answer)) {
+      return;
+    }
+    const entry = { answer, seq: nextSeq() };
+    answers.set(itemId, entry);
+    const queue = queued();
+    queue[itemId] = entry;
+    writeJSON("queue", queue);
+    updateNav(item);
+    flush();
+  }
+
+  function make(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function renderItem(item) {
+    const itemId = String(item.item_id);
+    const section = make("section", "card mb-3 exam-question");
+    section.id = `q-${item.position}`;
+    section.dataset.itemId = itemId;
+    section.dataset.type = item.type;
+    const body = make("div", "card-body");
+    const head = make("div", "d-flex justify-content-between align-items-start gap-2 mb-2");
+    const title = make("h2", "h6 mb-0");
+    title.append(
+      make("span", "exam-number", `第 ${item.position} 题`),
+      " ",
+      make("span", "badge text-bg-light border", TYPE_LABELS[item.type] || item.type),
+      " ",
+      make("span", "small text-muted fw-normal", `${item.points} 分`),
+    );
+    const flag = make("button", "btn btn-sm btn-outline-warning exam-flag", "标记");
+    flag.type = "button";
+    flag.dataset.flag = itemId;
+    flag.setAttribute("aria-pressed", "false");
+    head.append(title, flag);
+    const stem = make("p", "pre-wrap exam-stem", item.stem);
+    stem.id = `q-${item.position}-stem`;
+    body.append(head, stem);
+
+    const group = make("div", "exam-answers");
+    group.setAttribute("role", item.type === "multiple" ? "group" : "radiogroup");
+    group.setAttribute("aria-labelledby", stem.id);
+    if (item.type === "fill_blank") {
+      for (let blank = 0; blank < item.blanks; blank += 1) {
+        const row = make("div", "exam-blank mb-2");
+        const input = make("input", "form-control");
+        input.type = "text";
+        input.id = `item-${itemId}-blank-${blank}`;
+        input.maxLength = 200;
+        input.autocomplete = "off";
+        input.dataset.blank = String(blank);
+        const label = make("label", "form-label small mb-1", `第 ${blank + 1} 空`);
+        label.htmlFor = input.id;
+        row.append(label, input);
+        group.append(row);
+      }
+    } else {
+      const kind = item.type === "multiple" ? "checkbox" : "radio";
+      item.choices.forEach((choice, shown) => {
+        const row = make("div", "form-check exam-choice");
+        const input = make("input", "form-check-input");
+        input.type = kind;
+        input.name = `item-${itemId}`;
+        input.id = `item-${itemId}-choice-${shown}`;
+        input.value = String(choice.value);
+        const label = make("label", "form-check-label");
+        label.htmlFor = input.id;
+        label.append(make("span", "exam-letter", `${LETTERS[shown]}.`), " ", choice.text);
+        row.append(input, label);
+        group.append(row);
+      });
+    }
+    body.append(group);
+    section.append(body);
+    item.section = section;
+    item.flagButton = flag;
+
+    const navButton = make("button", "btn btn-sm btn-outline-secondary", String(item.position));
+    navButton.type = "button";
+    navButton.dataset.goto = String(item.position);
+    item.navButton = navButton;
+    return section;
+  }
+
+  function render(paper) {
+    items = paper.items;
+    el.questions.replaceChildren(...items.map(renderItem));
+    el.nav.replaceChildren(...items.map((item) => item.navButton));
+    items.forEach((item) => byId.set(String(item.item_id), item));
+  }
+
+  // Server responses merged with this browser's unsent answers: the newest seq wins.
+  function merge(responses) {
+    const queue = queued();
+    for (const item of items) {
+      const itemId = String(item.item_id);
+      const server = responses[itemId];
+      const local = queue[itemId];
+      const shown = answers.get(itemId);
+      if (server) {
+        highestServerSeq = Math.max(highestServerSeq, server.seq);
+      }
+      let newest = shown;
+      for (const candidate of [server, local]) {
+        if (candidate && (!newest || candidate.seq > newest.seq)) {
+          newest = candidate;
+        }
+      }
+      if (local && server && server.seq >= local.seq) {
+        delete queue[itemId]; // the server already holds it, or something newer
+      }
+      if (newest && newest !== shown) {
+        answers.set(itemId, newest);
+        showAnswer(item, newest.answer);
+      } else {
+        updateNav(item);
+      }
+    }
+    writeJSON("queue", queue);
+  }
+
+  async function refresh() {
+    if (closed) {
+      return;
+    }
+    try {
+      const paper = await loadPaper();
+      if (!closed) {
+        merge(paper.responses);
+        tick();
+      }
+    } catch {
+      // offline or logged out: try again at the next refresh
+    }
+  }
+
+  // --- events -------------------------------------------------------------------------
+
+  function itemOf(target) {
+    const section = target.closest("[data-item-id]");
+    return section ? byId.get(section.dataset.itemId) : null;
+  }
+
+  el.questions.addEventListener("change", (event) => {
+    const item = itemOf(event.target);
+    if (item) {
+      window.clearTimeout(typingTimers.get(item.item_id));
+      record(item);
+    }
+  });
+
+  el.questions.addEventListener("input", (event) => {
+    const item = itemOf(event.target);
+    if (item && item.type === "fill_blank") {
+      window.clearTimeout(typingTimers.get(item.item_id));
+      typingTimers.set(
+        item.item_id,
+        window.setTimeout(() => record(item), TYPING_MS),
+      );
+    }
+  });
+
+  el.questions.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-flag]");
+    if (!button) {
+      return;
+    }
+    const marked = flags();
+    if (marked.has(button.dataset.flag)) {
+      marked.delete(button.dataset.flag);
+    } else {
+      marked.add(button.dataset.flag);
+    }
+    writeJSON("flags", Array.from(marked));
+    updateNav(byId.get(button.dataset.flag));
+  });
+
+  el.nav.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-goto]");
+    if (!button) {
+      return;
+    }
+    const section = document.getElementById(`q-${button.dataset.goto}`);
+    section.scrollIntoView({ behavior: "smooth", block: "start" });
+    const input = section.querySelector("input");
+    if (input) {
+      input.focus({ preventScroll: true });
+    }
+    if (el.navToggle && window.getComputedStyle(el.navToggle).display !== "none") {
+      toggleNav(false);
+    }
+  });
+
+  function toggleNav(show) {
+    el.navPanel.classList.toggle("d-none", !show);
+    el.navToggle.setAttribute("aria-expanded", String(show));
+  }
+
+  if (el.navToggle) {
+    el.navToggle.addEventListener("click", () => {
+      toggleNav(el.navPanel.classList.contains("d-none"));
+    });
+  }
+
+  function unansweredNumbers() {
+    return items
+      .filter((item) => {
+        const entry = answers.get(String(item.item_id));
+        return !isAnswered(item, entry && entry.answer);
+      })
+      .map((item) => item.position);
+  }
+
+  async function onSubmit() {
+    // A blank still being typed counts as what is on the screen now.
+    items.filter((item) => item.type === "fill_blank").forEach(record);
+    const missing = unansweredNumbers();
+    let question = "已全部作答。";
+    if (missing.length) {
+      const shown = missing.slice(0, 30).join("、");
+      const more = missing.length > 30 ? ` 等 ${missing.length} 题` : "";
+      question = `还有第 ${shown}${more} 题未作答。`;
+    }
+    if (!window.confirm(`${question}\n确定交卷吗？交卷后不能再修改答案。`)) {
+      return;
+    }
+    el.submits.forEach((button) => {
+      button.disabled = true;
+    });
+    const saved = await flush();
+    if (closed) {
+      return;
+    }
+    if (!saved) {
+      showMessage("还有答案没有送达服务器（网络中断或登录失效），恢复后请再交卷。", "danger");
+      el.submits.forEach((button) => {
+        button.disabled = false;
+      });
+      return;
+    }
+    await submitAttempt();
+  }
+
+  el.submits.forEach((button) => button.addEventListener("click", onSubmit));
+
+  window.addEventListener("online", () => {
+    offline = false;
+    hideMessage();
+    flush().then((saved) => {
+      if (saved && timeIsUp && !closed) {
+        submitAttempt();
+      }
+    });
+  });
+
+  window.addEventListener("offline", () => {
+    offline = true;
+    showState();
+  });
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") {
+      flush();
+    }
+  });
+
+  window.addEventListener("beforeunload", (event) => {
+    if (!closed && Object.keys(queued()).length) {
+      event.preventDefault(); // unsent answers stay in this browser; warn anyway
+      event.returnValue = "";
+    }
+  });
+
+  // --- start --------------------------------------------------------------------------
+
+  async function start() {
+    let paper;
+    try {
+      paper = await loadPaper();
+    } catch (error) {
+      if (!loginLost) {
+        showMessage(`试卷加载失败（${error.message}），请检查网络后刷新页面。`, "danger");
+      }
+      return;
+    }
+    if (closed) {
+      return;
+    }
+    render(paper);
+    merge(paper.responses);
+    el.submits.forEach((button) => {
+      button.disabled = false;
+    });
+    tick();
+    window.setInterval(tick, 1000);
+    window.setInterval(() => {
+      if (!closed && Object.keys(queued()).length) {
+        flush();
+      }
+    }, RETRY_MS);
+    window.setInterval(refresh, REFRESH_MS);
+    flush();
+  }
+
+  start();
+})();

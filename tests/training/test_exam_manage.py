@@ -1,0 +1,880 @@
+"""Trainers' and administrators' side of exams: blueprints, the exam lifecycle, batches and
+rosters, time extensions, the live board, regrading after a key correction, results."""
+
+import csv
+import io
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from core import clock
+from core.audit import SYSTEM, Actor, AuditEntry
+from core.extensions import db
+from core.roles import Role
+from question_bank import bank
+from question_bank.drafts import LawRefDraft, QuestionDraft
+from question_bank.models import Question
+from training import accounts
+from training.exams import attempts, manage
+from training.exams.forms import format_grade_bands, parse_grade_bands
+from training.exams.manage import BlueprintData, ExamData, SectionData, SetupError
+from training.exams.models import Attempt, AttemptStatus, BatchMember, PaperItem
+
+NOW = datetime(2026, 3, 2, 1, 0)  # 09:00 China time
+GRACE = timedelta(seconds=30)
+CHOICES = {
+    "true_false": ["正确", "错误"],
+    "single": ["甲", "乙", "丙", "丁"],
+    "multiple": ["甲", "乙", "丙", "丁"],
+}
+ANSWERS = {"true_false": [0], "single": [1], "multiple": [0, 2]}
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    """The server clock, movable by tests: clock.now() returns `frozen_clock.now`."""
+
+    class Clock:
+        now = NOW
+
+    monkeypatch.setattr(clock, "now", lambda: Clock.now)
+    return Clock
+
+
+@pytest.fixture
+def law(app):
+    law = bank.add_law(SYSTEM, "宪法", "2018年修正")
+    bank.add_law(SYSTEM, "行政处罚法", "2021年修订")
+    db.session.commit()
+    return law
+
+
+_stem = iter(range(1, 100000))
+
+
+def add_questions(kind: str, count: int, law_name: str = "宪法") -> list[Question]:
+    questions = []
+    for _ in range(count):
+        number = next(_stem)
+        draft = QuestionDraft(
+            kind,
+            f"测试题{number}：依照{law_name}，下列说法正确的是"
+            + ("____" if kind == "fill_blank" else ""),
+            CHOICES.get(kind, []),
+            ANSWERS.get(kind, []),
+            [["十五日"]] if kind == "fill_blank" else [],
+            law_refs=[LawRefDraft(law_name, None, number % 50 + 1)],
+        )
+        questions.append(bank.add_question(SYSTEM, draft))
+    db.session.commit()
+    return questions
+
+
+def make_blueprint(*sections: SectionData, random_per_candidate=False, **options):
+    blueprint = manage.save_blueprint(
+        SYSTEM,
+        BlueprintData(
+            "测试组卷", list(sections), random_per_candidate=random_per_candidate, **options
+        ),
+    )
+    db.session.commit()
+    return blueprint
+
+
+def make_exam(blueprint, **fields):
+    data = ExamData(
+        title=fields.pop("title", "任前学法考试（测试）"),
+        kind=fields.pop("kind", "pre_appointment"),
+        blueprint_id=blueprint.id,
+        time_limit_minutes=fields.pop("time_limit_minutes", 30),
+        pass_mark=fields.pop("pass_mark", Decimal(60)),
+        opens_at=fields.pop("opens_at", NOW - timedelta(hours=1)),
+        closes_at=fields.pop("closes_at", NOW + timedelta(days=1)),
+        grade_bands=fields.pop("grade_bands", [[60, "合格"], [80, "良好"], [90, "优秀"]]),
+        **fields,
+    )
+    exam = manage.save_exam(SYSTEM, data)
+    db.session.commit()
+    return exam
+
+
+def published_exam(blueprint, **fields):
+    exam = make_exam(blueprint, **fields)
+    manage.publish(SYSTEM, exam, random.Random(1))
+    db.session.commit()
+    return exam
+
+
+def make_batch(exam, users=(), name="第一批"):
+    batch = manage.create_batch(
+        SYSTEM, exam, name, NOW - timedelta(minutes=30), NOW + timedelta(hours=3)
+    )
+    if users:
+        manage.add_members(SYSTEM, batch, list(users))
+    db.session.commit()
+    return batch
+
+
+def take(user, exam, answers=None, submit=True, seed=0):
+    """Start an attempt and answer every item with `answers[type]` (the key by default)."""
+    attempt = attempts.start_attempt(user, exam, clock.now(), random.Random(seed))
+    db.session.flush()
+    for seq, item in enumerate(attempt.items, start=1):
+        kind = item.question_version.type
+        answer = (answers or ANSWERS).get(kind, ["十五日"])
+        result = attempts.save_answer(user.id, attempt.id, item.id, answer, seq, clock.now(), GRACE)
+        assert result.saved
+    if submit:
+        attempts.submit(attempt, clock.now(), "candidate")
+    db.session.commit()
+    return attempt
+
+
+def audit_entries(action: str) -> list[AuditEntry]:
+    return db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)).all()
+
+
+def ten_true_false(points="10"):
+    return SectionData("true_false", 10, Decimal(points))
+
+
+# --- blueprints --------------------------------------------------------------------
+
+
+def test_a_blueprint_the_bank_cannot_fill_is_refused_naming_section_and_numbers(law):
+    add_questions("true_false", 3)
+    add_questions("single", 2, "行政处罚法")
+    with pytest.raises(SetupError) as refused:
+        manage.save_blueprint(
+            SYSTEM,
+            BlueprintData(
+                "不够的规则",
+                [
+                    SectionData("true_false", 2, Decimal(5)),
+                    SectionData("single", 4, Decimal(5), law_id=law.id),
+                ],
+            ),
+        )
+    message = str(refused.value)
+    assert "第2部分（单选，宪法）需要 4 道，题库中只有 0 道" in message
+    assert "第1部分" not in message
+
+
+def test_the_blueprint_form_shows_the_shortfall_and_saves_what_fits(client, login_as, law):
+    add_questions("true_false", 3)
+    login_as(Role.TRAINER)
+    form = {
+        "name": "判断题组卷",
+        "paper_mode": "random",
+        "shuffle_choices": "y",
+        "sections-0-question_type": "true_false",
+        "sections-0-count": "5",
+        "sections-0-points": "2",
+        "sections-0-law_id": str(law.id),
+        "sections-0-topic_id": "0",
+    }
+    refused = client.post("/manage/blueprints/new", data=form)
+    assert refused.status_code == 200
+    assert "第1部分（判断，宪法）需要 5 道，题库中只有 3 道" in refused.text
+    assert audit_entries("blueprint.save") == []
+
+    saved = client.post("/manage/blueprints/new", data=form | {"sections-0-count": "3"})
+    assert saved.status_code == 302
+    (entry,) = audit_entries("blueprint.save")
+    assert "3 题，满分 6.00" in entry.summary
+    listing = client.get("/manage/blueprints").text
+    assert "判断题组卷" in listing and "每人随机" in listing
+
+
+def test_a_section_needs_count_and_points_and_an_empty_form_is_refused(client, login_as, law):
+    login_as(Role.TRAINER)
+    empty = client.post("/manage/blueprints/new", data={"name": "空规则"})
+    assert "至少设置一个部分" in empty.text
+    half = client.post(
+        "/manage/blueprints/new",
+        data={"name": "半截", "sections-0-question_type": "single", "sections-0-law_id": "0"},
+    )
+    assert "第1部分：请填写题数" in half.text and "第1部分：请填写每题分值" in half.text
+
+
+def test_a_blueprint_used_by_a_published_exam_cannot_change(law):
+    add_questions("true_false", 10)
+    blueprint = make_blueprint(ten_true_false())
+    published_exam(blueprint)
+    with pytest.raises(SetupError, match="不能修改；请复制为新规则"):
+        manage.save_blueprint(SYSTEM, manage.blueprint_data_of(blueprint), blueprint)
+
+
+# --- the exam lifecycle ------------------------------------------------------------
+
+
+def test_publish_and_close_are_guarded(law):
+    add_questions("true_false", 10)
+    exam = make_exam(make_blueprint(ten_true_false()))
+    with pytest.raises(SetupError, match="考试当前为「草稿」，不能改为「已结束」"):
+        manage.close(SYSTEM, exam)
+    manage.publish(SYSTEM, exam)
+    assert exam.status == "published" and len(exam.pools[0]) == 10
+    with pytest.raises(SetupError, match="考试当前为「已发布」，不能改为「已发布」"):
+        manage.publish(SYSTEM, exam)
+    manage.close(SYSTEM, exam)
+    with pytest.raises(SetupError, match="考试当前为「已结束」"):
+        manage.close(SYSTEM, exam)
+    with pytest.raises(SetupError):
+        manage.publish(SYSTEM, exam)
+    assert [e.action for e in audit_entries("exam.publish") + audit_entries("exam.close")] == [
+        "exam.publish",
+        "exam.close",
+    ]
+
+
+def test_publish_refuses_a_pass_mark_above_a_changed_blueprint(law):
+    add_questions("true_false", 10)
+    blueprint = make_blueprint(ten_true_false())
+    exam = make_exam(blueprint, pass_mark=Decimal(90), grade_bands=[])
+    manage.save_blueprint(
+        SYSTEM, BlueprintData("小卷", [SectionData("true_false", 5, Decimal(10))]), blueprint
+    )
+    with pytest.raises(SetupError, match=r"合格分 90\.00 高于组卷规则的满分 50"):
+        manage.publish(SYSTEM, exam)
+    assert exam.status == "draft"
+
+
+def test_the_buttons_publish_close_and_show_a_wrong_move(client, login_as, law):
+    add_questions("true_false", 10)
+    exam = make_exam(make_blueprint(ten_true_false()))
+    login_as(Role.TRAINER)
+    wrong = client.post(f"/manage/exams/{exam.id}/close", follow_redirects=True)
+    assert "考试当前为「草稿」，不能改为「已结束」" in wrong.text
+    done = client.post(f"/manage/exams/{exam.id}/publish", follow_redirects=True)
+    assert "已发布「任前学法考试（测试）」" in done.text
+    again = client.post(f"/manage/exams/{exam.id}/publish", follow_redirects=True)
+    assert "考试当前为「已发布」，不能改为「已发布」" in again.text
+    closed = client.post(f"/manage/exams/{exam.id}/close", follow_redirects=True)
+    assert "已结束「任前学法考试（测试）」" in closed.text
+    db.session.expire_all()
+    assert exam.status == "closed"
+
+
+def exam_form(blueprint_id: int, **changes) -> dict:
+    return {
+        "title": "2026年度学法考试",
+        "kind": "annual",
+        "blueprint_id": str(blueprint_id),
+        "time_limit_minutes": "60",
+        "pass_mark": "60",
+        "grade_bands": "合格 60 / 良好 80 / 优秀 90",
+        "attempts_allowed": "2",
+        "counting": "last",
+        "one_attempt_per_batch": "y",
+        "opens_at": "2026-03-01T09:00",
+        "closes_at": "2026-03-31 18:00",
+        "review_policy": "answers_after_close",
+        "multiple_policy": "partial",
+        "instructions": "闭卷考试。",
+    } | changes
+
+
+def test_a_draft_can_be_edited_and_a_published_exam_cannot(client, login_as, law):
+    add_questions("true_false", 10)
+    blueprint = make_blueprint(ten_true_false())
+    login_as(Role.TRAINER)
+    created = client.post("/manage/exams/new", data=exam_form(blueprint.id))
+    assert created.status_code == 302, created.text
+    exam = db.session.scalars(select(manage.Exam)).one()
+    # China time in the form, naive UTC in the database.
+    assert exam.opens_at == datetime(2026, 3, 1, 1, 0)
+    assert exam.closes_at == datetime(2026, 3, 31, 10, 0)
+    assert exam.grade_bands == [[60, "合格"], [80, "良好"], [90, "优秀"]]
+    assert (exam.counting, exam.attempts_allowed, exam.one_attempt_per_batch) == ("last", 2, True)
+    assert exam.multiple_policy == "partial" and exam.review_policy == "answers_after_close"
+
+    page = client.get(f"/manage/exams/{exam.id}/edit").text
+    assert 'value="2026-03-01T09:00"' in page and "合格 60 / 良好 80 / 优秀 90" in page
+    edited = client.post(
+        f"/manage/exams/{exam.id}/edit", data=exam_form(blueprint.id, title="改名后的考试")
+    )
+    assert edited.status_code == 302
+    db.session.expire_all()
+    assert exam.title == "改名后的考试"
+
+    manage.publish(SYSTEM, exam)
+    db.session.commit()
+    with pytest.raises(SetupError, match="考试已发布，不能再修改设置"):
+        manage.save_exam(SYSTEM, manage.exam_data_of(exam), exam)
+    refused = client.post(
+        f"/manage/exams/{exam.id}/edit", data=exam_form(blueprint.id, title="再改")
+    )
+    assert "考试已发布，不能再修改设置" in refused.text
+    db.session.expire_all()
+    assert exam.title == "改名后的考试"
+    assert "设置不能再修改" in client.get(f"/manage/exams/{exam.id}/edit").text
+
+
+def test_the_exam_form_checks_its_fields(client, login_as, law):
+    add_questions("true_false", 10)
+    blueprint = make_blueprint(ten_true_false())
+    login_as(Role.TRAINER)
+    page = client.post(
+        "/manage/exams/new",
+        data=exam_form(
+            blueprint.id,
+            pass_mark="120",
+            grade_bands="合格 六十",
+            closes_at="2026-02-01T09:00",
+            opens_at="明天",
+        ),
+    )
+    assert page.status_code == 200
+    assert "无法识别" in page.text
+    assert "时间格式应为 年-月-日 时:分" in page.text
+    bands = client.post(
+        "/manage/exams/new", data=exam_form(blueprint.id, pass_mark="120", grade_bands="")
+    )
+    assert "合格分应在 0 到满分 100.00 之间" in bands.text
+    assert db.session.scalar(select(func.count()).select_from(manage.Exam)) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "bands"),
+    [
+        ("合格 60 / 良好 80 / 优秀 90", [[60, "合格"], [80, "良好"], [90, "优秀"]]),
+        ("优秀：90，合格:60", [[60, "合格"], [90, "优秀"]]),
+        ("60分 合格\n85.5 良好", [[60, "合格"], [85.5, "良好"]]),
+        ("", []),
+    ],
+)
+def test_grade_bands_are_read_in_the_usual_ways(text, bands):
+    assert parse_grade_bands(text) == bands
+    assert parse_grade_bands(format_grade_bands(bands)) == bands
+
+
+def test_grade_bands_with_a_repeated_score_are_refused():
+    with pytest.raises(ValueError, match="同一分数"):
+        parse_grade_bands("合格 60 / 及格 60")
+
+
+# --- papers ------------------------------------------------------------------------
+
+
+def test_a_fixed_paper_gives_everyone_the_same_questions(law, make_user):
+    add_questions("true_false", 10)
+    add_questions("single", 10)
+    blueprint = make_blueprint(
+        SectionData("true_false", 3, Decimal(10)),
+        SectionData("single", 2, Decimal(35)),
+        shuffle_questions=True,
+        shuffle_choices=True,
+    )
+    exam = published_exam(blueprint)
+    people = [make_user() for _ in range(4)]
+    make_batch(exam, people)
+    papers = [take(user, exam, submit=False, seed=seed) for seed, user in enumerate(people)]
+    sets = [{item.question_version_id for item in attempt.items} for attempt in papers]
+    assert all(paper == sets[0] for paper in sets) and len(sets[0]) == 5
+    orders = [[item.question_version_id for item in attempt.items] for attempt in papers]
+    assert len({tuple(order) for order in orders}) > 1  # shuffled per candidate
+
+
+def test_a_random_paper_is_drawn_per_candidate(law, make_user):
+    add_questions("true_false", 30)
+    exam = published_exam(
+        make_blueprint(SectionData("true_false", 5, Decimal(20)), random_per_candidate=True)
+    )
+    assert len(exam.pools[0]) == 30
+    people = [make_user() for _ in range(4)]
+    make_batch(exam, people)
+    papers = [take(user, exam, submit=False, seed=seed) for seed, user in enumerate(people)]
+    sets = {frozenset(item.question_version_id for item in a.items) for a in papers}
+    assert len(sets) > 1
+    assert all(len(paper) == 5 for paper in sets)
+
+
+# --- batches and rosters -----------------------------------------------------------
+
+
+def test_a_batch_must_lie_within_the_exam_window(law):
+    add_questions("true_false", 10)
+    blueprint = make_blueprint(ten_true_false())
+    draft = make_exam(blueprint)
+    with pytest.raises(SetupError, match="只有已发布的考试可以新建场次"):
+        manage.create_batch(SYSTEM, draft, "一", NOW, NOW + timedelta(hours=1))
+    manage.publish(SYSTEM, draft)
+    exam = draft
+    with pytest.raises(SetupError, match="场次时间应在考试开放时间之内（2026-03-02 08:00 至"):
+        manage.create_batch(SYSTEM, exam, "早了", NOW - timedelta(hours=2), NOW)
+    with pytest.raises(SetupError, match="场次时间应在考试开放时间之内"):
+        manage.create_batch(SYSTEM, exam, "晚了", NOW, NOW + timedelta(days=2))
+    with pytest.raises(SetupError, match="结束时间应晚于开始时间"):
+        manage.create_batch(SYSTEM, exam, "倒了", NOW + timedelta(hours=2), NOW)
+    with pytest.raises(SetupError, match="请填写场次名称"):
+        manage.create_batch(SYSTEM, exam, " ", NOW, NOW + timedelta(hours=1))
+    batch = manage.create_batch(SYSTEM, exam, "第一批", NOW, NOW + timedelta(hours=1))
+    assert batch.id and audit_entries("batch.create")
+
+
+def test_the_batch_form_takes_china_time(client, login_as, law):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    login_as(Role.UNIT_ADMIN)
+    outside = client.post(
+        f"/manage/exams/{exam.id}/batches/new",
+        data={"name": "第一批", "opens_at": "2026-03-02T07:00", "closes_at": "2026-03-02T11:00"},
+    )
+    assert "场次时间应在考试开放时间之内" in outside.text
+    created = client.post(
+        f"/manage/exams/{exam.id}/batches/new",
+        data={"name": "第一批", "opens_at": "2026-03-02T09:00", "closes_at": "2026-03-02T11:00"},
+    )
+    assert created.status_code == 302
+    (batch,) = exam.batches
+    assert (batch.opens_at, batch.closes_at) == (NOW, NOW + timedelta(hours=2))
+
+
+@pytest.fixture
+def tree(make_unit, root_unit, make_user):
+    """root > bureau > section, root > town; two people in each; a unit admin of bureau."""
+    bureau = make_unit("区司法局", parent=root_unit)
+    section = make_unit("法治督察科", parent=bureau)
+    town = make_unit("城关镇", parent=root_unit)
+    people = {
+        unit: [make_user(unit=unit, name=f"{unit.name}{i}") for i in (1, 2)]
+        for unit in (bureau, section, town)
+    }
+    admin = make_user(Role.UNIT_ADMIN, Role.LEARNER, unit=bureau, name="司法局管理员")
+    return bureau, section, town, people, admin
+
+
+def admin_actor(user) -> Actor:
+    return Actor(user.id, user.login)
+
+
+def test_a_roster_by_unit_takes_the_subtree_within_the_admins_scope(law, tree, make_user):
+    bureau, section, town, people, admin = tree
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    batch = make_batch(exam)
+    scope = accounts.manageable_unit_ids(admin)
+    make_user(unit=section, name="已停用", is_active=False)
+
+    added = manage.add_unit(admin_actor(admin), batch, bureau.id, scope=scope)
+    on_roster = {m.user.name for m in batch.members}
+    assert added == 5  # bureau's two, section's two and the admin; not the inactive one
+    assert on_roster == {"区司法局1", "区司法局2", "法治督察科1", "法治督察科2", "司法局管理员"}
+
+    with pytest.raises(SetupError, match="您无权管理该单位"):
+        manage.add_unit(admin_actor(admin), batch, town.id, scope=scope)
+    with pytest.raises(SetupError, match="城关镇1不在您管理的单位内"):
+        manage.add_members(admin_actor(admin), batch, people[town][:1], scope=scope)
+    # The system admin (scope None) may add anyone; the unit admin still sees only theirs.
+    manage.add_members(SYSTEM, batch, people[town])
+    db.session.commit()
+    assert len(manage.roster(batch)) == 7
+    assert {row.user.name for row in manage.roster(batch, scope)} == on_roster
+    (entry, *_) = audit_entries("batch.roster")
+    assert entry.summary == "加入 5 人"
+
+
+def test_the_roster_pages_keep_a_unit_admin_to_their_subtree(client, auth, law, tree):
+    bureau, section, town, people, admin = tree
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    batch = make_batch(exam, people[town] + people[section])
+    auth.login(admin)
+    page = client.get(f"/manage/batches/{batch.id}").text
+    assert "法治督察科1" in page and "城关镇1" not in page
+    found = client.get(f"/manage/batches/{batch.id}?q=1").text
+    assert "区司法局1" in found and "城关镇1" not in found
+
+    refused = client.post(f"/manage/batches/{batch.id}/add-unit", data={"unit_id": town.id})
+    assert refused.status_code == 302
+    town_ids = [user.id for user in people[town]]
+    picked = client.post(
+        f"/manage/batches/{batch.id}/add-people",
+        data={"user_ids": [people[bureau][0].id, town_ids[0]]},
+        follow_redirects=True,
+    )
+    assert "不在您管理的单位内" in picked.text
+    ok = client.post(
+        f"/manage/batches/{batch.id}/add-people",
+        data={"user_ids": [people[bureau][0].id]},
+        follow_redirects=True,
+    )
+    assert "已加入 1 人" in ok.text
+    town_member = next(m for m in batch.members if m.user_id == town_ids[0])
+    assert (
+        client.post(f"/manage/batches/{batch.id}/members/{town_member.id}/remove").status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/manage/batches/{batch.id}/members/{town_member.id}/extend", data={"minutes": 5}
+        ).status_code
+        == 403
+    )
+    assert "城关镇1" not in client.get(f"/manage/batches/{batch.id}/board").text
+
+
+def test_only_someone_who_has_not_started_can_be_taken_off(law, make_user, client, login_as):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    waiting, writing = make_user(name="未开始的人"), make_user(name="已开始的人")
+    batch = make_batch(exam, [waiting, writing])
+    take(writing, exam, submit=False)
+    members = {m.user_id: m for m in batch.members}
+    with pytest.raises(SetupError, match="「已开始的人」已在本场次开始作答，不能移出名单"):
+        manage.remove_member(SYSTEM, members[writing.id])
+
+    login_as(Role.SYSTEM_ADMIN)
+    response = client.post(
+        f"/manage/batches/{batch.id}/members/{members[waiting.id].id}/remove",
+        follow_redirects=True,
+    )
+    assert "已将「未开始的人」移出名单" in response.text
+    db.session.expire_all()
+    assert [m.user_id for m in batch.members] == [writing.id]
+    assert audit_entries("batch.roster")[-1].summary.startswith("移出 未开始的人")
+
+
+# --- extensions and the live board -------------------------------------------------
+
+
+def test_an_extension_is_audited_and_applies_at_once(law, make_user, client, login_as):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    writing, waiting = make_user(name="张三"), make_user(name="李四")
+    batch = make_batch(exam, [writing, waiting])
+    attempt = take(writing, exam, submit=False)
+    deadline = attempt.deadline_at
+    members = {m.user_id: m for m in batch.members}
+
+    login_as(Role.SYSTEM_ADMIN)
+    response = client.post(
+        f"/manage/batches/{batch.id}/members/{members[writing.id].id}/extend?back=board",
+        data={"minutes": "15"},
+    )
+    assert response.status_code == 302 and response.location.endswith("/board")
+    db.session.expire_all()
+    assert attempt.deadline_at == deadline + timedelta(minutes=15)
+    assert members[writing.id].extra_minutes == 15
+    (entry,) = audit_entries("batch.extend")
+    assert entry.summary.startswith("张三") and "延长 15 分钟" in entry.summary
+    assert entry.detail_dict["attempt"] == attempt.id
+
+    # Not started yet: the extra time waits for the start.
+    client.post(
+        f"/manage/batches/{batch.id}/members/{members[waiting.id].id}/extend",
+        data={"minutes": "10"},
+    )
+    db.session.expire_all()
+    later = take(waiting, exam, submit=False)
+    assert later.deadline_at == NOW + timedelta(minutes=30 + 10)
+    bad = client.post(
+        f"/manage/batches/{batch.id}/members/{members[waiting.id].id}/extend",
+        data={"minutes": "0"},
+        follow_redirects=True,
+    )
+    assert "延长时间应为 1–600 分钟" in bad.text
+    assert len(audit_entries("batch.extend")) == 2
+
+
+def test_the_board_counts_and_submits_what_ran_out(law, make_user, client, login_as, frozen_clock):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    idle, writing, passed, failed, late = (
+        make_user(name=name) for name in ("未动", "在写", "考过", "没过", "超时")
+    )
+    batch = make_batch(exam, [idle, writing, passed, failed, late])
+    take(passed, exam)
+    take(failed, exam, answers={"true_false": [1]})
+    frozen_clock.now = NOW - timedelta(minutes=29)
+    expired = take(late, exam, submit=False)
+    frozen_clock.now = NOW + timedelta(minutes=1, seconds=1)
+    take(writing, exam, submit=False)
+    frozen_clock.now = NOW + timedelta(minutes=10)
+
+    board = manage.board(batch, clock.now(), GRACE)
+    assert board.count("not_started") == 1
+    assert board.count("in_progress") == 1
+    assert board.count("submitted") == 3
+    assert (board.passed, board.failed) == (2, 1)  # the expired attempt had all answers right
+    db.session.refresh(expired)
+    assert expired.status == AttemptStatus.SUBMITTED.value and expired.submitted_by == "deadline"
+    row = next(row for row in board.rows if row.user.name == "在写")
+    assert row.remaining_seconds == (30 - 9) * 60 + 1
+
+    login_as(Role.SYSTEM_ADMIN)
+    page = client.get(f"/manage/batches/{batch.id}/board").text
+    assert "21 分 1 秒" in page and "100.00 / 100.00" in page and "到时自动交卷" in page
+    assert 'http-equiv="refresh"' in page
+
+
+# --- regrading ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def regrade_setup(law, make_user):
+    """A fixed paper of ten 判断 worth 10 each; one question's key is later corrected.
+    Two people answered it 正确 (right under the old key), one 错误."""
+    questions = add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    people = [make_user(name=name) for name in ("甲", "乙", "丙", "丁")]
+    make_batch(exam, people)
+    taken = [take(person, exam) for person in people[:2]]
+    taken.append(take(people[2], exam, answers={"true_false": [1]}))
+    writing = take(people[3], exam, submit=False)
+    target = questions[0]
+    return exam, target, taken, writing
+
+
+def correct_key(question, **changes):
+    draft = bank.current_draft(question)
+    draft.answer = [1]
+    for name, value in changes.items():
+        setattr(draft, name, value)
+    version = bank.edit_question(SYSTEM, question, draft, "更正答案")
+    db.session.commit()
+    return version
+
+
+def test_the_regrade_preview_changes_nothing(regrade_setup):
+    exam, question, taken, _writing = regrade_setup
+    old_version = question.current_version
+    new_version = correct_key(question)
+    audit_count = db.session.scalar(select(func.count()).select_from(AuditEntry))
+
+    plan = manage.regrade_preview(exam, question.id)
+    assert [row.attempt.user.name for row in plan.rows] == ["甲", "乙", "丙"]
+    first, _, third = plan.rows
+    assert (first.old_points, first.new_points) == (Decimal("10.00"), Decimal("0.00"))
+    assert (first.old_score, first.new_score) == (Decimal("100.00"), Decimal("90.00"))
+    assert not first.pass_changed and first.new_grade == "优秀"
+    assert (third.old_score, third.new_score) == (Decimal("0.00"), Decimal("10.00"))
+    assert plan.score_changes == 3 and plan.in_progress == 1
+
+    assert not db.session.dirty and not db.session.new
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == audit_count
+    assert [a.score for a in taken] == [Decimal(100), Decimal(100), Decimal(0)]
+    versions = db.session.scalars(
+        select(PaperItem.question_version_id).where(
+            PaperItem.question_version_id.in_([old_version.id, new_version.id])
+        )
+    ).all()
+    assert set(versions) == {old_version.id}
+
+
+def test_applying_a_regrade_rescores_and_is_audited(regrade_setup, client, login_as):
+    exam, question, taken, writing = regrade_setup
+    old_version = question.current_version
+    new_version = correct_key(question)
+    login_as(Role.TRAINER)
+    listing = client.get(f"/manage/exams/{exam.id}/regrade").text
+    assert "预览重新评分" in listing and "答案" in listing
+    preview = client.get(f"/manage/exams/{exam.id}/regrade/{question.id}")
+    assert preview.status_code == 200
+    assert "100.00 → <strong>90.00</strong>" in preview.text and "这是预览" in preview.text
+
+    applied = client.post(f"/manage/exams/{exam.id}/regrade/{question.id}", follow_redirects=True)
+    assert "已重新评分 3 份答卷：3 份成绩变化，0 人合格情况变化" in applied.text
+    db.session.expire_all()
+    assert [a.score for a in taken] == [Decimal(90), Decimal(90), Decimal(10)]
+    assert [a.grade_label for a in taken] == ["优秀", "优秀", "不合格"]
+    moved = db.session.scalars(
+        select(PaperItem.question_version_id).where(
+            PaperItem.question_version_id.in_([old_version.id, new_version.id])
+        )
+    ).all()
+    assert set(moved) == {new_version.id} and len(moved) == 4  # the open attempt too
+    assert new_version.id in {entry[1] for entry in exam.pools[0]}
+    assert old_version.id not in {entry[1] for entry in exam.pools[0]}
+    (entry,) = audit_entries("exam.regrade")
+    assert entry.detail_dict["attempts"] == 3 and entry.detail_dict["score_changes"] == 3
+    assert entry.detail_dict["in_progress"] == 1
+    assert "第1版→第2版" in entry.summary
+
+    # The open attempt is marked with the corrected key when it is submitted.
+    attempts.submit(writing, clock.now(), "candidate")
+    assert writing.score == Decimal(90)
+    # Nothing left to regrade: a second apply is refused.
+    with pytest.raises(SetupError, match="没有使用试题"):
+        manage.apply_regrade(SYSTEM, exam, question.id)
+
+
+def test_a_regrade_that_changes_pass_or_fail_says_so(law, make_user):
+    add_questions("true_false", 9)
+    key_question = add_questions("single", 1)[0]
+    exam = published_exam(
+        make_blueprint(
+            SectionData("true_false", 9, Decimal(6)), SectionData("single", 1, Decimal(46))
+        )
+    )
+    person = make_user()
+    make_batch(exam, [person])
+    attempt = take(person, exam, answers={"true_false": [0], "single": [2]})
+    assert (attempt.score, attempt.passed) == (Decimal(54), False)
+    draft = bank.current_draft(key_question)
+    draft.answer = [2]
+    bank.edit_question(SYSTEM, key_question, draft)
+    db.session.commit()
+    plan = manage.apply_regrade(SYSTEM, exam, key_question.id)
+    assert plan.pass_changes == 1
+    assert (attempt.score, attempt.passed, attempt.grade_label) == (Decimal(100), True, "优秀")
+
+
+def test_a_version_that_changed_more_than_the_key_is_refused(regrade_setup, client, login_as):
+    exam, question, taken, _writing = regrade_setup
+    correct_key(question, stem="改写后的题干：依照宪法，下列说法正确的是")
+    with pytest.raises(SetupError, match="修改不只是答案（还修改了：题干）"):
+        manage.regrade_preview(exam, question.id)
+    login_as(Role.TRAINER)
+    assert "不只更正答案" in client.get(f"/manage/exams/{exam.id}/regrade").text
+    refused = client.post(f"/manage/exams/{exam.id}/regrade/{question.id}", follow_redirects=True)
+    assert "修改不只是答案" in refused.text
+    assert audit_entries("exam.regrade") == []
+    db.session.expire_all()
+    assert [a.score for a in taken] == [Decimal(100), Decimal(100), Decimal(0)]
+
+
+# --- results and the export --------------------------------------------------------
+
+
+def seed_attempts(exam, batch, user, scores):
+    for number, score in enumerate(scores, start=1):
+        db.session.add(
+            Attempt(
+                exam_id=exam.id,
+                batch_id=batch.id,
+                user_id=user.id,
+                number=number,
+                status=AttemptStatus.SUBMITTED.value,
+                started_at=NOW,
+                deadline_at=NOW + timedelta(minutes=30),
+                submitted_at=NOW + timedelta(minutes=number),
+                score=Decimal(score),
+                max_score=Decimal(100),
+                passed=score >= 60,
+                grade_label="合格" if score >= 60 else "不合格",
+            )
+        )
+    db.session.commit()
+
+
+@pytest.mark.parametrize(
+    ("counting", "number", "score"),
+    [("best", 2, "90.00"), ("last", 3, "50.00"), ("first", 1, "70.00")],
+)
+def test_results_count_the_attempt_the_rule_names(law, tree, counting, number, score):
+    bureau, _section, town, people, admin = tree
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()), counting=counting, attempts_allowed=3)
+    batch = make_batch(exam, people[bureau] + people[town])
+    seed_attempts(exam, batch, people[bureau][0], [70, 90, 50])
+    seed_attempts(exam, batch, people[town][0], [65])
+
+    outcome = manage.results(exam)
+    rows = {row.user.name: row for row in outcome.rows}
+    counted = rows["区司法局1"].counted
+    assert (counted.number, str(counted.score)) == (number, score)
+    assert rows["区司法局2"].counted is None and rows["区司法局2"].state_label == "未参加"
+    units = {rate.unit.name: rate for rate in outcome.units}
+    passed = counting != "last"
+    assert (units["区司法局"].assigned, units["区司法局"].took) == (2, 1)
+    assert units["区司法局"].passed == int(passed)
+    assert units["区司法局"].rate == ("100.0%" if passed else "0.0%")
+    assert units["城关镇"].rate == "100.0%"
+
+    scoped = manage.results(exam, accounts.manageable_unit_ids(admin))
+    assert {row.user.name for row in scoped.rows} == {"区司法局1", "区司法局2"}
+    assert [rate.unit.name for rate in scoped.units] == ["区司法局"]
+
+
+def test_the_export_is_audited_and_scoped(law, tree, client, auth):
+    bureau, _section, town, people, admin = tree
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    batch = make_batch(exam, people[bureau] + people[town])
+    seed_attempts(exam, batch, people[bureau][0], [85])
+    seed_attempts(exam, batch, people[town][0], [40])
+    auth.login(admin)
+    page = client.get(f"/manage/exams/{exam.id}/results").text
+    assert (
+        "区司法局1" in page and "城关镇1" not in page and "合格率 <strong>100.0%</strong>" in page
+    )
+
+    response = client.post(f"/manage/exams/{exam.id}/results/export/csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    text = response.data.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["姓名", "账号", "单位"]
+    assert {row[0] for row in rows[1:]} == {"区司法局1", "区司法局2"}
+    first = next(row for row in rows if row[0] == "区司法局1")
+    assert first[6:10] == ["85.00", "100.00", "合格", "合格"]
+
+    xlsx = client.post(f"/manage/exams/{exam.id}/results/export/xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    assert sheet.cell(2, 1).value == "姓名" and sheet.max_row == 4
+
+    entries = audit_entries("exam.export")
+    assert [entry.detail_dict["format"] for entry in entries] == ["csv", "xlsx"]
+    assert entries[0].actor_login == admin.login and entries[0].detail_dict["rows"] == 2
+    assert client.post(f"/manage/exams/{exam.id}/results/export/pdf").status_code == 302
+    assert len(audit_entries("exam.export")) == 2
+
+
+def test_an_export_cell_cannot_become_a_formula(law, make_user, root_unit):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    person = make_user(name="=HYPERLINK(1)")
+    batch = make_batch(exam, [person])
+    seed_attempts(exam, batch, person, [70])
+    data = manage.export_results(SYSTEM, exam, "csv").decode("utf-8")
+    assert "'=HYPERLINK(1)" in data
+
+
+# --- pages -------------------------------------------------------------------------
+
+
+def test_the_pages_render_for_their_roles(law, tree, client, auth, make_user):
+    bureau, _section, _town, people, admin = tree
+    add_questions("true_false", 10)
+    blueprint = make_blueprint(ten_true_false())
+    exam = published_exam(blueprint)
+    make_exam(blueprint, title="草稿考试")
+    batch = make_batch(exam, people[bureau])
+    trainer = make_user(Role.TRAINER)
+    auth.login(trainer)
+    assert "组卷与考试" in client.get("/").text
+    exams = client.get("/manage/exams").text
+    assert "草稿考试" in exams and "更正重评" in exams and "结束考试" in exams
+    assert "测试组卷" in client.get("/manage/blueprints").text
+    edit = client.get(f"/manage/blueprints/{blueprint.id}/edit").text
+    assert "不能修改" in edit
+    copy = client.get(f"/manage/blueprints/new?copy={blueprint.id}").text
+    assert "测试组卷（副本）" in copy
+    auth.logout()
+    auth.login(admin)
+    assert "考试场次" in client.get("/").text
+    sittings = client.get("/manage/sittings").text
+    assert "任前学法考试（测试）" in sittings and "草稿考试" not in sittings
+    assert client.get(f"/manage/exams/{exam.id}/batches/new").status_code == 200
+    assert client.get(f"/manage/batches/{batch.id}").status_code == 200
+
+
+def test_members_stay_unique_per_batch(law, make_user):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    person = make_user()
+    batch = make_batch(exam, [person])
+    assert manage.add_members(SYSTEM, batch, [person]) == 0
+    db.session.commit()
+    count = db.session.scalar(
+        select(func.count()).select_from(BatchMember).where(BatchMember.batch_id == batch.id)
+    )
+    assert count == 1

@@ -1,0 +1,331 @@
+"""What a candidate sees: the exams assigned to them and where they stand, the paper
+without its key, and results as the exam's review policy allows.
+
+Functions may submit an expired attempt (with what was saved); the request commits.
+"""
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from core.extensions import db
+from question_bank.drafts import LETTERS, QUESTION_TYPES
+from training import scoring
+from training.exams import attempts
+from training.exams.models import (
+    Attempt,
+    AttemptStatus,
+    Batch,
+    BatchMember,
+    Exam,
+    ExamKind,
+    ExamStatus,
+    PaperItem,
+    ReviewPolicy,
+)
+from training.models import User
+
+
+class ExamState(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    OPEN = "open"
+    UPCOMING = "upcoming"
+    SUBMITTED = "submitted"
+    ENDED = "ended"
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+
+STATE_LABELS = {
+    ExamState.IN_PROGRESS: "进行中",
+    ExamState.OPEN: "可参加",
+    ExamState.UPCOMING: "未开始",
+    ExamState.SUBMITTED: "已交卷",
+    ExamState.ENDED: "已结束",
+}
+STATE_ORDER = list(ExamState)
+
+
+@dataclass
+class Assigned:
+    """One exam on the candidate's list."""
+
+    exam: Exam
+    state: ExamState
+    #: the batch that matters now: open, next, or the last one
+    batch: Batch | None
+    #: the attempt in progress (进行中)
+    attempt: Attempt | None = None
+    #: the submitted attempt that counts (best, last or first, as the exam says)
+    counted: Attempt | None = None
+    #: a later batch on the roster where a 补考 may be taken
+    retake_batch: Batch | None = None
+    #: why the candidate cannot start now, when that is the case
+    note: str = ""
+
+    @property
+    def shows_score(self) -> bool:
+        return self.exam.review_policy != ReviewPolicy.NOTHING.value
+
+    @property
+    def startable(self) -> bool:
+        return self.state in (ExamState.OPEN, ExamState.IN_PROGRESS)
+
+
+def _roster_batches(user: User, exam_id: int | None = None) -> dict[Exam, list[Batch]]:
+    stmt = (
+        select(Exam, Batch)
+        .join(Batch, Batch.exam_id == Exam.id)
+        .join(BatchMember, BatchMember.batch_id == Batch.id)
+        .where(BatchMember.user_id == user.id)
+        .where(Exam.status.in_([ExamStatus.PUBLISHED.value, ExamStatus.CLOSED.value]))
+        .order_by(Batch.opens_at, Batch.id)
+    )
+    if exam_id is not None:
+        stmt = stmt.where(Exam.id == exam_id)
+    batches: dict[Exam, list[Batch]] = {}
+    for exam, batch in db.session.execute(stmt):
+        batches.setdefault(exam, []).append(batch)
+    return batches
+
+
+def assigned_exams(user: User, now: datetime, grace: timedelta) -> list[Assigned]:
+    """Every exam whose roster holds the candidate, open and in-progress ones first."""
+    found = [
+        exam_standing(user, exam, batches, now, grace)
+        for exam, batches in _roster_batches(user).items()
+    ]
+    found.sort(
+        key=lambda entry: (
+            STATE_ORDER.index(entry.state),
+            entry.batch.opens_at if entry.batch else entry.exam.opens_at,
+        )
+    )
+    return found
+
+
+def assigned_exam(user: User, exam_id: int, now: datetime, grace: timedelta) -> Assigned | None:
+    """The candidate's standing in one exam; None if they are on none of its rosters."""
+    for exam, batches in _roster_batches(user, exam_id).items():
+        return exam_standing(user, exam, batches, now, grace)
+    return None
+
+
+def open_exam_count(user: User, now: datetime, grace: timedelta) -> int:
+    """Exams the candidate can start or continue now."""
+    return sum(entry.startable for entry in assigned_exams(user, now, grace))
+
+
+def counted_attempt(exam: Exam, submitted: list[Attempt]) -> Attempt | None:
+    number = scoring.counted_attempt(
+        [(attempt.number, attempt.score or Decimal(0)) for attempt in submitted], exam.counting
+    )
+    return next((attempt for attempt in submitted if attempt.number == number), None)
+
+
+def exam_standing(
+    user: User, exam: Exam, batches: list[Batch], now: datetime, grace: timedelta
+) -> Assigned:
+    tried = list(
+        db.session.scalars(
+            select(Attempt)
+            .where(Attempt.user_id == user.id, Attempt.exam_id == exam.id)
+            .order_by(Attempt.number)
+        )
+    )
+    current = next((a for a in tried if a.status == AttemptStatus.IN_PROGRESS.value), None)
+    if current is not None and attempts.finalize_if_expired(current, now, grace):
+        current = None
+    submitted = [a for a in tried if a.status == AttemptStatus.SUBMITTED.value]
+    counted = counted_attempt(exam, submitted)
+    open_batch = next((b for b in batches if b.opens_at <= now < b.closes_at), None)
+    later = next((b for b in batches if b.opens_at > now), None)
+    entry = Assigned(exam, ExamState.ENDED, open_batch or later or batches[-1], counted=counted)
+    if current is not None:
+        entry.state, entry.attempt, entry.batch = ExamState.IN_PROGRESS, current, current.batch
+        return entry
+    member = attempts.open_batch(user, exam, now)
+    problem = attempts.why_cannot_start(user, exam, member, now)
+    if problem is None:
+        entry.state, entry.batch = ExamState.OPEN, member.batch
+        return entry
+    entry.note = problem
+    published = exam.status == ExamStatus.PUBLISHED.value
+    if submitted:
+        entry.state = ExamState.SUBMITTED
+        passed = any(attempt.passed for attempt in submitted)
+        may_retake = len(submitted) < exam.attempts_allowed and (
+            exam.retake_after_pass or not passed
+        )
+        if published and may_retake and later is not None:
+            entry.retake_batch = later
+    elif published and later is not None:
+        entry.state, entry.batch = ExamState.UPCOMING, later
+    return entry
+
+
+# --- the paper, without its key -----------------------------------------------------
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def remaining_seconds(deadline: datetime, now: datetime) -> int:
+    return max(0, int((deadline - now).total_seconds()))
+
+
+def paper_items(attempt: Attempt) -> list[PaperItem]:
+    return list(
+        db.session.scalars(
+            select(PaperItem)
+            .where(PaperItem.attempt_id == attempt.id)
+            .options(joinedload(PaperItem.question_version))
+            .order_by(PaperItem.position)
+        )
+    )
+
+
+def item_payload(item: PaperItem) -> dict:
+    """What the browser needs to show one question, and nothing that tells the key: the
+    choices carry their original index as value, in this candidate's order."""
+    version = item.question_version
+    payload = {
+        "item_id": item.id,
+        "position": item.position,
+        "type": version.type,
+        "type_label": QUESTION_TYPES[version.type],
+        "stem": version.stem,
+        "points": float(item.points),
+        "choices": [],
+    }
+    if version.type == "fill_blank":
+        payload["blanks"] = len(version.blanks)  # how many inputs, never their answers
+    else:
+        payload["choices"] = [
+            {"value": index, "text": version.choices[index]} for index in item.choice_order
+        ]
+    return payload
+
+
+def paper_payload(attempt: Attempt, now: datetime) -> dict:
+    responses = attempts.responses_of(attempt)
+    return {
+        "attempt_id": attempt.id,
+        "title": attempt.exam.title,
+        "server_now": epoch_ms(now),
+        "deadline": epoch_ms(attempt.deadline_at),
+        "remaining_seconds": remaining_seconds(attempt.deadline_at, now),
+        "status": attempt.status,
+        "items": [item_payload(item) for item in paper_items(attempt)],
+        "responses": {
+            str(item_id): {"answer": response.answer, "seq": response.seq}
+            for item_id, response in responses.items()
+        },
+    }
+
+
+# --- results ------------------------------------------------------------------------
+
+
+@dataclass
+class ReviewChoice:
+    letter: str
+    text: str
+    chosen: bool
+    correct: bool
+
+
+@dataclass
+class ReviewItem:
+    position: int
+    type_label: str
+    stem: str
+    points: Decimal
+    earned: Decimal | None
+    choices: list[ReviewChoice] = field(default_factory=list)
+    #: fill_blank: what the candidate wrote, and the accepted answers per blank
+    given: list[str] = field(default_factory=list)
+    accepted: list[list[str]] = field(default_factory=list)
+    explanation: str = ""
+
+
+@dataclass
+class Review:
+    attempt: Attempt
+    shows_score: bool
+    shows_answers: bool
+    #: when answers will be shown, if the policy shows them later
+    answers_from: datetime | None
+    oath_eligible: bool
+    items: list[ReviewItem]
+
+
+def answers_visible(exam: Exam, now: datetime, grace: timedelta) -> bool:
+    """Keys and explanations only after the exam closes and nobody can still write it
+    (an extension can run past the close)."""
+    if exam.review_policy != ReviewPolicy.ANSWERS_AFTER_CLOSE.value or now < exam.closes_at:
+        return False
+    still_writing = db.session.scalar(
+        select(Attempt.id)
+        .where(Attempt.exam_id == exam.id, Attempt.status == AttemptStatus.IN_PROGRESS.value)
+        .where(Attempt.deadline_at >= now - grace)
+        .limit(1)
+    )
+    return still_writing is None
+
+
+def review(attempt: Attempt, now: datetime, grace: timedelta) -> Review:
+    """What the result page may show of a submitted attempt."""
+    exam = attempt.exam
+    shows_score = exam.review_policy != ReviewPolicy.NOTHING.value
+    shows_answers = answers_visible(exam, now, grace)
+    items = []
+    if shows_answers:
+        responses = attempts.responses_of(attempt)
+        items = [_review_item(item, responses.get(item.id)) for item in paper_items(attempt)]
+    return Review(
+        attempt=attempt,
+        shows_score=shows_score,
+        shows_answers=shows_answers,
+        answers_from=(
+            exam.closes_at
+            if exam.review_policy == ReviewPolicy.ANSWERS_AFTER_CLOSE.value and not shows_answers
+            else None
+        ),
+        oath_eligible=(
+            shows_score and bool(attempt.passed) and exam.kind == ExamKind.PRE_APPOINTMENT.value
+        ),
+        items=items,
+    )
+
+
+def _review_item(item: PaperItem, response) -> ReviewItem:
+    version = item.question_version
+    answer = response.answer if response is not None else []
+    entry = ReviewItem(
+        position=item.position,
+        type_label=QUESTION_TYPES[version.type],
+        stem=version.stem,
+        points=item.points,
+        earned=item.earned,
+        explanation=version.explanation,
+    )
+    if version.type == "fill_blank":
+        entry.given = [text if isinstance(text, str) else "" for text in answer]
+        entry.accepted = [list(blank) for blank in version.blanks]
+    else:
+        chosen = set(answer)
+        entry.choices = [
+            ReviewChoice(
+                LETTERS[shown], version.choices[index], index in chosen, index in version.answer
+            )
+            for shown, index in enumerate(item.choice_order)
+        ]
+    return entry
