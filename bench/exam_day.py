@@ -593,6 +593,7 @@ async def flow_mode(run: Run, server: Server) -> dict:
     for person in people:
         person.open(server.url)
     run.profiler.start(server)
+    watch = CpuWatch(server)
     started = time.perf_counter()
     results = await asyncio.gather(
         *(
@@ -607,7 +608,10 @@ async def flow_mode(run: Run, server: Server) -> dict:
     for person in people:
         await person.close()
     saves = sum(run.stats.status[k][200] for k in ("save", "save_repeat", "save_late"))
+    cpu = watch.per(len(people))
     return {
+        "other_cpu_pct": cpu["other_cpu_pct"],
+        "cpu_ms_per_candidate": cpu["cpu_ms"],
         "candidates": len(people),
         "completed": len(people) - failed,
         "elapsed_s": round(elapsed, 1),
@@ -640,9 +644,11 @@ async def logins_mode(run: Run, server: Server) -> dict:
             person.open(server.url)
         run.stats.latency.pop("login", None)
         run.profiler.start(server)
+        watch = CpuWatch(server)
         started = time.perf_counter()
         results = await bounded(args.connections, (p.login_flow() for p in people))
         elapsed = time.perf_counter() - started
+        cpu = watch.per(len(people))
         run.profiler.stop()
         failed = tally_failures(run, results)
         for person in people:
@@ -655,6 +661,7 @@ async def logins_mode(run: Run, server: Server) -> dict:
                 "failed": failed,
                 "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
                 "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+                **cpu,
             }
         )
         print(f"  round {number + 1}: {rounds[-1]}", flush=True)
@@ -701,14 +708,19 @@ async def starts_mode(run: Run, server: Server) -> dict:
         for kind in ("start", "paper"):
             run.stats.latency.pop(kind, None)
         run.profiler.start(server)
+        watch = CpuWatch(server)
         started = time.perf_counter()
         results = await bounded(args.connections, (p.start(p.token) for p in people))
         elapsed = time.perf_counter() - started
+        cpu = watch.per(len(people))
         run.profiler.stop()
         failed = tally_failures(run, results)
+        paper_profile = Profiler(args.profile and args.profile + ".paper")
+        paper_profile.start(server)
         started = time.perf_counter()
         results = await bounded(args.connections, (p.load_paper() for p in people))
         paper_elapsed = time.perf_counter() - started
+        paper_profile.stop()
         failed += tally_failures(run, results)
         for person in people:
             await person.close()
@@ -719,6 +731,7 @@ async def starts_mode(run: Run, server: Server) -> dict:
                 "papers_per_s": round(len(people) / paper_elapsed, 1),
                 "failed": failed,
                 "start_p99_ms": round(percentile(run.stats.latency["start"], 0.99) * 1000, 1),
+                **cpu,
             }
         )
         print(f"  round {number + 1}: {rounds[-1]}", flush=True)
@@ -757,26 +770,49 @@ async def measured(run: Run, server: Server, people, kind: str) -> dict:
     run.stats.recording = False
     await hammer(run, people, args.warmup, kind + "_warmup")
     run.stats.recording = True
-    server_pids, db_pids = server.pids(), postgres_pids()
     if kind == "save":
         run.profiler.start(server)
-    before = (process_cpu_seconds(server_pids), process_cpu_seconds(db_pids), client_cpu())
-    busy_before, started = machine_busy_seconds(), time.perf_counter()
+    watch = CpuWatch(server)
     result = await hammer(run, people, args.duration, kind)
-    busy = machine_busy_seconds() - busy_before
-    elapsed = time.perf_counter() - started
+    result.update(watch.per(len(run.stats.latency[kind])))
     run.profiler.stop()
-    after = (process_cpu_seconds(server_pids), process_cpu_seconds(db_pids), client_cpu())
-    count = len(run.stats.latency[kind]) or 1
-    ours = sum(b - a for a, b in zip(before, after, strict=True))
-    result["cpu_ms_per_save"] = {
-        side: round((b - a) * 1000 / count, 2)
-        for side, a, b in zip(("server", "postgres", "client"), before, after, strict=True)
-    }
-    # CPU that other processes on the machine took meanwhile: a measurement with much of
-    # it was disturbed and should be repeated.
-    result["other_cpu_pct"] = round(100 * max(0.0, busy - ours) / (elapsed * os.cpu_count()), 1)
     return result
+
+
+class CpuWatch:
+    """CPU the server, PostgreSQL, this client and everything else used over a span."""
+
+    def __init__(self, server: "Server"):
+        self.server = server
+        self.before = self.sample()
+        self.started = time.perf_counter()
+
+    def sample(self) -> dict:
+        return {
+            "server": {pid: process_cpu_seconds([pid]) for pid in self.server.pids()},
+            "postgres": {pid: process_cpu_seconds([pid]) for pid in postgres_pids()},
+            "client": {0: client_cpu()},
+            "machine": {0: machine_busy_seconds()},
+        }
+
+    def per(self, count: int) -> dict:
+        """CPU milliseconds per operation by side, and the share of the machine that other
+        processes took meanwhile (much of it means a disturbed measurement). Processes
+        that started meanwhile count from zero."""
+        after = self.sample()
+        elapsed = time.perf_counter() - self.started
+        spent = {
+            side: sum(now - self.before[side].get(pid, 0.0) for pid, now in values.items())
+            for side, values in after.items()
+        }
+        other = max(0.0, spent["machine"] - spent["server"] - spent["postgres"] - spent["client"])
+        return {
+            "cpu_ms": {
+                side: round(spent[side] * 1000 / max(count, 1), 2)
+                for side in ("server", "postgres", "client")
+            },
+            "other_cpu_pct": round(100 * other / (elapsed * os.cpu_count()), 1),
+        }
 
 
 def client_cpu() -> float:

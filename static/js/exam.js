@@ -249,6 +249,10 @@
         continue;
       }
       const entry = queue[itemId];
+      if (!navigator.onLine) {
+        offline = true; // the browser knows it has no network: wait for "online"
+        return false;
+      }
       let response;
       try {
         response = await fetch(urls.save, {
@@ -315,6 +319,9 @@
   async function submitAttempt() {
     let response;
     try {
+      if (!navigator.onLine) {
+        throw new Error("offline");
+      }
       response = await fetch(urls.submit, {
         method: "POST",
         headers: jsonHeaders(),
@@ -665,6 +672,11 @@
   });
 
   function toggleNav(show) {
+    if (show) {
+      // Open just below the sticky bar, wherever the page is scrolled to.
+      const bar = root.querySelector("[data-bar]").getBoundingClientRect();
+      el.navPanel.style.top = `${Math.max(bar.bottom, 0) + 8}px`;
+    }
     el.navPanel.classList.toggle("d-none", !show);
     el.navToggle.setAttribute("aria-expanded", String(show));
   }

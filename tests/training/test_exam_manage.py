@@ -740,6 +740,32 @@ def test_a_version_that_changed_more_than_the_key_is_refused(regrade_setup, clie
     assert [a.score for a in taken] == [Decimal(100), Decimal(100), Decimal(0)]
 
 
+def test_a_fill_in_key_gains_an_accepted_answer(law, make_user):
+    (question,) = add_questions("fill_blank", 1)
+    exam = published_exam(make_blueprint(SectionData("fill_blank", 1, Decimal(100))))
+    person = make_user()
+    make_batch(exam, [person])
+    attempt = take(person, exam, answers={"fill_blank": ["15日"]})
+    assert attempt.score == Decimal(0)
+    draft = bank.current_draft(question)
+    draft.blanks = [["十五日", "15日"]]
+    bank.edit_question(SYSTEM, question, draft, "补充可接受答案")
+    db.session.commit()
+    plan = manage.apply_regrade(SYSTEM, exam, question.id)
+    assert (plan.score_changes, plan.pass_changes) == (1, 1)
+    assert (attempt.score, attempt.passed) == (Decimal(100), True)
+
+
+def test_topics_tagged_in_bulk_do_not_block_a_regrade(regrade_setup):
+    exam, question, _taken, _writing = regrade_setup
+    bank.bulk_tag(SYSTEM, [question], "基本权利")  # no new version
+    db.session.commit()
+    correct_key(question)  # the new version carries the tag the old one lacks
+    assert manage.regrade_candidates(exam)[0].key_only
+    plan = manage.apply_regrade(SYSTEM, exam, question.id)
+    assert [row.new_score for row in plan.rows] == [Decimal(90), Decimal(90), Decimal(10)]
+
+
 # --- results and the export --------------------------------------------------------
 
 

@@ -807,8 +807,14 @@ def _used_version_ids(exam: Exam) -> set[int]:
     return in_pools | on_papers
 
 
+# Topics are tagged in bulk without a new version, so the next edit's version carries
+# tags the old one lacks; they are no part of what a candidate saw or how it is marked.
+IGNORED_FOR_REGRADE = ("知识点",)
+
+
 def _changed(old: QuestionVersion, new: QuestionVersion) -> list[str]:
-    return bank.changed_fields(bank.draft_of(old), bank.draft_of(new))
+    changed = bank.changed_fields(bank.draft_of(old), bank.draft_of(new))
+    return [name for name in changed if name not in IGNORED_FOR_REGRADE]
 
 
 def regrade_candidates(exam: Exam) -> list[RegradeCandidate]:

@@ -1,0 +1,212 @@
+"""End to end in a real Chromium (the Debian package, driven by Playwright): take an exam,
+lose the network half way, answer on, come back, reload, submit; then check in the
+database that every answer arrived with its newest value and the attempt was scored.
+
+The app is served from a thread (werkzeug) on the test's own database.
+"""
+
+import threading
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from core.extensions import db
+from training.exams.models import Attempt, Response
+
+from .exam_factories import make_exam, standard_bank
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PASSWORD = "Passw0rd!"
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+def live_server(app):
+    app.config["WTF_CSRF_ENABLED"] = True  # the page must send its token, as in production
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A browser page that records console errors and answers dialogs."""
+
+    def __init__(self, context):
+        self.page = context.new_page()
+        self.page.set_default_timeout(WAIT_MS)
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.accept_dialogs = True
+        self.page.on(
+            "console", lambda message: message.type == "error" and self.errors.append(message.text)
+        )
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        if self.accept_dialogs:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    def login(self, base: str, user) -> None:
+        self.page.goto(f"{base}/login")
+        self.page.fill("#login", user.login)
+        self.page.fill("#password", PASSWORD)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url(f"{base}/")
+
+
+def answer(page, position: int, variant: int) -> list:
+    """Answer question `position` on the page; returns the answer the server should hold."""
+    section = page.locator(f"#q-{position}")
+    kind = section.get_attribute("data-type")
+    if kind == "fill_blank":
+        texts = [f"答案{variant}甲", f"答案{variant}乙"]
+        for index, text in enumerate(texts):
+            section.locator(f"input[data-blank='{index}']").fill(text)
+        section.locator("input[data-blank='1']").press("Tab")  # leaving the field saves
+        return texts
+    boxes = section.locator("input")
+    if kind == "multiple":
+        picks = [variant % 2, 2 + variant % 2]
+        for index in range(boxes.count()):
+            if index in picks:
+                boxes.nth(index).check()
+            else:
+                boxes.nth(index).uncheck()
+    else:
+        picks = [variant % boxes.count()]
+        boxes.nth(picks[0]).check()
+    return sorted(int(boxes.nth(index).get_attribute("value")) for index in picks)
+
+
+def shows(page, position: int, expected: list) -> bool:
+    section = page.locator(f"#q-{position}")
+    if section.get_attribute("data-type") == "fill_blank":
+        inputs = section.locator("input[data-blank]")
+        return [inputs.nth(i).input_value() for i in range(inputs.count())] == expected
+    boxes = section.locator("input")
+    checked = [
+        int(boxes.nth(i).get_attribute("value"))
+        for i in range(boxes.count())
+        if boxes.nth(i).is_checked()
+    ]
+    return sorted(checked) == expected
+
+
+def test_take_an_exam_offline_half_way_reload_and_submit(app, live_server, browser, make_user):
+    standard_bank()
+    learner = make_user(name="李四")
+    exam = make_exam(roster=[learner], shuffle_questions=True, shuffle_choices=True)
+    context = browser.new_context(locale="zh-CN")
+    tab = Page(context)
+    page = tab.page
+    tab.login(live_server, learner)
+
+    page.goto(f"{live_server}/exams/{exam.id}")
+    page.get_by_role("button", name="开始考试").click()  # confirms "开始后立即计时…"
+    page.wait_for_url("**/attempts/*")
+    questions = page.locator("[data-item-id]")
+    expect(questions).to_have_count(5)
+    state = page.locator("[data-save-state]")
+    expect(state).to_have_text("已保存")
+    expect(page.locator("[data-timer]")).to_contain_text("剩余 ")
+
+    expected = {}
+    expected[1] = answer(page, 1, 0)
+    expected[2] = answer(page, 2, 1)
+    expected[1] = answer(page, 1, 1)  # changed: the newer answer must win
+    expect(state).to_have_text("已保存")
+
+    context.set_offline(True)
+    expected[3] = answer(page, 3, 1)
+    expect(state).to_have_text("离线，恢复后自动提交")
+    expected[4] = answer(page, 4, 2)
+    expected[2] = answer(page, 2, 2)
+    expect(state).to_have_text("离线，恢复后自动提交")
+    page.click("[data-flag]:visible >> nth=0")
+    context.set_offline(False)
+    expect(state).to_have_text("已保存")
+
+    page.reload()
+    expect(questions).to_have_count(5)
+    expect(state).to_have_text("已保存")
+    for position, value in expected.items():
+        assert shows(page, position, value), position
+    expect(page.locator("#q-1")).to_have_class("card mb-3 exam-question exam-question-flagged")
+    expect(page.locator("[data-progress]")).to_have_text("已答 4 / 5")
+
+    tab.accept_dialogs = False  # first a submit that names the question left, then cancel
+    page.click("[data-submit] >> nth=0")
+    assert "还有第 5 题未作答" in tab.dialogs[-1]
+    expected[5] = answer(page, 5, 3)
+    expect(state).to_have_text("已保存")
+    tab.accept_dialogs = True
+    page.click("[data-submit] >> nth=0")
+    page.wait_for_url("**/result")
+    assert "已全部作答" in tab.dialogs[-1]
+    expect(page.locator(".exam-score")).to_contain_text("成绩")
+    assert tab.errors == []
+
+    db.session.expire_all()
+    attempt = db.session.scalar(select(Attempt).where(Attempt.user_id == learner.id))
+    assert (attempt.status, attempt.submitted_by) == ("submitted", "candidate")
+    assert attempt.score is not None and all(item.earned is not None for item in attempt.items)
+    held = {
+        response.item_id: response.answer
+        for response in db.session.scalars(
+            select(Response).where(Response.attempt_id == attempt.id)
+        )
+    }
+    assert held == {attempt.items[p - 1].id: value for p, value in expected.items()}
+    context.close()
+
+
+def test_the_exam_page_fits_a_phone(app, live_server, browser, make_user):
+    standard_bank()
+    learner = make_user()
+    exam = make_exam(roster=[learner])
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+    )
+    tab = Page(context)
+    page = tab.page
+    tab.login(live_server, learner)
+    page.goto(f"{live_server}/exams/{exam.id}")
+    page.get_by_role("button", name="开始考试").click()
+    page.wait_for_url("**/attempts/*")
+    expect(page.locator("[data-item-id]")).to_have_count(5)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    navigation = page.locator("#exam-nav")
+    expect(navigation).to_be_hidden()
+    page.click("[data-toggle-nav]")
+    expect(navigation).to_be_visible()
+    page.click("[data-goto='4']")
+    expect(navigation).to_be_hidden()
+    expect(page.locator("[data-submit] >> nth=0")).to_be_in_viewport()  # the sticky bar
+    assert tab.errors == []
+    context.close()
