@@ -14,7 +14,9 @@ Modes
           (mean, exponential; --fast: no pause) with changed answers, repeated and late
           out-of-order saves, reload midway (the server's responses must match what it
           acknowledged), submit twice (scored once), open the result.
-  soak    the same flow, each candidate spreading its saves over --minutes.
+  soak    the same flow at an exam's real pace (--think 40: 60 questions in about an
+          hour) for --minutes: everyone logs in and starts within --ramp, reloads halfway,
+          and submits what was saved when the minutes are up.
   logins  logins per second (GET /login + POST /login) at --connections.
   starts  exam starts per second (POST start: draws and freezes a paper) at --connections,
           candidates logged in beforehand; then paper loads per second.
@@ -476,8 +478,11 @@ class Candidate:
         if status != 200:
             raise Failed(f"result: {status}")
 
-    async def take_exam(self, delay: float, think: float, rng: random.Random) -> None:
-        """The whole exam-day flow for one candidate."""
+    async def take_exam(
+        self, delay: float, think: float, rng: random.Random, end_at: float | None = None
+    ) -> None:
+        """The whole exam-day flow for one candidate. With `end_at` (a monotonic time) the
+        candidate reloads halfway to it and submits what was saved when it comes."""
         await asyncio.sleep(delay)
         await self.login_flow()
         await self.start(await self.rules_page())
@@ -487,13 +492,20 @@ class Candidate:
         await self.load_paper()
         actions = plan_actions(self.items, rng)
         midway = len(actions) // 2
-        pause = think if think >= 0 else 0
+        reload_at = None if end_at is None else (time.monotonic() + end_at) / 2
         for number, (action, item) in enumerate(actions):
-            if number == midway:  # reload the page: the server's answers must be ours
+            if think:
+                pause = rng.expovariate(1 / think)
+                if end_at is not None:
+                    pause = min(pause, max(0.0, end_at - time.monotonic()))
+                await asyncio.sleep(pause)
+            if end_at is not None and time.monotonic() >= end_at:
+                break
+            if number == midway if reload_at is None else reload_at <= time.monotonic():
+                # Reload the page: the server's answers must be those it acknowledged.
+                reload_at = float("inf")
                 await self.call("exam_page", "GET", f"/attempts/{self.attempt_id}")
                 self.compare_with_server(await self.load_paper("paper_reload"))
-            if pause:
-                await asyncio.sleep(rng.expovariate(1 / pause))
             item_id = item["item_id"]
             if action == "repeat" and item_id in self.acked:
                 # A retry of the last save of this item (same seq, same answer).
@@ -582,12 +594,10 @@ async def flow_mode(run: Run, server: Server) -> dict:
     """spike / soak: whole candidates, started within the ramp."""
     args = run.args
     people = run.candidates(args.candidates)
-    if args.mode == "soak":
-        # Spread each candidate's ~80 actions over what is left of --minutes after the ramp.
-        window = args.minutes * 60 - args.ramp - 30
-        think = max(0.0, window / (run.info["questions_per_paper"] * 1.35 + 2))
-    else:
-        think = 0.0 if args.fast else args.think
+    think = 0.0 if args.fast else args.think
+    if think is None:
+        think = 40.0 if args.mode == "soak" else 3.0
+    end_at = time.monotonic() + args.minutes * 60 if args.mode == "soak" else None
     rng = random.Random(args.seed)
     run.connector = run.new_connector(args.connections)
     for person in people:
@@ -597,7 +607,7 @@ async def flow_mode(run: Run, server: Server) -> dict:
     started = time.perf_counter()
     results = await asyncio.gather(
         *(
-            person.take_exam(rng.uniform(0, args.ramp), think, random.Random(rng.random()))
+            person.take_exam(rng.uniform(0, args.ramp), think, random.Random(rng.random()), end_at)
             for person in people
         ),
         return_exceptions=True,
@@ -917,7 +927,7 @@ def parse_args(argv=None):
     parser.add_argument("--candidates", type=int, default=None)
     parser.add_argument("--connections", type=int, default=None, help="client connections")
     parser.add_argument("--ramp", type=float, default=60, help="spike/soak: seconds to start all")
-    parser.add_argument("--think", type=float, default=3, help="spike: mean seconds per save")
+    parser.add_argument("--think", type=float, help="mean seconds between saves (spike 3, soak 40)")
     parser.add_argument("--fast", action="store_true", help="spike: no think time")
     parser.add_argument("--minutes", type=float, default=10, help="soak: duration")
     parser.add_argument("--duration", type=float, default=20, help="saves: measured seconds")

@@ -21,6 +21,7 @@
   const REFRESH_MS = 180000; // re-read the deadline (extensions) and other tabs' answers
   const TYPING_MS = 800; // a blank is saved this long after the last keystroke
   const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const STATE_COLOURS = ["success", "secondary", "danger"];
   const TYPE_LABELS = { single: "单选", multiple: "多选", true_false: "判断", fill_blank: "填空" };
 
   const el = {
@@ -140,7 +141,8 @@
       kind = "secondary";
     }
     el.state.textContent = text;
-    el.state.className = `badge text-bg-${kind} exam-save-state`;
+    el.state.classList.remove(...STATE_COLOURS.map((colour) => `text-bg-${colour}`));
+    el.state.classList.add(`text-bg-${kind}`);
   }
 
   function formatLeft(ms) {
@@ -453,6 +455,7 @@
     const state = [answered ? "已答" : "未答", flagged ? "已标记" : ""].filter(Boolean).join("，");
     item.navButton.setAttribute("aria-label", `第 ${item.position} 题，${state}`);
     item.flagButton.setAttribute("aria-pressed", String(flagged));
+    item.flagButton.classList.toggle("active", flagged);
     item.flagButton.textContent = flagged ? "取消标记" : "标记";
     item.section.classList.toggle("exam-question-flagged", flagged);
     const done = items.filter((one) => {
@@ -572,6 +575,7 @@
   // Server responses merged with this browser's unsent answers: the newest seq wins.
   function merge(responses) {
     const queue = queued();
+    let pruned = false;
     for (const item of items) {
       const itemId = String(item.item_id);
       const server = responses[itemId];
@@ -588,6 +592,7 @@
       }
       if (local && server && server.seq >= local.seq) {
         delete queue[itemId]; // the server already holds it, or something newer
+        pruned = true;
       }
       if (newest && newest !== shown) {
         answers.set(itemId, newest);
@@ -596,7 +601,9 @@
         updateNav(item);
       }
     }
-    writeJSON("queue", queue);
+    if (pruned) {
+      writeJSON("queue", queue);
+    }
   }
 
   async function refresh() {
@@ -736,6 +743,13 @@
         submitAttempt();
       }
     });
+  });
+
+  // Another tab of this attempt answered: show its answer here at once.
+  window.addEventListener("storage", (event) => {
+    if (event.key === storeKey("queue") && items.length && !closed) {
+      merge({});
+    }
   });
 
   window.addEventListener("offline", () => {

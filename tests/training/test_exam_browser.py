@@ -6,12 +6,14 @@ The app is served from a thread (werkzeug) on the test's own database.
 """
 
 import threading
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from core import clock
 from core.extensions import db
 from training.exams.models import Attempt, Response
 
@@ -182,6 +184,68 @@ def test_take_an_exam_offline_half_way_reload_and_submit(app, live_server, brows
         )
     }
     assert held == {attempt.items[p - 1].id: value for p, value in expected.items()}
+    context.close()
+
+
+def test_at_the_deadline_the_page_sends_its_answers_and_submits(
+    app, live_server, browser, make_user
+):
+    standard_bank()
+    learner = make_user()
+    exam = make_exam(roster=[learner])
+    tab = Page(browser.new_context())
+    page = tab.page
+    tab.login(live_server, learner)
+    page.goto(f"{live_server}/exams/{exam.id}")
+    page.get_by_role("button", name="开始考试").click()
+    page.wait_for_url("**/attempts/*")
+    expect(page.locator("[data-item-id]")).to_have_count(5)
+    db.session.expire_all()
+    attempt = db.session.scalar(select(Attempt).where(Attempt.user_id == learner.id))
+    attempt.deadline_at = clock.now() + timedelta(seconds=6)  # as if time had run on
+    db.session.commit()
+    page.reload()
+    expect(page.locator("[data-timer]")).to_contain_text("剩余 00:0")
+    chosen = answer(page, 1, 1)
+    page.wait_for_url("**/result", timeout=30_000)
+    assert tab.errors == []
+    db.session.expire_all()
+    attempt = db.session.get(Attempt, attempt.id)
+    # The page itself submitted (within the grace), before any server-side expiry.
+    assert (attempt.status, attempt.submitted_by) == ("submitted", "candidate")
+    assert attempt.score is not None
+    held = db.session.scalar(select(Response).where(Response.attempt_id == attempt.id))
+    assert (held.item_id, held.answer) == (attempt.items[0].id, chosen)
+
+
+def test_two_tabs_stay_consistent(app, live_server, browser, make_user):
+    standard_bank()
+    learner = make_user()
+    exam = make_exam(roster=[learner])
+    context = browser.new_context()
+    first = Page(context)
+    first.login(live_server, learner)
+    first.page.goto(f"{live_server}/exams/{exam.id}")
+    first.page.get_by_role("button", name="开始考试").click()
+    first.page.wait_for_url("**/attempts/*")
+    second = Page(context)
+    second.page.goto(first.page.url)
+    for tab in (first, second):
+        expect(tab.page.locator("[data-item-id]")).to_have_count(5)
+
+    chosen = answer(first.page, 1, 0)
+    expect(first.page.locator("[data-save-state]")).to_have_text("已保存")
+    expect(second.page.locator("#q-1 input:checked")).to_have_count(1)
+    assert shows(second.page, 1, chosen)
+    chosen = answer(second.page, 1, 1)  # the later answer, from the other tab, wins
+    expect(second.page.locator("[data-save-state]")).to_have_text("已保存")
+    expect(first.page.locator(f"#q-1 input[value='{chosen[0]}']")).to_be_checked()
+
+    db.session.expire_all()
+    attempt = db.session.scalar(select(Attempt).where(Attempt.user_id == learner.id))
+    held = db.session.scalar(select(Response).where(Response.attempt_id == attempt.id))
+    assert (held.item_id, held.answer) == (attempt.items[0].id, chosen)
+    assert first.errors == second.errors == []
     context.close()
 
 

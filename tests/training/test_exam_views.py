@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core import clock
 from core.extensions import db
@@ -213,6 +213,26 @@ def test_saving_answers(client, attempt_id):
     db.session.expire_all()
     held = db.session.scalar(select(Response).where(Response.item_id == item))
     assert (held.answer, held.seq) == ([0], 10)
+
+
+def test_the_save_path_is_lean(client, attempt_id):
+    """Exam day's hot path: the session's user, then one UPDATE and one INSERT."""
+    item = paper_of(client, attempt_id)["items"][0]["item_id"]
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert save(client, attempt_id, item, [1], 1).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert [s for s in statements if s in ("SELECT", "UPDATE", "INSERT", "DELETE")] == [
+        "SELECT",
+        "UPDATE",
+        "INSERT",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -168,6 +168,9 @@ def save_answer(attempt_id: int):
     now = clock.now()
     result = attempts.save_answer(current_user.id, attempt_id, item_id, answer, seq, now, _grace())
     if result.saved:
+        # Nothing this request loaded can go stale; keeping the user loaded saves the
+        # query that the response hooks (current_user.is_authenticated) would make.
+        db.session().expire_on_commit = False
         db.session.commit()
         return jsonify(
             saved=True,
