@@ -5,6 +5,7 @@ from core.extensions import db
 from core.passwords import verify_password
 from core.roles import Role
 from training.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from training.exams.models import Exam
 from training.models import Unit, User
 
 
@@ -61,3 +62,14 @@ def test_seed_demo_is_idempotent_and_every_demo_account_logs_in(runner, app):
         assert home.status_code == 200 and "您好" in home.text
         roles_seen |= db.session.scalar(select(User).where(User.login == login)).roles
     assert roles_seen == set(Role)
+
+
+def test_seed_demo_opens_exams_for_the_demo_learners(runner, app):
+    runner.invoke(args=["seed-demo"])
+    exams = db.session.scalars(select(Exam).order_by(Exam.id)).all()
+    assert [exam.status for exam in exams] == ["published", "published"]
+    for login, title in (("newcadre", "任前学法考试"), ("officer", "行政执法证考试模拟测试")):
+        client = app.test_client()
+        client.post("/login", data={"login": login, "password": DEMO_PASSWORD})
+        page = client.get("/exams/").text
+        assert title in page and "可参加" in page, login

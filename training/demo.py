@@ -7,6 +7,7 @@ from core.extensions import db
 from core.passwords import hash_password
 from core.roles import Role
 from question_bank.demo import load_demo_bank
+from training.demo_exams import seed_demo_exams
 from training.models import Unit, User
 
 DEMO_PASSWORD = "Demo@2026"
@@ -86,6 +87,8 @@ def seed_demo() -> bool:
     db.session.flush()
     trainer = db.session.scalar(select(User).where(User.login == "trainer"))
     load_demo_bank(Actor(trainer.id, trainer.login))
+    admin = db.session.scalar(select(User).where(User.login == "admin"))
+    seed_demo_exams(trainer, admin)
     return True
 
 
