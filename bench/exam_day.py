@@ -23,7 +23,9 @@ Modes
   saves   answer saves per second and p50/p95/p99 latency at --connections (default 128),
           each connection one candidate with a started attempt; --bare also measures the
           bare single-upsert app (bench/bare_upsert.py) with the same gunicorn settings in
-          the same run, alternating --rounds times, and reports the ratio.
+          the same run, alternating --rounds times, and reports the ratio. --rate R
+          offers R saves/s on a fixed schedule instead (an exam hall's load), latency
+          counted from when each save was due.
 
 Every acknowledged save is written to a JSONL log (--log) for bench/check_exam_day.py:
   {"t": "save", "a": attempt, "i": item, "s": seq, "v": answer, "ack": seq the server holds}
@@ -67,6 +69,10 @@ class Failed(Exception):
     """A candidate's flow could not go on; the message says where."""
 
 
+class RunError(Exception):
+    """The run cannot go on (the server would not start or died, set-up failed)."""
+
+
 # --- the server --------------------------------------------------------------------
 
 
@@ -97,16 +103,21 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def postgres_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+def postgres_pids(url: str) -> list[int]:
+    """The PostgreSQL backends serving the bench database, and the server's WAL writer,
+    checkpointer and background writer (not other databases' backends: other tests may be
+    running on the same server)."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return []
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE (datname = current_database() "
+            "AND pid <> pg_backend_pid()) OR backend_type IN "
+            "('walwriter', 'checkpointer', 'background writer')"
+        ).fetchall()
+    return [pid for (pid,) in rows]
 
 
 class Server:
@@ -155,7 +166,7 @@ class Server:
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise SystemExit(f"gunicorn exited; see {self.log}")
+                    raise RunError(f"gunicorn exited; see {self.log}")
                 try:
                     async with session.get(self.url + "/healthz") as response:
                         if response.status == 200:
@@ -164,7 +175,7 @@ class Server:
                     pass
                 await asyncio.sleep(0.2)
         self.stop()
-        raise SystemExit(f"gunicorn did not answer /healthz in 30 s; see {self.log}")
+        raise RunError(f"gunicorn did not answer /healthz in 30 s; see {self.log}")
 
     def pids(self) -> list[int]:
         if self.process is None:
@@ -561,7 +572,7 @@ class Run:
     def candidates(self, count: int, offset: int = 0) -> list[Candidate]:
         logins = self.info["logins"][offset : offset + count]
         if len(logins) < count:
-            raise SystemExit(
+            raise RunError(
                 f"only {len(logins)} candidates from #{offset + 1}; seed more (--candidates)"
             )
         return [Candidate(login, self) for login in logins]
@@ -603,7 +614,7 @@ async def flow_mode(run: Run, server: Server) -> dict:
     for person in people:
         person.open(server.url)
     run.profiler.start(server)
-    watch = CpuWatch(server)
+    watch = CpuWatch(server, run.args.database_url)
     started = time.perf_counter()
     results = await asyncio.gather(
         *(
@@ -654,7 +665,7 @@ async def logins_mode(run: Run, server: Server) -> dict:
             person.open(server.url)
         run.stats.latency.pop("login", None)
         run.profiler.start(server)
-        watch = CpuWatch(server)
+        watch = CpuWatch(server, run.args.database_url)
         started = time.perf_counter()
         results = await bounded(args.connections, (p.login_flow() for p in people))
         elapsed = time.perf_counter() - started
@@ -703,7 +714,7 @@ async def prepare(run: Run, people: list[Candidate], server: Server, start: bool
     results = await bounded(32, (ready(p) for p in people))
     run.stats.recording = True
     if failed := tally_failures(run, results):
-        raise SystemExit(f"{failed} candidates could not be prepared: {run.stats.examples}")
+        raise RunError(f"{failed} candidates could not be prepared: {run.stats.examples}")
     for person, token in zip(people, results, strict=True):
         person.token = token
 
@@ -718,7 +729,7 @@ async def starts_mode(run: Run, server: Server) -> dict:
         for kind in ("start", "paper"):
             run.stats.latency.pop(kind, None)
         run.profiler.start(server)
-        watch = CpuWatch(server)
+        watch = CpuWatch(server, run.args.database_url)
         started = time.perf_counter()
         results = await bounded(args.connections, (p.start(p.token) for p in people))
         elapsed = time.perf_counter() - started
@@ -754,17 +765,31 @@ async def hammer(run: Run, people: list[Candidate], seconds: float, kind: str) -
     stop = time.perf_counter() + seconds
     rng = random.Random(run.args.seed)
 
-    async def loop(person: Candidate):
+    # --rate: an open loop, each connection sending on a fixed schedule (the offered load
+    # of an exam hall), latency counted from when the save was due, so a server that falls
+    # behind is charged for the wait; without it, every connection sends back to back.
+    interval = len(people) / run.args.rate if run.args.rate else 0.0
+    late = run.stats.latency[kind + "_due"] = []
+
+    async def loop(person: Candidate, due: float):
         while time.perf_counter() < stop:
+            if interval:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
             item = rng.choice(person.items)
             person.seq += 1
             await person.save(item["item_id"], person.answer_for(item, rng), person.seq, kind)
+            if interval:
+                late.append(time.perf_counter() - due)
+                due += interval
 
     started = time.perf_counter()
-    results = await asyncio.gather(*(loop(p) for p in people), return_exceptions=True)
+    results = await asyncio.gather(
+        *(loop(p, started + rng.uniform(0, interval)) for p in people), return_exceptions=True
+    )
     elapsed = time.perf_counter() - started
     failed = tally_failures(run, results)
-    latencies = run.stats.latency[kind]
+    latencies = late if interval else run.stats.latency[kind]
+    run.stats.latency.pop(kind + "_due")
     return {
         "saves_per_s": round(len(latencies) / elapsed, 1),
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
@@ -782,7 +807,7 @@ async def measured(run: Run, server: Server, people, kind: str) -> dict:
     run.stats.recording = True
     if kind == "save":
         run.profiler.start(server)
-    watch = CpuWatch(server)
+    watch = CpuWatch(server, run.args.database_url)
     result = await hammer(run, people, args.duration, kind)
     result.update(watch.per(len(run.stats.latency[kind])))
     run.profiler.stop()
@@ -792,15 +817,18 @@ async def measured(run: Run, server: Server, people, kind: str) -> dict:
 class CpuWatch:
     """CPU the server, PostgreSQL, this client and everything else used over a span."""
 
-    def __init__(self, server: "Server"):
+    def __init__(self, server: "Server", database_url: str):
         self.server = server
+        self.database_url = database_url
         self.before = self.sample()
         self.started = time.perf_counter()
 
     def sample(self) -> dict:
         return {
             "server": {pid: process_cpu_seconds([pid]) for pid in self.server.pids()},
-            "postgres": {pid: process_cpu_seconds([pid]) for pid in postgres_pids()},
+            "postgres": {
+                pid: process_cpu_seconds([pid]) for pid in postgres_pids(self.database_url)
+            },
             "client": {0: client_cpu()},
             "machine": {0: machine_busy_seconds()},
         }
@@ -934,6 +962,9 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=3, help="saves: unmeasured seconds")
     parser.add_argument("--rounds", type=int, default=1, help="logins/starts/saves: repeats")
     parser.add_argument("--bare", action="store_true", help="saves: also the bare upsert")
+    parser.add_argument(
+        "--rate", type=float, help="saves: offered saves/s (open loop) instead of flat out"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--threads", type=int, default=1)
@@ -985,6 +1016,9 @@ def main(argv=None) -> int:
         result = asyncio.run(asyncio.wait_for(run_mode(run, server), args.max_seconds))
     except TimeoutError:
         timed_out, result = True, {}
+    except (RunError, KeyboardInterrupt) as error:
+        run.stats.problem("run_error", str(error) or type(error).__name__)
+        result = {"error": str(error) or type(error).__name__}
     finally:
         server.stop()
         watchdog.cancel()
