@@ -42,8 +42,11 @@ def enforce_idle_timeout():
         return None
     now = time.time()
     last_seen = session.get("last_seen", now)
-    session["last_seen"] = now
     if now - last_seen <= current_app.config["IDLE_TIMEOUT_MINUTES"] * 60:
+        # Rewritten at most once a minute, so most requests (answer saves above all) do
+        # not re-sign and resend the session cookie.
+        if now - last_seen > 60 or "last_seen" not in session:
+            session["last_seen"] = now
         return None
     record(current_actor(), "session.timeout", object_type="user", object_id=current_user.id)
     db.session.commit()

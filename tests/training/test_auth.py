@@ -249,3 +249,12 @@ def test_login_rate_limit_uses_redis_when_configured(migrated_database, monkeypa
         assert app.test_client().post("/login", data={"login": "x"}).status_code == 429
         assert Redis.from_url("redis://127.0.0.1:6379/15").dbsize() > 0
         db.engine.dispose()
+
+
+def test_activity_refreshes_the_session_cookie_at_most_once_a_minute(client, make_user, auth):
+    auth.login(make_user())
+    client.get("/")  # the first request records when the user was last seen
+    assert "Set-Cookie" not in client.get("/").headers
+    with client.session_transaction() as session:
+        session["last_seen"] = time.time() - 90
+    assert "Set-Cookie" in client.get("/").headers

@@ -183,7 +183,7 @@ class Exam(db.Model):
     #: per blueprint section, the questions it draws from, frozen when the exam is
     #: published: [[[question id, version id, choice count], ...], ...]; a fixed-paper exam
     #: keeps just its one paper here
-    pools: Mapped[list | None] = mapped_column(JSON)
+    pools: Mapped[list | None] = mapped_column(JSON, deferred=True)
     created_by: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
