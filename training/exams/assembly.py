@@ -144,14 +144,34 @@ def _pick(
     picks: list[list[PoolEntry]] = [[] for _ in sections]
     taken: set[int] = set()
     for i in order:
-        candidates = [entry for entry in pools[i] if entry[0] not in taken]
-        if len(candidates) < counts[i]:
+        chosen = _sample_untaken(pools[i], counts[i], taken, rng)
+        if chosen is None:
             return _match(counts, pools, rng)
         # Bank order within a section, so a fixed paper reads the same for everyone
         # unless the blueprint shuffles.
-        picks[i] = [candidates[j] for j in sorted(rng.sample(range(len(candidates)), counts[i]))]
+        picks[i] = [pools[i][j] for j in sorted(chosen)]
         taken.update(entry[0] for entry in picks[i])
     return picks
+
+
+def _sample_untaken(
+    pool: list[PoolEntry], count: int, taken: set[int], rng: random.Random
+) -> list[int] | None:
+    """`count` random positions in `pool` whose questions are not taken; None if too few.
+
+    A large pool is sampled by drawing positions and skipping taken ones, so a start does
+    not copy a 20,000-question pool; a pool that is mostly taken is filtered instead."""
+    if len(pool) >= 4 * (count + len(taken)):
+        chosen: set[int] = set()
+        while len(chosen) < count:
+            position = rng.randrange(len(pool))
+            if pool[position][0] not in taken:
+                chosen.add(position)
+        return list(chosen)
+    free = [position for position, entry in enumerate(pool) if entry[0] not in taken]
+    if len(free) < count:
+        return None
+    return rng.sample(free, count)
 
 
 def _match(
