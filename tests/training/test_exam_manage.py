@@ -460,10 +460,13 @@ def test_a_roster_by_unit_takes_the_subtree_within_the_admins_scope(law, tree, m
     batch = make_batch(exam)
     scope = accounts.manageable_unit_ids(admin)
     make_user(unit=section, name="已停用", is_active=False)
+    make_user(Role.AUDITOR, unit=section, name="审计员")
 
     added = manage.add_unit(admin_actor(admin), batch, bureau.id, scope=scope)
     on_roster = {m.user.name for m in batch.members}
-    assert added == 5  # bureau's two, section's two and the admin; not the inactive one
+    # Every active learner of the subtree, the admin too (also a learner); not the
+    # inactive one, nor the auditor, who holds no learner role and sits no exam.
+    assert added == 5
     assert on_roster == {"区司法局1", "区司法局2", "法治督察科1", "法治督察科2", "司法局管理员"}
 
     with pytest.raises(SetupError, match="您无权管理该单位"):

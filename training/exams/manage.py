@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from core import clock
 from core.audit import Actor, record
 from core.extensions import db
+from core.roles import Role
 from question_bank import bank
 from question_bank.models import Law, Question, QuestionVersion, Topic
 from training import scoring
@@ -38,7 +39,7 @@ from training.exams.models import (
     PaperItem,
     Response,
 )
-from training.models import Unit, User, subtree_ids
+from training.models import Unit, User, UserRole, subtree_ids
 
 MAX_SECTION_COUNT = 500
 MAX_SECTION_POINTS = Decimal(100)
@@ -365,11 +366,15 @@ def add_members(
 
 
 def add_unit(actor: Actor, batch: Batch, unit_id: int, *, scope: set[int] | None = None) -> int:
-    """Put every active user of a unit and the units below it on the roster."""
+    """Put every active learner of a unit and the units below it on the roster (an
+    auditor or administrator of the unit does not sit its exams)."""
     if scope is not None and unit_id not in scope:
         raise SetupError("您无权管理该单位。")
     users = db.session.scalars(
-        select(User).where(User.unit_id.in_(subtree_ids(unit_id)), User.is_active)
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.unit_id.in_(subtree_ids(unit_id)), User.is_active)
+        .where(UserRole.role == Role.LEARNER.value)
     ).all()
     return add_members(actor, batch, list(users), scope=scope)
 
