@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -165,8 +165,8 @@ def start_attempt(
             raise
         return existing
     # One multi-row insert for the paper: the ORM's unit of work was a third of a start.
-    db.session.execute(
-        insert(PaperItem),
+    db.session.connection().execute(
+        PaperItem.__table__.insert(),
         [
             {
                 "attempt_id": attempt.id,
