@@ -5,14 +5,12 @@ from wtforms import (
     BooleanField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.audit import OBJECT_LABELS
-from core.forms import ChineseDateField, Form, choices
+from core.forms import ChineseDateField, Form, MultiCheckboxField, choices
 
 
 class LoginForm(Form):
@@ -24,11 +22,6 @@ class ChangePasswordForm(Form):
     current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
     new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=128)])
     confirm = PasswordField("再次输入新密码", validators=[EqualTo("new", "两次输入的新密码不一致")])
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class UserForm(Form):
