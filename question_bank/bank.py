@@ -26,6 +26,7 @@ from question_bank.models import (
     QuestionStatus,
     QuestionVersion,
     Topic,
+    is_current_version,
 )
 
 UNVERSIONED = "现行"
@@ -146,7 +147,7 @@ def record_law_revision(actor: Actor, law: Law, label: str, effective_on: date |
     db.session.flush()
     citing = (
         select(Question.id)
-        .join(QuestionVersion, _is_current_version())
+        .join(QuestionVersion, is_current_version())
         .join(Citation, Citation.version_id == QuestionVersion.id)
         .join(LawVersion, LawVersion.id == Citation.law_version_id)
         .where(LawVersion.law_id == law.id, LawVersion.id != new_version.id)
@@ -169,12 +170,6 @@ def record_law_revision(actor: Actor, law: Law, label: str, effective_on: date |
         summary=f"{law.name} → {label}，{flagged} 道试题待复核",
     )
     return flagged
-
-
-def _is_current_version():
-    return (QuestionVersion.question_id == Question.id) & (
-        QuestionVersion.number == Question.current_number
-    )
 
 
 # --- questions ---------------------------------------------------------------------

@@ -109,10 +109,7 @@ class Question(db.Model):
         back_populates="question", order_by="QuestionVersion.number"
     )
     current_version: Mapped["QuestionVersion"] = relationship(
-        primaryjoin=lambda: and_(
-            QuestionVersion.question_id == Question.id,
-            QuestionVersion.number == Question.current_number,
-        ),
+        primaryjoin=lambda: is_current_version(),
         viewonly=True,
         uselist=False,
     )
@@ -123,6 +120,14 @@ class Question(db.Model):
     @property
     def status_label(self) -> str:
         return QuestionStatus(self.status).label
+
+
+def is_current_version():
+    """Join condition: the QuestionVersion that is its Question's current one."""
+    return and_(
+        QuestionVersion.question_id == Question.id,
+        QuestionVersion.number == Question.current_number,
+    )
 
 
 class QuestionVersion(db.Model):

@@ -22,6 +22,7 @@ from question_bank.models import (
     QuestionStatus,
     QuestionVersion,
     Topic,
+    is_current_version,
 )
 
 #: status filter values beyond the QuestionStatus ones
@@ -41,12 +42,6 @@ class QuestionFilters:
     missing_citation: bool = False
 
 
-def _current_version_of_question():
-    return (QuestionVersion.question_id == Question.id) & (
-        QuestionVersion.number == Question.current_number
-    )
-
-
 def question_query(filters: QuestionFilters) -> Select:
     """Questions matching `filters`, newest first, with what a list row shows loaded."""
     stmt = select(Question).order_by(Question.id.desc())
@@ -57,7 +52,7 @@ def question_query(filters: QuestionFilters) -> Select:
             select(Citation.id)
             .join(QuestionVersion, QuestionVersion.id == Citation.version_id)
             .join(LawVersion, LawVersion.id == Citation.law_version_id)
-            .where(_current_version_of_question(), LawVersion.law_id == filters.law_id)
+            .where(is_current_version(), LawVersion.law_id == filters.law_id)
             .exists()
         )
         stmt = stmt.where(cites_law)
@@ -95,7 +90,7 @@ def citing_counts() -> dict[int, int]:
     stmt = (
         select(Citation.law_version_id, func.count(func.distinct(Question.id)))
         .join(QuestionVersion, QuestionVersion.id == Citation.version_id)
-        .join(Question, _current_version_of_question())
+        .join(Question, is_current_version())
         .where(Question.status != QuestionStatus.RETIRED.value)
         .group_by(Citation.law_version_id)
     )

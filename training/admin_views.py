@@ -19,6 +19,7 @@ from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
 from core.web import current_actor
+from question_bank import formats
 from training import accounts, units, user_import
 from training.forms import (
     RenameUnitForm,
@@ -31,7 +32,6 @@ from training.models import Unit, User, subtree_ids
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_required = role_required(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def get_user_or_404(user_id: int) -> User:
@@ -287,7 +287,7 @@ def import_users():
 def import_template():
     return send_file(
         io.BytesIO(user_import.template_workbook()),
-        mimetype=XLSX_MIME,
+        mimetype=formats.FORMATS["xlsx"].mimetype,
         as_attachment=True,
         download_name="用户导入模板.xlsx",
     )

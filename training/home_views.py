@@ -1,7 +1,13 @@
 """The landing page after login, by role."""
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from datetime import timedelta
+
+from flask import Blueprint, current_app, render_template
+from flask_login import current_user, login_required
+
+from core import clock
+from core.roles import Role
+from training.exams import candidate
 
 bp = Blueprint("main", __name__)
 
@@ -9,4 +15,10 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def home():
-    return render_template("home.html")
+    open_exams = 0
+    if current_user.has_any_role(Role.LEARNER):
+        # Read-only: an expired attempt it submits on the way is rolled back with the
+        # request and submitted for good by the candidate's next real visit.
+        grace = timedelta(seconds=current_app.config["EXAM_GRACE_SECONDS"])
+        open_exams = candidate.open_exam_count(current_user, clock.now(), grace)
+    return render_template("home.html", open_exams=open_exams)

@@ -16,13 +16,14 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from core import clock
 from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
 from core.web import current_actor
-from question_bank import search
+from question_bank import formats, search
 from question_bank.drafts import QUESTION_TYPES
 from training import accounts, units
 from training.exams import manage, models
@@ -53,8 +54,7 @@ from training.models import User
 bp = Blueprint("exam_admin", __name__, url_prefix="/manage")
 trainer_required = role_required(Role.TRAINER)
 admin_required = role_required(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORT_MIME = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX_MIME}
+EXPORT_MIME = {"csv": "text/csv; charset=utf-8", "xlsx": formats.FORMATS["xlsx"].mimetype}
 RESULTS_PER_PAGE = 100
 
 
@@ -101,9 +101,11 @@ def _check_post() -> None:
 @trainer_required
 def blueprint_list():
     blueprints = db.session.scalars(
-        select(models.Blueprint).order_by(models.Blueprint.id.desc())
+        select(models.Blueprint)
+        .order_by(models.Blueprint.id.desc())
+        .options(selectinload(models.Blueprint.sections))
     ).all()
-    in_use = {bp_.id for bp_ in blueprints if manage.blueprint_in_use(bp_)}
+    in_use = manage.blueprints_in_use([blueprint.id for blueprint in blueprints])
     return render_template("manage/blueprints.html", blueprints=blueprints, in_use=in_use)
 
 
@@ -158,7 +160,7 @@ def edit_blueprint(blueprint_id: int):
         "manage/blueprint_form.html",
         form=form,
         blueprint=blueprint,
-        in_use=manage.blueprint_in_use(blueprint),
+        in_use=bool(manage.blueprints_in_use([blueprint.id])),
     )
 
 

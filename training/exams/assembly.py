@@ -16,6 +16,7 @@ from question_bank.models import (
     QuestionStatus,
     QuestionTopic,
     QuestionVersion,
+    is_current_version,
 )
 from training.exams.models import Blueprint, BlueprintSection
 
@@ -52,11 +53,7 @@ def eligible_pool(section: BlueprintSection) -> list[PoolEntry]:
     """Every active question the section may draw."""
     stmt = (
         select(Question.id, QuestionVersion.id, QuestionVersion.choices)
-        .join(
-            QuestionVersion,
-            (QuestionVersion.question_id == Question.id)
-            & (QuestionVersion.number == Question.current_number),
-        )
+        .join(QuestionVersion, is_current_version())
         .where(Question.status == QuestionStatus.ACTIVE.value)
         .where(Question.type == section.question_type)
         .order_by(Question.id)

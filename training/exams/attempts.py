@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from core.extensions import db
 from question_bank.models import QuestionVersion
@@ -355,13 +356,25 @@ def responses_of(attempt: Attempt) -> dict[int, Response]:
     return {response.item_id: response for response in rows}
 
 
+def paper_items(attempt: Attempt) -> list[PaperItem]:
+    """The attempt's paper in order, with its question versions, in one query."""
+    return list(
+        db.session.scalars(
+            select(PaperItem)
+            .where(PaperItem.attempt_id == attempt.id)
+            .options(joinedload(PaperItem.question_version))
+            .order_by(PaperItem.position)
+        )
+    )
+
+
 def score_attempt(attempt: Attempt) -> None:
     """(Re)compute every item's points and the total from the saved responses."""
     exam = attempt.exam
     policy = scoring.MultiplePolicy(exam.multiple_policy)
     answers = responses_of(attempt)
     earned = []
-    for item in attempt.items:
+    for item in paper_items(attempt):
         response = answers.get(item.id)
         item.earned = scoring.grade(
             key_of(item.question_version),

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from core.extensions import db
 from question_bank.drafts import LETTERS, QUESTION_TYPES
@@ -181,17 +180,6 @@ def remaining_seconds(deadline: datetime, now: datetime) -> int:
     return max(0, int((deadline - now).total_seconds()))
 
 
-def paper_items(attempt: Attempt) -> list[PaperItem]:
-    return list(
-        db.session.scalars(
-            select(PaperItem)
-            .where(PaperItem.attempt_id == attempt.id)
-            .options(joinedload(PaperItem.question_version))
-            .order_by(PaperItem.position)
-        )
-    )
-
-
 def item_payload(item: PaperItem) -> dict:
     """What the browser needs to show one question, and nothing that tells the key: the
     choices carry their original index as value, in this candidate's order."""
@@ -223,7 +211,7 @@ def paper_payload(attempt: Attempt, now: datetime) -> dict:
         "deadline": epoch_ms(attempt.deadline_at),
         "remaining_seconds": remaining_seconds(attempt.deadline_at, now),
         "status": attempt.status,
-        "items": [item_payload(item) for item in paper_items(attempt)],
+        "items": [item_payload(item) for item in attempts.paper_items(attempt)],
         "responses": {
             str(item_id): {"answer": response.answer, "seq": response.seq}
             for item_id, response in responses.items()
@@ -289,7 +277,9 @@ def review(attempt: Attempt, now: datetime, grace: timedelta) -> Review:
     items = []
     if shows_answers:
         responses = attempts.responses_of(attempt)
-        items = [_review_item(item, responses.get(item.id)) for item in paper_items(attempt)]
+        items = [
+            _review_item(item, responses.get(item.id)) for item in attempts.paper_items(attempt)
+        ]
     return Review(
         attempt=attempt,
         shows_score=shows_score,

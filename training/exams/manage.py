@@ -120,7 +120,7 @@ def save_blueprint(
         raise SetupError("请填写组卷规则名称。")
     if not data.sections:
         raise SetupError("组卷规则至少需要一个部分。")
-    if blueprint is not None and _in_use(blueprint):
+    if blueprint is not None and blueprint.id in blueprints_in_use([blueprint.id]):
         raise SetupError("该组卷规则已被已发布的考试使用，不能修改；请复制为新规则。")
     with db.session.no_autoflush:
         sections = [
@@ -148,18 +148,15 @@ def save_blueprint(
     return blueprint
 
 
-def _in_use(blueprint: Blueprint) -> bool:
-    return (
-        db.session.scalar(
-            select(Exam.id).where(Exam.blueprint_id == blueprint.id, Exam.status != "draft")
+def blueprints_in_use(blueprint_ids: list[int]) -> set[int]:
+    """Which of the blueprints a published or closed exam uses (they can no longer change)."""
+    return set(
+        db.session.scalars(
+            select(Exam.blueprint_id)
+            .where(Exam.blueprint_id.in_(blueprint_ids))
+            .where(Exam.status != ExamStatus.DRAFT.value)
         )
-        is not None
     )
-
-
-def blueprint_in_use(blueprint: Blueprint) -> bool:
-    """Whether a published or closed exam uses the blueprint (it can no longer change)."""
-    return _in_use(blueprint)
 
 
 def blueprint_data_of(blueprint: Blueprint) -> BlueprintData:

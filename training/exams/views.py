@@ -51,16 +51,6 @@ def format_points(value: Decimal | None) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-@bp.app_context_processor
-def exam_helpers():
-    def open_exam_count() -> int:
-        # Read-only while a page renders: an expired attempt it submits on the way is
-        # rolled back with the request and submitted for good by the next real visit.
-        return candidate.open_exam_count(current_user, clock.now(), _grace())
-
-    return {"open_exam_count": open_exam_count}
-
-
 # --- exams --------------------------------------------------------------------------
 
 
