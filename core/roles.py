@@ -12,6 +12,7 @@ class Role(enum.StrEnum):
     TRAINER = "trainer"
     UNIT_ADMIN = "unit_admin"
     SYSTEM_ADMIN = "system_admin"
+    SECURITY_ADMIN = "security_admin"
     AUDITOR = "auditor"
 
     @property
@@ -24,11 +25,14 @@ ROLE_LABELS = {
     Role.TRAINER: "培训出题人员",
     Role.UNIT_ADMIN: "单位管理员",
     Role.SYSTEM_ADMIN: "系统管理员",
+    Role.SECURITY_ADMIN: "安全管理员",
     Role.AUDITOR: "审计管理员",
 }
 
-# Three-way separation of duties: whoever manages accounts must not also audit them.
-EXCLUSIVE_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.AUDITOR})
+# Separation of duties (三员分立): accounts and settings, roles and policies, the audit log.
+# Three different people; an account holding one of them holds no other role, and these
+# accounts come from the command line only.
+PRIVILEGED_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR})
 
 
 def wants_json() -> bool:

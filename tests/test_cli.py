@@ -21,6 +21,28 @@ def test_create_admin(runner):
     assert db.session.scalar(select(AuditEntry.action)) == "admin.create_cli"
 
 
+def test_create_admin_creates_each_of_the_three_privileged_roles_alone(runner):
+    for role in (Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR):
+        result = runner.invoke(
+            args=[
+                "create-admin",
+                "--role",
+                role.value,
+                *("--login", f"first_{role.value}", "--name", "管理员", "--unit", "某区人民政府"),
+                *("--password", "Str0ng-pass"),
+            ]
+        )
+        assert result.exit_code == 0, result.output
+        assert f"已创建{role.label}" in result.output
+        user = db.session.scalar(select(User).where(User.login == f"first_{role.value}"))
+        assert user.roles == {role}
+    ordinary = runner.invoke(
+        args=["create-admin", "--role", "trainer", "--login", "t", "--name", "a", "--unit", "区"]
+    )
+    assert ordinary.exit_code != 0
+    assert db.session.scalar(select(func.count(User.id))) == 3
+
+
 def test_create_admin_enforces_the_password_policy_and_unique_login(runner):
     weak = runner.invoke(
         args=["create-admin", "--login", "root", "--name", "管理员", "--unit", "区政府"],

@@ -16,7 +16,7 @@ from core.passwords import (
     policy_error,
     verify_password,
 )
-from core.roles import EXCLUSIVE_ROLES, Role
+from core.roles import PRIVILEGED_ROLES, Role
 from training.models import Unit, User, subtree_ids
 
 # Roles a unit admin may hand out inside the unit subtree; the rest only a system admin.
@@ -25,6 +25,11 @@ UNIT_ADMIN_GRANTABLE = frozenset({Role.LEARNER, Role.TRAINER})
 LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 PHONE_PATTERN = re.compile(r"^1\d{10}$")
 ID_NUMBER_PATTERN = re.compile(r"^\d{17}[\dXx]$")
+
+
+PRIVILEGED_ALONE = (
+    "系统管理员、安全管理员、审计管理员须由三人分别担任，且不兼任其他角色（三员分立）"
+)
 
 
 class AccountError(ValueError):
@@ -160,8 +165,8 @@ def check_user_data(admin: User, data: UserData, existing: User | None = None) -
         errors["id_number"] = "身份证号须为 18 位（末位可为 X）"
     if not data.roles:
         errors["roles"] = "至少选择一个角色"
-    elif data.roles >= EXCLUSIVE_ROLES:
-        errors["roles"] = "系统管理员与审计管理员必须由不同人员担任（三员分立）"
+    elif data.roles & PRIVILEGED_ROLES and len(data.roles) > 1:
+        errors["roles"] = PRIVILEGED_ALONE
     else:
         current = existing.roles if existing else set()
         forbidden = (data.roles ^ current) - set(grantable_roles(admin))

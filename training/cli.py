@@ -6,22 +6,34 @@ from flask.cli import with_appcontext
 from core.audit import SYSTEM, record
 from core.extensions import db
 from core.passwords import hash_password, policy_error
-from core.roles import Role
+from core.roles import PRIVILEGED_ROLES, Role
 from training.accounts import LOGIN_PATTERN, find_by_login
 from training.demo import DEMO_PASSWORD
 from training.demo import seed_demo as seed_demo_data
 from training.models import Unit, User
 from training.units import find_by_path_or_name
 
+PRIVILEGED_CHOICES = sorted(role.value for role in PRIVILEGED_ROLES)
+
 
 @click.command("create-admin")
+@click.option(
+    "--role",
+    "role_value",
+    type=click.Choice(PRIVILEGED_CHOICES),
+    default=Role.SYSTEM_ADMIN.value,
+    show_default=True,
+    help="system_admin 系统管理员 / security_admin 安全管理员 / auditor 审计管理员",
+)
 @click.option("--login", prompt="账号", help="管理员账号")
 @click.option("--name", prompt="姓名", help="管理员姓名")
 @click.option("--unit", "unit_name", prompt="单位（不存在时新建为顶级单位）", help="所属单位")
 @click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码")
 @with_appcontext
-def create_admin(login: str, name: str, unit_name: str, password: str) -> None:
-    """Create a system administrator (the first account of a new installation)."""
+def create_admin(role_value: str, login: str, name: str, unit_name: str, password: str) -> None:
+    """Create a system, security or audit administrator: the three privileged accounts
+    (三员) come from here only, each holding its one role."""
+    role = Role(role_value)
     if not LOGIN_PATTERN.match(login):
         raise click.ClickException("账号须为 2–64 位字母、数字或 _ . @ -")
     if find_by_login(login) is not None:
@@ -39,7 +51,7 @@ def create_admin(login: str, name: str, unit_name: str, password: str) -> None:
         password_hash=hash_password(password),
         must_change_password=False,
     )
-    user.set_roles({Role.SYSTEM_ADMIN})
+    user.set_roles({role})
     db.session.add(user)
     db.session.flush()
     record(
@@ -47,10 +59,11 @@ def create_admin(login: str, name: str, unit_name: str, password: str) -> None:
         "admin.create_cli",
         object_type="user",
         object_id=user.id,
-        summary=f"{name}（{login}）",
+        summary=f"{role.label} {name}（{login}）",
+        detail={"roles": [role.value]},
     )
     db.session.commit()
-    click.echo(f"已创建系统管理员「{login}」。")
+    click.echo(f"已创建{role.label}「{login}」。")
 
 
 @click.command("seed-demo")
@@ -62,6 +75,6 @@ def seed_demo() -> None:
         return
     db.session.commit()
     click.echo(
-        f"已载入演示数据。演示账号：admin、auditor、trainer、unitadmin、leader、"
+        f"已载入演示数据。演示账号：admin、secadmin、auditor、trainer、unitadmin、leader、"
         f"officer、newcadre，密码均为 {DEMO_PASSWORD}"
     )

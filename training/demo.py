@@ -31,6 +31,7 @@ UNIT_TREE = {
 # login, name, unit, position, leader, enforcement, roles
 DEMO_ACCOUNTS = [
     ("admin", "周建国", "区司法局", "信息中心主任", False, False, {Role.SYSTEM_ADMIN}),
+    ("secadmin", "孙立新", "区政府办公室", "网络安全员", False, False, {Role.SECURITY_ADMIN}),
     ("auditor", "吴敏", "区政府办公室", "安全审计员", False, False, {Role.AUDITOR}),
     ("trainer", "郑晓雯", "普法与依法治理科", "科长", False, False, {Role.TRAINER, Role.LEARNER}),
     (
