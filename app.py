@@ -16,8 +16,8 @@ from core.web import enforce_idle_timeout, require_password_change, set_security
 from question_bank import cli as bank_cli
 from question_bank import views as bank_views
 from training import accounts, admin_views, audit_views, auth_views, cli, home_views
-from training.exams import admin_views as exam_admin_views
 from training.exams import cli as exam_cli
+from training.exams import manage_views
 from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
 
@@ -115,7 +115,7 @@ def configure_blueprints(app: Flask) -> None:
         audit_views,
         bank_views,
         exam_views,
-        exam_admin_views,
+        manage_views,
     ):
         app.register_blueprint(module.bp)
 

@@ -7,7 +7,7 @@
 database named in URL is dropped and created, a SQLite file is removed) N candidate accounts
 cand00001… sharing one password (hashed once), imports a bank of the real question data of
 ../shared/data through `flask bank import`, and builds through the project's own service
-functions (training.exams.manage) a random-per-candidate shuffled blueprint, a published
+functions (training.exams.setup, .sittings) a random-per-candidate shuffled blueprint, a published
 exam and one batch open now with every candidate on its roster. It writes what the driver
 needs (exam id, logins, password) to a JSON info file beside the database.
 
@@ -116,7 +116,7 @@ def seed(args) -> None:
     from core.passwords import hash_password
     from core.roles import Role
     from question_bank.models import Question
-    from training.exams import manage
+    from training.exams import setup, sittings
     from training.models import Unit, User, UserRole
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url), "SECRET_KEY": "bench"})
@@ -162,19 +162,19 @@ def seed(args) -> None:
         print(f"candidates: {len(candidates)} ({time.perf_counter() - started:.1f}s)")
 
         now = clock.now()
-        blueprint = manage.save_blueprint(
+        blueprint = setup.save_blueprint(
             SYSTEM,
-            manage.BlueprintData(
+            setup.BlueprintData(
                 name=f"压测组卷 {now:%Y%m%d%H%M%S}",
-                sections=[manage.SectionData(t, n, p) for t, n, p in SECTIONS],
+                sections=[setup.SectionData(t, n, p) for t, n, p in SECTIONS],
                 random_per_candidate=True,
                 shuffle_questions=True,
                 shuffle_choices=True,
             ),
         )
-        exam = manage.save_exam(
+        exam = setup.save_exam(
             SYSTEM,
-            manage.ExamData(
+            setup.ExamData(
                 title=EXAM_TITLE,
                 kind="annual",
                 blueprint_id=blueprint.id,
@@ -187,11 +187,11 @@ def seed(args) -> None:
                 multiple_policy="partial",
             ),
         )
-        manage.publish(SYSTEM, exam)
-        batch = manage.create_batch(
+        setup.publish(SYSTEM, exam)
+        batch = sittings.create_batch(
             SYSTEM, exam, "压测场次", now - timedelta(minutes=5), now + timedelta(days=1)
         )
-        manage.add_members(SYSTEM, batch, list(candidates))
+        sittings.add_members(SYSTEM, batch, list(candidates))
         db.session.commit()
         info = {
             "database_url": url,

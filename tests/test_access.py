@@ -12,7 +12,7 @@ from core.extensions import db
 from core.roles import Role
 from question_bank import bank, importing
 from question_bank.drafts import LawRefDraft, QuestionDraft
-from training.exams import attempts, manage
+from training.exams import attempts, setup, sittings
 from training.exams.models import Exam
 
 PUBLIC = "public"
@@ -67,27 +67,27 @@ EXPECTED_ACCESS = {
     "bank.law_list": TRAINERS,
     "bank.create_law": TRAINERS,
     "bank.revise_law": TRAINERS,
-    "exam_admin.blueprint_list": TRAINERS,
-    "exam_admin.new_blueprint": TRAINERS,
-    "exam_admin.edit_blueprint": TRAINERS,
-    "exam_admin.exam_list": TRAINERS,
-    "exam_admin.new_exam": TRAINERS,
-    "exam_admin.edit_exam": TRAINERS,
-    "exam_admin.publish_exam": TRAINERS,
-    "exam_admin.close_exam": TRAINERS,
-    "exam_admin.regrade_list": TRAINERS,
-    "exam_admin.regrade_preview": TRAINERS,
-    "exam_admin.apply_regrade": TRAINERS,
-    "exam_admin.sitting_list": ADMINS,
-    "exam_admin.new_batch": ADMINS,
-    "exam_admin.batch_roster": ADMINS,
-    "exam_admin.add_unit": ADMINS,
-    "exam_admin.add_people": ADMINS,
-    "exam_admin.remove_member": ADMINS,
-    "exam_admin.extend_time": ADMINS,
-    "exam_admin.batch_board": ADMINS,
-    "exam_admin.exam_results": ADMINS,
-    "exam_admin.export_results": ADMINS,
+    "manage.blueprint_list": TRAINERS,
+    "manage.new_blueprint": TRAINERS,
+    "manage.edit_blueprint": TRAINERS,
+    "manage.exam_list": TRAINERS,
+    "manage.new_exam": TRAINERS,
+    "manage.edit_exam": TRAINERS,
+    "manage.publish_exam": TRAINERS,
+    "manage.close_exam": TRAINERS,
+    "manage.regrade_list": TRAINERS,
+    "manage.regrade_preview": TRAINERS,
+    "manage.apply_regrade": TRAINERS,
+    "manage.sitting_list": ADMINS,
+    "manage.new_batch": ADMINS,
+    "manage.batch_roster": ADMINS,
+    "manage.add_unit": ADMINS,
+    "manage.add_people": ADMINS,
+    "manage.remove_member": ADMINS,
+    "manage.extend_time": ADMINS,
+    "manage.batch_board": ADMINS,
+    "manage.exam_results": ADMINS,
+    "manage.export_results": ADMINS,
 }
 
 IMPORT_CSV = (
@@ -117,14 +117,14 @@ def _bank_values(uploader_id: int | None) -> dict:
 def _exam_values(candidate) -> dict:
     """A published exam of the bank's one question, a batch with `candidate` on its roster,
     so that every /manage URL resolves (call after _bank_values)."""
-    blueprint = manage.save_blueprint(
+    blueprint = setup.save_blueprint(
         SYSTEM,
-        manage.BlueprintData("访问检查组卷", [manage.SectionData("true_false", 1, Decimal(100))]),
+        setup.BlueprintData("访问检查组卷", [setup.SectionData("true_false", 1, Decimal(100))]),
     )
     now = clock.now()
-    exam = manage.save_exam(
+    exam = setup.save_exam(
         SYSTEM,
-        manage.ExamData(
+        setup.ExamData(
             title="访问检查考试",
             kind="annual",
             blueprint_id=blueprint.id,
@@ -134,9 +134,11 @@ def _exam_values(candidate) -> dict:
             closes_at=now + timedelta(days=1),
         ),
     )
-    manage.publish(SYSTEM, exam)
-    batch = manage.create_batch(SYSTEM, exam, "第一批", now - timedelta(minutes=5), exam.closes_at)
-    manage.add_members(SYSTEM, batch, [candidate])
+    setup.publish(SYSTEM, exam)
+    batch = sittings.create_batch(
+        SYSTEM, exam, "第一批", now - timedelta(minutes=5), exam.closes_at
+    )
+    sittings.add_members(SYSTEM, batch, [candidate])
     db.session.commit()
     return {
         "blueprint_id": blueprint.id,

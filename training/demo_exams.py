@@ -11,8 +11,8 @@ from core import clock
 from core.audit import Actor
 from core.extensions import db
 from question_bank.models import Law
-from training.exams import manage
-from training.exams.manage import BlueprintData, ExamData, SectionData
+from training.exams import setup, sittings
+from training.exams.setup import BlueprintData, ExamData, SectionData
 from training.models import User
 
 BANDS = [[60, "合格"], [80, "良好"], [90, "优秀"]]
@@ -29,7 +29,7 @@ def seed_demo_exams(trainer: User, admin: User) -> None:
     opens, closes = now - timedelta(days=1), now + timedelta(days=30)
     rng = random.Random(2026)
 
-    general = manage.save_blueprint(
+    general = setup.save_blueprint(
         as_trainer,
         BlueprintData(
             name="任前学法考试（综合）",
@@ -43,7 +43,7 @@ def seed_demo_exams(trainer: User, admin: User) -> None:
             ],
         ),
     )
-    appointment = manage.save_exam(
+    appointment = setup.save_exam(
         as_trainer,
         ExamData(
             title="2026年第四批新任职干部任前学法考试",
@@ -61,14 +61,14 @@ def seed_demo_exams(trainer: User, admin: User) -> None:
             instructions="闭卷作答。答案随时自动保存；网络中断时请勿关闭页面，恢复后会自动提交。",
         ),
     )
-    manage.publish(as_trainer, appointment, rng)
-    batch = manage.create_batch(as_admin, appointment, "第四批", opens, closes)
+    setup.publish(as_trainer, appointment, rng)
+    batch = sittings.create_batch(as_admin, appointment, "第四批", opens, closes)
     appointees = ["newcadre", "leader", *(f"staff{n:02d}" for n in range(1, 11))]
-    manage.add_members(
+    sittings.add_members(
         as_admin, batch, list(db.session.scalars(select(User).where(User.login.in_(appointees))))
     )
 
-    enforcement = manage.save_blueprint(
+    enforcement = setup.save_blueprint(
         as_trainer,
         BlueprintData(
             name="行政执法证模拟考试（公共法律知识）",
@@ -85,7 +85,7 @@ def seed_demo_exams(trainer: User, admin: User) -> None:
             ],
         ),
     )
-    mock = manage.save_exam(
+    mock = setup.save_exam(
         as_trainer,
         ExamData(
             title="行政执法证考试模拟测试",
@@ -103,7 +103,7 @@ def seed_demo_exams(trainer: User, admin: User) -> None:
             multiple_policy="partial",
         ),
     )
-    manage.publish(as_trainer, mock, rng)
-    mock_batch = manage.create_batch(as_admin, mock, "常态化练习", opens, closes)
+    setup.publish(as_trainer, mock, rng)
+    mock_batch = sittings.create_batch(as_admin, mock, "常态化练习", opens, closes)
     officers = db.session.scalars(select(User).where(User.is_enforcement_officer)).all()
-    manage.add_members(as_admin, mock_batch, list(officers))
+    sittings.add_members(as_admin, mock_batch, list(officers))

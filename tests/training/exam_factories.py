@@ -16,7 +16,7 @@ from core.extensions import db
 from question_bank import bank
 from question_bank.drafts import QuestionDraft
 from question_bank.models import Question
-from training.exams import manage
+from training.exams import setup, sittings
 from training.exams.models import Batch, BatchMember, Exam
 
 # Texts that appear nowhere else, so a leaked key is easy to find in a page or JSON.
@@ -118,12 +118,12 @@ def make_exam(
     """A published exam (open from an hour ago for a day) and one open batch with
     `roster` on it. The bank must already hold enough questions."""
     now = now or clock.now()
-    blueprint = manage.save_blueprint(
+    blueprint = setup.save_blueprint(
         SYSTEM,
-        manage.BlueprintData(
+        setup.BlueprintData(
             name=f"规则{random.randrange(10**6)}",
             sections=[
-                manage.SectionData(qtype, count, Decimal(points), topic_id=topic_id)
+                setup.SectionData(qtype, count, Decimal(points), topic_id=topic_id)
                 for qtype, count, points, topic_id in ((*s, None)[:4] for s in sections)
             ],
             random_per_candidate=random_per_candidate,
@@ -131,7 +131,7 @@ def make_exam(
             shuffle_choices=shuffle_choices,
         ),
     )
-    data = manage.ExamData(
+    data = setup.ExamData(
         title="2026年度学法考试",
         kind="annual",
         blueprint_id=blueprint.id,
@@ -143,8 +143,8 @@ def make_exam(
     )
     for name, value in exam_fields.items():
         setattr(data, name, value)
-    exam = manage.save_exam(SYSTEM, data)
-    manage.publish(SYSTEM, exam, random.Random(seed))
+    exam = setup.save_exam(SYSTEM, data)
+    setup.publish(SYSTEM, exam, random.Random(seed))
     db.session.commit()
     add_batch(exam, roster, name="第一批")
     return exam
@@ -157,10 +157,10 @@ def add_batch(
     closes_at: datetime | None = None,
     name: str = "补考批次",
 ) -> Batch:
-    batch = manage.create_batch(
+    batch = sittings.create_batch(
         SYSTEM, exam, name, opens_at or exam.opens_at, closes_at or exam.closes_at
     )
-    manage.add_members(SYSTEM, batch, list(users))
+    sittings.add_members(SYSTEM, batch, list(users))
     db.session.commit()
     return batch
 

@@ -17,7 +17,7 @@ from question_bank import bank
 from question_bank.drafts import QuestionDraft
 from question_bank.models import Topic
 from training import scoring
-from training.exams import assembly, attempts, candidate, manage
+from training.exams import assembly, attempts, candidate, setup
 from training.exams.models import Attempt, Exam, PaperItem, Response
 from training.models import User
 
@@ -470,13 +470,13 @@ def test_overlapping_sections_never_leave_a_later_section_short(make_user):
         tagged.append(bank.add_question(SYSTEM, draft))
     db.session.commit()
     topic_id = tagged[0].topics[0].id
-    blueprint = manage.save_blueprint(
+    blueprint = setup.save_blueprint(
         SYSTEM,
-        manage.BlueprintData(
+        setup.BlueprintData(
             "重叠规则",
             [
-                manage.SectionData("single", 1, Decimal(1)),
-                manage.SectionData("single", 2, Decimal(1), topic_id=topic_id),
+                setup.SectionData("single", 1, Decimal(1)),
+                setup.SectionData("single", 2, Decimal(1), topic_id=topic_id),
             ],
             random_per_candidate=True,
         ),

@@ -19,10 +19,10 @@ from question_bank import bank
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.models import Question
 from training import accounts
-from training.exams import attempts, manage
+from training.exams import attempts, models, regrade, results, setup, sittings
 from training.exams.forms import format_grade_bands, parse_grade_bands
-from training.exams.manage import BlueprintData, ExamData, SectionData, SetupError
 from training.exams.models import Attempt, AttemptStatus, BatchMember, PaperItem
+from training.exams.setup import BlueprintData, ExamData, SectionData, SetupError
 
 NOW = datetime(2026, 3, 2, 1, 0)  # 09:00 China time
 GRACE = timedelta(seconds=30)
@@ -75,7 +75,7 @@ def add_questions(kind: str, count: int, law_name: str = "宪法") -> list[Quest
 
 
 def make_blueprint(*sections: SectionData, random_per_candidate=False, **options):
-    blueprint = manage.save_blueprint(
+    blueprint = setup.save_blueprint(
         SYSTEM,
         BlueprintData(
             "测试组卷", list(sections), random_per_candidate=random_per_candidate, **options
@@ -97,24 +97,24 @@ def make_exam(blueprint, **fields):
         grade_bands=fields.pop("grade_bands", [[60, "合格"], [80, "良好"], [90, "优秀"]]),
         **fields,
     )
-    exam = manage.save_exam(SYSTEM, data)
+    exam = setup.save_exam(SYSTEM, data)
     db.session.commit()
     return exam
 
 
 def published_exam(blueprint, **fields):
     exam = make_exam(blueprint, **fields)
-    manage.publish(SYSTEM, exam, random.Random(1))
+    setup.publish(SYSTEM, exam, random.Random(1))
     db.session.commit()
     return exam
 
 
 def make_batch(exam, users=(), name="第一批"):
-    batch = manage.create_batch(
+    batch = sittings.create_batch(
         SYSTEM, exam, name, NOW - timedelta(minutes=30), NOW + timedelta(hours=3)
     )
     if users:
-        manage.add_members(SYSTEM, batch, list(users))
+        sittings.add_members(SYSTEM, batch, list(users))
     db.session.commit()
     return batch
 
@@ -149,7 +149,7 @@ def test_a_blueprint_the_bank_cannot_fill_is_refused_naming_section_and_numbers(
     add_questions("true_false", 3)
     add_questions("single", 2, "行政处罚法")
     with pytest.raises(SetupError) as refused:
-        manage.save_blueprint(
+        setup.save_blueprint(
             SYSTEM,
             BlueprintData(
                 "不够的规则",
@@ -206,7 +206,7 @@ def test_a_blueprint_used_by_a_published_exam_cannot_change(law):
     blueprint = make_blueprint(ten_true_false())
     published_exam(blueprint)
     with pytest.raises(SetupError, match="不能修改；请复制为新规则"):
-        manage.save_blueprint(SYSTEM, manage.blueprint_data_of(blueprint), blueprint)
+        setup.save_blueprint(SYSTEM, setup.blueprint_data_of(blueprint), blueprint)
 
 
 # --- the exam lifecycle ------------------------------------------------------------
@@ -216,16 +216,16 @@ def test_publish_and_close_are_guarded(law):
     add_questions("true_false", 10)
     exam = make_exam(make_blueprint(ten_true_false()))
     with pytest.raises(SetupError, match="考试当前为「草稿」，不能改为「已结束」"):
-        manage.close(SYSTEM, exam)
-    manage.publish(SYSTEM, exam)
+        setup.close(SYSTEM, exam)
+    setup.publish(SYSTEM, exam)
     assert exam.status == "published" and len(exam.pools[0]) == 10
     with pytest.raises(SetupError, match="考试当前为「已发布」，不能改为「已发布」"):
-        manage.publish(SYSTEM, exam)
-    manage.close(SYSTEM, exam)
+        setup.publish(SYSTEM, exam)
+    setup.close(SYSTEM, exam)
     with pytest.raises(SetupError, match="考试当前为「已结束」"):
-        manage.close(SYSTEM, exam)
+        setup.close(SYSTEM, exam)
     with pytest.raises(SetupError):
-        manage.publish(SYSTEM, exam)
+        setup.publish(SYSTEM, exam)
     assert [e.action for e in audit_entries("exam.publish") + audit_entries("exam.close")] == [
         "exam.publish",
         "exam.close",
@@ -236,11 +236,11 @@ def test_publish_refuses_a_pass_mark_above_a_changed_blueprint(law):
     add_questions("true_false", 10)
     blueprint = make_blueprint(ten_true_false())
     exam = make_exam(blueprint, pass_mark=Decimal(90), grade_bands=[])
-    manage.save_blueprint(
+    setup.save_blueprint(
         SYSTEM, BlueprintData("小卷", [SectionData("true_false", 5, Decimal(10))]), blueprint
     )
     with pytest.raises(SetupError, match=r"合格分 90\.00 高于组卷规则的满分 50"):
-        manage.publish(SYSTEM, exam)
+        setup.publish(SYSTEM, exam)
     assert exam.status == "draft"
 
 
@@ -285,7 +285,7 @@ def test_a_draft_can_be_edited_and_a_published_exam_cannot(client, login_as, law
     login_as(Role.TRAINER)
     created = client.post("/manage/exams/new", data=exam_form(blueprint.id))
     assert created.status_code == 302, created.text
-    exam = db.session.scalars(select(manage.Exam)).one()
+    exam = db.session.scalars(select(models.Exam)).one()
     # China time in the form, naive UTC in the database.
     assert exam.opens_at == datetime(2026, 3, 1, 1, 0)
     assert exam.closes_at == datetime(2026, 3, 31, 10, 0)
@@ -302,10 +302,10 @@ def test_a_draft_can_be_edited_and_a_published_exam_cannot(client, login_as, law
     db.session.expire_all()
     assert exam.title == "改名后的考试"
 
-    manage.publish(SYSTEM, exam)
+    setup.publish(SYSTEM, exam)
     db.session.commit()
     with pytest.raises(SetupError, match="考试已发布，不能再修改设置"):
-        manage.save_exam(SYSTEM, manage.exam_data_of(exam), exam)
+        setup.save_exam(SYSTEM, setup.exam_data_of(exam), exam)
     refused = client.post(
         f"/manage/exams/{exam.id}/edit", data=exam_form(blueprint.id, title="再改")
     )
@@ -336,7 +336,7 @@ def test_the_exam_form_checks_its_fields(client, login_as, law):
         "/manage/exams/new", data=exam_form(blueprint.id, pass_mark="120", grade_bands="")
     )
     assert "合格分应在 0 到满分 100.00 之间" in bands.text
-    assert db.session.scalar(select(func.count()).select_from(manage.Exam)) == 0
+    assert db.session.scalar(select(func.count()).select_from(models.Exam)) == 0
 
 
 @pytest.mark.parametrize(
@@ -402,18 +402,18 @@ def test_a_batch_must_lie_within_the_exam_window(law):
     blueprint = make_blueprint(ten_true_false())
     draft = make_exam(blueprint)
     with pytest.raises(SetupError, match="只有已发布的考试可以新建场次"):
-        manage.create_batch(SYSTEM, draft, "一", NOW, NOW + timedelta(hours=1))
-    manage.publish(SYSTEM, draft)
+        sittings.create_batch(SYSTEM, draft, "一", NOW, NOW + timedelta(hours=1))
+    setup.publish(SYSTEM, draft)
     exam = draft
     with pytest.raises(SetupError, match="场次时间应在考试开放时间之内（2026-03-02 08:00 至"):
-        manage.create_batch(SYSTEM, exam, "早了", NOW - timedelta(hours=2), NOW)
+        sittings.create_batch(SYSTEM, exam, "早了", NOW - timedelta(hours=2), NOW)
     with pytest.raises(SetupError, match="场次时间应在考试开放时间之内"):
-        manage.create_batch(SYSTEM, exam, "晚了", NOW, NOW + timedelta(days=2))
+        sittings.create_batch(SYSTEM, exam, "晚了", NOW, NOW + timedelta(days=2))
     with pytest.raises(SetupError, match="结束时间应晚于开始时间"):
-        manage.create_batch(SYSTEM, exam, "倒了", NOW + timedelta(hours=2), NOW)
+        sittings.create_batch(SYSTEM, exam, "倒了", NOW + timedelta(hours=2), NOW)
     with pytest.raises(SetupError, match="请填写场次名称"):
-        manage.create_batch(SYSTEM, exam, " ", NOW, NOW + timedelta(hours=1))
-    batch = manage.create_batch(SYSTEM, exam, "第一批", NOW, NOW + timedelta(hours=1))
+        sittings.create_batch(SYSTEM, exam, " ", NOW, NOW + timedelta(hours=1))
+    batch = sittings.create_batch(SYSTEM, exam, "第一批", NOW, NOW + timedelta(hours=1))
     assert batch.id and audit_entries("batch.create")
 
 
@@ -462,7 +462,7 @@ def test_a_roster_by_unit_takes_the_subtree_within_the_admins_scope(law, tree, m
     make_user(unit=section, name="已停用", is_active=False)
     make_user(Role.AUDITOR, unit=section, name="审计员")
 
-    added = manage.add_unit(admin_actor(admin), batch, bureau.id, scope=scope)
+    added = sittings.add_unit(admin_actor(admin), batch, bureau.id, scope=scope)
     on_roster = {m.user.name for m in batch.members}
     # Every active learner of the subtree, the admin too (also a learner); not the
     # inactive one, nor the auditor, who holds no learner role and sits no exam.
@@ -470,14 +470,14 @@ def test_a_roster_by_unit_takes_the_subtree_within_the_admins_scope(law, tree, m
     assert on_roster == {"区司法局1", "区司法局2", "法治督察科1", "法治督察科2", "司法局管理员"}
 
     with pytest.raises(SetupError, match="您无权管理该单位"):
-        manage.add_unit(admin_actor(admin), batch, town.id, scope=scope)
+        sittings.add_unit(admin_actor(admin), batch, town.id, scope=scope)
     with pytest.raises(SetupError, match="城关镇1不在您管理的单位内"):
-        manage.add_members(admin_actor(admin), batch, people[town][:1], scope=scope)
+        sittings.add_members(admin_actor(admin), batch, people[town][:1], scope=scope)
     # The system admin (scope None) may add anyone; the unit admin still sees only theirs.
-    manage.add_members(SYSTEM, batch, people[town])
+    sittings.add_members(SYSTEM, batch, people[town])
     db.session.commit()
-    assert len(manage.roster(batch)) == 7
-    assert {row.user.name for row in manage.roster(batch, scope)} == on_roster
+    assert len(sittings.roster(batch)) == 7
+    assert {row.user.name for row in sittings.roster(batch, scope)} == on_roster
     (entry, *_) = audit_entries("batch.roster")
     assert entry.summary == "加入 5 人"
 
@@ -530,7 +530,7 @@ def test_only_someone_who_has_not_started_can_be_taken_off(law, make_user, clien
     take(writing, exam, submit=False)
     members = {m.user_id: m for m in batch.members}
     with pytest.raises(SetupError, match="「已开始的人」已在本场次开始作答，不能移出名单"):
-        manage.remove_member(SYSTEM, members[writing.id])
+        sittings.remove_member(SYSTEM, members[writing.id])
 
     login_as(Role.SYSTEM_ADMIN)
     response = client.post(
@@ -600,7 +600,7 @@ def test_the_board_counts_and_submits_what_ran_out(law, make_user, client, login
     take(writing, exam, submit=False)
     frozen_clock.now = NOW + timedelta(minutes=10)
 
-    board = manage.board(batch, clock.now(), GRACE)
+    board = sittings.board(batch, clock.now(), GRACE)
     assert board.count("not_started") == 1
     assert board.count("in_progress") == 1
     assert board.count("submitted") == 3
@@ -650,7 +650,7 @@ def test_the_regrade_preview_changes_nothing(regrade_setup):
     new_version = correct_key(question)
     audit_count = db.session.scalar(select(func.count()).select_from(AuditEntry))
 
-    plan = manage.regrade_preview(exam, question.id)
+    plan = regrade.regrade_preview(exam, question.id)
     assert [row.attempt.user.name for row in plan.rows] == ["甲", "乙", "丙"]
     first, _, third = plan.rows
     assert (first.old_points, first.new_points) == (Decimal("10.00"), Decimal("0.00"))
@@ -705,7 +705,7 @@ def test_applying_a_regrade_rescores_and_is_audited(regrade_setup, client, login
     assert writing.score == Decimal(90)
     # Nothing left to regrade: a second apply is refused.
     with pytest.raises(SetupError, match="没有使用试题"):
-        manage.apply_regrade(SYSTEM, exam, question.id)
+        regrade.apply_regrade(SYSTEM, exam, question.id)
 
 
 def test_a_regrade_that_changes_pass_or_fail_says_so(law, make_user):
@@ -724,7 +724,7 @@ def test_a_regrade_that_changes_pass_or_fail_says_so(law, make_user):
     draft.answer = [2]
     bank.edit_question(SYSTEM, key_question, draft)
     db.session.commit()
-    plan = manage.apply_regrade(SYSTEM, exam, key_question.id)
+    plan = regrade.apply_regrade(SYSTEM, exam, key_question.id)
     assert plan.pass_changes == 1
     assert (attempt.score, attempt.passed, attempt.grade_label) == (Decimal(100), True, "优秀")
 
@@ -733,7 +733,7 @@ def test_a_version_that_changed_more_than_the_key_is_refused(regrade_setup, clie
     exam, question, taken, _writing = regrade_setup
     correct_key(question, stem="改写后的题干：依照宪法，下列说法正确的是")
     with pytest.raises(SetupError, match="修改不只是答案（还修改了：题干）"):
-        manage.regrade_preview(exam, question.id)
+        regrade.regrade_preview(exam, question.id)
     login_as(Role.TRAINER)
     assert "不只更正答案" in client.get(f"/manage/exams/{exam.id}/regrade").text
     refused = client.post(f"/manage/exams/{exam.id}/regrade/{question.id}", follow_redirects=True)
@@ -754,7 +754,7 @@ def test_a_fill_in_key_gains_an_accepted_answer(law, make_user):
     draft.blanks = [["十五日", "15日"]]
     bank.edit_question(SYSTEM, question, draft, "补充可接受答案")
     db.session.commit()
-    plan = manage.apply_regrade(SYSTEM, exam, question.id)
+    plan = regrade.apply_regrade(SYSTEM, exam, question.id)
     assert (plan.score_changes, plan.pass_changes) == (1, 1)
     assert (attempt.score, attempt.passed) == (Decimal(100), True)
 
@@ -764,8 +764,8 @@ def test_topics_tagged_in_bulk_do_not_block_a_regrade(regrade_setup):
     bank.bulk_tag(SYSTEM, [question], "基本权利")  # no new version
     db.session.commit()
     correct_key(question)  # the new version carries the tag the old one lacks
-    assert manage.regrade_candidates(exam)[0].key_only
-    plan = manage.apply_regrade(SYSTEM, exam, question.id)
+    assert regrade.regrade_candidates(exam)[0].key_only
+    plan = regrade.apply_regrade(SYSTEM, exam, question.id)
     assert [row.new_score for row in plan.rows] == [Decimal(90), Decimal(90), Decimal(10)]
 
 
@@ -805,7 +805,7 @@ def test_results_count_the_attempt_the_rule_names(law, tree, counting, number, s
     seed_attempts(exam, batch, people[bureau][0], [70, 90, 50])
     seed_attempts(exam, batch, people[town][0], [65])
 
-    outcome = manage.results(exam)
+    outcome = results.results(exam)
     rows = {row.user.name: row for row in outcome.rows}
     counted = rows["区司法局1"].counted
     assert (counted.number, str(counted.score)) == (number, score)
@@ -817,7 +817,7 @@ def test_results_count_the_attempt_the_rule_names(law, tree, counting, number, s
     assert units["区司法局"].rate == ("100.0%" if passed else "0.0%")
     assert units["城关镇"].rate == "100.0%"
 
-    scoped = manage.results(exam, accounts.manageable_unit_ids(admin))
+    scoped = results.results(exam, accounts.manageable_unit_ids(admin))
     assert {row.user.name for row in scoped.rows} == {"区司法局1", "区司法局2"}
     assert [rate.unit.name for rate in scoped.units] == ["区司法局"]
 
@@ -863,7 +863,7 @@ def test_an_export_cell_cannot_become_a_formula(law, make_user, root_unit):
     person = make_user(name="=HYPERLINK(1)")
     batch = make_batch(exam, [person])
     seed_attempts(exam, batch, person, [70])
-    data = manage.export_results(SYSTEM, exam, "csv").decode("utf-8")
+    data = results.export_results(SYSTEM, exam, "csv").decode("utf-8")
     assert "'=HYPERLINK(1)" in data
 
 
@@ -890,8 +890,8 @@ def test_the_pages_render_for_their_roles(law, tree, client, auth, make_user):
     auth.logout()
     auth.login(admin)
     assert "考试场次" in client.get("/").text
-    sittings = client.get("/manage/sittings").text
-    assert "任前学法考试（测试）" in sittings and "草稿考试" not in sittings
+    sitting_page = client.get("/manage/sittings").text
+    assert "任前学法考试（测试）" in sitting_page and "草稿考试" not in sitting_page
     assert client.get(f"/manage/exams/{exam.id}/batches/new").status_code == 200
     assert client.get(f"/manage/batches/{batch.id}").status_code == 200
 
@@ -901,7 +901,7 @@ def test_members_stay_unique_per_batch(law, make_user):
     exam = published_exam(make_blueprint(ten_true_false()))
     person = make_user()
     batch = make_batch(exam, [person])
-    assert manage.add_members(SYSTEM, batch, [person]) == 0
+    assert sittings.add_members(SYSTEM, batch, [person]) == 0
     db.session.commit()
     count = db.session.scalar(
         select(func.count()).select_from(BatchMember).where(BatchMember.batch_id == batch.id)

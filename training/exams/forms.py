@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.clock import CHINA_TZ_OFFSET
 from core.forms import Form, MultiCheckboxField, choices
 from question_bank.drafts import QUESTION_TYPES
-from training.exams import manage
+from training.exams import setup
 from training.exams.models import COUNTING_LABELS, EXAM_KIND_LABELS, ReviewPolicy
 from training.scoring import MultiplePolicy
 
@@ -101,7 +101,7 @@ class SectionForm(wtforms.Form):
         "题型", choices=choices([("", "（不使用）"), *QUESTION_TYPES.items()]), default=""
     )
     count = IntegerField(
-        "题数", validators=[Optional(), NumberRange(1, manage.MAX_SECTION_COUNT, "题数应为 1–500")]
+        "题数", validators=[Optional(), NumberRange(1, setup.MAX_SECTION_COUNT, "题数应为 1–500")]
     )
     points = DecimalField(
         "每题分值",
@@ -125,8 +125,8 @@ class SectionForm(wtforms.Form):
                     valid = False
         return valid
 
-    def section_data(self) -> manage.SectionData:
-        return manage.SectionData(
+    def section_data(self) -> setup.SectionData:
+        return setup.SectionData(
             question_type=self.question_type.data,
             count=self.count.data,
             points=self.points.data,
@@ -151,7 +151,7 @@ class BlueprintForm(Form):
             entry.form.law_id.choices = law_choices
             entry.form.topic_id.choices = topic_choices
 
-    def fill(self, data: manage.BlueprintData) -> None:
+    def fill(self, data: setup.BlueprintData) -> None:
         self.name.data = data.name
         self.paper_mode.data = "random" if data.random_per_candidate else "fixed"
         self.shuffle_questions.data = data.shuffle_questions
@@ -176,8 +176,8 @@ class BlueprintForm(Form):
         if not any(entry.form.question_type.data for entry in field):
             raise wtforms.ValidationError("至少设置一个部分（选择题型、题数和分值）")
 
-    def blueprint_data(self) -> manage.BlueprintData:
-        return manage.BlueprintData(
+    def blueprint_data(self) -> setup.BlueprintData:
+        return setup.BlueprintData(
             name=self.name.data,
             sections=[
                 entry.form.section_data() for entry in self.sections if entry.question_type.data
@@ -248,15 +248,15 @@ class ExamForm(Form):
         except ValueError as error:
             raise wtforms.ValidationError(str(error)) from error
 
-    def fill(self, data: manage.ExamData) -> None:
-        for name in manage.EXAM_FIELDS:
+    def fill(self, data: setup.ExamData) -> None:
+        for name in setup.EXAM_FIELDS:
             getattr(self, name).data = getattr(data, name)
         self.grade_bands.data = format_grade_bands(data.grade_bands)
         self.opens_at.data = china(data.opens_at)
         self.closes_at.data = china(data.closes_at)
 
-    def exam_data(self) -> manage.ExamData:
-        return manage.ExamData(
+    def exam_data(self) -> setup.ExamData:
+        return setup.ExamData(
             title=self.title.data,
             kind=self.kind.data,
             blueprint_id=self.blueprint_id.data,

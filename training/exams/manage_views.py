@@ -26,7 +26,7 @@ from core.web import current_actor
 from question_bank import formats, search
 from question_bank.drafts import QUESTION_TYPES
 from training import accounts, units
-from training.exams import manage, models
+from training.exams import models, regrade, results, setup, sittings
 from training.exams.forms import (
     MULTIPLE_POLICY_LABELS,
     PAPER_MODES,
@@ -40,7 +40,6 @@ from training.exams.forms import (
     format_grade_bands,
     utc,
 )
-from training.exams.manage import SetupError
 from training.exams.models import (
     COUNTING_LABELS,
     Batch,
@@ -49,9 +48,10 @@ from training.exams.models import (
     ExamStatus,
     ReviewPolicy,
 )
+from training.exams.setup import SetupError
 from training.models import User
 
-bp = Blueprint("exam_admin", __name__, url_prefix="/manage")
+bp = Blueprint("manage", __name__, url_prefix="/manage")
 trainer_required = role_required(Role.TRAINER)
 admin_required = role_required(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
 EXPORT_MIME = {"csv": "text/csv; charset=utf-8", "xlsx": formats.FORMATS["xlsx"].mimetype}
@@ -105,11 +105,11 @@ def blueprint_list():
         .order_by(models.Blueprint.id.desc())
         .options(selectinload(models.Blueprint.sections))
     ).all()
-    in_use = manage.blueprints_in_use([blueprint.id for blueprint in blueprints])
+    in_use = setup.blueprints_in_use([blueprint.id for blueprint in blueprints])
     return render_template("manage/blueprints.html", blueprints=blueprints, in_use=in_use)
 
 
-def _blueprint_form(data: manage.BlueprintData | None = None) -> BlueprintForm:
+def _blueprint_form(data: setup.BlueprintData | None = None) -> BlueprintForm:
     form = BlueprintForm()
     if data is not None and not form.is_submitted():
         form.fill(data)
@@ -125,14 +125,14 @@ def _save_blueprint(form: BlueprintForm, blueprint: models.Blueprint | None):
     if not form.validate_on_submit():
         return None  # the form shows its errors by the fields
     try:
-        saved = manage.save_blueprint(current_actor(), form.blueprint_data(), blueprint)
+        saved = setup.save_blueprint(current_actor(), form.blueprint_data(), blueprint)
     except SetupError as error:
         db.session.rollback()
         flash(str(error), "danger")
         return None
     db.session.commit()
     flash(f"已保存组卷规则「{saved.name}」。", "success")
-    return redirect(url_for("exam_admin.blueprint_list"))
+    return redirect(url_for("manage.blueprint_list"))
 
 
 @bp.route("/blueprints/new", methods=["GET", "POST"])
@@ -141,7 +141,7 @@ def new_blueprint():
     data = None
     if copy_id := request.args.get("copy", type=int):
         original = db.get_or_404(models.Blueprint, copy_id)
-        data = manage.blueprint_data_of(original)
+        data = setup.blueprint_data_of(original)
         data.name = f"{original.name}（副本）"
     form = _blueprint_form(data)
     if form.is_submitted() and (done := _save_blueprint(form, None)):
@@ -153,14 +153,14 @@ def new_blueprint():
 @trainer_required
 def edit_blueprint(blueprint_id: int):
     blueprint = db.get_or_404(models.Blueprint, blueprint_id)
-    form = _blueprint_form(manage.blueprint_data_of(blueprint))
+    form = _blueprint_form(setup.blueprint_data_of(blueprint))
     if form.is_submitted() and (done := _save_blueprint(form, blueprint)):
         return done
     return render_template(
         "manage/blueprint_form.html",
         form=form,
         blueprint=blueprint,
-        in_use=bool(manage.blueprints_in_use([blueprint.id])),
+        in_use=bool(setup.blueprints_in_use([blueprint.id])),
     )
 
 
@@ -187,14 +187,14 @@ def _save_exam(form: ExamForm, exam: Exam | None):
     if not form.validate_on_submit():
         return None
     try:
-        saved = manage.save_exam(current_actor(), form.exam_data(), exam)
+        saved = setup.save_exam(current_actor(), form.exam_data(), exam)
     except SetupError as error:
         db.session.rollback()
         flash(str(error), "danger")
         return None
     db.session.commit()
     flash(f"已保存考试「{saved.title}」（草稿）。发布前可继续修改。", "success")
-    return redirect(url_for("exam_admin.exam_list"))
+    return redirect(url_for("manage.exam_list"))
 
 
 @bp.route("/exams/new", methods=["GET", "POST"])
@@ -216,7 +216,7 @@ def edit_exam(exam_id: int):
     exam = db.get_or_404(Exam, exam_id)
     form = _exam_form()
     if not form.is_submitted():
-        form.fill(manage.exam_data_of(exam))
+        form.fill(setup.exam_data_of(exam))
     elif done := _save_exam(form, exam):
         return done
     return render_template("manage/exam_form.html", form=form, exam=exam)
@@ -233,21 +233,19 @@ def _exam_action(exam_id: int, action, done: str):
     else:
         db.session.commit()
         flash(done.format(title=exam.title), "success")
-    return redirect(url_for("exam_admin.exam_list"))
+    return redirect(url_for("manage.exam_list"))
 
 
 @bp.route("/exams/<int:exam_id>/publish", methods=["POST"])
 @trainer_required
 def publish_exam(exam_id: int):
-    return _exam_action(
-        exam_id, manage.publish, "已发布「{title}」。管理员现在可以安排场次和名单。"
-    )
+    return _exam_action(exam_id, setup.publish, "已发布「{title}」。管理员现在可以安排场次和名单。")
 
 
 @bp.route("/exams/<int:exam_id>/close", methods=["POST"])
 @trainer_required
 def close_exam(exam_id: int):
-    return _exam_action(exam_id, manage.close, "已结束「{title}」。")
+    return _exam_action(exam_id, setup.close, "已结束「{title}」。")
 
 
 # --- regrading (trainers) ----------------------------------------------------------
@@ -258,7 +256,7 @@ def close_exam(exam_id: int):
 def regrade_list(exam_id: int):
     exam = db.get_or_404(Exam, exam_id)
     return render_template(
-        "manage/regrade_list.html", exam=exam, candidates=manage.regrade_candidates(exam)
+        "manage/regrade_list.html", exam=exam, candidates=regrade.regrade_candidates(exam)
     )
 
 
@@ -267,10 +265,10 @@ def regrade_list(exam_id: int):
 def regrade_preview(exam_id: int, question_id: int):
     exam = db.get_or_404(Exam, exam_id)
     try:
-        plan = manage.regrade_preview(exam, question_id)
+        plan = regrade.regrade_preview(exam, question_id)
     except SetupError as error:
         flash(str(error), "danger")
-        return redirect(url_for("exam_admin.regrade_list", exam_id=exam.id))
+        return redirect(url_for("manage.regrade_list", exam_id=exam.id))
     return render_template("manage/regrade.html", exam=exam, plan=plan, button_form=EmptyForm())
 
 
@@ -280,18 +278,18 @@ def apply_regrade(exam_id: int, question_id: int):
     exam = db.get_or_404(Exam, exam_id)
     _check_post()
     try:
-        plan = manage.apply_regrade(current_actor(), exam, question_id)
+        plan = regrade.apply_regrade(current_actor(), exam, question_id)
     except SetupError as error:
         db.session.rollback()
         flash(str(error), "danger")
-        return redirect(url_for("exam_admin.regrade_list", exam_id=exam.id))
+        return redirect(url_for("manage.regrade_list", exam_id=exam.id))
     db.session.commit()
     flash(
         f"已重新评分 {len(plan.rows)} 份答卷：{plan.score_changes} 份成绩变化，"
         f"{plan.pass_changes} 人合格情况变化。",
         "success",
     )
-    return redirect(url_for("exam_admin.regrade_list", exam_id=exam.id))
+    return redirect(url_for("manage.regrade_list", exam_id=exam.id))
 
 
 # --- sittings: batches and rosters (administrators) --------------------------------
@@ -337,7 +335,7 @@ def new_batch(exam_id: int):
         form.closes_at.data = exam.closes_at + clock.CHINA_TZ_OFFSET
     elif form.validate_on_submit():
         try:
-            batch = manage.create_batch(
+            batch = sittings.create_batch(
                 current_actor(),
                 exam,
                 form.name.data,
@@ -350,7 +348,7 @@ def new_batch(exam_id: int):
         else:
             db.session.commit()
             flash(f"已新建场次「{batch.name}」，请添加考生名单。", "success")
-            return redirect(url_for("exam_admin.batch_roster", batch_id=batch.id))
+            return redirect(url_for("manage.batch_roster", batch_id=batch.id))
     return render_template("manage/batch_form.html", form=form, exam=exam)
 
 
@@ -365,13 +363,13 @@ def batch_roster(batch_id: int):
     search_form.unit_id.choices = choices([(0, "全部单位"), *unit_choices])
     found = None
     if request.args and search_form.validate():
-        found = manage.find_people(
+        found = sittings.find_people(
             batch, _scope(), search_form.q.data or "", search_form.unit_id.data or None
         )
     return render_template(
         "manage/roster.html",
         batch=batch,
-        rows=manage.roster(batch, _scope()),
+        rows=sittings.roster(batch, _scope()),
         unit_form=unit_form,
         search_form=search_form,
         people_form=AddPeopleForm(),
@@ -389,7 +387,7 @@ def add_unit(batch_id: int):
     form.unit_id.choices = choices(units.unit_choices(current_user))
     if form.validate_on_submit():
         try:
-            added = manage.add_unit(current_actor(), batch, form.unit_id.data, scope=_scope())
+            added = sittings.add_unit(current_actor(), batch, form.unit_id.data, scope=_scope())
         except SetupError as error:
             db.session.rollback()
             flash(str(error), "danger")
@@ -398,7 +396,7 @@ def add_unit(batch_id: int):
             flash(f"已加入 {added} 人（已在名单中的人员不重复加入）。", "success")
     else:
         _flash_errors(form.errors)
-    return redirect(url_for("exam_admin.batch_roster", batch_id=batch.id))
+    return redirect(url_for("manage.batch_roster", batch_id=batch.id))
 
 
 @bp.route("/batches/<int:batch_id>/add-people", methods=["POST"])
@@ -409,7 +407,7 @@ def add_people(batch_id: int):
     if form.validate_on_submit():
         people = db.session.scalars(select(User).where(User.id.in_(form.user_ids.data))).all()
         try:
-            added = manage.add_members(current_actor(), batch, list(people), scope=_scope())
+            added = sittings.add_members(current_actor(), batch, list(people), scope=_scope())
         except SetupError as error:
             db.session.rollback()
             flash(str(error), "danger")
@@ -418,7 +416,7 @@ def add_people(batch_id: int):
             flash(f"已加入 {added} 人。", "success")
     else:
         _flash_errors(form.errors)
-    return redirect(url_for("exam_admin.batch_roster", batch_id=batch.id))
+    return redirect(url_for("manage.batch_roster", batch_id=batch.id))
 
 
 @bp.route("/batches/<int:batch_id>/members/<int:member_id>/remove", methods=["POST"])
@@ -429,14 +427,14 @@ def remove_member(batch_id: int, member_id: int):
     _check_post()
     name = member.user.name
     try:
-        manage.remove_member(current_actor(), member)
+        sittings.remove_member(current_actor(), member)
     except SetupError as error:
         db.session.rollback()
         flash(str(error), "danger")
     else:
         db.session.commit()
         flash(f"已将「{name}」移出名单。", "success")
-    return redirect(url_for("exam_admin.batch_roster", batch_id=batch.id))
+    return redirect(url_for("manage.batch_roster", batch_id=batch.id))
 
 
 @bp.route("/batches/<int:batch_id>/members/<int:member_id>/extend", methods=["POST"])
@@ -448,7 +446,7 @@ def extend_time(batch_id: int, member_id: int):
     if form.validate_on_submit():
         name, minutes = member.user.name, form.minutes.data
         try:
-            attempt = manage.extend_time(current_actor(), member, minutes)
+            attempt = sittings.extend_time(current_actor(), member, minutes)
         except SetupError as error:
             db.session.rollback()
             flash(str(error), "danger")
@@ -459,7 +457,7 @@ def extend_time(batch_id: int, member_id: int):
     else:
         _flash_errors(form.errors)
     back = request.args.get("back") == "board"
-    endpoint = "exam_admin.batch_board" if back else "exam_admin.batch_roster"
+    endpoint = "manage.batch_board" if back else "manage.batch_roster"
     return redirect(url_for(endpoint, batch_id=batch.id))
 
 
@@ -467,7 +465,7 @@ def extend_time(batch_id: int, member_id: int):
 @admin_required
 def batch_board(batch_id: int):
     batch = get_batch_or_404(batch_id)
-    board = manage.board(batch, clock.now(), _grace(), _scope())
+    board = sittings.board(batch, clock.now(), _grace(), _scope())
     db.session.commit()  # attempts past their deadline were just submitted
     return render_template("manage/board.html", batch=batch, board=board, extend_form=ExtendForm())
 
@@ -479,7 +477,7 @@ def batch_board(batch_id: int):
 @admin_required
 def exam_results(exam_id: int):
     exam = db.get_or_404(Exam, exam_id)
-    outcome = manage.results(exam, _scope())
+    outcome = results.results(exam, _scope())
     pages = max(1, -(-len(outcome.rows) // RESULTS_PER_PAGE))
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
     shown = outcome.rows[(page - 1) * RESULTS_PER_PAGE : page * RESULTS_PER_PAGE]
@@ -500,10 +498,10 @@ def export_results(exam_id: int, fmt: str):
     exam = db.get_or_404(Exam, exam_id)
     _check_post()
     try:
-        data = manage.export_results(current_actor(), exam, fmt, _scope())
+        data = results.export_results(current_actor(), exam, fmt, _scope())
     except SetupError as error:
         flash(str(error), "danger")
-        return redirect(url_for("exam_admin.exam_results", exam_id=exam.id))
+        return redirect(url_for("manage.exam_results", exam_id=exam.id))
     db.session.commit()
     return send_file(
         io.BytesIO(data),

@@ -1,0 +1,283 @@
+"""Running exams: batches (场次), rosters, time extensions and the live board.
+
+Functions flush; the request commits once. Every change is audited. `scope` arguments are
+the unit ids an administrator manages (accounts.manageable_unit_ids): None means all.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import joinedload
+
+from core import clock
+from core.audit import Actor, record
+from core.extensions import db
+from core.roles import Role
+from training.exams import attempts
+from training.exams.models import (
+    Attempt,
+    AttemptStatus,
+    Batch,
+    BatchMember,
+    Exam,
+    ExamStatus,
+)
+from training.exams.setup import SetupError
+from training.models import User, UserRole, subtree_ids
+
+# --- batches and rosters -----------------------------------------------------------
+
+
+def create_batch(
+    actor: Actor, exam: Exam, name: str, opens_at: datetime, closes_at: datetime
+) -> Batch:
+    if exam.status != ExamStatus.PUBLISHED.value:
+        raise SetupError(f"考试当前为「{exam.status_label}」，只有已发布的考试可以新建场次。")
+    if not name.strip():
+        raise SetupError("请填写场次名称。")
+    if opens_at >= closes_at:
+        raise SetupError("场次结束时间应晚于开始时间。")
+    if opens_at < exam.opens_at or closes_at > exam.closes_at:
+        raise SetupError(
+            f"场次时间应在考试开放时间之内（{clock.to_china_time(exam.opens_at)} 至 "
+            f"{clock.to_china_time(exam.closes_at)}）。"
+        )
+    batch = Batch(exam=exam, name=name.strip(), opens_at=opens_at, closes_at=closes_at)
+    db.session.add(batch)
+    db.session.flush()
+    record(
+        actor,
+        "batch.create",
+        object_type="batch",
+        object_id=batch.id,
+        summary=f"{exam.title} / {batch.name}",
+    )
+    return batch
+
+
+def _check_roster_open(batch: Batch) -> None:
+    if batch.exam.status == ExamStatus.CLOSED.value:
+        raise SetupError("考试已结束，不能再调整名单。")
+
+
+def add_members(
+    actor: Actor, batch: Batch, users: list[User], *, scope: set[int] | None = None
+) -> int:
+    """Put users on the roster (those already on it are left as they are); refused if any
+    of them is outside `scope`."""
+    _check_roster_open(batch)
+    if scope is not None:
+        outside = [user for user in users if user.unit_id not in scope]
+        if outside:
+            names = "、".join(user.name for user in outside[:5])
+            more = f"等 {len(outside)} 人" if len(outside) > 5 else ""
+            raise SetupError(f"{names}{more}不在您管理的单位内，不能加入名单。")
+    present = set(
+        db.session.scalars(select(BatchMember.user_id).where(BatchMember.batch_id == batch.id))
+    )
+    added = [user for user in users if user.id not in present and user.is_active]
+    batch.members.extend(BatchMember(user_id=user.id) for user in added)
+    db.session.flush()
+    record(
+        actor,
+        "batch.roster",
+        object_type="batch",
+        object_id=batch.id,
+        summary=f"加入 {len(added)} 人",
+        detail={"users": [user.id for user in added]},
+    )
+    return len(added)
+
+
+def add_unit(actor: Actor, batch: Batch, unit_id: int, *, scope: set[int] | None = None) -> int:
+    """Put every active learner of a unit and the units below it on the roster (an
+    auditor or administrator of the unit does not sit its exams)."""
+    if scope is not None and unit_id not in scope:
+        raise SetupError("您无权管理该单位。")
+    users = db.session.scalars(
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.unit_id.in_(subtree_ids(unit_id)), User.is_active)
+        .where(UserRole.role == Role.LEARNER.value)
+    ).all()
+    return add_members(actor, batch, list(users), scope=scope)
+
+
+def find_people(
+    batch: Batch, scope: set[int] | None, keyword: str = "", unit_id: int | None = None, limit=50
+) -> list[tuple[User, bool]]:
+    """Active people an admin may put on the roster, with whether each is on it already."""
+    stmt = (
+        select(User)
+        .options(joinedload(User.unit))
+        .where(User.is_active)
+        .order_by(User.unit_id, User.name, User.id)
+        .limit(limit)
+    )
+    if scope is not None:
+        stmt = stmt.where(User.unit_id.in_(scope))
+    if unit_id:
+        stmt = stmt.where(User.unit_id.in_(subtree_ids(unit_id)))
+    if keyword.strip():
+        pattern = f"%{keyword.strip()}%"
+        stmt = stmt.where(or_(User.name.like(pattern), User.login.like(pattern)))
+    people = db.session.scalars(stmt).all()
+    present = set(
+        db.session.scalars(
+            select(BatchMember.user_id).where(
+                BatchMember.batch_id == batch.id,
+                BatchMember.user_id.in_([user.id for user in people]),
+            )
+        )
+    )
+    return [(user, user.id in present) for user in people]
+
+
+def remove_member(actor: Actor, member: BatchMember) -> None:
+    """Take someone off a roster, unless they have started an attempt in the batch."""
+    _check_roster_open(member.batch)
+    started = db.session.scalar(
+        select(
+            exists().where(Attempt.batch_id == member.batch_id, Attempt.user_id == member.user_id)
+        )
+    )
+    if started:
+        raise SetupError(f"「{member.user.name}」已在本场次开始作答，不能移出名单。")
+    batch_id, user = member.batch_id, member.user
+    db.session.delete(member)
+    db.session.flush()
+    record(
+        actor,
+        "batch.roster",
+        object_type="batch",
+        object_id=batch_id,
+        summary=f"移出 {user.name}（{user.login}）",
+        detail={"removed": [user.id]},
+    )
+
+
+def extend_time(actor: Actor, member: BatchMember, minutes: int) -> Attempt | None:
+    """Give one candidate more time; an attempt in progress gets it at once."""
+    try:
+        attempt = attempts.extend_time(member, minutes)
+    except attempts.ExamError as error:
+        raise SetupError(str(error)) from error
+    db.session.flush()
+    detail = {"minutes": minutes, "extra_minutes": member.extra_minutes}
+    if attempt is not None:
+        detail |= {"attempt": attempt.id, "deadline_at": attempt.deadline_at.isoformat()}
+    record(
+        actor,
+        "batch.extend",
+        object_type="batch",
+        object_id=member.batch_id,
+        summary=f"{member.user.name}（{member.user.login}）延长 {minutes} 分钟"
+        + ("，正在作答的答卷立即生效" if attempt is not None else ""),
+        detail=detail,
+    )
+    return attempt
+
+
+# --- the live board ----------------------------------------------------------------
+
+NOT_STARTED, IN_PROGRESS, SUBMITTED = "not_started", "in_progress", "submitted"
+STATE_LABELS = {NOT_STARTED: "未开始", IN_PROGRESS: "进行中", SUBMITTED: "已交卷"}
+
+
+@dataclass
+class BoardRow:
+    member: BatchMember
+    #: the candidate's newest attempt in this batch
+    attempt: Attempt | None
+    remaining_seconds: int | None = None
+
+    @property
+    def user(self) -> User:
+        return self.member.user
+
+    @property
+    def state(self) -> str:
+        if self.attempt is None:
+            return NOT_STARTED
+        if self.attempt.status == AttemptStatus.IN_PROGRESS.value:
+            return IN_PROGRESS
+        return SUBMITTED
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+@dataclass
+class Board:
+    batch: Batch
+    rows: list[BoardRow]
+    now: datetime
+
+    def count(self, state: str) -> int:
+        return sum(row.state == state for row in self.rows)
+
+    @property
+    def passed(self) -> int:
+        return sum(row.state == SUBMITTED and bool(row.attempt.passed) for row in self.rows)
+
+    @property
+    def failed(self) -> int:
+        return self.count(SUBMITTED) - self.passed
+
+
+def _members(batch: Batch, scope: set[int] | None):
+    stmt = (
+        select(BatchMember)
+        .join(User, User.id == BatchMember.user_id)
+        .options(joinedload(BatchMember.user).joinedload(User.unit))
+        .where(BatchMember.batch_id == batch.id)
+        .order_by(User.unit_id, User.name, User.id)
+    )
+    if scope is not None:
+        stmt = stmt.where(User.unit_id.in_(scope))
+    return db.session.scalars(stmt).all()
+
+
+@dataclass
+class RosterRow:
+    member: BatchMember
+    #: has an attempt in this batch: can no longer be taken off the roster
+    started: bool
+
+    @property
+    def user(self) -> User:
+        return self.member.user
+
+
+def roster(batch: Batch, scope: set[int] | None = None) -> list[RosterRow]:
+    """The roster as the admin may see it, with whether each person has started."""
+    started = set(db.session.scalars(select(Attempt.user_id).where(Attempt.batch_id == batch.id)))
+    return [RosterRow(member, member.user_id in started) for member in _members(batch, scope)]
+
+
+def board(batch: Batch, now: datetime, grace: timedelta, scope: set[int] | None = None) -> Board:
+    """Who has not started, who is writing (and how long they have left), who has
+    submitted (and how they did). Attempts past deadline + grace are submitted first,
+    so the board shows them as they will stay."""
+    members = _members(batch, scope)
+    stmt = (
+        select(Attempt)
+        .where(Attempt.batch_id == batch.id)
+        .order_by(Attempt.user_id, Attempt.number)
+    )
+    if scope is not None:
+        stmt = stmt.join(User, User.id == Attempt.user_id).where(User.unit_id.in_(scope))
+    newest = {}
+    for attempt in db.session.scalars(stmt):
+        attempts.finalize_if_expired(attempt, now, grace)
+        newest[attempt.user_id] = attempt
+    rows = []
+    for member in members:
+        attempt = newest.get(member.user_id)
+        row = BoardRow(member, attempt)
+        if row.state == IN_PROGRESS:
+            row.remaining_seconds = max(0, int((attempt.deadline_at - now).total_seconds()))
+        rows.append(row)
+    return Board(batch, rows, now)
