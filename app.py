@@ -4,14 +4,15 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError
+from flask import Flask, flash, jsonify, redirect, request, url_for
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import clock
+from core.errors import json_error, register_error_handlers
 from core.extensions import csrf, db, limiter, login_manager, migrate
 from core.roles import Role, wants_json
+from core.transaction import TransactionalFlask
 from core.web import enforce_idle_timeout, require_password_change, set_security_headers
 from question_bank import cli as bank_cli
 from question_bank import views as bank_views
@@ -23,7 +24,7 @@ from training.privacy import mask_id_number, mask_phone
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = TransactionalFlask(__name__, instance_relative_config=True)
     configure(app, test_config)
     configure_extensions(app)
     configure_blueprints(app)
@@ -102,7 +103,7 @@ def configure_extensions(app: Flask) -> None:
 
 def _unauthorized():
     if wants_json():
-        return jsonify(error="login_required", message="请先登录"), 401
+        return json_error(401, "login_required", "请先登录")
     flash("请先登录。", "warning")
     return redirect(url_for("auth.login", next=request.full_path))
 
@@ -128,6 +129,7 @@ def configure_blueprints(app: Flask) -> None:
         return jsonify(status="ok", database="ok")
 
     healthz.public = True
+    healthz.own_transaction = True  # reads only; a failed SELECT must not become a 500
 
 
 def configure_request_hooks(app: Flask) -> None:
@@ -136,32 +138,8 @@ def configure_request_hooks(app: Flask) -> None:
     app.after_request(set_security_headers)
 
 
-ERROR_MESSAGES = {
-    400: ("请求无效", "请求的内容不完整或格式不正确。"),
-    403: ("无权访问", "您没有访问此页面的权限。如需开通，请联系单位管理员。"),
-    404: ("页面不存在", "您访问的页面不存在或已被删除。"),
-    405: ("请求方式不正确", "该页面不支持此操作。"),
-    413: ("文件过大", "上传的文件超过 20 MB。"),
-    429: ("操作过于频繁", "请求过于频繁，请稍后再试。"),
-    500: ("服务器错误", "服务器出现错误，请稍后重试。问题已记录。"),
-}
-
-
-def _error_response(status: int, message: str | None = None):
-    title, default_message = ERROR_MESSAGES[status]
-    message = message or default_message
-    if wants_json():
-        return jsonify(error=title, message=message), status
-    return render_template("error.html", status=status, title=title, message=message), status
-
-
 def configure_errors(app: Flask) -> None:
-    for status in ERROR_MESSAGES:
-        app.register_error_handler(status, lambda error, status=status: _error_response(status))
-    app.register_error_handler(
-        CSRFError,
-        lambda error: _error_response(400, "页面已过期或表单校验失败，请刷新页面后重试。"),
-    )
+    register_error_handlers(app)
 
 
 def configure_templates(app: Flask) -> None:

@@ -11,6 +11,17 @@ class Form(FlaskForm):
         # WTF_I18N_ENABLED = False so Flask-WTF does not look for Flask-Babel instead.
         locales = ("zh",)
 
+    def attach_errors(self, errors: dict[str, str]) -> list[str]:
+        """Show each message by the field it names; return the messages no field took."""
+        unplaced = []
+        for name, message in errors.items():
+            field = self._fields.get(name)
+            if field is None:
+                unplaced.append(message)
+            else:
+                field.errors = [*field.errors, message]
+        return unplaced
+
 
 class EmptyForm(Form):
     """CSRF protection for buttons that POST."""

@@ -2,10 +2,11 @@
 
 import time
 
-from flask import current_app, flash, jsonify, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from core.audit import Actor, record
+from core.errors import json_error
 from core.extensions import db
 from core.roles import wants_json
 
@@ -49,12 +50,12 @@ def enforce_idle_timeout():
             session["last_seen"] = now
         return None
     record(current_actor(), "session.timeout", object_type="user", object_id=current_user.id)
-    db.session.commit()
+    db.session.commit()  # a hook before the view: outside the request transaction
     logout_user()
     session.clear()
     message = f"您已超过 {current_app.config['IDLE_TIMEOUT_MINUTES']} 分钟未操作，请重新登录。"
     if wants_json():
-        return jsonify(error="session_expired", message=message), 401
+        return json_error(401, "session_expired", message)
     flash(message, "warning")
     return redirect(url_for("auth.login", next=request.full_path))
 
@@ -66,5 +67,5 @@ def require_password_change():
     if request.endpoint in ("static", "auth.change_password", "auth.logout", "healthz"):
         return None
     if wants_json():
-        return jsonify(error="password_change_required", message="请先修改初始密码"), 403
+        return json_error(403, "password_change_required", "请先修改初始密码")
     return redirect(url_for("auth.change_password"))

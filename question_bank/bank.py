@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import select, update
 
 from core.audit import Actor, record
+from core.errors import ServiceError
 from core.extensions import db
 from question_bank.drafts import (
     FIELD_LABELS,
@@ -32,12 +33,13 @@ from question_bank.models import (
 UNVERSIONED = "现行"
 
 
-class BankError(ValueError):
-    """A rule was broken; `errors` maps field names to Chinese messages."""
+class BankError(ServiceError):
+    """A rule of the bank was broken; `fields` maps field names to Chinese messages."""
 
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("；".join(errors.values()))
-        self.errors = errors
+    code = "bank_rule"
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__("；".join(fields.values()), fields=fields)
 
 
 # --- laws --------------------------------------------------------------------------

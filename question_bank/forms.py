@@ -179,18 +179,20 @@ class QuestionForm(Form):
         self.law_refs.data = format_law_refs(draft.law_refs)
         self.topics.data = " | ".join(draft.topics)
 
-    def attach_errors(self, errors: dict[str, str]) -> None:
-        """Show the bank's messages (keyed by draft field) on the inputs they concern."""
+    def attach_errors(self, errors: dict[str, str]) -> list[str]:
+        """Show the bank's messages (keyed by draft field) on the inputs they concern,
+        and the rest above the form."""
         for name, message in errors.items():
             if name == "answer" and self.type.data == "true_false":
                 name = "judgement"
             elif name == "choices":
                 name = "choice_a"
-            field = getattr(self, name, None)
+            field = self._fields.get(name)
             if field is None:
                 self.form_errors.append(message)
             else:
                 field.errors = [*field.errors, message]
+        return []
 
 
 class EditQuestionForm(QuestionForm):

@@ -89,7 +89,7 @@ def commit_import(actor: Actor, plan: ImportPlan, *, keep_duplicates: bool = Fal
         except BankError as error:
             problems.extend(
                 RowError(parsed.row, FIELD_LABELS.get(name, ""), message)
-                for name, message in error.errors.items()
+                for name, message in error.fields.items()
             )
     if problems:
         plan.errors = problems

@@ -15,6 +15,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
+from core.errors import show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
@@ -103,10 +104,8 @@ def bulk_tag():
         try:
             added = bank.bulk_tag(current_actor(), list(questions), form.topic.data)
         except BankError as error:
-            db.session.rollback()
-            _flash_errors(error.errors.values())
+            show_error(error)
         else:
-            db.session.commit()
             flash(f"已为 {added} 道试题添加知识点「{form.topic.data.strip()}」。", "success")
     else:
         _flash_errors(message for errors in form.errors.values() for message in errors)
@@ -133,11 +132,9 @@ def new_question():
             else:
                 question = bank.add_question(current_actor(), form.draft())
         except BankError as error:
-            db.session.rollback()
-            form.attach_errors(error.errors)
+            show_error(error, form)
         else:
             if preview is None:
-                db.session.commit()
                 flash(f"已新建试题 #{question.id}。", "success")
                 return redirect(url_for("bank.question_detail", question_id=question.id))
     return _question_page(form, None, preview)
@@ -160,8 +157,7 @@ def edit_question(question_id: int):
                     current_actor(), question, form.draft(), form.change_note.data or ""
                 )
         except BankError as error:
-            db.session.rollback()
-            form.attach_errors(error.errors)
+            show_error(error, form)
         else:
             if preview is None:
                 return _after_edit(question_id, version)
@@ -172,9 +168,7 @@ def _after_edit(question_id: int, version: QuestionVersion | None):
     if version is None:
         flash("没有修改，未生成新版本。", "info")
     else:
-        number = version.number
-        db.session.commit()
-        flash(f"已保存为第 {number} 版。", "success")
+        flash(f"已保存为第 {version.number} 版。", "success")
     return redirect(url_for("bank.question_detail", question_id=question_id))
 
 
@@ -198,10 +192,8 @@ def _question_action(question_id: int, action, done: str):
     try:
         action(current_actor(), question)
     except BankError as error:
-        db.session.rollback()
-        _flash_errors(error.errors.values())
+        show_error(error)
     else:
-        db.session.commit()
         flash(done, "success")
     return redirect(url_for("bank.question_detail", question_id=question_id))
 
@@ -264,7 +256,6 @@ def import_questions():
     token = None
     if not plan.errors:
         token = importing.stash_upload(current_user.id, filename, plan.format, data)
-        db.session.commit()
     return _import_page(form, plan, token)
 
 
@@ -285,11 +276,11 @@ def confirm_import(token: str):
         created = importing.commit_import(
             current_actor(), plan, keep_duplicates=form.duplicates.data == "keep"
         )
-    except BankError:
-        db.session.rollback()
-        return _import_page(ImportForm(formdata=None), plan, failed=True)
+    except BankError as error:
+        upload = ImportForm(formdata=None)
+        show_error(error, upload)  # by the upload field; the plan lists each row's problem
+        return _import_page(upload, plan, failed=True)
     importing.discard_upload(pending)
-    db.session.commit()
     flash(f"已从「{filename}」导入 {len(created)} 道试题。", "success")
     return redirect(url_for("bank.question_list"))
 
@@ -347,15 +338,6 @@ def _laws_page(law_form: LawForm, revision_form: RevisionForm | None = None, law
     )
 
 
-def _attach(form, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is None:
-            flash(message, "danger")
-        else:
-            field.errors = [*field.errors, message]
-
-
 @bp.route("/laws")
 @trainer_required
 def law_list():
@@ -376,12 +358,9 @@ def create_law():
                 form.effective_on.data,
             )
         except BankError as error:
-            db.session.rollback()
-            _attach(form, error.errors)
+            show_error(error, form)
         else:
-            name = law.name
-            db.session.commit()
-            flash(f"已登记「{name}」。", "success")
+            flash(f"已登记「{law.name}」。", "success")
             return redirect(url_for("bank.law_list"))
     return _laws_page(form)
 
@@ -398,10 +377,8 @@ def revise_law(law_id: int):
                 current_actor(), law, form.label.data, form.effective_on.data
             )
         except BankError as error:
-            db.session.rollback()
-            _attach(form, error.errors)
+            show_error(error, form)
         else:
-            db.session.commit()
             flash(
                 f"已登记「{name}」新版本「{label}」为现行版本，{flagged} 道试题变为待复核。",
                 "success",

@@ -104,7 +104,11 @@ def test_error_pages_are_in_chinese(client, login_as):
     forbidden = client.get("/admin/users")
     assert forbidden.status_code == 403 and "无权访问" in forbidden.text
     json_forbidden = client.get("/admin/users", headers={"Accept": "application/json"})
-    assert json_forbidden.status_code == 403 and json_forbidden.json["error"] == "无权访问"
+    assert json_forbidden.status_code == 403
+    assert json_forbidden.json == {
+        "error": "forbidden",
+        "message": "您没有访问此页面的权限。如需开通，请联系单位管理员。",
+    }
 
 
 def test_server_error_page_is_in_chinese(app, client):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from core import clock
 from core.audit import Actor, record
+from core.errors import ServiceError
 from core.extensions import db
 from core.passwords import (
     generate_temporary_password,
@@ -32,8 +33,10 @@ PRIVILEGED_ALONE = (
 )
 
 
-class AccountError(ValueError):
-    """A rule was broken; the message is shown to the user as is."""
+class AccountError(ServiceError):
+    """A rule of accounts or units was broken; the message is shown to the user as is."""
+
+    code = "account_rule"
 
 
 @dataclass

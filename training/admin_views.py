@@ -15,6 +15,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from core.errors import show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
@@ -81,9 +82,8 @@ def create_unit():
                 current_actor(), current_user, form.name.data, form.parent_id.data or None
             )
         except accounts.AccountError as error:
-            flash(str(error), "danger")
+            show_error(error)
         else:
-            db.session.commit()
             flash(f"已新建单位「{unit.path}」。", "success")
     else:
         _flash_form_errors(form)
@@ -99,9 +99,8 @@ def rename_unit(unit_id: int):
         try:
             units.rename_unit(current_actor(), current_user, unit, form.name.data)
         except accounts.AccountError as error:
-            flash(str(error), "danger")
+            show_error(error)
         else:
-            db.session.commit()
             flash("单位名称已修改。", "success")
     else:
         _flash_form_errors(form)
@@ -116,9 +115,8 @@ def delete_unit(unit_id: int):
         try:
             units.delete_unit(current_actor(), current_user, unit)
         except accounts.AccountError as error:
-            flash(str(error), "danger")
+            show_error(error)
         else:
-            db.session.commit()
             flash("单位已删除。", "success")
     return redirect(url_for("admin.unit_tree"))
 
@@ -188,9 +186,8 @@ def create_user():
         errors = accounts.check_user_data(current_user, data)
         if not errors:
             user, password = accounts.create_user(current_actor(), current_user, data)
-            db.session.commit()
             return render_template("admin/credentials.html", credentials=[(user, password)])
-        _attach_errors(form, errors)
+        form.attach_errors(errors)
     return render_template("admin/user_form.html", form=form, user=None)
 
 
@@ -204,16 +201,10 @@ def edit_user(user_id: int):
         errors = accounts.check_user_data(current_user, data, existing=user)
         if not errors:
             accounts.update_user(current_actor(), current_user, user, data)
-            db.session.commit()
             flash(f"已保存「{user.name}」的信息。", "success")
             return redirect(url_for("admin.user_list"))
-        _attach_errors(form, errors)
+        form.attach_errors(errors)
     return render_template("admin/user_form.html", form=form, user=user)
-
-
-def _attach_errors(form: UserForm, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        getattr(form, name).errors = [*getattr(form, name).errors, message]
 
 
 def _user_action(user_id: int, action, done: str):
@@ -223,9 +214,8 @@ def _user_action(user_id: int, action, done: str):
     try:
         result = action(current_actor(), current_user, user)
     except accounts.AccountError as error:
-        flash(str(error), "danger")
+        show_error(error)
         return redirect(url_for("admin.user_list"))
-    db.session.commit()
     if isinstance(result, str):
         return render_template("admin/credentials.html", credentials=[(user, result)])
     flash(done.format(name=user.name), "success")
@@ -272,7 +262,6 @@ def import_users():
         check = user_import.check_workbook(current_user, form.file.data.read())
         if not check.errors:
             created = user_import.import_users(current_actor(), current_user, check)
-            db.session.commit()
             return render_template("admin/credentials.html", credentials=created)
     return render_template(
         "admin/import.html",

@@ -15,7 +15,8 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from core.audit import record
-from core.extensions import db, limiter
+from core.errors import show_error
+from core.extensions import limiter
 from core.forms import EmptyForm
 from core.web import current_actor
 from training import accounts
@@ -51,7 +52,6 @@ def login():
             max_failures=current_app.config["LOGIN_MAX_FAILURES"],
             lockout_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"],
         )
-        db.session.commit()
         if outcome.user is not None:
             session.clear()
             login_user(outcome.user)
@@ -68,7 +68,6 @@ def login():
 def logout():
     if EmptyForm().validate_on_submit():
         record(current_actor(), "logout", object_type="user", object_id=current_user.id)
-        db.session.commit()
         logout_user()
         session.clear()
         flash("您已安全退出。", "info")
@@ -79,16 +78,14 @@ def logout():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    error = None
     user = current_user._get_current_object()
     if form.validate_on_submit():
         try:
             accounts.change_password(current_actor(), user, form.current.data, form.new.data)
-        except accounts.AccountError as problem:
-            error = str(problem)
+        except accounts.AccountError as error:
+            show_error(error)
         else:
-            db.session.commit()
             login_user(user)  # the session id includes the bumped session_version
             flash("密码已修改。", "success")
             return redirect(url_for("main.home"))
-    return render_template("auth/change_password.html", form=form, error=error)
+    return render_template("auth/change_password.html", form=form)

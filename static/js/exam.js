@@ -22,6 +22,8 @@
   const TYPING_MS = 800; // a blank is saved this long after the last keystroke
   const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   const STATE_COLOURS = ["success", "secondary", "danger"];
+  // Machine codes of the server's JSON errors ({"error": code, "message": 中文}).
+  const LOGIN_LOST = new Set(["login_required", "session_expired", "password_change_required"]);
   const TYPE_LABELS = { single: "单选", multiple: "多选", true_false: "判断", fill_blank: "填空" };
 
   const el = {
@@ -202,7 +204,7 @@
       cache: "no-store",
     });
     const data = await readBody(response);
-    if (response.status === 401 || response.status === 403) {
+    if (LOGIN_LOST.has(data.error)) {
       loginExpired(data);
       throw new Error("login");
     }
@@ -274,16 +276,16 @@
         acknowledge(itemId, entry.seq, data);
         continue;
       }
-      if (response.status === 409) {
+      if (data.error === "closed") {
         close(data.message || "本次作答已结束。", data.result_url);
         return false;
       }
-      if (response.status === 400 && data.error === "bad_request") {
+      if (data.error === "invalid_answer") {
         dropFromQueue(itemId, entry.seq); // it can never be saved; keep the others going
         showMessage(`第 ${byId.get(itemId).position} 题未能保存：${data.message}`, "danger");
         continue;
       }
-      if (response.status === 400 && !tokenRenewed) {
+      if (data.error === "csrf_failed" && !tokenRenewed) {
         tokenRenewed = true; // the CSRF token is stale (a new login): fetch a fresh one
         try {
           await loadPaper();
@@ -292,11 +294,11 @@
         }
         continue;
       }
-      if (response.status === 401 || response.status === 403) {
+      if (LOGIN_LOST.has(data.error)) {
         loginExpired(data);
         return false;
       }
-      if (response.status === 404) {
+      if (data.error === "not_found") {
         close("答卷不存在。", urls.result);
         return false;
       }
@@ -337,11 +339,11 @@
       return false;
     }
     const data = await readBody(response);
-    if (response.ok || response.status === 409 || response.status === 404) {
+    if (response.ok || data.error === "closed" || data.error === "not_found") {
       finish(data.result_url || urls.result);
       return true;
     }
-    if (response.status === 401 || response.status === 403) {
+    if (LOGIN_LOST.has(data.error)) {
       loginExpired(data);
     } else {
       showMessage(data.message || "交卷未成功，请稍后再试。", "danger");

@@ -54,8 +54,8 @@ def test_add_question_stores_version_one_with_citations_and_topics(laws):
 def test_invalid_drafts_are_refused_with_field_messages(laws):
     with pytest.raises(bank.BankError) as refused:
         bank.add_question(TRAINER, penalty_question(answer=[5], stem=" "))
-    assert refused.value.errors["stem"] == "题干不能为空"
-    assert "answer" in refused.value.errors
+    assert refused.value.fields["stem"] == "题干不能为空"
+    assert "answer" in refused.value.fields
     assert db.session.scalar(select(func.count(Question.id))) == 0
 
 
@@ -64,12 +64,12 @@ def test_citing_an_unregistered_law_or_version_is_refused_on_the_form(laws):
         bank.add_question(
             TRAINER, penalty_question(law_refs=[LawRefDraft("治安管理处罚法", None, 1)])
         )
-    assert "法律库中没有「治安管理处罚法」" in unknown_law.value.errors["law_refs"]
+    assert "法律库中没有「治安管理处罚法」" in unknown_law.value.fields["law_refs"]
     with pytest.raises(bank.BankError) as unknown_version:
         bank.add_question(
             TRAINER, penalty_question(law_refs=[LawRefDraft("行政处罚法", "2017年修正", 36)])
         )
-    assert "没有登记版本「2017年修正」" in unknown_version.value.errors["law_refs"]
+    assert "没有登记版本「2017年修正」" in unknown_version.value.fields["law_refs"]
 
 
 def test_a_citation_without_version_means_the_current_one(laws):

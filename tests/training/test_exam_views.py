@@ -261,7 +261,7 @@ def test_malformed_saves_are_400(client, attempt_id, body):
     else:
         response = client.post(f"/attempts/{attempt_id}/answers", json=body)
     assert response.status_code == 400
-    assert response.json["error"] == "bad_request" and response.json["message"]
+    assert response.json["error"] == "invalid_answer" and response.json["message"]
 
 
 def test_a_save_for_an_item_of_another_paper_is_400(client, attempt_id, make_user, exam):

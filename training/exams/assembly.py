@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from core.errors import ServiceError
 from core.extensions import db
 from question_bank.drafts import QUESTION_TYPES
 from question_bank.models import (
@@ -21,8 +22,10 @@ from question_bank.models import (
 from training.exams.models import Blueprint, BlueprintSection
 
 
-class BlueprintError(ValueError):
+class BlueprintError(ServiceError):
     """The bank cannot fill the blueprint; the message names every shortfall."""
+
+    code = "bank_too_small"
 
 
 #: a question a section may draw: (question id, current version id, number of choices)

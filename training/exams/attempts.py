@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from core.errors import ServiceError
 from core.extensions import db
 from question_bank.models import QuestionVersion
 from training import scoring
@@ -34,8 +35,10 @@ from training.models import User
 MAX_BLANK_CHARS = 200
 
 
-class ExamError(ValueError):
+class ExamError(ServiceError):
     """The candidate cannot do this now; the message says why, in Chinese."""
+
+    code = "exam_unavailable"
 
 
 # --- starting ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core import clock
+from core.errors import show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
@@ -127,10 +128,8 @@ def _save_blueprint(form: BlueprintForm, blueprint: models.Blueprint | None):
     try:
         saved = setup.save_blueprint(current_actor(), form.blueprint_data(), blueprint)
     except SetupError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+        show_error(error)
         return None
-    db.session.commit()
     flash(f"已保存组卷规则「{saved.name}」。", "success")
     return redirect(url_for("manage.blueprint_list"))
 
@@ -189,10 +188,8 @@ def _save_exam(form: ExamForm, exam: Exam | None):
     try:
         saved = setup.save_exam(current_actor(), form.exam_data(), exam)
     except SetupError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+        show_error(error)
         return None
-    db.session.commit()
     flash(f"已保存考试「{saved.title}」（草稿）。发布前可继续修改。", "success")
     return redirect(url_for("manage.exam_list"))
 
@@ -228,10 +225,8 @@ def _exam_action(exam_id: int, action, done: str):
     try:
         action(current_actor(), exam)
     except SetupError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+        show_error(error)
     else:
-        db.session.commit()
         flash(done.format(title=exam.title), "success")
     return redirect(url_for("manage.exam_list"))
 
@@ -267,7 +262,7 @@ def regrade_preview(exam_id: int, question_id: int):
     try:
         plan = regrade.regrade_preview(exam, question_id)
     except SetupError as error:
-        flash(str(error), "danger")
+        show_error(error)
         return redirect(url_for("manage.regrade_list", exam_id=exam.id))
     return render_template("manage/regrade.html", exam=exam, plan=plan, button_form=EmptyForm())
 
@@ -280,10 +275,8 @@ def apply_regrade(exam_id: int, question_id: int):
     try:
         plan = regrade.apply_regrade(current_actor(), exam, question_id)
     except SetupError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+        show_error(error)
         return redirect(url_for("manage.regrade_list", exam_id=exam.id))
-    db.session.commit()
     flash(
         f"已重新评分 {len(plan.rows)} 份答卷：{plan.score_changes} 份成绩变化，"
         f"{plan.pass_changes} 人合格情况变化。",
@@ -343,10 +336,8 @@ def new_batch(exam_id: int):
                 utc(form.closes_at.data),
             )
         except SetupError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
+            show_error(error)
         else:
-            db.session.commit()
             flash(f"已新建场次「{batch.name}」，请添加考生名单。", "success")
             return redirect(url_for("manage.batch_roster", batch_id=batch.id))
     return render_template("manage/batch_form.html", form=form, exam=exam)
@@ -389,10 +380,8 @@ def add_unit(batch_id: int):
         try:
             added = sittings.add_unit(current_actor(), batch, form.unit_id.data, scope=_scope())
         except SetupError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
+            show_error(error)
         else:
-            db.session.commit()
             flash(f"已加入 {added} 人（已在名单中的人员不重复加入）。", "success")
     else:
         _flash_errors(form.errors)
@@ -409,10 +398,8 @@ def add_people(batch_id: int):
         try:
             added = sittings.add_members(current_actor(), batch, list(people), scope=_scope())
         except SetupError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
+            show_error(error)
         else:
-            db.session.commit()
             flash(f"已加入 {added} 人。", "success")
     else:
         _flash_errors(form.errors)
@@ -429,10 +416,8 @@ def remove_member(batch_id: int, member_id: int):
     try:
         sittings.remove_member(current_actor(), member)
     except SetupError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+        show_error(error)
     else:
-        db.session.commit()
         flash(f"已将「{name}」移出名单。", "success")
     return redirect(url_for("manage.batch_roster", batch_id=batch.id))
 
@@ -448,10 +433,8 @@ def extend_time(batch_id: int, member_id: int):
         try:
             attempt = sittings.extend_time(current_actor(), member, minutes)
         except SetupError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
+            show_error(error)
         else:
-            db.session.commit()
             now_applies = "，正在进行的作答已立即延长" if attempt is not None else ""
             flash(f"已为「{name}」延长 {minutes} 分钟{now_applies}。", "success")
     else:
@@ -466,7 +449,6 @@ def extend_time(batch_id: int, member_id: int):
 def batch_board(batch_id: int):
     batch = get_batch_or_404(batch_id)
     board = sittings.board(batch, clock.now(), _grace(), _scope())
-    db.session.commit()  # attempts past their deadline were just submitted
     return render_template("manage/board.html", batch=batch, board=board, extend_form=ExtendForm())
 
 
@@ -500,9 +482,8 @@ def export_results(exam_id: int, fmt: str):
     try:
         data = results.export_results(current_actor(), exam, fmt, _scope())
     except SetupError as error:
-        flash(str(error), "danger")
+        show_error(error)
         return redirect(url_for("manage.exam_results", exam_id=exam.id))
-    db.session.commit()
     return send_file(
         io.BytesIO(data),
         mimetype=EXPORT_MIME[fmt],

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core.audit import Actor, record
+from core.errors import ServiceError
 from core.extensions import db
 from question_bank.models import Law, Topic
 from training.exams.assembly import BlueprintError, draw, section_pools
@@ -27,8 +28,10 @@ MAX_SECTION_POINTS = Decimal(100)
 CENT = Decimal("0.01")
 
 
-class SetupError(ValueError):
+class SetupError(ServiceError):
     """A rule of exam set-up was broken; the message is shown as is."""
+
+    code = "exam_setup"
 
 
 # --- blueprints --------------------------------------------------------------------

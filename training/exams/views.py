@@ -24,6 +24,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from core import clock
+from core.errors import ServiceError
 from core.extensions import db
 from core.forms import EmptyForm
 from core.roles import Role, role_required
@@ -58,7 +59,6 @@ def format_points(value: Decimal | None) -> str:
 @role_required(Role.LEARNER)
 def my_exams():
     entries = candidate.assigned_exams(current_user, clock.now(), _grace())
-    db.session.commit()
     return render_template("exams/list.html", entries=entries)
 
 
@@ -73,7 +73,6 @@ def _assigned_or_404(exam_id: int) -> candidate.Assigned:
 @role_required(Role.LEARNER)
 def exam_rules(exam_id: int):
     entry = _assigned_or_404(exam_id)
-    db.session.commit()
     return render_template(
         "exams/rules.html",
         entry=entry,
@@ -92,10 +91,9 @@ def start(exam_id: int):
             current_user, exam, clock.now(), random.Random(), grace=_grace()
         )
     except attempts.ExamError as error:
-        db.session.commit()  # keeps an expired attempt that was submitted on the way
-        flash(str(error), "warning")
+        # Returns normally, so an expired attempt submitted on the way is committed.
+        flash(error.message, "warning")
         return redirect(url_for("exams.exam_rules", exam_id=exam_id))
-    db.session.commit()
     return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
 
 
@@ -107,8 +105,7 @@ def _own_attempt_or_404(attempt_id: int) -> Attempt:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.user_id != current_user.id:
         abort(404)
-    if attempts.finalize_if_expired(attempt, clock.now(), _grace()):
-        db.session.commit()
+    attempts.finalize_if_expired(attempt, clock.now(), _grace())
     return attempt
 
 
@@ -135,8 +132,8 @@ def paper(attempt_id: int):
     return jsonify(payload)
 
 
-def _bad_request(message: str):
-    return jsonify(error="bad_request", message=message), 400
+def _invalid_answer(message: str) -> ServiceError:
+    return ServiceError(message, code="invalid_answer")
 
 
 def _is_int(value, low: int, high: int) -> bool:
@@ -146,32 +143,30 @@ def _is_int(value, low: int, high: int) -> bool:
 @bp.post("/attempts/<int:attempt_id>/answers")
 @login_required
 def save_answer(attempt_id: int):
-    """The hot path of exam day: parse, two statements, one commit."""
+    """The hot path of exam day: parse, two statements, the request's one commit."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return _bad_request("请求内容应为 JSON 对象。")
+        raise _invalid_answer("请求内容应为 JSON 对象。")
     item_id, answer, seq = body.get("item_id"), body.get("answer"), body.get("seq")
     if not _is_int(item_id, 1, 2**31) or not _is_int(seq, 1, MAX_SEQ):
-        return _bad_request("缺少题目编号或序号，或格式不正确。")
+        raise _invalid_answer("缺少题目编号或序号，或格式不正确。")
     if not attempts.valid_answer(answer):
-        return _bad_request("答案格式不正确。")
+        raise _invalid_answer("答案格式不正确。")
     now = clock.now()
     result = attempts.save_answer(current_user.id, attempt_id, item_id, answer, seq, now, _grace())
     if result.saved:
         # Nothing this request loaded can go stale; keeping the user loaded saves the
         # query that the response hooks (current_user.is_authenticated) would make.
         db.session().expire_on_commit = False
-        db.session.commit()
         return jsonify(
             saved=True,
             seq=result.seq,
             remaining_seconds=candidate.remaining_seconds(result.deadline, now),
         )
-    db.session.rollback()
     if result.reason == "missing":
         abort(404)
     if result.reason == "bad_item":
-        return _bad_request(result.message)
+        raise _invalid_answer(result.message)  # rolls back the claim of the attempt
     _own_attempt_or_404(attempt_id)  # submits it if its time is up
     return jsonify(
         error="closed",
@@ -187,7 +182,6 @@ def submit(attempt_id: int):
     attempt = _own_attempt_or_404(attempt_id)
     if not _submitted(attempt):
         attempts.submit(attempt, clock.now(), by="candidate")
-        db.session.commit()
     result_url = url_for("exams.result", attempt_id=attempt.id)
     if request.is_json:
         return jsonify(submitted=True, result_url=result_url)
