@@ -8,15 +8,26 @@ from flask import Flask, flash, jsonify, redirect, request, url_for
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import clock
+from core import audit, clock
+from core.audit_cli import audit_cli
 from core.errors import json_error, register_error_handlers
 from core.extensions import csrf, db, limiter, login_manager, migrate
 from core.roles import Role, wants_json
 from core.transaction import TransactionalFlask
 from core.web import enforce_idle_timeout, require_password_change, set_security_headers
+from question_bank import audit_labels as bank_audit_labels
 from question_bank import cli as bank_cli
 from question_bank import views as bank_views
-from training import accounts, admin_views, audit_views, auth_views, cli, home_views
+from training import (
+    accounts,
+    admin_views,
+    audit_labels,
+    audit_views,
+    auth_views,
+    cli,
+    home_views,
+)
+from training.exams import audit_labels as exam_audit_labels
 from training.exams import cli as exam_cli
 from training.exams import manage_views
 from training.exams import views as exam_views
@@ -28,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure(app, test_config)
     configure_extensions(app)
     configure_blueprints(app)
+    configure_audit(app)
     configure_request_hooks(app)
     configure_errors(app)
     configure_templates(app)
@@ -35,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(cli.seed_demo)
     app.cli.add_command(bank_cli.bank)
     app.cli.add_command(exam_cli.exams)
+    app.cli.add_command(audit_cli)
     return app
 
 
@@ -76,6 +89,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
         IDLE_TIMEOUT_MINUTES=_env_int("IDLE_TIMEOUT_MINUTES", 30),
         # Answers sent up to this long after an exam's deadline still count (the network).
         EXAM_GRACE_SECONDS=_env_int("EXAM_GRACE_SECONDS", 30),
+        AUDIT_RETENTION_DAYS=_env_int("AUDIT_RETENTION_DAYS", audit.MIN_RETENTION_DAYS),
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
@@ -130,6 +144,19 @@ def configure_blueprints(app: Flask) -> None:
 
     healthz.public = True
     healthz.own_transaction = True  # reads only; a failed SELECT must not become a 500
+
+
+def configure_audit(app: Flask) -> None:
+    """Each domain brings the labels its audit entries are shown with."""
+    for labels in (
+        audit.LABELS,
+        audit_labels.LABELS,
+        exam_audit_labels.LABELS,
+        bank_audit_labels.LABELS,
+    ):
+        audit.register(labels)
+    if app.config["AUDIT_RETENTION_DAYS"] < audit.MIN_RETENTION_DAYS:
+        raise RuntimeError(f"AUDIT_RETENTION_DAYS must be at least {audit.MIN_RETENTION_DAYS}")
 
 
 def configure_request_hooks(app: Flask) -> None:

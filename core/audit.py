@@ -1,14 +1,29 @@
-"""Append-only audit log: who did what, when, from where, to which object."""
+"""Append-only, hash-chained audit log: who did what, when, from where, to which object.
 
+Each entry carries the SHA-256 of its own canonical serialisation, which includes the hash
+of the entry before it, so a changed, removed or inserted entry breaks the chain that
+`flask audit verify` walks. Appends are serialised (an advisory lock on PostgreSQL, the
+database write lock on SQLite) so concurrent writers never fork the chain, and the time of
+each entry is the database's, not the application's.
+"""
+
+import hashlib
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
-from sqlalchemy import Index, String, Text, select
+from sqlalchemy import Index, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
 from core.extensions import db
+
+GENESIS_HASH = "0" * 64
+#: The database refuses to delete entries younger than this, whatever the configuration.
+MIN_RETENTION_DAYS = 180
+#: pg_advisory_xact_lock key serialising chain appends (any constant shared by all writers).
+CHAIN_LOCK_KEY = 7_305_180_001
 
 
 @dataclass(frozen=True)
@@ -22,56 +37,101 @@ class Actor:
 
 SYSTEM = Actor(id=None, login="system")
 
-ACTION_LABELS = {
-    "login.success": "登录成功",
-    "login.failure": "登录失败",
-    "login.locked": "连续失败被锁定",
-    "login.blocked": "锁定期内尝试登录",
-    "logout": "退出登录",
-    "session.timeout": "超时自动退出",
-    "password.change": "修改密码",
-    "user.create": "新建用户",
-    "user.update": "修改用户",
-    "user.roles": "变更角色",
-    "user.deactivate": "停用用户",
-    "user.activate": "启用用户",
-    "user.password_reset": "重置密码",
-    "user.unlock": "解除锁定",
-    "user.import": "批量导入用户",
-    "unit.create": "新建单位",
-    "unit.rename": "修改单位",
-    "unit.delete": "删除单位",
-    "admin.create_cli": "命令行创建管理员",
-    "blueprint.save": "保存组卷规则",
-    "exam.save": "保存考试设置",
-    "exam.publish": "发布考试",
-    "exam.close": "结束考试",
-    "exam.regrade": "更正答案后重新评分",
-    "batch.create": "新建考试场次",
-    "batch.roster": "调整考试名单",
-    "batch.extend": "延长个人考试时间",
-    "exam.export": "导出考试成绩",
-    "question.create": "新建试题",
-    "question.edit": "修改试题",
-    "question.retire": "停用试题",
-    "question.restore": "恢复试题",
-    "question.confirm": "复核确认",
-    "question.import": "导入试题",
-    "question.tag": "批量添加知识点",
-    "law.create": "登记法律",
-    "law.revise": "登记法律修订",
-}
 
-OBJECT_LABELS = {
-    "user": "用户",
-    "unit": "单位",
-    "question": "试题",
-    "law": "法律",
-    "blueprint": "组卷规则",
-    "exam": "考试",
-    "batch": "考试场次",
-    "attempt": "答卷",
-}
+# --- labels: each domain registers its own ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How to show one key of an entry's detail."""
+
+    label: str
+    #: the object kind the value's ids name; their names are kept with the entry
+    refers_to: str = ""
+    #: turns the stored value into text, for values that need the domain's words
+    format: Callable[[object], str] | None = None
+    #: the value is a [before, after] pair
+    pair: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    #: detail keys that mean something particular for this action
+    details: Mapping[str, Detail] = field(default_factory=dict)
+    #: every detail value is a [before, after] pair
+    changes: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectKind:
+    label: str
+    #: ids → names as they are now; called when an entry is recorded
+    names: Callable[[list[int]], Mapping[int, str]] | None = None
+
+
+@dataclass
+class Labels:
+    actions: Mapping[str, Action | str] = field(default_factory=dict)
+    objects: Mapping[str, ObjectKind | str] = field(default_factory=dict)
+    details: Mapping[str, Detail | str] = field(default_factory=dict)
+
+
+_actions: dict[str, Action] = {}
+_objects: dict[str, ObjectKind] = {}
+_details: dict[str, Detail] = {}
+
+
+def register(labels: Labels) -> None:
+    """Add a domain's action, object and detail labels (called by the app factory)."""
+    for key, value in labels.actions.items():
+        _actions[key] = value if isinstance(value, Action) else Action(value)
+    for key, value in labels.objects.items():
+        _objects[key] = value if isinstance(value, ObjectKind) else ObjectKind(value)
+    for key, value in labels.details.items():
+        _details[key] = value if isinstance(value, Detail) else Detail(value)
+
+
+def action_labels() -> dict[str, str]:
+    return {key: action.label for key, action in sorted(_actions.items())}
+
+
+def object_labels() -> dict[str, str]:
+    return {key: kind.label for key, kind in _objects.items()}
+
+
+def _action(name: str) -> Action:
+    # An action nobody registered still shows, under its own name.
+    return _actions.get(name) or Action(name)
+
+
+def _detail(action: Action, key: str) -> Detail:
+    return action.details.get(key) or _details.get(key) or Detail(key)
+
+
+# --- the entry ---------------------------------------------------------------------
+
+HASHED_FIELDS = (
+    "prev_hash",
+    "created_at",
+    "actor_id",
+    "actor_login",
+    "ip",
+    "action",
+    "object_type",
+    "object_id",
+    "summary",
+    "detail",
+    "names",
+)
+
+
+def canonical_hash(fields: Mapping) -> str:
+    """SHA-256 over the canonical serialisation; never change it (old entries use it)."""
+    values = [fields[name] for name in HASHED_FIELDS]
+    values[1] = values[1].isoformat(sep=" ", timespec="microseconds")
+    canonical = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class AuditEntry(db.Model):
@@ -79,7 +139,8 @@ class AuditEntry(db.Model):
     __table_args__ = (Index("ix_audit_log_action_created", "action", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    #: the database's clock at the append, naive UTC
+    created_at: Mapped[datetime] = mapped_column(index=True)
     #: no foreign key: the log must outlive and never block changes to accounts
     actor_id: Mapped[int | None] = mapped_column(index=True)
     actor_login: Mapped[str] = mapped_column(String(64))
@@ -89,21 +150,154 @@ class AuditEntry(db.Model):
     object_id: Mapped[str] = mapped_column(String(64), default="")
     summary: Mapped[str] = mapped_column(String(500), default="")
     detail: Mapped[str] = mapped_column(Text, default="{}")
+    #: names of the people and things concerned as they were then: {kind: {id: name}}
+    names: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+    def compute_hash(self) -> str:
+        return canonical_hash({name: getattr(self, name) for name in HASHED_FIELDS})
+
+    @property
+    def china_time(self) -> str:
+        return (self.created_at + clock.CHINA_TZ_OFFSET).strftime("%Y-%m-%d %H:%M:%S")
 
     @property
     def action_label(self) -> str:
-        return ACTION_LABELS.get(self.action, self.action)
+        return _action(self.action).label
+
+    @property
+    def names_dict(self) -> dict[str, dict[str, str]]:
+        return json.loads(self.names or "{}")
+
+    def name_of(self, kind: str, object_id: object) -> str:
+        return self.names_dict.get(kind, {}).get(str(object_id), "")
+
+    @property
+    def actor_label(self) -> str:
+        name = self.name_of("user", self.actor_id) if self.actor_id else ""
+        return name or self.actor_login
 
     @property
     def object_label(self) -> str:
         if not self.object_type:
             return ""
-        label = OBJECT_LABELS.get(self.object_type, self.object_type)
-        return f"{label} #{self.object_id}" if self.object_id else label
+        kind = _objects.get(self.object_type) or ObjectKind(self.object_type)
+        if not self.object_id:
+            return kind.label
+        name = self.name_of(self.object_type, self.object_id)
+        return f"{kind.label} {name}" if name else f"{kind.label} #{self.object_id}"
 
     @property
     def detail_dict(self) -> dict:
         return json.loads(self.detail or "{}")
+
+    def detail_lines(self) -> list[tuple[str, str]]:
+        """The detail as (Chinese label, text) pairs, with names as they were then."""
+        action = _action(self.action)
+        names = self.names_dict
+        lines = []
+        for key, value in self.detail_dict.items():
+            detail = _detail(action, key)
+            if action.changes:
+                detail = replace(detail, pair=True)
+            lines.append((detail.label, _text(value, detail, action, names)))
+        return lines
+
+
+def _china_time(iso: object) -> str:
+    return f"{clock.to_china_time(datetime.fromisoformat(str(iso)))}（北京时间）"
+
+
+def _text(value: object, detail: Detail, action: Action, names: dict) -> str:
+    if detail.pair and isinstance(value, list) and len(value) == 2:
+        single = replace(detail, pair=False)
+        before, after = (_text(part, single, action, names) for part in value)
+        return f"{before} → {after}"
+    if detail.format is not None:
+        return detail.format(value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if value is None or value in ("", [], {}):
+        return "（空）"
+    if isinstance(value, list):
+        return "、".join(_text(item, detail, action, names) for item in value)
+    if isinstance(value, dict):
+        parts = []
+        for key, item in value.items():
+            inner = _detail(action, key)
+            parts.append(f"{inner.label} {_text(item, inner, action, names)}")
+        return "，".join(parts)
+    if detail.refers_to:
+        return names.get(detail.refers_to, {}).get(str(value)) or f"#{value}"
+    return str(value)
+
+
+# --- appending -----------------------------------------------------------------------
+
+
+def _lock_chain_and_read_clock() -> datetime:
+    """Take the chain's lock for the rest of the transaction; return the database's time."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+        return db.session.scalar(text("SELECT timezone('UTC', clock_timestamp())"))
+    # SQLite lets one connection write at a time: a write that changes nothing takes that
+    # lock before the head is read, so no other writer can append in between.
+    db.session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
+    moment = db.session.scalar(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+    return datetime.fromisoformat(moment)
+
+
+def _chain_head() -> AuditEntry | None:
+    return db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+
+
+def _ids_in(value: object) -> Iterable[int]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _ids_in(item)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield value
+    elif isinstance(value, str) and value.isdigit():
+        yield int(value)
+
+
+def _wanted_ids(action: Action, detail: dict, wanted: dict[str, set[int]]) -> None:
+    """The ids, by object kind, that detail keys (nested ones too) refer to."""
+    for key, value in detail.items():
+        if kind := _detail(action, key).refers_to:
+            wanted.setdefault(kind, set()).update(_ids_in(value))
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, dict):
+                _wanted_ids(action, item, wanted)
+
+
+NAME_LOOKUP_CHUNK = 500
+
+
+def _name_snapshot(actor: Actor, action: str, object_type: str, object_id: str, detail: dict):
+    wanted: dict[str, set[int]] = {}
+    if actor.id is not None:
+        wanted.setdefault("user", set()).add(actor.id)
+    if object_type and object_id.isdigit():
+        wanted.setdefault(object_type, set()).add(int(object_id))
+    _wanted_ids(_action(action), detail, wanted)
+    snapshot = {}
+    for kind, ids in wanted.items():
+        resolver = _objects.get(kind, ObjectKind(kind)).names
+        if resolver is None:
+            continue
+        ordered, found = sorted(ids), {}
+        for start in range(0, len(ordered), NAME_LOOKUP_CHUNK):
+            found.update(resolver(ordered[start : start + NAME_LOOKUP_CHUNK]))
+        if found:
+            snapshot[kind] = {str(key): name for key, name in sorted(found.items())}
+    return snapshot
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def record(
@@ -115,19 +309,135 @@ def record(
     summary: str = "",
     detail: dict | None = None,
 ) -> AuditEntry:
-    """Add an entry to the current transaction; it commits or rolls back with the action."""
+    """Append an entry in the current transaction; it commits or rolls back with the action.
+
+    The chain stays locked until the transaction ends, so record near the end of the work.
+    """
+    object_id = str(object_id or "")
+    detail = json.loads(_dumps(detail or {}))  # what is stored is what the hash covers
+    names = _name_snapshot(actor, action, object_type, object_id, detail)
+    created_at = _lock_chain_and_read_clock()
+    head = _chain_head()
     entry = AuditEntry(
+        created_at=created_at,
         actor_id=actor.id,
-        actor_login=actor.login,
-        ip=actor.ip,
+        actor_login=actor.login[:64],
+        ip=actor.ip[:64],
         action=action,
         object_type=object_type,
-        object_id=str(object_id or ""),
+        object_id=object_id,
         summary=summary[:500],
-        detail=json.dumps(detail or {}, ensure_ascii=False, default=str),
+        detail=_dumps(detail),
+        names=_dumps(names),
+        prev_hash=head.entry_hash if head is not None else GENESIS_HASH,
     )
+    entry.entry_hash = entry.compute_hash()
     db.session.add(entry)
+    db.session.flush()  # the next append in this transaction chains to this one
     return entry
+
+
+# --- verifying and purging -------------------------------------------------------------
+
+
+@dataclass
+class Verification:
+    checked: int
+    problem: str = ""
+    entry_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def _purge_anchors() -> set[str]:
+    """Hashes of last purged entries: a chain may start by linking to one of them."""
+    details = db.session.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == "audit.purge")
+    )
+    return {json.loads(detail).get("anchor_hash") for detail in details} - {""}
+
+
+def _in_chain_order(batch: int = 1000) -> Iterable[AuditEntry]:
+    last_id = 0
+    while rows := db.session.scalars(
+        select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+    ).all():
+        yield from rows
+        last_id = rows[-1].id
+
+
+def verify() -> Verification:
+    """Walk the chain from its first kept entry; report the first broken or missing link."""
+    checked = 0
+    previous: AuditEntry | None = None
+    for entry in _in_chain_order():
+        if entry.compute_hash() != entry.entry_hash:
+            return Verification(
+                checked, f"第 {entry.id} 号记录的内容与其哈希不符（被改动）", entry.id
+            )
+        if previous is None:
+            if entry.prev_hash != GENESIS_HASH and entry.prev_hash not in _purge_anchors():
+                return Verification(
+                    checked, f"第 {entry.id} 号记录之前缺少记录（且没有相应的清理记录）", entry.id
+                )
+        elif entry.prev_hash != previous.entry_hash:
+            return Verification(
+                checked,
+                f"第 {previous.id} 号与第 {entry.id} 号记录之间的链接断开（记录缺失或被改动）",
+                entry.id,
+            )
+        elif entry.created_at < previous.created_at:
+            return Verification(
+                checked, f"第 {entry.id} 号记录的时间早于前一条（时间被改动）", entry.id
+            )
+        previous = entry
+        checked += 1
+    return Verification(checked)
+
+
+def purge(actor: Actor, keep_days: int) -> int:
+    """Delete the entries older than `keep_days` (at least MIN_RETENTION_DAYS); audited.
+
+    The purge is recorded first with the hash of the last entry it deletes, which the
+    first kept entry links to, so `verify` accepts the chain starting there.
+    """
+    if keep_days < MIN_RETENTION_DAYS:
+        raise ValueError(f"审计日志至少保留 {MIN_RETENTION_DAYS} 天")
+    cutoff = _lock_chain_and_read_clock() - timedelta(days=keep_days)
+    # Delete a prefix of the chain: everything before the first entry young enough to keep.
+    first_kept = select(func.min(AuditEntry.id)).where(AuditEntry.created_at >= cutoff)
+    old = select(AuditEntry).where(AuditEntry.created_at < cutoff)
+    if (first_kept_id := db.session.scalar(first_kept)) is not None:
+        old = old.where(AuditEntry.id < first_kept_id)
+    last_old = db.session.scalar(old.order_by(AuditEntry.id.desc()).limit(1))
+    count = 0
+    if last_old is not None:
+        count = db.session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.id <= last_old.id)
+        )
+    record(
+        actor,
+        "audit.purge",
+        summary=f"清理 {count} 条超过保留期（{keep_days} 天）的记录",
+        detail={
+            "keep_days": keep_days,
+            "cutoff": cutoff.isoformat(timespec="seconds"),
+            "deleted": count,
+            "anchor_hash": last_old.entry_hash if last_old is not None else "",
+        },
+    )
+    if last_old is None:
+        return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The app's role may not delete; a function owned by the log's owner may, and the
+        # log's trigger still refuses any entry younger than MIN_RETENTION_DAYS.
+        db.session.execute(text("SELECT audit_log_purge(:id)"), {"id": last_old.id})
+    else:
+        db.session.execute(text("DELETE FROM audit_log WHERE id <= :id"), {"id": last_old.id})
+    db.session.expire_all()
+    return count
 
 
 def query_entries(
@@ -151,3 +461,18 @@ def query_entries(
     if until:
         stmt = stmt.where(AuditEntry.created_at < until)
     return stmt
+
+
+LABELS = Labels(
+    actions={
+        "audit.purge": "清理过期审计记录",
+        "audit.search": "查询审计日志",
+        "audit.export": "导出审计日志",
+    },
+    details={
+        "keep_days": "保留天数",
+        "cutoff": Detail("清理此前的记录", format=lambda value: _china_time(value)),
+        "deleted": "清理条数",
+        "anchor_hash": "衔接哈希",
+    },
+)

@@ -60,9 +60,9 @@ def _clear_postgres(url: str) -> None:
                 "AND tablename <> 'alembic_version'"
             )
         ).all()
-        connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+        connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
         connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        connection.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only"))
+        connection.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
     engine.dispose()
 
 

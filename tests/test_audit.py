@@ -5,7 +5,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from core import clock
-from core.audit import SYSTEM, AuditEntry, record
+from core.audit import SYSTEM, Actor, AuditEntry, record
 from core.extensions import db
 from core.roles import Role
 
@@ -53,7 +53,7 @@ def test_auditor_reads_and_filters_but_cannot_change_anything(client, login_as, 
     login_as(Role.AUDITOR, login="auditor1")
     page = client.get("/audit/").text
     assert "停用用户" in page and "sysadmin" in page and "登录成功" in page
-    assert f"用户 #{target.id}" in page
+    assert f"用户 {target.name}（target）" in page
     only_deactivations = client.get("/audit/?action=user.deactivate").text.split("<tbody>")[1]
     assert "停用用户" in only_deactivations and "登录成功" not in only_deactivations
     by_actor = client.get("/audit/?actor=auditor1").text
@@ -70,3 +70,56 @@ def test_auditor_reads_and_filters_but_cannot_change_anything(client, login_as, 
     for url in ("/admin/users/new", f"/admin/users/{admin.id}/deactivate", "/admin/units"):
         assert client.post(url, data={"name": "x"}).status_code == 403
     assert db.session.scalar(select(func.count(AuditEntry.id))) == count
+
+
+def audit_rows(client, query: str = "") -> str:
+    return client.get(f"/audit/{query}").text.split("<tbody>")[1].split("</tbody>")[0]
+
+
+def test_details_read_in_chinese_with_names_kept_as_they_were(
+    client, login_as, make_user, make_unit
+):
+    bureau = make_unit("区司法局")
+    first = make_user(name="张三", login="zhangsan", unit=bureau)
+    second = make_user(name="李四", login="lisi")
+    admin = make_user(Role.SYSTEM_ADMIN, name="王管理", login="boss")
+    actor = Actor(admin.id, admin.login, "10.0.0.9")
+    record(
+        actor,
+        "user.roles",
+        object_type="user",
+        object_id=first.id,
+        detail={"before": ["learner"], "after": ["learner", "trainer"]},
+    )
+    record(
+        actor,
+        "user.update",
+        object_type="user",
+        object_id=first.id,
+        detail={"unit_id": [bureau.id, second.unit_id], "is_leader": [False, True]},
+    )
+    record(
+        actor,
+        "batch.roster",
+        object_type="batch",
+        object_id=99,
+        detail={"users": [first.id, second.id]},
+    )
+    record(actor, "something.new", detail={"odd_key": "值"})
+    db.session.commit()
+    # Later renames do not rewrite history.
+    first.name, bureau.name, admin.name = "张三丰", "区司法局（新）", "改名"
+    db.session.commit()
+
+    login_as(Role.AUDITOR)
+    rows = audit_rows(client)
+    assert "用户 张三（zhangsan）" in rows and "王管理（boss）" in rows
+    assert "原角色：</span>学员" in rows and "新角色：</span>学员、培训出题人员" in rows
+    assert "单位：</span>区司法局 → 测试区人民政府" in rows
+    assert "领导干部：</span>否 → 是" in rows
+    assert "人员：</span>张三（zhangsan）、李四（lisi）" in rows
+    assert "考试场次 #99" in rows
+    assert "something.new" in rows and "odd_key：</span>值" in rows
+    assert "张三丰" not in rows and "区司法局（新）" not in rows and "改名" not in rows
+    assert "{" not in rows and '"users"' not in rows
+    assert "北京时间" in client.get("/audit/").text

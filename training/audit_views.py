@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 
 from flask import Blueprint, render_template, request
 
-from core.audit import ACTION_LABELS, query_entries
+from core.audit import action_labels, object_labels, query_entries
 from core.clock import CHINA_TZ_OFFSET
 from core.extensions import db
 from core.forms import choices
@@ -22,7 +22,8 @@ def _utc_start_of(day) -> datetime:
 @role_required(Role.AUDITOR)
 def log():
     form = AuditFilterForm(request.args)
-    form.action.choices = choices([("", "全部"), *ACTION_LABELS.items()])
+    form.action.choices = choices([("", "全部"), *action_labels().items()])
+    form.object_type.choices = choices([("", "全部"), *object_labels().items()])
     filters = {}
     if form.validate():
         filters = {

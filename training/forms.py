@@ -9,8 +9,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from core.audit import OBJECT_LABELS
-from core.forms import ChineseDateField, Form, MultiCheckboxField, choices
+from core.forms import ChineseDateField, Form, MultiCheckboxField
 
 
 class LoginForm(Form):
@@ -66,10 +65,6 @@ class AuditFilterForm(Form):
 
     actor = StringField("操作人账号", validators=[Optional(), Length(max=64)])
     action = SelectField("操作", validators=[Optional()])
-    object_type = SelectField(
-        "对象",
-        choices=choices([("", "全部"), *OBJECT_LABELS.items()]),
-        validators=[Optional()],
-    )
+    object_type = SelectField("对象", validators=[Optional()])
     since = ChineseDateField("起始日期", validators=[Optional()])
     until = ChineseDateField("截止日期", validators=[Optional()])

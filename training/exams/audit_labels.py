@@ -1,0 +1,97 @@
+"""How the audit log shows what exam set-up, sittings, results and regrading did."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from core import clock
+from core.audit import Action, Detail, Labels, ObjectKind
+from core.extensions import db
+from training.exams.models import Attempt, Batch, Blueprint, Exam
+from training.models import User
+
+
+def exam_names(ids: list[int]) -> dict[int, str]:
+    return dict(db.session.execute(select(Exam.id, Exam.title).where(Exam.id.in_(ids))).all())
+
+
+def blueprint_names(ids: list[int]) -> dict[int, str]:
+    rows = db.session.execute(select(Blueprint.id, Blueprint.name).where(Blueprint.id.in_(ids)))
+    return dict(rows.all())
+
+
+def batch_names(ids: list[int]) -> dict[int, str]:
+    rows = db.session.execute(
+        select(Batch.id, Exam.title, Batch.name).join(Exam).where(Batch.id.in_(ids))
+    )
+    return {batch_id: f"{title} / {name}" for batch_id, title, name in rows}
+
+
+def attempt_names(ids: list[int]) -> dict[int, str]:
+    rows = db.session.execute(
+        select(Attempt.id, User.name, User.login, Exam.title, Attempt.number)
+        .join(User, User.id == Attempt.user_id)
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .where(Attempt.id.in_(ids))
+    )
+    return {
+        attempt_id: f"{name}（{login}）{title} 第 {number} 次作答"
+        for attempt_id, name, login, title, number in rows
+    }
+
+
+def china_time(value: object) -> str:
+    return f"{clock.to_china_time(datetime.fromisoformat(str(value)))}（北京时间）"
+
+
+EXPORT_FORMATS = {"csv": "CSV", "xlsx": "Excel（xlsx）"}
+
+LABELS = Labels(
+    actions={
+        "blueprint.save": "保存组卷规则",
+        "exam.save": "保存考试设置",
+        "exam.publish": "发布考试",
+        "exam.close": "结束考试",
+        "exam.regrade": Action(
+            "更正答案后重新评分",
+            details={
+                "attempts": Detail("重新评分答卷数"),
+                "changes": Detail("成绩变化"),
+                "score": Detail("成绩", pair=True),
+                "passed": Detail("合格", pair=True),
+            },
+        ),
+        "batch.create": "新建考试场次",
+        "batch.roster": "调整考试名单",
+        "batch.extend": "延长个人考试时间",
+        "exam.export": Action(
+            "导出考试成绩",
+            details={
+                "format": Detail("格式", format=lambda value: EXPORT_FORMATS.get(value, value))
+            },
+        ),
+        "exam.results": "查看考试成绩",
+        "attempt.view": "查看他人答卷",
+    },
+    objects={
+        "blueprint": ObjectKind("组卷规则", names=blueprint_names),
+        "exam": ObjectKind("考试", names=exam_names),
+        "batch": ObjectKind("考试场次", names=batch_names),
+        "attempt": ObjectKind("答卷", names=attempt_names),
+    },
+    details={
+        "minutes": Detail("本次延长（分钟）"),
+        "extra_minutes": Detail("累计延长（分钟）"),
+        "attempt": Detail("答卷", refers_to="attempt"),
+        "deadline_at": Detail("新的截止时间", format=china_time),
+        "rows": Detail("条数"),
+        "all_units": Detail("全部单位"),
+        "from_versions": Detail("原版本（编号）"),
+        "to_version": Detail("新版本（编号）"),
+        "score_changes": Detail("成绩变化份数"),
+        "pass_changes": Detail("合格情况变化人数"),
+        "in_progress": Detail("作答中的答卷数"),
+        "items": Detail("涉及题目数"),
+        "page": Detail("页码"),
+    },
+)
