@@ -12,6 +12,7 @@ from core import audit, clock
 from core.audit_cli import audit_cli
 from core.errors import json_error, register_error_handlers
 from core.extensions import csrf, db, limiter, login_manager, migrate
+from core.input import refuse_unsafe_input
 from core.roles import Role, wants_json
 from core.transaction import TransactionalFlask
 from core.web import enforce_idle_timeout, require_password_change, set_security_headers
@@ -94,6 +95,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        MAX_JSON_BYTES=64 * 1024,
+        MAX_JSON_DEPTH=20,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_I18N_ENABLED=False,  # the token lives as long as the session does
     )
@@ -160,6 +163,7 @@ def configure_audit(app: Flask) -> None:
 
 
 def configure_request_hooks(app: Flask) -> None:
+    app.before_request(refuse_unsafe_input)
     app.before_request(enforce_idle_timeout)
     app.before_request(require_password_change)
     app.after_request(set_security_headers)
