@@ -160,7 +160,7 @@ class AuditEntry(db.Model):
 
     @property
     def china_time(self) -> str:
-        return (self.created_at + clock.CHINA_TZ_OFFSET).strftime("%Y-%m-%d %H:%M:%S")
+        return clock.china_time(self.created_at).strftime("%Y-%m-%d %H:%M:%S")
 
     @property
     def action_label(self) -> str:

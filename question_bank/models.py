@@ -101,7 +101,7 @@ class Question(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
     #: user id (question_bank refers to accounts only by key)
     created_by: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     #: why the question needs review, e.g. the law revision that triggered it
     review_note: Mapped[str] = mapped_column(String(200), default="")
 
@@ -159,7 +159,7 @@ class QuestionVersion(db.Model):
     topic_names: Mapped[list] = mapped_column(JSON, default=list)
     change_note: Mapped[str] = mapped_column(String(200), default="")
     created_by: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
     question: Mapped[Question] = relationship(back_populates="versions")
     citations: Mapped[list["Citation"]] = relationship(
@@ -215,4 +215,4 @@ class PendingImport(db.Model):
     format: Mapped[str] = mapped_column(String(20))
     data: Mapped[bytes]
     created_by: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)

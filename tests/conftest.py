@@ -15,6 +15,7 @@ from app import create_app
 from core.extensions import db, limiter
 from core.passwords import hash_password
 from core.roles import Role
+from training.exams import attempts
 from training.models import Unit, User
 
 PASSWORD = "Passw0rd!"
@@ -77,6 +78,9 @@ def app(migrated_database, tmp_path):
     app = create_app(_config(url))
     app.test_client_class = FreshContextClient
     limiter.reset()
+    # Each test has a fresh database whose ids and (frozen-clock) times repeat: a pool
+    # cached per process for the previous test's exam 1 is not this test's.
+    attempts._POOLS.clear()
     with app.app_context():
         yield app
         db.session.remove()

@@ -58,7 +58,7 @@ def test_auditor_reads_and_filters_but_cannot_change_anything(client, login_as, 
     assert "停用用户" in only_deactivations and "登录成功" not in only_deactivations
     by_actor = client.get("/audit/?actor=auditor1").text
     assert "auditor1" in by_actor and "sysadmin" not in by_actor.split("<tbody>")[1]
-    today = (clock.now() + clock.CHINA_TZ_OFFSET).date()
+    today = clock.china_today()
     in_range = client.get(f"/audit/?since={today}&until={today}").text
     assert "停用用户" in in_range
     tomorrow = today + timedelta(days=1)

@@ -1,21 +1,15 @@
 """The auditor's read-only view of the audit log."""
 
-from datetime import datetime, time, timedelta
-
 from flask import Blueprint, render_template, request
 
 from core.audit import action_labels, object_labels, query_entries
-from core.clock import CHINA_TZ_OFFSET
+from core.clock import china_day_bounds
 from core.extensions import db
 from core.forms import choices
 from core.roles import Role, role_required
 from training.forms import AuditFilterForm
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-
-
-def _utc_start_of(day) -> datetime:
-    return datetime.combine(day, time.min) - CHINA_TZ_OFFSET
 
 
 @bp.route("/")
@@ -30,10 +24,8 @@ def log():
             "actor_login": (form.actor.data or "").strip(),
             "action": form.action.data or "",
             "object_type": form.object_type.data or "",
-            "since": _utc_start_of(form.since.data) if form.since.data else None,
-            "until": _utc_start_of(form.until.data + timedelta(days=1))
-            if form.until.data
-            else None,
+            "since": china_day_bounds(form.since.data)[0] if form.since.data else None,
+            "until": china_day_bounds(form.until.data)[1] if form.until.data else None,
         }
     page = db.paginate(query_entries(**filters), per_page=50, error_out=False)
     return render_template("audit/log.html", form=form, page=page)

@@ -83,7 +83,7 @@ class User(UserMixin, db.Model):
     #: so signed-cookie sessions issued before it stop working
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
     unit: Mapped[Unit] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan")

@@ -6,11 +6,12 @@ Functions may submit an expired attempt (with what was saved); the request commi
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from core import clock
 from core.extensions import db
 from question_bank.drafts import LETTERS, QUESTION_TYPES
 from training import scoring
@@ -172,10 +173,6 @@ def exam_standing(
 # --- the paper, without its key -----------------------------------------------------
 
 
-def epoch_ms(moment: datetime) -> int:
-    return int(moment.replace(tzinfo=UTC).timestamp() * 1000)
-
-
 def remaining_seconds(deadline: datetime, now: datetime) -> int:
     return max(0, int((deadline - now).total_seconds()))
 
@@ -207,8 +204,8 @@ def paper_payload(attempt: Attempt, now: datetime) -> dict:
     return {
         "attempt_id": attempt.id,
         "title": attempt.exam.title,
-        "server_now": epoch_ms(now),
-        "deadline": epoch_ms(attempt.deadline_at),
+        "server_now": clock.epoch_ms(now),
+        "deadline": clock.epoch_ms(attempt.deadline_at),
         "remaining_seconds": remaining_seconds(attempt.deadline_at, now),
         "status": attempt.status,
         "items": [item_payload(item) for item in attempts.paper_items(attempt)],

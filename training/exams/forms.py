@@ -1,11 +1,10 @@
 """WTForms for the trainers' and administrators' exam screens.
 
 Times are typed in China time (what everyone here reads on the wall clock) and stored as
-naive UTC: `utc()` and `china()` convert.
+naive UTC: core.clock converts.
 """
 
 import re
-from datetime import datetime
 from decimal import Decimal
 
 import wtforms
@@ -22,7 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from core.clock import CHINA_TZ_OFFSET
+from core.clock import china_time, from_china_time
 from core.forms import Form, MultiCheckboxField, choices
 from question_bank.drafts import QUESTION_TYPES
 from training.exams import setup
@@ -44,16 +43,9 @@ BAND_PATTERN = re.compile(
 )
 
 
-def utc(china_time: datetime | None) -> datetime | None:
-    return None if china_time is None else china_time - CHINA_TZ_OFFSET
-
-
-def china(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment + CHINA_TZ_OFFSET
-
-
 class ChinaTimeField(DateTimeLocalField):
-    """A date and time typed in China time; `data` stays China time until `utc()`."""
+    """A date and time typed in China time; `data` stays China time until
+    `clock.from_china_time()`."""
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
@@ -252,8 +244,8 @@ class ExamForm(Form):
         for name in setup.EXAM_FIELDS:
             getattr(self, name).data = getattr(data, name)
         self.grade_bands.data = format_grade_bands(data.grade_bands)
-        self.opens_at.data = china(data.opens_at)
-        self.closes_at.data = china(data.closes_at)
+        self.opens_at.data = china_time(data.opens_at)
+        self.closes_at.data = china_time(data.closes_at)
 
     def exam_data(self) -> setup.ExamData:
         return setup.ExamData(
@@ -262,8 +254,8 @@ class ExamForm(Form):
             blueprint_id=self.blueprint_id.data,
             time_limit_minutes=self.time_limit_minutes.data,
             pass_mark=self.pass_mark.data,
-            opens_at=utc(self.opens_at.data),
-            closes_at=utc(self.closes_at.data),
+            opens_at=from_china_time(self.opens_at.data),
+            closes_at=from_china_time(self.closes_at.data),
             grade_bands=getattr(self, "parsed_bands", None)
             or parse_grade_bands(self.grade_bands.data),
             attempts_allowed=self.attempts_allowed.data,

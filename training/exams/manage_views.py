@@ -39,7 +39,6 @@ from training.exams.forms import (
     ExtendForm,
     PeopleSearchForm,
     format_grade_bands,
-    utc,
 )
 from training.exams.models import (
     COUNTING_LABELS,
@@ -200,8 +199,8 @@ def new_exam():
     form = _exam_form()
     if not form.is_submitted():
         now = clock.now().replace(second=0, microsecond=0)
-        form.opens_at.data = now + clock.CHINA_TZ_OFFSET
-        form.closes_at.data = now + clock.CHINA_TZ_OFFSET + timedelta(days=7)
+        form.opens_at.data = clock.china_time(now)
+        form.closes_at.data = clock.china_time(now + timedelta(days=7))
     elif done := _save_exam(form, None):
         return done
     return render_template("manage/exam_form.html", form=form, exam=None)
@@ -324,16 +323,16 @@ def new_batch(exam_id: int):
     exam = db.get_or_404(Exam, exam_id)
     form = BatchForm()
     if not form.is_submitted():
-        form.opens_at.data = exam.opens_at + clock.CHINA_TZ_OFFSET
-        form.closes_at.data = exam.closes_at + clock.CHINA_TZ_OFFSET
+        form.opens_at.data = clock.china_time(exam.opens_at)
+        form.closes_at.data = clock.china_time(exam.closes_at)
     elif form.validate_on_submit():
         try:
             batch = sittings.create_batch(
                 current_actor(),
                 exam,
                 form.name.data,
-                utc(form.opens_at.data),
-                utc(form.closes_at.data),
+                clock.from_china_time(form.opens_at.data),
+                clock.from_china_time(form.closes_at.data),
             )
         except SetupError as error:
             show_error(error)

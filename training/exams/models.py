@@ -101,7 +101,7 @@ class Blueprint(db.Model):
     shuffle_questions: Mapped[bool] = mapped_column(default=False)
     shuffle_choices: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
     sections: Mapped[list["BlueprintSection"]] = relationship(
         order_by="BlueprintSection.position", cascade="all, delete-orphan"
@@ -185,7 +185,7 @@ class Exam(db.Model):
     #: keeps just its one paper here
     pools: Mapped[list | None] = mapped_column(JSON, deferred=True)
     created_by: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
     blueprint: Mapped[Blueprint] = relationship()
     batches: Mapped[list["Batch"]] = relationship(
@@ -212,7 +212,7 @@ class Batch(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime]
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
     exam: Mapped[Exam] = relationship(back_populates="batches")
     members: Mapped[list["BatchMember"]] = relationship(
