@@ -5,7 +5,6 @@ import call; what gets stored is `clean_draft(draft)` of a draft without errors.
 here touches Flask or the database.
 """
 
-import codecs
 import hashlib
 import re
 import unicodedata
@@ -408,33 +407,6 @@ def parse_answer_letters(text: str) -> list[int] | None:
 
 
 # ---------------------------------------------------------------- shared by the importers
-
-
-def decode_text(data: bytes) -> str | None:
-    """UTF-8 (BOM or not), UTF-16 with BOM, else GB18030 (covers GBK); None if none fits."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            return None
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
-
-
-ENCODING_ERROR = "无法识别文件编码（支持 UTF-8 与 GB18030/GBK）"
-
-# Control characters that XML (and so xlsx) cannot hold; tab and newline stay.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-
-
-def strip_control(text: str) -> str:
-    return CONTROL_CHARACTERS.sub("", text)
 
 
 def finish(rows: list[ParsedRow], errors: list[RowError]) -> ParseResult:

@@ -236,7 +236,8 @@ def _import_page(form: ImportForm, plan=None, token: str | None = None, failed: 
             "failed": failed,
             "confirm_form": ConfirmImportForm(formdata=None),
         }
-    return render_template("bank/import.html", form=form, preview=preview)
+    page = render_template("bank/import.html", form=form, preview=preview)
+    return page, 400 if plan is not None and plan.errors else 200
 
 
 def _base_name(filename: str | None) -> str:

@@ -19,8 +19,8 @@ from core.errors import show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
+from core.spreadsheets import XLSX_MIMETYPE
 from core.web import current_actor
-from question_bank import formats
 from training import accounts, units, user_import
 from training.forms import (
     RenameUnitForm,
@@ -263,12 +263,13 @@ def import_users():
         if not check.errors:
             created = user_import.import_users(current_actor(), current_user, check)
             return render_template("admin/credentials.html", credentials=created)
-    return render_template(
+    page = render_template(
         "admin/import.html",
         form=form,
         check=check,
         columns=user_import.COLUMNS + user_import.OPTIONAL_COLUMNS,
     )
+    return page, 400 if check and check.errors else 200
 
 
 @bp.route("/users/import/template.xlsx")
@@ -276,7 +277,7 @@ def import_users():
 def import_template():
     return send_file(
         io.BytesIO(user_import.template_workbook()),
-        mimetype=formats.FORMATS["xlsx"].mimetype,
+        mimetype=XLSX_MIMETYPE,
         as_attachment=True,
         download_name="用户导入模板.xlsx",
     )

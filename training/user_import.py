@@ -1,13 +1,10 @@
 """Bulk user import from .xlsx: every row checked, then all rows written or none."""
 
-import io
-import zipfile
 from dataclasses import dataclass, field
-
-from openpyxl import Workbook, load_workbook
 
 from core.audit import Actor, record
 from core.roles import ROLE_LABELS, Role
+from core.spreadsheets import Sheet, SpreadsheetError, read_xlsx, write_xlsx
 from training.accounts import UserData, check_user_data, create_user
 from training.models import User
 from training.units import find_by_path_or_name
@@ -57,11 +54,11 @@ def check_workbook(admin: User, data: bytes) -> ImportCheck:
     """Parse and validate the file; nothing is written."""
     result = ImportCheck()
     try:
-        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        rows = list(sheet.iter_rows(values_only=True))
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, IndexError):
-        result.errors.append(RowError(0, "", "文件不是有效的 .xlsx 文件或已损坏"))
+        sheets = read_xlsx(data)
+    except SpreadsheetError as error:
+        result.errors.append(RowError(0, "", error.message))
         return result
+    rows = sheets[0] if sheets else []
     if not rows:
         result.errors.append(RowError(1, "", "文件是空的"))
         return result
@@ -150,11 +147,6 @@ def import_users(actor: Actor, admin: User, check: ImportCheck) -> list[tuple[Us
 
 def template_workbook() -> bytes:
     """An empty import template with the header and one example row."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "用户导入"
-    sheet.append([*COLUMNS, *OPTIONAL_COLUMNS])
-    sheet.append(["张三", "zhangsan", "区司法局", "科员", "否", "是", "学员", "", ""])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    example = ["张三", "zhangsan", "区司法局", "科员", "否", "是", "学员", "", ""]
+    header = [*COLUMNS, *OPTIONAL_COLUMNS]
+    return write_xlsx([Sheet("用户导入", header, [example], widths=[12] * len(header))])

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.spreadsheets import XLSX_MIMETYPE
 from question_bank.drafts import ParsedRow, ParseResult, QuestionDraft, RowError
 from question_bank.formats.aiken import parse_aiken
 from question_bank.formats.gift import export_gift, parse_gift
@@ -43,7 +44,7 @@ FORMATS = {
         (".xlsx",),
         parse_xlsx,
         _no_warnings(export_xlsx),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        XLSX_MIMETYPE,
     ),
     "csv": Format(
         "CSV 题库模板（.csv）", (".csv",), parse_csv, _no_warnings(export_csv), "text/csv"

@@ -8,8 +8,8 @@ several letters after ANSWER (a multiple-choice question). Two options that read
 import re
 from dataclasses import dataclass, field
 
+from core.spreadsheets import ENCODING_ERROR, decode_text, strip_control
 from question_bank.drafts import (
-    ENCODING_ERROR,
     ParsedRow,
     ParseResult,
     QuestionDraft,
@@ -17,12 +17,10 @@ from question_bank.drafts import (
     check_draft,
     clean_draft,
     clip,
-    decode_text,
     finish,
     letter,
     letters_span,
     parse_answer_letters,
-    strip_control,
     true_false_value,
 )
 

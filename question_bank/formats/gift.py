@@ -10,18 +10,16 @@ with one blank. Difficulty and law references have no place in GIFT and are not 
 
 import re
 
+from core.spreadsheets import ENCODING_ERROR, decode_text, strip_control
 from question_bank.drafts import (
-    ENCODING_ERROR,
     ParsedRow,
     ParseResult,
     QuestionDraft,
     RowError,
     check_draft,
     clean_draft,
-    decode_text,
     finish,
     html_to_text,
-    strip_control,
 )
 
 _PLACEHOLDERS = {ch: chr(0xE000 + i) for i, ch in enumerate("\\~=#{}:n")}

@@ -9,6 +9,7 @@ Difficulty and law references have no place in Moodle XML and are not written.
 import re
 import xml.etree.ElementTree as ET
 
+from core.spreadsheets import strip_control
 from question_bank.drafts import (
     FIELD_LABELS,
     TRUE_FALSE_CHOICES,
@@ -21,7 +22,6 @@ from question_bank.drafts import (
     clip,
     finish,
     html_to_text,
-    strip_control,
     true_false_value,
 )
 from question_bank.formats.gift import category_topic, moodle_fraction

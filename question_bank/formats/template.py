@@ -5,18 +5,19 @@ have: header synonyms, a title row above the header, bare A…H option columns, 
 in one cell, answers written in the many ways people write them.
 """
 
-import csv
-import io
 import re
 import unicodedata
-import warnings
 
-import openpyxl
-from openpyxl.styles import Font
-from openpyxl.worksheet.datavalidation import DataValidation
-
+from core.spreadsheets import (
+    Sheet,
+    SpreadsheetError,
+    read_csv,
+    read_xlsx,
+    strip_control,
+    write_csv,
+    write_xlsx,
+)
 from question_bank.drafts import (
-    ENCODING_ERROR,
     FIELD_LABELS,
     LETTERS,
     QUESTION_TYPES,
@@ -29,14 +30,12 @@ from question_bank.drafts import (
     clean_draft,
     clip,
     count_blanks,
-    decode_text,
     finish,
     format_law_refs,
     letter,
     letters_span,
     parse_answer_letters,
     parse_law_refs,
-    strip_control,
     true_false_value,
 )
 
@@ -99,52 +98,30 @@ _FIELD_COLUMNS = {
     "topics": "topics",
 }
 _HEADER_SCAN_ROWS = 20
-_NOT_XLSX = "文件不是有效的 xlsx 文件或已损坏"
 
 
 # ---------------------------------------------------------------- import
 
 
 def parse_xlsx(data: bytes) -> ParseResult:
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return _file_error("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入")
     try:
-        with warnings.catch_warnings():
-            # openpyxl warns about styles and extensions it drops; irrelevant for reading.
-            warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                sheets = [list(ws.iter_rows(values_only=True)) for ws in workbook.worksheets]
-            finally:
-                workbook.close()
-    except Exception:  # a damaged archive surfaces as many kinds of error from zipfile/openpyxl
-        return _file_error(_NOT_XLSX)
+        sheets = read_xlsx(data)
+    except SpreadsheetError as error:
+        return _file_error(error.message)
     return _parse_table(sheets)
 
 
 def parse_csv(data: bytes) -> ParseResult:
-    text = decode_text(data)
-    if text is None:
-        return _file_error(ENCODING_ERROR)
-    text = strip_control(text.removeprefix("\ufeff"))  # a stray NUL would stop the csv reader
     tables = []
     for delimiter in (",", "\t", ";"):
         try:
-            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        except csv.Error:
-            return _file_error("CSV 文件格式错误：可能有未配对的引号，或单元格内容过长")
-        rows = [[_uncsv(cell) for cell in row] for row in rows]
+            rows = read_csv(data, delimiter)
+        except SpreadsheetError as error:
+            return _file_error(error.message)
         if _find_header(rows):
             return _parse_table([rows])
         tables.append(rows)
     return _parse_table(tables[:1])
-
-
-def _uncsv(cell: str) -> str:
-    # Our CSV export guards cells that Excel would run as formulas with a leading '.
-    if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@'":
-        return cell[1:]
-    return cell
 
 
 def _file_error(message: str, row: int = 0) -> ParseResult:
@@ -403,53 +380,19 @@ def _row(draft: QuestionDraft) -> list[str | int | None]:
 
 
 def export_xlsx(drafts: list[QuestionDraft]) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = "题库"
-    sheet.append(HEADER)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for draft in drafts:
-        sheet.append([_xlsx_value(value) for value in _row(draft)])
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if cell.data_type == "f":  # text starting with "=" is text, never a formula
-                cell.data_type = "s"
-    sheet.freeze_panes = "A2"
-    sheet.column_dimensions["B"].width = 60
-    types = DataValidation(type="list", formula1='"单选,多选,判断,填空"', allow_blank=True)
-    sheet.add_data_validation(types)
-    types.add(f"A2:A{max(len(drafts) + 1, 1000)}")
-
-    notes = workbook.create_sheet("填写说明")
-    for line in _INSTRUCTIONS:
-        notes.append([line])
-    notes.column_dimensions["A"].width = 100
-
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _xlsx_value(value):
-    if isinstance(value, str):
-        return strip_control(value) or None
-    return value
+    bank = Sheet(
+        "题库",
+        HEADER,
+        (_row(draft) for draft in drafts),
+        widths=[None, 60],
+        dropdowns={0: list(QUESTION_TYPES.values())},
+    )
+    notes = Sheet("填写说明", None, ([line] for line in _INSTRUCTIONS), widths=[100])
+    return write_xlsx([bank, notes])
 
 
 def export_csv(drafts: list[QuestionDraft]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    for draft in drafts:
-        writer.writerow(["" if v is None else _guard_formula(str(v)) for v in _row(draft)])
-    # UTF-8 with BOM so that Excel on Chinese Windows opens it without mojibake.
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def _guard_formula(text: str) -> str:
-    # A leading ' is doubled too, so that import can tell the guard from the text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "'") else text
+    return write_csv(HEADER, (_row(draft) for draft in drafts))
 
 
 _INSTRUCTIONS = [

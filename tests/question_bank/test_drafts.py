@@ -2,13 +2,13 @@ from dataclasses import replace
 
 import pytest
 
+from core.spreadsheets import decode_text
 from question_bank.drafts import (
     LawRefDraft,
     QuestionDraft,
     chinese_number,
     clean_draft,
     count_blanks,
-    decode_text,
     fingerprint,
     format_law_refs,
     html_to_text,

@@ -1,6 +1,7 @@
 import csv
 import io
 import re
+import time
 from dataclasses import replace
 
 import openpyxl
@@ -8,6 +9,7 @@ import pytest
 
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.formats import detect_format, export, export_with_warnings, parse
+from tests.spreadsheet_files import whole_sheet_range, zip_bomb
 
 HOSTILE = "<script>alert(1)</script> 与 &amp; 及 {=~#:} \\ 反斜杠"
 
@@ -229,18 +231,30 @@ def test_bad_encoding_is_a_file_error():
     assert error.message == "无法识别文件编码（支持 UTF-8 与 GB18030/GBK）"
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [(zip_bomb(), "疑似压缩炸弹"), (whole_sheet_range(["题型", "题干"]), "A1:XFD1048576")],
+    ids=["zip-bomb", "whole-sheet-range"],
+)
+def test_hostile_xlsx_is_a_file_error_without_parsing_it(data, message):
+    started = time.perf_counter()
+    error = only_error(parse(data, "xlsx"))
+    assert time.perf_counter() - started < 5
+    assert error.row == 0 and message in error.message
+
+
 @pytest.mark.parametrize("cut", [0.5, 0.9])
 def test_truncated_xlsx_is_a_file_error(cut):
     data = export(DRAFTS, "xlsx")
     error = only_error(parse(data[: int(len(data) * cut)], "xlsx"))
-    assert error.message == "文件不是有效的 xlsx 文件或已损坏"
+    assert error.message == "文件不是有效的 .xlsx 文件或已损坏"
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"", "文件不是有效的 xlsx 文件或已损坏"),
-        (b"hello, world", "文件不是有效的 xlsx 文件或已损坏"),
+        (b"", "文件不是有效的 .xlsx 文件或已损坏"),
+        (b"hello, world", "文件不是有效的 .xlsx 文件或已损坏"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "不支持旧版 .xls 文件"),
     ],
 )

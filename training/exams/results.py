@@ -5,19 +5,17 @@ and the audited export.
 (accounts.manageable_unit_ids): None means all.
 """
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from openpyxl import Workbook
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from core import clock
 from core.audit import Actor, record
 from core.extensions import db
+from core.spreadsheets import Sheet, write_csv, write_xlsx
 from training import scoring
 from training.exams.models import (
     Attempt,
@@ -140,8 +138,6 @@ RESULT_COLUMNS = [
     "交卷时间（北京时间）",
 ]
 EXPORT_FORMATS = ("csv", "xlsx")
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def result_table(exam_results: ExamResults) -> list[list[str]]:
@@ -166,37 +162,15 @@ def result_table(exam_results: ExamResults) -> list[list[str]]:
     return table
 
 
-def _safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
-def _csv(table: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(RESULT_COLUMNS)
-    writer.writerows([_safe_cell(cell) for cell in row] for row in table)
-    # With a BOM, Excel opens UTF-8 Chinese text correctly.
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _xlsx(table: list[list[str]], title: str) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("考试成绩")
-    sheet.append([title])
-    sheet.append(RESULT_COLUMNS)
-    for row in table:
-        sheet.append([_safe_cell(cell) for cell in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
 def export_results(actor: Actor, exam: Exam, fmt: str, scope: set[int] | None = None) -> bytes:
     """The results as a file; an export of personal data, so it is audited."""
     if fmt not in EXPORT_FORMATS:
         raise SetupError("不支持该导出格式。")
     table = result_table(results(exam, scope))
-    data = _csv(table) if fmt == "csv" else _xlsx(table, exam.title)
+    if fmt == "csv":
+        data = write_csv(RESULT_COLUMNS, table)
+    else:
+        data = write_xlsx([Sheet("考试成绩", RESULT_COLUMNS, table, caption=exam.title)])
     record(
         actor,
         "exam.export",
