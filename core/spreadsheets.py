@@ -26,6 +26,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from core.errors import ServiceError
+
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 MAX_ROWS = 50_000
@@ -50,12 +52,10 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
-class SpreadsheetError(ValueError):
+class SpreadsheetError(ServiceError):
     """An upload refused as a whole, with the reason in Chinese."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    code = "bad_spreadsheet"
 
 
 def strip_control(text: str) -> str:
