@@ -68,6 +68,8 @@ class RowError:
 class ParsedRow:
     row: int
     draft: QuestionDraft
+    #: what the importer changed on the way in, shown in the preview
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

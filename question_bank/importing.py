@@ -26,7 +26,7 @@ class ImportPlan:
     errors: list[RowError] = field(default_factory=list)
     #: (row, first row) within the file
     file_duplicates: list[tuple[int, int]] = field(default_factory=list)
-    #: (row, question id) already in the bank
+    #: (row, question id) already in the bank, for rows not in file_duplicates
     bank_duplicates: list[tuple[int, int]] = field(default_factory=list)
 
     @property
@@ -63,8 +63,12 @@ def plan_import(data: bytes, filename: str, fmt: str | None = None) -> ImportPla
     plan = ImportPlan(filename, fmt, parsed.rows, list(parsed.errors), parsed.duplicates)
     fingerprints = {row.row: fingerprint(row.draft) for row in parsed.rows}
     existing = _questions_with_fingerprints(set(fingerprints.values()))
+    # A row repeating an earlier row counts once, as a duplicate within the file.
+    in_file = {row for row, _ in parsed.duplicates}
     plan.bank_duplicates = [
-        (row, existing[fp]) for row, fp in fingerprints.items() if fp in existing
+        (row, existing[fp])
+        for row, fp in fingerprints.items()
+        if fp in existing and row not in in_file
     ]
     return plan
 

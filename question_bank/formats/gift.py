@@ -22,7 +22,11 @@ from question_bank.drafts import (
     html_to_text,
 )
 
-_PLACEHOLDERS = {ch: chr(0xE000 + i) for i, ch in enumerate("\\~=#{}:n")}
+# While a question is split, each escape (\= \{ ...) stands in for itself as a control
+# character: strip_control has removed every such character from the text, so a
+# placeholder never meets real text, and any text without control characters (which no
+# exchange format carries) comes back as it was.
+_PLACEHOLDERS = {ch: chr(i) for i, ch in enumerate("\\~=#{}:n")}
 _RESTORE = str.maketrans({v: ("\n" if k == "n" else k) for k, v in _PLACEHOLDERS.items()})
 _ESCAPED = re.compile(r"\\([\\~=#{}:n])")
 _TAG = re.compile(r"\[tag:((?:\\\]|[^\]])+)\]")

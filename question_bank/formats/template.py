@@ -169,10 +169,10 @@ def _parse_table(sheets: list[list]) -> ParseResult:
         cells = [_cell_text(value) for value in rows[index]]
         if not any(cells):
             continue
-        draft, row_errors = _read_row(cells, columns, index + 1)
+        draft, row_errors, notes = _read_row(cells, columns, index + 1)
         errors.extend(row_errors)
         if draft is not None and not row_errors:
-            parsed.append(ParsedRow(index + 1, draft))
+            parsed.append(ParsedRow(index + 1, draft, notes))
     return finish(parsed, errors)
 
 
@@ -195,7 +195,11 @@ def _cell_text(value) -> str:
     return strip_control(text).strip()
 
 
-def _read_row(cells: list[str], columns, row: int) -> tuple[QuestionDraft | None, list[RowError]]:
+def _read_row(
+    cells: list[str], columns, row: int
+) -> tuple[QuestionDraft | None, list[RowError], list[str]]:
+    """The row's draft, its errors, and notes for the preview on what was changed."""
+
     def cell(key: str) -> str:
         index = columns.get(key, (None,))[0]
         return cells[index] if index is not None and index < len(cells) else ""
@@ -209,12 +213,12 @@ def _read_row(cells: list[str], columns, row: int) -> tuple[QuestionDraft | None
     type_text = cell("type")
     kind = _TYPE_BY_NAME.get(re.sub(r"\s+", "", type_text))
     if not type_text:
-        return None, [RowError(row, labels["type"], "题型不能为空")]
+        return None, [RowError(row, labels["type"], "题型不能为空")], []
     if kind is None:
         message = f"不支持的题型「{clip(type_text)}」（仅支持单选、多选、判断、填空）"
-        return None, [RowError(row, labels["type"], message)]
+        return None, [RowError(row, labels["type"], message)], []
 
-    options = _read_options(cells, columns, cell)
+    options, notes = _read_options(columns, cell)
     answer_text = cell("answer")
     choices: list[str] = []
     answer: list[int] = []
@@ -252,27 +256,36 @@ def _read_row(cells: list[str], columns, row: int) -> tuple[QuestionDraft | None
     )
     draft = clean_draft(draft)
     errors.extend(check_draft(draft, row, labels, {e.column for e in errors}))
-    return draft, errors
+    return draft, errors, notes
 
 
-def _read_options(cells, columns, cell) -> list[str]:
+def _read_options(columns, cell) -> tuple[list[str], list[str]]:
+    """The options, and a note when their letter numbering was taken off."""
     options = [cell(f"option_{x}") for x in LETTERS]
-    options = [_strip_own_prefix(text, x) for text, x in zip(options, LETTERS, strict=True)]
     if not any(options) and "options" in columns:
-        options = [
-            _OPTION_PREFIX.sub("", part).strip() for part in re.split(r"[|｜\n]", cell("options"))
-        ]
+        options = [part.strip() for part in re.split(r"[|｜\n]", cell("options"))]
     while options and not options[-1]:
         options.pop()
-    return options
+    if not _numbered(options):
+        return options, []
+    options = [_OPTION_PREFIX.sub("", text, count=1).strip() for text in options]
+    return options, ["已去掉选项前的字母编号（如「A.」）"]
 
 
-def _strip_own_prefix(text: str, own_letter: str) -> str:
-    # "A.java" in column 选项A: the letter is the column's, not part of the option.
-    match = _OPTION_PREFIX.match(text)
-    if match and unicodedata.normalize("NFKC", match[1]).upper() == own_letter:
-        return text[match.end() :].strip()
-    return text
+def _numbered(options: list[str]) -> bool:
+    """Whether every filled option starts with its own letter: "A.java", "B、python".
+
+    Only then is the letter numbering rather than content: in「D、S用于标识外观设计专利」
+    beside unnumbered options, D is a patent kind code.
+    """
+    filled = [(text, x) for text, x in zip(options, LETTERS, strict=False) if text]
+    if len(filled) < 2:
+        return False
+    for text, own_letter in filled:
+        match = _OPTION_PREFIX.match(text)
+        if not match or unicodedata.normalize("NFKC", match[1]).upper() != own_letter:
+            return False
+    return True
 
 
 def _choice_answer(text: str, options: list[str], kind: str) -> tuple[list[int], str | None]:

@@ -509,10 +509,35 @@ def test_topics_separators_and_numbers_from_excel():
     assert draft.topics == ["总则", "处罚", "程序", "听证", "期限", "送达"]
 
 
-def test_option_cells_lose_a_copy_of_their_own_letter():
-    row = ["单选", "题干", "A.java", "b、.class", "c.拾得人", "D超声波", "B", "", "", "", ""]
-    draft = parse(xlsx_bytes([HEADER, row]), "xlsx").rows[0].draft
-    assert draft.choices == ["java", ".class", "拾得人", "D超声波"]
+@pytest.mark.parametrize(
+    ("options", "choices", "notes"),
+    [
+        (
+            ["A.java", "b、.class", "c.拾得人", "Ｄ：超声波"],
+            ["java", ".class", "拾得人", "超声波"],
+            ["已去掉选项前的字母编号（如「A.」）"],
+        ),
+        # The real row: D and S are patent kind codes, content of option D.
+        (
+            ["发明专利", "实用新型", "外观设计", "D、S用于标识外观设计专利"],
+            ["发明专利", "实用新型", "外观设计", "D、S用于标识外观设计专利"],
+            [],
+        ),
+        (
+            ["A.java", "b、.class", "c.拾得人", "D超声波"],
+            ["A.java", "b、.class", "c.拾得人", "D超声波"],
+            [],
+        ),
+        (["B.甲", "A.乙"], ["B.甲", "A.乙"], []),
+    ],
+    ids=["all-numbered", "letter-is-content", "one-unnumbered", "wrong-letters"],
+)
+def test_option_letters_come_off_only_when_every_option_carries_its_own(options, choices, notes):
+    row = ["单选", "题干", *options, *[""] * (4 - len(options)), "B", "", "", "", ""]
+    for data, fmt in ((xlsx_bytes([HEADER, row]), "xlsx"), (csv_bytes([HEADER, row]), "csv")):
+        [parsed] = parse(data, fmt).rows
+        assert parsed.draft.choices == choices
+        assert parsed.notes == notes
 
 
 def test_control_characters_line_ends_and_nbsp_are_normalised():
@@ -692,6 +717,53 @@ def test_moodle_xml_file_errors(data, message):
     error = only_error(parse(data, "moodle_xml"))
     assert error.row == 0
     assert message in error.message
+
+
+LAUGHS = (
+    '<!DOCTYPE quiz [<!ENTITY a "哈哈哈哈哈哈哈哈哈哈">'
+    + "".join(
+        f'<!ENTITY {b} "{("&" + a + ";") * 10}">' for a, b in zip("abcde", "bcdef", strict=True)
+    )
+    + "]>"
+)
+MOODLE_QUESTION = (
+    '<question type="truefalse"><questiontext format="plain_text"><text>&f;</text>'
+    '</questiontext><answer fraction="100"><text>true</text></answer>'
+    '<answer fraction="0"><text>false</text></answer></question>'
+)
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # The DTD after a comment longer than the 4 KB the old check read.
+        f'<?xml version="1.0"?><!-- {"注释" * 3000} -->{LAUGHS}<quiz>{MOODLE_QUESTION}</quiz>',
+        f"{LAUGHS}<quiz>{MOODLE_QUESTION}</quiz>",
+        '<!DOCTYPE quiz SYSTEM "http://evil.example/q.dtd"><quiz/>',
+        '<!DOCTYPE quiz [<!ENTITY f SYSTEM "file:///etc/passwd">]><quiz>'
+        + MOODLE_QUESTION
+        + "</quiz>",
+        "<!DOCTYPE quiz><quiz/>",
+    ],
+    ids=["after-long-comment", "billion-laughs", "external-dtd", "external-entity", "bare"],
+)
+def test_moodle_xml_with_any_dtd_is_refused_unexpanded(xml):
+    result = parse(xml.encode(), "moodle_xml")
+    error = only_error(result)
+    assert error.row == 0
+    assert error.message == "XML 文件不能包含 DOCTYPE 或实体声明"
+
+
+def test_gift_round_trips_private_use_characters_and_escape_lookalikes():
+    # PDF extraction leaves private-use characters behind; the old placeholders were U+E000-E007.
+    odd = "".join(chr(0xE000 + i) for i in range(9)) + " \\n 字面的反斜杠n \\= {=~#:} %50%"
+    drafts = [
+        QuestionDraft("single", "// 题干" + odd, ["甲" + odd, "乙\ue003"], [0], [], "解析" + odd),
+        QuestionDraft("fill_blank", "填空____" + odd, [], [], [["答案\ue003", "又一个" + odd]]),
+    ]
+    result = parse(export(drafts, "gift"), "gift")
+    assert result.errors == []
+    assert [row.draft for row in result.rows] == drafts
 
 
 def test_gift_export_skips_answers_it_would_misread():

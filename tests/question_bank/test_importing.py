@@ -182,6 +182,21 @@ def test_preview_lists_what_the_import_will_register_once(registry):
     assert [v.label for v in law.versions] == ["2012年修正"]
 
 
+def test_summary_counts_each_row_once(registry, runner, tmp_path):
+    # Re-importing a file whose rows are all in the bank, one of them twice in the file:
+    # the repeat is a duplicate within the file, not a second duplicate of the bank.
+    commit_import(SYSTEM, plan_import(csv_bytes(GOOD_ROWS[:2]), "first.csv"))
+    rows = [GOOD_ROWS[0], GOOD_ROWS[1], GOOD_ROWS[0]]
+    plan = plan_import(csv_bytes(rows), "again.csv")
+    assert plan.file_duplicates == [(4, 2)]
+    assert [row for row, _ in plan.bank_duplicates] == [2, 3]
+    assert len(plan.file_duplicates) + len(plan.bank_duplicates) == len(plan.rows) == 3
+    source = tmp_path / "again.csv"
+    source.write_bytes(csv_bytes(rows))
+    dry = runner.invoke(args=["bank", "import", str(source), "--dry-run"])
+    assert "可导入 0 道试题；文件内重复 1 道，与题库重复 2 道" in dry.output
+
+
 def test_cli_import_dry_run_import_and_export_round_trip(runner, registry, tmp_path):
     source = tmp_path / "bank.csv"
     source.write_bytes(csv_bytes(GOOD_ROWS))

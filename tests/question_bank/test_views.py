@@ -602,6 +602,29 @@ def test_another_trainer_cannot_confirm_my_upload(client, app, trainer, make_use
     assert question_count() == 0
 
 
+def test_preview_says_which_rows_lost_their_option_numbering(client, trainer, laws):
+    numbered = ["单选", "编号的选项", "A.乡级", "B.县级", "C.市级", "D.省级", "B", "", "", "", ""]
+    content = [
+        "单选",
+        "外观设计专利",
+        "发明",
+        "实用新型",
+        "外观设计",
+        "D、S用于标识",
+        "D",
+        "",
+        "",
+        "",
+        "",
+    ]
+    page = upload(client, csv_file(numbered, content)).text
+    rows = re.findall(
+        r'<td data-label="行">(\d+)</td>.*?<td data-label="备注">(.*?)</td>', page, re.S
+    )
+    notes = {int(row): "已去掉选项前的字母编号" in cell for row, cell in rows}
+    assert notes == {2: True, 3: False}
+
+
 def test_a_row_failing_on_confirm_rolls_the_whole_import_back(client, trainer, laws, monkeypatch):
     page = upload(client, csv_file(*GOOD_ROWS)).text
     original, calls = importing.add_question, []
