@@ -8,7 +8,7 @@ from flask import Flask, flash, jsonify, redirect, request, url_for
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import audit, clock
+from core import audit, backup, clock, outages
 from core.audit_cli import audit_cli
 from core.errors import json_error, register_error_handlers
 from core.extensions import csrf, db, limiter, login_manager, migrate
@@ -49,6 +49,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(bank_cli.bank)
     app.cli.add_command(exam_cli.exams)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(backup.backup)
+    app.cli.add_command(backup.restore)
     return app
 
 
@@ -110,6 +112,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
 
 def configure_extensions(app: Flask) -> None:
     db.init_app(app)
+    outages.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

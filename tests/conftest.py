@@ -75,7 +75,7 @@ def app(migrated_database, tmp_path):
         path = tmp_path / "test.db"
         shutil.copy(migrated_database.removeprefix("sqlite:///"), path)
         url = f"sqlite:///{path}"
-    app = create_app(_config(url))
+    app = create_app(_config(url) | {"OUTAGE_DIR": str(tmp_path / "outages")})
     app.test_client_class = FreshContextClient
     limiter.reset()
     # Each test has a fresh database whose ids and (frozen-clock) times repeat: a pool

@@ -9,6 +9,7 @@ import pytest
 from core import clock
 from core.audit import SYSTEM
 from core.extensions import db
+from core.outages import Outage
 from core.roles import Role
 from question_bank import bank, importing
 from question_bank.drafts import LawRefDraft, QuestionDraft
@@ -88,6 +89,8 @@ EXPECTED_ACCESS = {
     "manage.batch_board": ADMINS,
     "manage.exam_results": ADMINS,
     "manage.export_results": ADMINS,
+    "manage.outage_list": ADMINS,
+    "manage.reopen_attempt": ADMINS,
 }
 
 IMPORT_CSV = (
@@ -153,8 +156,10 @@ def _attempt_values(candidate, exam_id: int) -> dict:
     """`candidate`'s attempt at the exam, so that every /attempts URL resolves."""
     exam = db.session.get(Exam, exam_id)
     attempt = attempts.start_attempt(candidate, exam, clock.now(), random.Random(1))
+    outage = Outage(started_at=attempt.deadline_at, ended_at=attempt.deadline_at, source="walk")
+    db.session.add(outage)
     db.session.commit()
-    return {"attempt_id": attempt.id}
+    return {"attempt_id": attempt.id, "outage_id": outage.id}
 
 
 ROLES = [None, *Role]

@@ -1,3 +1,4 @@
+import os
 import re
 from pathlib import Path
 
@@ -51,11 +52,15 @@ def test_healthz_reports_a_broken_database(tmp_path):
             "TESTING": True,
             "SECRET_KEY": "x",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/db",
+            "OUTAGE_DIR": str(tmp_path / "outages"),
         }
     )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["status"] == "error"
+    assert [path.name.split("-")[-1] for path in (tmp_path / "outages").iterdir()] == [
+        str(os.getpid())
+    ]  # the server noted the outage
 
 
 def test_security_headers_and_csp_without_inline_script(client):

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from core import outages
 from core.errors import ServiceError
 from core.extensions import db
 from question_bank.models import QuestionVersion
@@ -333,7 +334,16 @@ def finalize_if_expired(attempt: Attempt, now: datetime, grace=timedelta(0)) -> 
     an answer the server would still accept never meets a closed attempt."""
     if attempt.status != AttemptStatus.IN_PROGRESS.value or attempt.deadline_at + grace >= now:
         return False
+    if held_by_outage(attempt.deadline_at, grace):
+        return False
     return submit(attempt, now, "deadline")
+
+
+def held_by_outage(deadline: datetime, grace: timedelta) -> bool:
+    """An outage seen on this host is not recorded yet and the deadline may sit inside it:
+    nothing is submitted by the clock until its record has moved the deadline."""
+    since = outages.unrecorded_since()
+    return since is not None and deadline + grace >= since
 
 
 def finalize_expired(now: datetime, grace: timedelta) -> int:
@@ -343,7 +353,7 @@ def finalize_expired(now: datetime, grace: timedelta) -> int:
             Attempt.status == AttemptStatus.IN_PROGRESS.value, Attempt.deadline_at < now - grace
         )
     ).all()
-    return sum(submit(attempt, now, "deadline") for attempt in stale)
+    return sum(finalize_if_expired(attempt, now, grace) for attempt in stale)
 
 
 def key_of(version: QuestionVersion) -> scoring.Key:

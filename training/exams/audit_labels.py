@@ -72,12 +72,32 @@ LABELS = Labels(
         ),
         "exam.results": "查看考试成绩",
         "attempt.view": "查看他人答卷",
+        "outage.record": Action(
+            "记录数据库中断",
+            details={
+                "started_at": Detail("开始", format=china_time),
+                "ended_at": Detail("结束", format=china_time),
+            },
+        ),
+        "attempt.outage_extend": Action(
+            "因数据库中断顺延截止时间",
+            details={"seconds_by_attempt": Detail("各答卷顺延（秒，按答卷编号）")},
+        ),
+        "attempt.reopen": Action(
+            "因数据库中断重新开放答卷",
+            details={
+                "outage": Detail("数据库中断记录编号"),
+                "minutes": Detail("重新开放（分钟）"),
+                "before": Detail("重新开放前（成绩、截止与交卷）"),
+            },
+        ),
     },
     objects={
         "blueprint": ObjectKind("组卷规则", names=blueprint_names),
         "exam": ObjectKind("考试", names=exam_names),
         "batch": ObjectKind("考试场次", names=batch_names),
         "attempt": ObjectKind("答卷", names=attempt_names),
+        "outage": ObjectKind("数据库中断"),
     },
     details={
         "minutes": Detail("本次延长（分钟）"),

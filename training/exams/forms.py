@@ -309,3 +309,13 @@ class ExtendForm(Form):
             NumberRange(1, 600, "延长时间应为 1–600 分钟"),
         ],
     )
+
+
+class ReopenForm(Form):
+    minutes = IntegerField(
+        "重新开放（分钟）",
+        validators=[
+            InputRequired("请填写重新开放的分钟数"),
+            NumberRange(1, 60, "重新开放的时间应为 1–60 分钟"),
+        ],
+    )

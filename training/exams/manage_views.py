@@ -22,12 +22,15 @@ from core import clock
 from core.errors import show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
+from core.outages import Outage
 from core.roles import Role, role_required
 from core.web import current_actor
 from question_bank import formats, search
 from question_bank.drafts import QUESTION_TYPES
 from training import accounts, units
 from training.exams import models, regrade, results, setup, sittings
+from training.exams import outages as exam_outages
+from training.exams.attempts import ExamError
 from training.exams.forms import (
     MULTIPLE_POLICY_LABELS,
     PAPER_MODES,
@@ -38,10 +41,12 @@ from training.exams.forms import (
     ExamForm,
     ExtendForm,
     PeopleSearchForm,
+    ReopenForm,
     format_grade_bands,
 )
 from training.exams.models import (
     COUNTING_LABELS,
+    Attempt,
     Batch,
     BatchMember,
     Exam,
@@ -489,3 +494,36 @@ def export_results(exam_id: int, fmt: str):
         as_attachment=True,
         download_name=f"{exam.title}成绩.{fmt}",
     )
+
+
+# --- database outages (administrators) ---------------------------------------------
+
+
+@bp.route("/outages")
+@admin_required
+def outage_list():
+    recorded, affected = exam_outages.affected_attempts(_grace(), _scope())
+    return render_template(
+        "manage/outages.html", outages=recorded, affected=affected, reopen_form=ReopenForm()
+    )
+
+
+@bp.route("/outages/<int:outage_id>/attempts/<int:attempt_id>/reopen", methods=["POST"])
+@admin_required
+def reopen_attempt(outage_id: int, attempt_id: int):
+    outage = db.get_or_404(Outage, outage_id)
+    attempt = db.get_or_404(Attempt, attempt_id)
+    if not accounts.can_manage_unit(current_user, attempt.user.unit_id):
+        abort(404)  # as for an attempt that does not exist: nothing to learn from it
+    form = ReopenForm()
+    if form.validate_on_submit():
+        name, minutes = attempt.user.name, form.minutes.data
+        try:
+            exam_outages.reopen(current_actor(), attempt, outage, minutes, clock.now(), _grace())
+        except ExamError as error:
+            show_error(error)
+        else:
+            flash(f"已重新开放「{name}」的答卷 {minutes} 分钟，已保存的答案保留。", "success")
+    else:
+        _flash_errors(form.errors)
+    return redirect(url_for("manage.outage_list"))

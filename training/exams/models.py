@@ -272,6 +272,11 @@ class Attempt(db.Model):
     grade_label: Mapped[str] = mapped_column(String(20), default="")
     #: bumped by every save, so a submit and a save on the same attempt serialise
     last_saved_at: Mapped[datetime | None]
+    #: seconds the deadline was moved for database outages (the rest of the deadline is
+    #: the time limit and personal extensions), so recomputing them never adds twice
+    outage_seconds: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    #: the item ids the candidate flagged (标记), kept here so they follow to any device
+    flags: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
     exam: Mapped[Exam] = relationship()
     batch: Mapped[Batch] = relationship()

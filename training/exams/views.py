@@ -23,13 +23,14 @@ from flask import (
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from core import clock
+from core import clock, outages
 from core.errors import ServiceError
 from core.extensions import db
 from core.forms import EmptyForm
 from core.roles import Role, role_required
 from question_bank.drafts import QUESTION_TYPES
 from training.exams import attempts, candidate
+from training.exams import outages as exam_outages
 from training.exams.models import COUNTING_LABELS, Attempt, AttemptStatus, Exam
 from training.scoring import AttemptRule
 
@@ -50,6 +51,14 @@ def format_points(value: Decimal | None) -> str:
         return "—"
     text = f"{Decimal(value).quantize(Decimal('0.01')):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@bp.before_app_request
+def record_recovered_outages():
+    """The first request that reaches the database after an outage records it (and moves
+    the deadlines inside it) before anything else is done."""
+    if request.endpoint != "static" and outages.watch().needs_recording():
+        exam_outages.record_recovery(outages.watch(), clock.now(), _grace())
 
 
 # --- exams --------------------------------------------------------------------------

@@ -1,0 +1,431 @@
+"""The database goes away on exam day: saves answer 503 with Retry-After and one log line,
+the server records the outage when the database is back, deadlines inside it move by its
+length (audited), nothing is submitted by the clock meanwhile, and an administrator can
+reopen an attempt that was submitted during one.
+
+The database is made unreachable by refusing every new connection (as a stopped server
+does) after the pool is emptied; tests/training/test_outage_postgres.py stops a real
+PostgreSQL server.
+"""
+
+import json
+import logging
+import os
+import random
+import socket
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from core import clock, outages
+from core.audit import Actor, AuditEntry
+from core.extensions import db
+from core.outages import Outage
+from core.roles import Role
+from training.exams import attempts
+from training.exams import outages as exam_outages
+from training.exams.models import Attempt
+
+from .exam_factories import correct_answer, make_exam, standard_bank
+
+GRACE = timedelta(seconds=30)
+
+
+class Database:
+    """Switch the app's database off and on, as a stopped server would be."""
+
+    def __init__(self, app):
+        self.app = app
+        self.down = False
+        event.listen(db.engine, "do_connect", self._connect)
+
+    def _connect(self, dialect, conn_rec, cargs, cparams):
+        if self.down:
+            raise dialect.loaded_dbapi.OperationalError("connection refused (test outage)")
+        return None
+
+    def stop(self):
+        db.session.remove()
+        db.engine.dispose()  # pooled connections would outlive the "server"
+        self.down = True
+
+    def start(self):
+        self.down = False
+
+    def remove(self):
+        event.remove(db.engine, "do_connect", self._connect)
+
+
+@pytest.fixture
+def database(app):
+    switch = Database(app)
+    yield switch
+    switch.start()
+    switch.remove()
+
+
+@pytest.fixture
+def questions(app):
+    return standard_bank()
+
+
+@pytest.fixture
+def learner(make_user):
+    return make_user(name="王五")
+
+
+@pytest.fixture
+def exam(questions, learner):
+    return make_exam(roster=[learner])
+
+
+@pytest.fixture
+def moment(monkeypatch):
+    """The server's clock, moved by the test: moment.now = ..."""
+
+    class Moment:
+        now = clock.now()
+
+    monkeypatch.setattr(clock, "now", lambda: Moment.now)
+    return Moment
+
+
+def start(client, exam) -> Attempt:
+    response = client.post(f"/exams/{exam.id}/start")
+    assert response.status_code == 302, response.text
+    db.session.expire_all()
+    return db.session.scalar(select(Attempt).order_by(Attempt.id.desc()))
+
+
+def save(client, attempt, item, answer, seq):
+    return client.post(
+        f"/attempts/{attempt.id}/answers", json={"item_id": item.id, "answer": answer, "seq": seq}
+    )
+
+
+def reload(attempt) -> Attempt:
+    db.session.expire_all()
+    return db.session.get(Attempt, attempt.id)
+
+
+def test_saves_answer_503_with_retry_after_and_one_log_line_while_the_database_is_down(
+    client, auth, learner, exam, database, caplog
+):
+    auth.login(learner)
+    attempt = start(client, exam)
+    item = attempt.items[0]
+    database.stop()
+    with caplog.at_level(logging.INFO):
+        response = save(client, attempt, item, [0], 1)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(outages.RETRY_AFTER_SECONDS)
+    assert response.json["error"] == "database_unavailable"
+    assert "保存在您的设备上" in response.json["message"]
+    lines = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(lines) == 1, [record.getMessage() for record in lines]
+    assert lines[0].exc_info is None and "\n" not in lines[0].getMessage()
+    assert f"POST /attempts/{attempt.id}/answers" in lines[0].getMessage()
+
+    page = client.get(f"/attempts/{attempt.id}")  # a page gets the error page, same status
+    assert page.status_code == 503 and "数据库暂时无法连接" in page.text
+    assert page.headers["Retry-After"]
+
+    database.start()
+    assert save(client, attempt, item, [0], 2).status_code == 200
+
+
+def test_the_first_request_after_the_outage_records_it_with_its_start_and_end(
+    app, client, auth, learner, exam, database, moment
+):
+    auth.login(learner)
+    attempt = start(client, exam)
+    item = attempt.items[0]
+    began = moment.now
+    database.stop()
+    assert save(client, attempt, item, [0], 1).status_code == 503
+    moment.now = began + timedelta(seconds=10)
+    assert client.get(f"/attempts/{attempt.id}/paper").status_code == 503
+    marker = outages.watch().marker
+    assert json.loads(marker.read_text()) == {
+        "start": began.isoformat(),
+        "last": moment.now.isoformat(),
+    }
+    database.start()
+    moment.now = began + timedelta(seconds=15)
+    assert save(client, attempt, item, [0], 2).status_code == 200
+    outage = db.session.scalar(select(Outage))
+    assert (outage.started_at, outage.ended_at) == (began, moment.now)
+    assert outage.source == f"{socket.gethostname()}-{os.getpid()}"
+    assert not marker.exists() and not outages.watch().pending
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "outage.record"))
+    assert entry.object_id == str(outage.id) and "15 秒" in entry.summary
+    assert client.get("/").status_code == 200
+    assert db.session.scalar(select(Outage).where(Outage.id != outage.id)) is None  # once
+
+
+def test_an_outage_across_the_deadline_costs_no_answer(
+    client, auth, learner, exam, questions, database, moment
+):
+    """The issue's case: 41 s of outage starting 8 s before the deadline."""
+    auth.login(learner)
+    attempt = start(client, exam)
+    by_question = {item.question_version.question_id: item for item in attempt.items}
+    first, second = questions["single1"], questions["true_false"]
+    assert save(client, attempt, by_question[first.id], correct_answer(first), 1).status_code == 200
+    deadline = attempt.deadline_at
+    queued = correct_answer(second)
+    moment.now = deadline - timedelta(seconds=8)
+    database.stop()
+    assert save(client, attempt, by_question[second.id], queued, 2).status_code == 503
+    moment.now = deadline + timedelta(seconds=33)
+    assert save(client, attempt, by_question[second.id], queued, 2).status_code == 503
+    database.start()
+    # The page sends its queue again once the server answers: past deadline + grace by the
+    # old deadline, within it by the moved one.
+    moment.now = deadline + timedelta(seconds=33 + 5)
+    response = save(client, attempt, by_question[second.id], queued, 2)
+    assert response.status_code == 200, response.text
+    attempt = reload(attempt)
+    assert attempt.status == "in_progress"
+    assert attempt.deadline_at == deadline + timedelta(seconds=46)  # the outage as recorded
+    assert attempt.outage_seconds == 46
+    extension = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "attempt.outage_extend")
+    )
+    assert extension.detail_dict == {"seconds_by_attempt": {str(attempt.id): 46}}
+
+    moment.now = attempt.deadline_at + GRACE + timedelta(seconds=1)
+    assert client.get(f"/attempts/{attempt.id}/result").status_code == 200
+    attempt = reload(attempt)
+    assert (attempt.status, attempt.submitted_by) == ("submitted", "deadline")
+    assert attempt.score == 4  # both answers count: 2 points each
+
+
+def test_deadlines_outside_an_outage_do_not_move(app, learner, exam, make_user, moment):
+    other = make_user()
+    from .exam_factories import add_batch
+
+    add_batch(exam, [other])
+    early = attempts.start_attempt(learner, exam, moment.now, random.Random(1))
+    moment.now += timedelta(minutes=30)
+    late = attempts.start_attempt(other, exam, moment.now, random.Random(2))
+    db.session.commit()
+    # An outage 20 minutes into the later attempt: neither deadline is inside it.
+    db.session.add(
+        Outage(
+            started_at=moment.now + timedelta(minutes=20),
+            ended_at=moment.now + timedelta(minutes=21),
+            source="test",
+        )
+    )
+    db.session.flush()
+    assert exam_outages.extend_for_outages(GRACE) == {}
+    # One that holds the earlier deadline: only that attempt moves, by its length.
+    db.session.add(
+        Outage(
+            started_at=early.deadline_at - timedelta(seconds=5),
+            ended_at=early.deadline_at + timedelta(seconds=55),
+            source="test",
+        )
+    )
+    db.session.flush()
+    before = early.deadline_at
+    assert exam_outages.extend_for_outages(GRACE) == {early.id: 60}
+    db.session.expire_all()
+    assert early.deadline_at == before + timedelta(seconds=60)
+    assert late.outage_seconds == 0
+
+
+def test_overlapping_records_of_several_workers_count_once_and_chained_outages_add_up(
+    app, learner, exam, moment
+):
+    attempt = attempts.start_attempt(learner, exam, moment.now, random.Random(1))
+    db.session.commit()
+    deadline = attempt.deadline_at
+    # Two workers saw the same outage with slightly different ends.
+    for start, end in ((-10, 30), (-8, 32)):
+        db.session.add(
+            Outage(
+                started_at=deadline + timedelta(seconds=start),
+                ended_at=deadline + timedelta(seconds=end),
+                source=f"worker{start}",
+            )
+        )
+    db.session.flush()
+    assert exam_outages.extend_for_outages(GRACE) == {attempt.id: 42}
+    assert exam_outages.extend_for_outages(GRACE) == {}  # again: nothing more
+    # A second outage in which the moved deadline falls: it moves again.
+    moved = deadline + timedelta(seconds=42)
+    db.session.add(
+        Outage(
+            started_at=moved - timedelta(seconds=1),
+            ended_at=moved + timedelta(seconds=9),
+            source="later",
+        )
+    )
+    db.session.flush()
+    assert exam_outages.extend_for_outages(GRACE) == {attempt.id: 10}
+    db.session.expire_all()
+    assert attempt.deadline_at == deadline + timedelta(seconds=52)
+
+
+def _marker_of_another_worker(app, start, last) -> None:
+    directory = outages.watch().directory
+    directory.mkdir(parents=True, exist_ok=True)
+    # The parent process stands in for a live sibling worker.
+    path = directory / f"{socket.gethostname()}-{os.getppid()}"
+    path.write_text(json.dumps({"start": start.isoformat(), "last": last.isoformat()}))
+
+
+def test_nothing_is_submitted_by_the_clock_while_its_deadline_sits_in_an_unrecorded_outage(
+    app, runner, learner, exam, moment
+):
+    attempt = attempts.start_attempt(learner, exam, moment.now, random.Random(1))
+    db.session.commit()
+    deadline = attempt.deadline_at
+    _marker_of_another_worker(
+        app, deadline - timedelta(seconds=8), deadline + timedelta(seconds=20)
+    )
+    moment.now = deadline + timedelta(seconds=45)
+    assert not attempts.finalize_if_expired(attempt, moment.now, GRACE)
+    assert attempts.finalize_expired(moment.now, GRACE) == 0
+    assert attempt.status == "in_progress"
+
+    # The cron job reaches the database: it records the sibling's outage (ending at most a
+    # minute after the last failure it saw), moves the deadline and submits nothing.
+    result = runner.invoke(args=["exams", "finalize"])
+    assert result.exit_code == 0 and "0 份" in result.output, result.output
+    outage = db.session.scalar(select(Outage))
+    assert outage.started_at == deadline - timedelta(seconds=8)
+    assert outage.ended_at == moment.now  # the cron ran within that minute
+    attempt = reload(attempt)
+    assert attempt.status == "in_progress"
+    assert attempt.deadline_at == deadline + timedelta(seconds=53)
+    assert not list(outages.watch().directory.iterdir())
+
+
+def test_a_request_in_any_worker_records_a_siblings_outage(client, auth, learner, exam, moment):
+    auth.login(learner)
+    attempt = start(client, exam)
+    deadline = attempt.deadline_at
+    _marker_of_another_worker(
+        None, deadline - timedelta(seconds=5), deadline + timedelta(seconds=5)
+    )
+    moment.now = deadline + timedelta(seconds=40)  # past deadline + grace by the old deadline
+    response = save(client, attempt, attempt.items[0], [0], 1)
+    assert response.status_code == 200, response.text
+    assert reload(attempt).outage_seconds == 45
+
+
+# --- reopening --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def submitted_in_outage(learner, exam, moment):
+    """An attempt the clock submitted inside a recorded outage (a server that did not see
+    the outage, or before outages were recorded)."""
+    attempt = attempts.start_attempt(learner, exam, moment.now, random.Random(1))
+    outage = Outage(
+        started_at=attempt.deadline_at - timedelta(seconds=8),
+        ended_at=attempt.deadline_at + timedelta(seconds=33),
+        source="test",
+    )
+    db.session.add(outage)
+    attempts.submit(attempt, attempt.deadline_at + timedelta(seconds=31), "deadline")
+    db.session.commit()
+    moment.now = attempt.deadline_at + timedelta(minutes=10)
+    return attempt, outage
+
+
+def test_an_admin_reopens_an_attempt_submitted_during_an_outage(
+    client, login_as, learner, submitted_in_outage, moment
+):
+    attempt, outage = submitted_in_outage
+    admin = login_as(Role.SYSTEM_ADMIN)
+    page = client.get("/manage/outages")
+    assert page.status_code == 200
+    assert learner.name in page.text and "41 秒" in page.text
+    assert 'value="1"' in page.text  # the minutes lost: 8 s + the grace → 1 minute
+    response = client.post(
+        f"/manage/outages/{outage.id}/attempts/{attempt.id}/reopen", data={"minutes": 5}
+    )
+    assert response.status_code == 302
+    attempt = reload(attempt)
+    assert (attempt.status, attempt.submitted_at, attempt.score) == ("in_progress", None, None)
+    assert attempt.deadline_at == moment.now + timedelta(minutes=5)
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "attempt.reopen"))
+    assert entry.actor_id == admin.id and entry.detail_dict["minutes"] == 5
+    assert entry.detail_dict["before"]["submitted_by"] == "deadline"
+    # No longer listed, and a second reopen is refused.
+    reopen_url = f"/manage/outages/{outage.id}/attempts/{attempt.id}/reopen"
+    assert reopen_url not in client.get("/manage/outages").text
+    again = client.post(
+        reopen_url,
+        data={"minutes": 5},
+        follow_redirects=True,
+    )
+    assert "尚未交卷" in again.text
+
+
+def test_reopening_is_refused_for_ones_own_attempt_and_outside_ones_units(
+    client, auth, make_user, make_unit, root_unit, exam, moment
+):
+    from .exam_factories import add_batch
+
+    other_unit = make_unit("另一单位")
+    admin = make_user(Role.SYSTEM_ADMIN, Role.LEARNER)
+    stranger = make_user(unit=other_unit)
+    unit_admin = make_user(Role.UNIT_ADMIN, unit=root_unit)
+    add_batch(exam, [admin, stranger])
+    found = {}
+    for person in (admin, stranger):
+        attempt = attempts.start_attempt(person, exam, moment.now, random.Random(1))
+        found[person.id] = attempt
+    outage = Outage(
+        started_at=moment.now + timedelta(minutes=59),
+        ended_at=moment.now + timedelta(minutes=61),
+        source="test",
+    )
+    db.session.add(outage)
+    for attempt in found.values():
+        attempts.submit(attempt, attempt.deadline_at + timedelta(seconds=31), "deadline")
+    db.session.commit()
+    moment.now += timedelta(minutes=70)
+
+    auth.login(admin)
+    own = client.post(
+        f"/manage/outages/{outage.id}/attempts/{found[admin.id].id}/reopen",
+        data={"minutes": 5},
+        follow_redirects=True,
+    )
+    assert "不能重新开放自己的答卷" in own.text
+    assert reload(found[admin.id]).status == "submitted"
+    auth.logout()
+
+    auth.login(unit_admin)
+    assert stranger.name not in client.get("/manage/outages").text
+    response = client.post(
+        f"/manage/outages/{outage.id}/attempts/{found[stranger.id].id}/reopen",
+        data={"minutes": 5},
+    )
+    assert response.status_code == 404
+    assert reload(found[stranger.id]).status == "submitted"
+
+
+def test_an_attempt_outside_the_outage_cannot_be_reopened_for_it(
+    app, learner, exam, make_user, moment
+):
+    attempt = attempts.start_attempt(learner, exam, moment.now, random.Random(1))
+    attempts.submit(attempt, moment.now + timedelta(minutes=5), "candidate")
+    outage = Outage(
+        started_at=moment.now + timedelta(hours=3),
+        ended_at=moment.now + timedelta(hours=3, seconds=30),
+        source="test",
+    )
+    db.session.add(outage)
+    db.session.commit()
+    admin = make_user(Role.SYSTEM_ADMIN)
+    actor = Actor(id=admin.id, login=admin.login)
+    with pytest.raises(attempts.ExamError, match="不在这次数据库中断之内"):
+        exam_outages.reopen(actor, attempt, outage, 5, moment.now, GRACE)
