@@ -37,6 +37,8 @@ EXPECTED_ACCESS = {
     "exams.attempt_page": ATTEMPT_OWNER,
     "exams.paper": ATTEMPT_OWNER,
     "exams.save_answer": ATTEMPT_OWNER,
+    "exams.save_flags": ATTEMPT_OWNER,
+    "exams.service_worker": PUBLIC,
     "exams.submit": ATTEMPT_OWNER,
     "exams.result": ATTEMPT_OWNER,
     "admin.unit_tree": ADMINS,

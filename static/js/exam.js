@@ -14,6 +14,8 @@
     paper: root.dataset.paperUrl,
     save: root.dataset.saveUrl,
     submit: root.dataset.submitUrl,
+    flags: root.dataset.flagsUrl,
+    worker: root.dataset.workerUrl,
     result: root.dataset.resultUrl,
     login: root.dataset.loginUrl,
   };
@@ -35,6 +37,7 @@
     timer: root.querySelector("[data-timer]"),
     state: root.querySelector("[data-save-state]"),
     message: root.querySelector("[data-message]"),
+    keptBanner: root.querySelector("[data-kept-banner]"),
     submits: root.querySelectorAll("[data-submit]"),
   };
 
@@ -46,6 +49,8 @@
   let deadline = 0; // server epoch ms
   let highestServerSeq = 0;
   let offline = !navigator.onLine;
+  let serverDown = false; // the server answers but cannot reach its database (503)
+  let submitWaiting = false; // a submit (at the deadline) waits for the network or server
   let loginLost = false;
   let closed = false; // submitted or refused: nothing more is sent
   let timeIsUp = false;
@@ -74,7 +79,7 @@
   }
 
   function forgetAttempt() {
-    for (const name of ["queue", "seq", "flags"]) {
+    for (const name of ["queue", "seq", "flags", "flagsUnsent", "saved", "clock"]) {
       try {
         window.localStorage.removeItem(storeKey(name));
       } catch {
@@ -106,6 +111,16 @@
     }
   }
 
+  // What the server acknowledged, kept too: a reload from the device's copy of the page
+  // (offline) then shows every answer, not only the unsent ones.
+  function rememberSaved(itemId, entry) {
+    const saved = readJSON("saved", {});
+    if (!saved[itemId] || saved[itemId].seq < entry.seq) {
+      saved[itemId] = entry;
+      writeJSON("saved", saved);
+    }
+  }
+
   // --- messages and state -------------------------------------------------------------
 
   function showMessage(text, kind = "warning", link = null) {
@@ -133,7 +148,10 @@
       text = "已交卷";
       kind = "secondary";
     } else if (waiting && (offline || !navigator.onLine)) {
-      text = "离线，恢复后自动提交";
+      text = "离线，答案暂存本机";
+      kind = "danger";
+    } else if (waiting && serverDown) {
+      text = "服务器暂不可用，答案暂存本机";
       kind = "danger";
     } else if (waiting && loginLost) {
       text = "未保存，请重新登录";
@@ -143,6 +161,8 @@
       kind = "secondary";
     }
     el.state.textContent = text;
+    const kept = !closed && (waiting || submitWaiting) && (offline || serverDown || !navigator.onLine);
+    el.keptBanner.classList.toggle("d-none", !kept);
     el.state.classList.remove(...STATE_COLOURS.map((colour) => `text-bg-${colour}`));
     el.state.classList.add(`text-bg-${kind}`);
   }
@@ -211,10 +231,23 @@
     if (!response.ok) {
       throw new Error(data.message || `HTTP ${response.status}`);
     }
-    loginLost = false;
-    // The request took some time each way: take the server's clock as read halfway.
-    clockOffset = data.server_now - (sent + Date.now()) / 2;
-    deadline = data.deadline;
+    data.fromCopy = response.headers.get("X-Exam-Offline-Copy") === "1";
+    if (data.fromCopy) {
+      // The device's copy (service worker): the server was not reached, and the clock
+      // reading in the copy is old, so keep the offset measured when it was fresh.
+      offline = !navigator.onLine;
+      serverDown = navigator.onLine;
+      clockOffset = Number(readJSON("clock", 0)) || 0;
+      deadline = deadline || data.deadline;
+    } else {
+      loginLost = false;
+      serverDown = false;
+      // The request took some time each way: take the server's clock as read halfway.
+      clockOffset = data.server_now - (sent + Date.now()) / 2;
+      writeJSON("clock", clockOffset);
+      deadline = data.deadline;
+      keepPaperCopy(data);
+    }
     csrfToken = data.csrf_token;
     if (data.result_url) {
       urls.result = data.result_url;
@@ -273,6 +306,8 @@
       const data = await readBody(response);
       if (response.ok) {
         loginLost = false;
+        serverDown = false;
+        rememberSaved(itemId, entry);
         acknowledge(itemId, entry.seq, data);
         continue;
       }
@@ -302,12 +337,16 @@
         close("答卷不存在。", urls.result);
         return false;
       }
-      return false; // busy or failing server: the periodic retry sends it again
+      // Busy or failing server ("database_unavailable" while its database is down): the
+      // answer stays on this device and the periodic retry sends it again.
+      serverDown = response.status >= 500;
+      return false;
     }
   }
 
   function acknowledge(itemId, seq, data) {
     dropFromQueue(itemId, seq);
+    updateNav(byId.get(itemId));
     highestServerSeq = Math.max(highestServerSeq, data.seq || 0);
     if (typeof data.remaining_seconds === "number") {
       const reported = serverNow() + data.remaining_seconds * 1000;
@@ -334,11 +373,20 @@
       });
     } catch {
       offline = true;
+      submitWaiting = true;
       showMessage("网络中断，恢复联网后将自动交卷。", "danger");
       showState();
       return false;
     }
     const data = await readBody(response);
+    if (response.status >= 500) {
+      serverDown = true;
+      submitWaiting = true;
+      showMessage("服务器暂时无法交卷，答案已保存在本设备上，恢复后将自动交卷。", "danger");
+      showState();
+      return false;
+    }
+    submitWaiting = false;
     if (response.ok || data.error === "closed" || data.error === "not_found") {
       finish(data.result_url || urls.result);
       return true;
@@ -362,16 +410,27 @@
     });
   }
 
+  function unlockInputs() {
+    root.querySelectorAll("input, [data-flag]").forEach((input) => {
+      input.disabled = false;
+    });
+    el.submits.forEach((button) => {
+      button.disabled = false;
+    });
+  }
+
   function finish(resultUrl) {
     closed = true;
     forgetAttempt();
     lockInputs();
-    window.location.assign(resultUrl || urls.result);
+    forgetCopies().finally(() => window.location.assign(resultUrl || urls.result));
   }
 
+  // Refused (submitted, or too late): the answers not sent stay on this device, so that
+  // they go out if an administrator reopens the attempt (after a server outage).
   function close(message, resultUrl) {
     closed = true;
-    forgetAttempt();
+    forgetCopies();
     lockInputs();
     showState();
     showMessage(`${message} 即将转到结果页面……`, "warning", {
@@ -383,14 +442,19 @@
 
   async function timeUp() {
     timeIsUp = true;
-    // An administrator may have extended the time: ask the server before closing.
+    // An administrator may have extended the time, or the server moved the deadline for
+    // an outage: ask the server before closing (the device's copy does not count).
     try {
-      await loadPaper();
+      const paper = await loadPaper();
       if (closed) {
         return;
       }
-      if (deadline - serverNow() > 1000) {
+      if (!paper.fromCopy && deadline - serverNow() > 1000) {
         timeIsUp = false;
+        submitWaiting = false;
+        unlockInputs();
+        hideMessage();
+        showState();
         return;
       }
     } catch {
@@ -402,6 +466,105 @@
     if (!closed) {
       await submitAttempt();
     }
+  }
+
+  // --- flags, kept with the attempt on the server ------------------------------------
+
+  // The server's flags, unless this device changed its own and has not sent them yet.
+  function adoptFlags(paper) {
+    if (paper.fromCopy) {
+      return;
+    }
+    if (readJSON("flagsUnsent", false)) {
+      sendFlags();
+    } else {
+      writeJSON("flags", (paper.flags || []).map(String));
+    }
+  }
+
+  let flagsSending = null;
+
+  function sendFlags() {
+    writeJSON("flagsUnsent", true);
+    if (!flagsSending) {
+      flagsSending = postFlags().finally(() => {
+        flagsSending = null;
+      });
+    }
+    return flagsSending;
+  }
+
+  // One request at a time, the whole set each time, until the server holds the newest.
+  async function postFlags() {
+    while (!closed && navigator.onLine && readJSON("flagsUnsent", false)) {
+      const sent = JSON.stringify(Array.from(flags(), Number).sort((a, b) => a - b));
+      try {
+        const response = await fetch(urls.flags, {
+          method: "POST",
+          headers: jsonHeaders(),
+          credentials: "same-origin",
+          body: `{"flags": ${sent}}`,
+        });
+        if (!response.ok) {
+          return; // offline, logged out or server down: the periodic retry sends them
+        }
+      } catch {
+        return;
+      }
+      const now = JSON.stringify(Array.from(flags(), Number).sort((a, b) => a - b));
+      if (now === sent) {
+        writeJSON("flagsUnsent", false);
+      }
+    }
+  }
+
+  // --- the device's copy of the page (service worker, exam-sw.js) -----------------------
+
+  const COPIES = "exam-pages"; // the service worker's cache
+
+  function keepOfflineCopy() {
+    if (!("serviceWorker" in navigator) || !window.caches || !urls.worker) {
+      return; // an insecure origin (plain http on the intranet): no offline reload
+    }
+    const firstVisit = !navigator.serviceWorker.controller;
+    navigator.serviceWorker
+      .register(urls.worker)
+      .then(() => {
+        if (!firstVisit) {
+          return null; // the worker already keeps the page and its files as they load
+        }
+        const files = Array.from(
+          document.querySelectorAll("link[rel~='stylesheet'][href], link[rel~='icon'][href], script[src]"),
+          (node) => node.href || node.src,
+        );
+        return caches.open(COPIES).then((cache) => cache.addAll([window.location.href, ...files]));
+      })
+      .catch(() => {
+        // no copy on this device: a reload needs the network, nothing else changes
+      });
+  }
+
+  function keepPaperCopy(paper) {
+    if (!window.caches) {
+      return;
+    }
+    const body = JSON.stringify({ ...paper, fromCopy: undefined });
+    caches
+      .open(COPIES)
+      .then((cache) =>
+        cache.put(urls.paper, new Response(body, { headers: { "Content-Type": "application/json" } })),
+      )
+      .catch(() => {});
+  }
+
+  function forgetCopies() {
+    if (!window.caches) {
+      return Promise.resolve();
+    }
+    return caches
+      .open(COPIES)
+      .then((cache) => Promise.all([cache.delete(window.location.href), cache.delete(urls.paper)]))
+      .catch(() => {});
   }
 
   // --- the paper on the page ----------------------------------------------------------
@@ -451,10 +614,16 @@
     const entry = answers.get(String(item.item_id));
     const answered = isAnswered(item, entry && entry.answer);
     const flagged = flags().has(String(item.item_id));
-    item.navButton.classList.toggle("btn-primary", answered);
+    // Answered here but not yet acknowledged by the server: shown apart from saved ones.
+    const waiting = answered && Boolean(queued()[String(item.item_id)]);
+    item.navButton.classList.toggle("btn-primary", answered && !waiting);
+    item.navButton.classList.toggle("exam-queued", waiting);
     item.navButton.classList.toggle("btn-outline-secondary", !answered);
     item.navButton.classList.toggle("exam-flagged", flagged);
-    const state = [answered ? "已答" : "未答", flagged ? "已标记" : ""].filter(Boolean).join("，");
+    const answeredText = waiting ? "已答，待发送" : "已答";
+    const state = [answered ? answeredText : "未答", flagged ? "已标记" : ""]
+      .filter(Boolean)
+      .join("，");
     item.navButton.setAttribute("aria-label", `第 ${item.position} 题，${state}`);
     item.flagButton.setAttribute("aria-pressed", String(flagged));
     item.flagButton.classList.toggle("active", flagged);
@@ -501,6 +670,7 @@
     const itemId = String(item.item_id);
     const section = make("section", "card mb-3 exam-question");
     section.id = `q-${item.position}`;
+    section.tabIndex = -1;
     section.dataset.itemId = itemId;
     section.dataset.type = item.type;
     const body = make("div", "card-body");
@@ -577,6 +747,7 @@
   // Server responses merged with this browser's unsent answers: the newest seq wins.
   function merge(responses) {
     const queue = queued();
+    const saved = readJSON("saved", {});
     let pruned = false;
     for (const item of items) {
       const itemId = String(item.item_id);
@@ -587,7 +758,7 @@
         highestServerSeq = Math.max(highestServerSeq, server.seq);
       }
       let newest = shown;
-      for (const candidate of [server, local]) {
+      for (const candidate of [server, local, saved[itemId]]) {
         if (candidate && (!newest || candidate.seq > newest.seq)) {
           newest = candidate;
         }
@@ -615,6 +786,7 @@
     try {
       const paper = await loadPaper();
       if (!closed) {
+        adoptFlags(paper);
         merge(paper.responses);
         tick();
       }
@@ -662,6 +834,7 @@
     }
     writeJSON("flags", Array.from(marked));
     updateNav(byId.get(button.dataset.flag));
+    sendFlags();
   });
 
   el.nav.addEventListener("click", (event) => {
@@ -671,10 +844,9 @@
     }
     const section = document.getElementById(`q-${button.dataset.goto}`);
     section.scrollIntoView({ behavior: "smooth", block: "start" });
-    const input = section.querySelector("input");
-    if (input) {
-      input.focus({ preventScroll: true });
-    }
+    // The question itself takes the focus: a focus ring on its first choice looked like a
+    // chosen answer. Tab goes on to the choices.
+    section.focus({ preventScroll: true });
     if (el.navToggle && window.getComputedStyle(el.navToggle).display !== "none") {
       toggleNav(false);
     }
@@ -742,7 +914,7 @@
     hideMessage();
     flush().then((saved) => {
       if (saved && timeIsUp && !closed) {
-        submitAttempt();
+        timeUp();
       }
     });
   });
@@ -788,6 +960,7 @@
       return;
     }
     render(paper);
+    adoptFlags(paper);
     merge(paper.responses);
     el.submits.forEach((button) => {
       button.disabled = false;
@@ -795,12 +968,21 @@
     tick();
     window.setInterval(tick, 1000);
     window.setInterval(() => {
-      if (!closed && Object.keys(queued()).length) {
+      if (closed) {
+        return;
+      }
+      if (submitWaiting) {
+        timeUp(); // asks the server for the deadline first: it may have moved
+      } else if (Object.keys(queued()).length) {
         flush();
+      }
+      if (readJSON("flagsUnsent", false)) {
+        sendFlags();
       }
     }, RETRY_MS);
     window.setInterval(refresh, REFRESH_MS);
     flush();
+    keepOfflineCopy();
   }
 
   start();

@@ -5,6 +5,7 @@ database that every answer arrived with its newest value and the attempt was sco
 The app is served from a thread (werkzeug) on the test's own database.
 """
 
+import re
 import threading
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from core.extensions import db
 from training.exams.models import Attempt, Response
 
 from .exam_factories import make_exam, standard_bank
+from .test_outages import Database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -145,10 +147,10 @@ def test_take_an_exam_offline_half_way_reload_and_submit(app, live_server, brows
 
     context.set_offline(True)
     expected[3] = answer(page, 3, 1)
-    expect(state).to_have_text("离线，恢复后自动提交")
+    expect(state).to_have_text("离线，答案暂存本机")
     expected[4] = answer(page, 4, 2)
     expected[2] = answer(page, 2, 2)
-    expect(state).to_have_text("离线，恢复后自动提交")
+    expect(state).to_have_text("离线，答案暂存本机")
     page.click("[data-flag]:visible >> nth=0")
     context.set_offline(False)
     expect(state).to_have_text("已保存")
@@ -274,3 +276,157 @@ def test_the_exam_page_fits_a_phone(app, live_server, browser, make_user):
     expect(page.locator("[data-submit] >> nth=0")).to_be_in_viewport()  # the sticky bar
     assert tab.errors == []
     context.close()
+
+
+def _start(tab, base, exam) -> None:
+    page = tab.page
+    page.goto(f"{base}/exams/{exam.id}")
+    page.get_by_role("button", name="开始考试").click()
+    page.wait_for_url("**/attempts/*")
+    expect(page.locator("[data-item-id]")).to_have_count(5)
+    expect(page.locator("[data-save-state]")).to_have_text("已保存")
+
+
+def _held(learner) -> dict:
+    db.session.expire_all()
+    attempt = db.session.scalar(select(Attempt).where(Attempt.user_id == learner.id))
+    return {
+        response.item_id: response.answer
+        for response in db.session.scalars(
+            select(Response).where(Response.attempt_id == attempt.id)
+        )
+    }
+
+
+def test_a_reload_offline_opens_the_exam_from_the_device_with_its_queued_answers(
+    app, live_server, browser, make_user
+):
+    standard_bank()
+    learner = make_user()
+    exam = make_exam(roster=[learner])
+    context = browser.new_context()
+    tab = Page(context)
+    page = tab.page
+    tab.login(live_server, learner)
+    _start(tab, live_server, exam)
+    state = page.locator("[data-save-state]")
+    banner = page.locator("[data-kept-banner]")
+    nav = page.locator("[data-goto]")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    saved = answer(page, 1, 1)
+    expect(state).to_have_text("已保存")
+    expect(banner).to_be_hidden()
+    context.set_offline(True)
+    queued = answer(page, 2, 2)
+    expect(state).to_have_text("离线，答案暂存本机")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("答案已保存在本设备上")
+    # 答题卡: the saved answer solid, the queued one apart, and said so.
+    expect(nav.nth(0)).to_have_class(re.compile(r"\bbtn-primary\b"))
+    expect(nav.nth(0)).not_to_have_class(re.compile(r"\bexam-queued\b"))
+    expect(nav.nth(1)).to_have_class(re.compile(r"\bexam-queued\b"))
+    expect(nav.nth(1)).to_have_attribute("aria-label", "第 2 题，已答，待发送")
+
+    page.reload()  # no network: the device's copy of the page and its paper
+    expect(page.locator("[data-item-id]")).to_have_count(5)
+    assert shows(page, 1, saved) and shows(page, 2, queued)
+    expect(banner).to_be_visible()
+    expect(nav.nth(1)).to_have_class(re.compile(r"\bexam-queued\b"))
+    expect(page.locator("[data-timer]")).to_contain_text("剩余 ")
+    queued_later = answer(page, 3, 1)  # answering goes on offline
+
+    context.set_offline(False)
+    expect(state).to_have_text("已保存")
+    expect(banner).to_be_hidden()
+    expect(nav.nth(1)).not_to_have_class(re.compile(r"\bexam-queued\b"))
+    db.session.expire_all()
+    attempt = db.session.scalar(select(Attempt).where(Attempt.user_id == learner.id))
+    positions = {item.position: item.id for item in attempt.items}
+    assert _held(learner) == {positions[1]: saved, positions[2]: queued, positions[3]: queued_later}
+    assert tab.errors == []
+    context.close()
+
+
+def test_while_the_database_is_down_the_page_says_the_answers_are_kept_here(
+    app, live_server, browser, make_user
+):
+    standard_bank()
+    learner = make_user()
+    exam = make_exam(roster=[learner])
+    database = Database(app)
+    try:
+        tab = Page(browser.new_context())
+        page = tab.page
+        tab.login(live_server, learner)
+        _start(tab, live_server, exam)
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        database.stop()
+        chosen = answer(page, 1, 1)
+        expect(page.locator("[data-save-state]")).to_have_text("服务器暂不可用，答案暂存本机")
+        expect(page.locator("[data-kept-banner]")).to_contain_text("答案已保存在本设备上")
+        page.reload()  # the server answers 503: the device's copy opens instead
+        expect(page.locator("[data-item-id]")).to_have_count(5)
+        assert shows(page, 1, chosen)
+        database.start()
+        expect(page.locator("[data-save-state]")).to_have_text("已保存", timeout=20_000)
+        expect(page.locator("[data-kept-banner]")).to_be_hidden()
+        assert list(_held(learner).values()) == [chosen]
+        # 503s in the console are the outage itself; nothing else went wrong.
+        assert [error for error in tab.errors if "503" not in error] == []
+    finally:
+        database.start()
+        database.remove()
+
+
+def test_flags_follow_the_attempt_to_a_second_device(app, live_server, browser, make_user):
+    standard_bank()
+    learner = make_user()
+    exam = make_exam(roster=[learner])
+    first = Page(browser.new_context())
+    first.login(live_server, learner)
+    _start(first, live_server, exam)
+    first.page.click("#q-2 [data-flag]")
+    first.page.click("#q-4 [data-flag]")
+    first.page.click("#q-4 [data-flag]")  # and unflagged again
+    first.page.click("#q-5 [data-flag]")
+    expect(first.page.locator("#q-5 [data-flag]")).to_have_attribute("aria-pressed", "true")
+
+    attempt_url = first.page.url
+    db.session.expire_all()
+    attempt = db.session.scalar(select(Attempt).where(Attempt.user_id == learner.id))
+    positions = {item.position: item.id for item in attempt.items}
+    for _ in range(50):
+        db.session.expire_all()
+        if db.session.get(Attempt, attempt.id).flags == sorted([positions[2], positions[5]]):
+            break
+        first.page.wait_for_timeout(100)
+    assert db.session.get(Attempt, attempt.id).flags == sorted([positions[2], positions[5]])
+
+    second = Page(browser.new_context())  # another device: nothing in its storage
+    second.login(live_server, learner)
+    second.page.goto(attempt_url)
+    expect(second.page.locator("[data-item-id]")).to_have_count(5)
+    for position, flagged in ((1, False), (2, True), (4, False), (5, True)):
+        expect(second.page.locator(f"#q-{position} [data-flag]")).to_have_attribute(
+            "aria-pressed", str(flagged).lower()
+        )
+    expect(second.page.locator("[data-goto='2']")).to_have_class(re.compile(r"\bexam-flagged\b"))
+    assert first.errors == second.errors == []
+
+
+def test_a_jump_from_the_answer_sheet_focuses_the_question_not_a_choice(
+    app, live_server, browser, make_user
+):
+    standard_bank()
+    learner = make_user()
+    exam = make_exam(roster=[learner])
+    tab = Page(browser.new_context(viewport={"width": 1280, "height": 900}))
+    tab.login(live_server, learner)
+    _start(tab, live_server, exam)
+    tab.page.click("[data-goto='3']")
+    expect(tab.page.locator("#q-3")).to_be_focused()
+    assert tab.page.evaluate("document.activeElement.tagName") == "SECTION"
+    assert tab.page.locator("#q-3 input:checked").count() == 0
+    tab.page.keyboard.press("Tab")  # the keyboard goes on to the question's choices
+    assert tab.page.evaluate("document.activeElement.closest('#q-3') !== null")

@@ -178,6 +178,7 @@ def test_the_paper_json(client, attempt_id, questions):
         "responses",
         "csrf_token",
         "result_url",
+        "flags",
     }
     assert paper["attempt_id"] == attempt_id and paper["status"] == "in_progress"
     assert paper["deadline"] - paper["server_now"] == pytest.approx(3600 * 1000, abs=2000)

@@ -299,6 +299,25 @@ def save_answer(
     return SaveResult(True, held, deadline=deadline)
 
 
+MAX_FLAGS = 500
+
+
+def save_flags(user_id: int, attempt_id: int, flags: list[int]) -> bool:
+    """Keep the items the candidate flagged (标记) with the attempt, so they follow to
+    another device; False when the attempt is not theirs or not open (see refusal)."""
+    kept = db.session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id == attempt_id,
+            Attempt.user_id == user_id,
+            Attempt.status == AttemptStatus.IN_PROGRESS.value,
+        )
+        .values(flags=sorted(set(flags)))
+        .execution_options(synchronize_session=False)
+    )
+    return kept.rowcount == 1
+
+
 def refusal(user_id: int, attempt_id: int) -> tuple[str, str]:
     """(reason, message) for a save that could not claim the attempt."""
     attempt = db.session.get(Attempt, attempt_id, populate_existing=True)

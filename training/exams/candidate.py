@@ -213,6 +213,7 @@ def paper_payload(attempt: Attempt, now: datetime) -> dict:
             str(item_id): {"answer": response.answer, "seq": response.seq}
             for item_id, response in responses.items()
         },
+        "flags": attempt.flags,
     }
 
 

@@ -18,6 +18,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -182,6 +183,41 @@ def save_answer(attempt_id: int):
         message=result.message,
         result_url=url_for("exams.result", attempt_id=attempt_id),
     ), 409
+
+
+@bp.post("/attempts/<int:attempt_id>/flags")
+@login_required
+def save_flags(attempt_id: int):
+    """The candidate's flags, the whole set each time (one statement): {"flags": [item id]}."""
+    body = request.get_json(silent=True)
+    flags = body.get("flags") if isinstance(body, dict) else None
+    if (
+        not isinstance(flags, list)
+        or len(flags) > attempts.MAX_FLAGS
+        or not all(_is_int(flag, 1, 2**31) for flag in flags)
+    ):
+        raise ServiceError("标记的题目编号格式不正确。", code="invalid_flags")
+    if attempts.save_flags(current_user.id, attempt_id, flags):
+        return jsonify(saved=True)
+    reason, message = attempts.refusal(current_user.id, attempt_id)
+    if reason == "missing":
+        abort(404)
+    return jsonify(
+        error="closed",
+        message=message,
+        result_url=url_for("exams.result", attempt_id=attempt_id),
+    ), 409
+
+
+@bp.get("/attempts/sw.js")
+def service_worker():
+    """The exam pages' service worker (an offline copy of the page and its paper). Served
+    from /attempts/ so that its scope is the exam pages and nothing else."""
+    response = send_from_directory(
+        current_app.static_folder, "js/exam-sw.js", mimetype="text/javascript", max_age=0
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.post("/attempts/<int:attempt_id>/submit")
