@@ -287,6 +287,20 @@ def _start(tab, base, exam) -> None:
     expect(page.locator("[data-save-state]")).to_have_text("已保存")
 
 
+def wait_for_the_offline_copy(page) -> None:
+    """Until the service worker controls the page and holds its copy (polled from here:
+    the page's CSP forbids the eval that wait_for_function would use)."""
+    ready = (
+        "navigator.serviceWorker.controller !== null && "
+        "caches.open('exam-pages').then((cache) => cache.match(location.href)).then(Boolean)"
+    )
+    for _ in range(100):
+        if page.evaluate(f"async () => {ready}"):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("no offline copy of the exam page")
+
+
 def _held(learner) -> dict:
     db.session.expire_all()
     attempt = db.session.scalar(select(Attempt).where(Attempt.user_id == learner.id))
@@ -312,7 +326,7 @@ def test_a_reload_offline_opens_the_exam_from_the_device_with_its_queued_answers
     state = page.locator("[data-save-state]")
     banner = page.locator("[data-kept-banner]")
     nav = page.locator("[data-goto]")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_the_offline_copy(page)
 
     saved = answer(page, 1, 1)
     expect(state).to_have_text("已保存")
@@ -360,7 +374,7 @@ def test_while_the_database_is_down_the_page_says_the_answers_are_kept_here(
         page = tab.page
         tab.login(live_server, learner)
         _start(tab, live_server, exam)
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        wait_for_the_offline_copy(page)
         database.stop()
         chosen = answer(page, 1, 1)
         expect(page.locator("[data-save-state]")).to_have_text("服务器暂不可用，答案暂存本机")
