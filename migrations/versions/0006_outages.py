@@ -1,7 +1,7 @@
 """database outages: their record, deadlines moved for them, flags kept with the attempt
 
-Revision ID: 0005_outages
-Revises: 0004_security_admin_role
+Revision ID: 0006_outages
+Revises: 0005_audit_chain
 Create Date: 2026-12-01 21:30:00
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-12-01 21:30:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_outages"
-down_revision = "0004_security_admin_role"
+revision = "0006_outages"
+down_revision = "0005_audit_chain"
 branch_labels = None
 depends_on = None
 
