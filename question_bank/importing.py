@@ -1,19 +1,16 @@
 """Import: parse a file, check every row as the edit form does, preview, then write all
 rows or none. The same path serves the trainers' page, the CLI and the demo bank."""
 
-import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from core import clock
 from core.audit import Actor, record
 from core.extensions import db
 from question_bank import formats
 from question_bank.bank import BankError, CitationLookup, add_question
 from question_bank.drafts import FIELD_LABELS, ParsedRow, RowError, fingerprint
-from question_bank.models import PendingImport, Question
+from question_bank.models import Question
 
 
 @dataclass
@@ -124,38 +121,3 @@ def registrations_needed(plan: ImportPlan) -> list[str]:
             lookup.resolve(parsed.draft.law_refs)
         savepoint.rollback()
     return lookup.registered
-
-
-# --- uploads waiting for confirmation -----------------------------------------------
-
-UPLOAD_LIFETIME = timedelta(days=1)
-
-
-def stash_upload(user_id: int, filename: str, fmt: str, data: bytes) -> str:
-    """Keep an upload for its confirmation step; returns the token that names it."""
-    # Previews nobody confirmed within a day are dropped.
-    db.session.execute(
-        delete(PendingImport).where(PendingImport.created_at < clock.now() - UPLOAD_LIFETIME)
-    )
-    token = secrets.token_urlsafe(24)
-    db.session.add(
-        PendingImport(token=token, filename=filename, format=fmt, data=data, created_by=user_id)
-    )
-    db.session.flush()
-    return token
-
-
-def take_upload(user_id: int, token: str) -> PendingImport | None:
-    return db.session.scalar(
-        select(PendingImport).where(
-            PendingImport.token == token,
-            PendingImport.created_by == user_id,
-            PendingImport.created_at >= clock.now() - UPLOAD_LIFETIME,
-        )
-    )
-
-
-def discard_upload(pending: PendingImport) -> None:
-    """The upload was imported: a second confirmation (double click, back button) finds
-    nothing instead of importing the file again."""
-    db.session.delete(pending)

@@ -199,20 +199,3 @@ class QuestionTopic(db.Model):
 
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), primary_key=True, index=True)
-
-
-class PendingImport(db.Model):
-    """An uploaded file between its dry-run preview and the trainer's confirmation.
-
-    Kept in the database so that any worker can finish the import the preview began.
-    """
-
-    __tablename__ = "pending_imports"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
-    filename: Mapped[str] = mapped_column(String(255))
-    format: Mapped[str] = mapped_column(String(20))
-    data: Mapped[bytes]
-    created_by: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)

@@ -15,6 +15,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
+from core import uploads
 from core.errors import show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
@@ -240,23 +241,18 @@ def _import_page(form: ImportForm, plan=None, token: str | None = None, failed: 
     return page, 400 if plan is not None and plan.errors else 200
 
 
-def _base_name(filename: str | None) -> str:
-    # Some browsers send the client's full path.
-    return (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:255] or "上传文件"
-
-
 @bp.route("/import", methods=["GET", "POST"])
 @trainer_required
 def import_questions():
     form = ImportForm()
     if not form.validate_on_submit():
         return _import_page(form)
-    filename = _base_name(form.file.data.filename)
+    filename = uploads.base_name(form.file.data.filename)
     data = form.file.data.read()
     plan = importing.plan_import(data, filename, form.format.data or None)
     token = None
     if not plan.errors:
-        token = importing.stash_upload(current_user.id, filename, plan.format, data)
+        token = uploads.stash(current_user.id, filename, plan.format, data)
     return _import_page(form, plan, token)
 
 
@@ -264,7 +260,7 @@ def import_questions():
 @trainer_required
 def confirm_import(token: str):
     form = ConfirmImportForm()
-    pending = importing.take_upload(current_user.id, token)
+    pending = uploads.take(current_user.id, token, formats.FORMATS)
     if pending is None:
         flash("该文件已导入或预览已过期（超过一天），请重新上传。", "warning")
         return redirect(url_for("bank.import_questions"))
@@ -281,7 +277,7 @@ def confirm_import(token: str):
         upload = ImportForm(formdata=None)
         show_error(error, upload)  # by the upload field; the plan lists each row's problem
         return _import_page(upload, plan, failed=True)
-    importing.discard_upload(pending)
+    uploads.discard(pending)
     flash(f"已从「{filename}」导入 {len(created)} 道试题。", "success")
     return redirect(url_for("bank.question_list"))
 

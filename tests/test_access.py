@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from core import clock
+from core import clock, uploads
 from core.audit import SYSTEM
 from core.extensions import db
 from core.outages import Outage
 from core.roles import Role
-from question_bank import bank, importing
+from question_bank import bank
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from training.exams import attempts, setup, sittings
 from training.exams.models import Exam
@@ -53,6 +53,7 @@ EXPECTED_ACCESS = {
     "admin.reset_password": ADMINS,
     "admin.unlock_user": ADMINS,
     "admin.import_users": ADMINS,
+    "admin.confirm_import": ADMINS,
     "admin.import_template": ADMINS,
     "audit.log": frozenset({Role.AUDITOR}),
     "bank.question_list": TRAINERS,
@@ -114,7 +115,7 @@ def _bank_values(uploader_id: int | None) -> dict:
             law_refs=[LawRefDraft("宪法", None, 1)],
         ),
     )
-    token = importing.stash_upload(uploader_id, "访问检查.csv", "csv", IMPORT_CSV)
+    token = uploads.stash(uploader_id, "访问检查.csv", "csv", IMPORT_CSV)
     db.session.commit()
     return {"law_id": law.id, "question_id": question.id, "token": token}
 

@@ -15,10 +15,11 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from core import uploads
 from core.errors import show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
-from core.roles import Role, role_required
+from core.roles import ROLE_LABELS, Role, role_required
 from core.spreadsheets import XLSX_MIMETYPE
 from core.web import current_actor
 from training import accounts, units, user_import
@@ -33,6 +34,7 @@ from training.models import Unit, User, subtree_ids
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_required = role_required(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
+IMPORT_PREVIEW_ROWS = 500
 
 
 def get_user_or_404(user_id: int) -> User:
@@ -253,23 +255,42 @@ def unlock_user(user_id: int):
 # --- import ------------------------------------------------------------------------
 
 
-@bp.route("/users/import", methods=["GET", "POST"])
-@admin_required
-def import_users():
-    form = UserImportForm()
-    check = None
-    if form.validate_on_submit():
-        check = user_import.check_workbook(current_user, form.file.data.read())
-        if not check.errors:
-            created = user_import.import_users(current_actor(), current_user, check)
-            return render_template("admin/credentials.html", credentials=created)
+def _import_page(form, check=None, token: str | None = None, failed: bool = False):
     page = render_template(
         "admin/import.html",
         form=form,
         check=check,
+        token=token,
+        failed=failed,
+        preview_rows=check.rows[:IMPORT_PREVIEW_ROWS] if check else [],
+        confirm_form=EmptyForm(formdata=None),
         columns=user_import.COLUMNS + user_import.OPTIONAL_COLUMNS,
+        role_labels=ROLE_LABELS,
     )
     return page, 400 if check and check.errors else 200
+
+
+@bp.route("/users/import", methods=["GET", "POST"])
+@admin_required
+def import_users():
+    form = UserImportForm()
+    if not form.validate_on_submit():
+        return _import_page(form)
+    upload = form.file.data
+    filename = uploads.base_name(upload.filename, "用户导入.xlsx")
+    check, token = user_import.preview(current_user, filename, upload.read())
+    return _import_page(form, check, token)
+
+
+@bp.route("/users/import/<token>", methods=["POST"])
+@admin_required
+def confirm_import(token: str):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    check, created = user_import.confirm(current_actor(), current_user, token)
+    if created is None:
+        return _import_page(UserImportForm(formdata=None), check, failed=True)
+    return render_template("admin/credentials.html", credentials=created)
 
 
 @bp.route("/users/import/template.xlsx")

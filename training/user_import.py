@@ -1,8 +1,11 @@
-"""Bulk user import from .xlsx: every row checked, then all rows written or none."""
+"""Bulk user import from .xlsx: every row checked and shown, then, once the admin confirms,
+all rows written or none (the upload waits in core.uploads, as the bank import's does)."""
 
 from dataclasses import dataclass, field
 
+from core import uploads
 from core.audit import Actor, record
+from core.errors import ServiceError
 from core.roles import ROLE_LABELS, Role
 from core.spreadsheets import Sheet, SpreadsheetError, read_xlsx, write_xlsx
 from training.accounts import UserData, check_user_data, create_user
@@ -37,9 +40,19 @@ class RowError:
 
 
 @dataclass
+class CheckedRow:
+    number: int
+    data: UserData
+    unit_path: str
+
+
+@dataclass
 class ImportCheck:
-    rows: list[tuple[int, UserData]] = field(default_factory=list)
+    rows: list[CheckedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+
+
+UPLOAD_KIND = "users"
 
 
 def _text(value) -> str:
@@ -127,14 +140,38 @@ def _check_row(admin, number, values, seen_logins, result) -> None:
         for field_name, message in check_user_data(admin, data).items():
             result.errors.append(RowError(number, FIELD_COLUMNS.get(field_name, ""), message))
     if len(result.errors) == errors_before:
-        result.rows.append((number, data))
+        result.rows.append(CheckedRow(number, data, unit.path))
+
+
+def preview(admin: User, filename: str, data: bytes) -> tuple[ImportCheck, str | None]:
+    """Check the file and, when it has no error, keep it for the confirmation; returns the
+    check and the token the confirmation names (None when there are errors)."""
+    check = check_workbook(admin, data)
+    if check.errors:
+        return check, None
+    return check, uploads.stash(admin.id, filename, UPLOAD_KIND, data)
+
+
+def confirm(actor: Actor, admin: User, token: str) -> tuple[ImportCheck, list | None]:
+    """Import the file `preview` kept: checked again, since accounts may have changed
+    meanwhile; returns the check and the created (user, password) pairs, or None and the
+    errors found, having written nothing."""
+    pending = uploads.take(admin.id, token, [UPLOAD_KIND])
+    if pending is None:
+        raise ServiceError("该文件已导入或预览已过期（超过一天），请重新上传。", code="expired")
+    check = check_workbook(admin, pending.data)
+    if check.errors:
+        return check, None
+    created = import_users(actor, admin, check)
+    uploads.discard(pending)
+    return check, created
 
 
 def import_users(actor: Actor, admin: User, check: ImportCheck) -> list[tuple[User, str]]:
-    """Create every checked row; the caller commits once, so a failure leaves nothing."""
+    """Create every checked row; the request commits once, so a failure leaves nothing."""
     if check.errors:
-        raise ValueError("cannot import a file with errors")
-    created = [create_user(actor, admin, data) for _, data in check.rows]
+        raise ServiceError("文件有错误，未导入任何用户。")
+    created = [create_user(actor, admin, row.data) for row in check.rows]
     record(
         actor,
         "user.import",

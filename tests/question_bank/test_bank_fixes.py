@@ -2,10 +2,10 @@
 
 from datetime import timedelta
 
-from core import clock
+from core import clock, uploads
 from core.audit import SYSTEM
 from core.extensions import db
-from question_bank import bank, importing
+from question_bank import bank
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.models import Question, QuestionStatus
 
@@ -99,17 +99,18 @@ def test_restoring_clears_an_old_review_note(app):
 
 
 def test_an_upload_older_than_a_day_cannot_be_confirmed(app, monkeypatch):
-    token = importing.stash_upload(1, "题库.csv", "csv", b"data")
+    token = uploads.stash(1, "题库.csv", "csv", b"data")
     db.session.commit()
-    assert importing.take_upload(1, token) is not None
-    assert importing.take_upload(2, token) is None
+    assert uploads.take(1, token, ["csv"]) is not None
+    assert uploads.take(2, token, ["csv"]) is None
+    assert uploads.take(1, token, ["users"]) is None
     later = clock.now() + timedelta(days=1, minutes=1)
     monkeypatch.setattr(clock, "now", lambda: later)
-    assert importing.take_upload(1, token) is None
+    assert uploads.take(1, token, ["csv"]) is None
 
 
 def test_a_discarded_upload_is_gone(app):
-    token = importing.stash_upload(1, "题库.csv", "csv", b"data")
-    importing.discard_upload(importing.take_upload(1, token))
+    token = uploads.stash(1, "题库.csv", "csv", b"data")
+    uploads.discard(uploads.take(1, token, ["csv"]))
     db.session.commit()
-    assert importing.take_upload(1, token) is None
+    assert uploads.take(1, token, ["csv"]) is None

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from core.audit import SYSTEM, AuditEntry
 from core.extensions import db
 from core.roles import Role
+from core.uploads import PendingUpload
 from question_bank import bank, importing
 from question_bank.drafts import LawRefDraft, QuestionDraft
-from question_bank.models import Law, PendingImport, Question, QuestionStatus, Topic
+from question_bank.models import Law, Question, QuestionStatus, Topic
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -566,7 +567,7 @@ def test_import_dry_run_lists_errors_by_row_and_writes_nothing(client, trainer, 
     assert "答案「E」不是已填写的选项" in errors
     assert 'action="/bank/import/' not in page, "no confirm form when the file has errors"
     assert question_count() == 0
-    assert db.session.scalar(select(func.count(PendingImport.id))) == 0
+    assert db.session.scalar(select(func.count(PendingUpload.id))) == 0
 
 
 def test_import_preview_then_confirm_writes_every_row(client, trainer, laws):

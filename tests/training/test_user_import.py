@@ -1,12 +1,15 @@
 import io
+import re
 
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from core import uploads
 from core.audit import AuditEntry
 from core.extensions import db
 from core.roles import Role
+from core.uploads import PendingUpload
 from tests.spreadsheet_files import damaged_workbook, whole_sheet_range, zip_bomb
 from training.models import User
 
@@ -43,16 +46,38 @@ def user_count() -> int:
     return db.session.scalar(select(func.count(User.id)))
 
 
-def test_good_file_imports_every_row(client, login_as, district):
+GOOD_ROWS = (
+    ("张三", "zhangsan", "区司法局", "科员", "否", "是", ""),
+    ("李四", "lisi", "区司法局/普法科", "科长", "是", "否", "学员、培训出题人员"),
+    ("王五", "wangwu", "测试区人民政府", "副区长", "是", "", "学员"),
+)
+
+
+def token_of(page: str) -> str:
+    return re.search(r'action="/admin/users/import/([^"]+)"', page)[1]
+
+
+def confirm(client, token: str):
+    return client.post(f"/admin/users/import/{token}")
+
+
+def audit_actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEntry.action)))
+
+
+def test_good_file_is_previewed_and_imported_only_on_confirm(client, login_as, district):
     login_as(Role.SYSTEM_ADMIN)
-    response = upload(
-        client,
-        xlsx(
-            ("张三", "zhangsan", "区司法局", "科员", "否", "是", ""),
-            ("李四", "lisi", "区司法局/普法科", "科长", "是", "否", "学员、培训出题人员"),
-            ("王五", "wangwu", "测试区人民政府", "副区长", "是", "", "学员"),
-        ),
-    )
+    before = user_count()
+    preview = upload(client, xlsx(*GOOD_ROWS))
+    page = preview.text
+    assert preview.status_code == 200 and "检查通过，尚未写入" in page
+    assert "确认导入 3 个用户" in page
+    assert '<td data-label="单位">测试区人民政府 / 区司法局 / 普法科</td>' in page
+    assert '<td data-label="角色">学员、培训出题人员</td>' in page
+    assert user_count() == before and "user.create" not in audit_actions()
+    assert db.session.scalar(select(func.count(PendingUpload.id))) == 1
+
+    response = confirm(client, token_of(page))
     assert response.status_code == 200 and "只显示这一次" in response.text
     lisi = db.session.scalar(select(User).where(User.login == "lisi"))
     assert lisi.unit.path == "测试区人民政府 / 区司法局 / 普法科"
@@ -61,8 +86,43 @@ def test_good_file_imports_every_row(client, login_as, district):
     zhangsan = db.session.scalar(select(User).where(User.login == "zhangsan"))
     assert zhangsan.is_enforcement_officer and zhangsan.roles == {Role.LEARNER}
     assert response.text.count("<code>") == 3
-    actions = list(db.session.scalars(select(AuditEntry.action)))
+    actions = audit_actions()
     assert actions.count("user.create") == 3 and actions.count("user.import") == 1
+    assert db.session.scalar(select(func.count(PendingUpload.id))) == 0
+
+    again = confirm(client, token_of(page))  # double click, back button
+    assert again.status_code == 302
+    assert user_count() == before + 3 and audit_actions().count("user.import") == 1
+    assert "该文件已导入或预览已过期" in client.get(again.headers["Location"]).text
+
+
+def test_confirm_checks_again_and_imports_nothing_if_a_row_fails_now(
+    client, login_as, district, make_user
+):
+    login_as(Role.SYSTEM_ADMIN)
+    page = upload(client, xlsx(*GOOD_ROWS)).text
+    before = user_count()
+    make_user(login="wangwu")  # created by someone else between preview and confirm
+    response = confirm(client, token_of(page))
+    assert response.status_code == 400
+    assert "导入失败，未创建任何用户" in response.text
+    assert '<td data-label="行">4</td><td data-label="列">账号</td>' in response.text
+    assert user_count() == before + 1
+    assert db.session.scalar(select(User).where(User.login == "zhangsan")) is None
+    assert "user.import" not in audit_actions()
+
+
+def test_only_the_uploader_confirms_and_only_a_user_import(client, login_as, auth, district):
+    first = login_as(Role.SYSTEM_ADMIN)
+    token = token_of(upload(client, xlsx(*GOOD_ROWS)).text)
+    bank_token = uploads.stash(first.id, "题库.csv", "csv", b"\xef\xbb\xbf")
+    db.session.commit()
+    assert confirm(client, bank_token).status_code == 302
+    auth.logout()
+    login_as(Role.SYSTEM_ADMIN)
+    before = user_count()
+    assert confirm(client, token).status_code == 302
+    assert user_count() == before and "user.import" not in audit_actions()
 
 
 def test_bad_file_reports_every_row_in_chinese_and_imports_nothing(
