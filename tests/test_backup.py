@@ -43,6 +43,13 @@ def exam_in_progress(app, make_user):
     return taken
 
 
+def _wait_until(condition, seconds=30.0):
+    """Poll until `condition()` holds, bounded: a loaded machine saves slower, not less."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _saver(app, person_id, attempt_id, item_ids, acknowledged, stop):
     """Save answers back to back as the save view does; each committed save is an
     acknowledged one (the view answers 200 only after the commit)."""
@@ -73,11 +80,11 @@ def test_a_backup_taken_during_saves_restores_every_acknowledged_answer(
     ]
     for thread in threads:
         thread.start()
-    time.sleep(0.5)
+    _wait_until(lambda: len(acknowledged) > 20)
     before_backup = list(acknowledged)
     backup = tmp_path / "backup" / "exam-day.dump"
     result = runner.invoke(args=["backup", str(backup)])
-    time.sleep(0.3)
+    _wait_until(lambda: len(acknowledged) > len(before_backup) + SAVERS)
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
