@@ -15,18 +15,18 @@ from core.extensions import csrf, db, limiter, login_manager, migrate
 from core.input import refuse_unsafe_input
 from core.roles import Role, wants_json
 from core.transaction import TransactionalFlask
-from core.web import enforce_idle_timeout, require_password_change, set_security_headers
+from core.web import require_password_change, set_security_headers
 from question_bank import audit_labels as bank_audit_labels
 from question_bank import cli as bank_cli
 from question_bank import views as bank_views
 from training import (
-    accounts,
     admin_views,
     audit_labels,
     audit_views,
     auth_views,
     cli,
     home_views,
+    logins,
 )
 from training.exams import audit_labels as exam_audit_labels
 from training.exams import cli as exam_cli
@@ -87,9 +87,16 @@ def configure(app: Flask, test_config: dict | None) -> None:
         REDIS_URL=redis_url,
         RATELIMIT_STORAGE_URI=redis_url or "memory://",
         LOGIN_RATE_LIMIT=os.environ.get("LOGIN_RATE_LIMIT", "20 per minute"),
+        # After this many failed logins of one login name, each attempt needs a CAPTCHA.
+        LOGIN_CAPTCHA_AFTER=_env_int("LOGIN_CAPTCHA_AFTER", 3),
+        # Privileged accounts only (core.roles.PRIVILEGED_ROLES) are locked after these.
         LOGIN_MAX_FAILURES=_env_int("LOGIN_MAX_FAILURES", 5),
         LOGIN_LOCKOUT_MINUTES=_env_int("LOGIN_LOCKOUT_MINUTES", 15),
         IDLE_TIMEOUT_MINUTES=_env_int("IDLE_TIMEOUT_MINUTES", 30),
+        SESSION_LIFETIME_HOURS=_env_int("SESSION_LIFETIME_HOURS", 12),
+        # Days a password lasts before it must be changed at login (0: no expiry).
+        PASSWORD_MAX_AGE_DAYS_PRIVILEGED=_env_int("PASSWORD_MAX_AGE_DAYS_PRIVILEGED", 90),
+        PASSWORD_MAX_AGE_DAYS=_env_int("PASSWORD_MAX_AGE_DAYS", 0),
         # Answers sent up to this long after an exam's deadline still count (the network).
         EXAM_GRACE_SECONDS=_env_int("EXAM_GRACE_SECONDS", 30),
         AUDIT_RETENTION_DAYS=_env_int("AUDIT_RETENTION_DAYS", audit.MIN_RETENTION_DAYS),
@@ -116,8 +123,14 @@ def configure_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        app.logger.warning(
+            "REDIS_URL 未设置：登录频率限制（LOGIN_RATE_LIMIT）在每个 worker 进程内单独计数，"
+            "实际上限为设定值乘以进程数；多进程或多台服务器部署请设置 REDIS_URL。"
+            "（按账号的登录失败计数与验证码在数据库中，不受影响。）"
+        )
     login_manager.init_app(app)
-    login_manager.user_loader(accounts.load_session_user)
+    login_manager.user_loader(logins.load_session_user)
     login_manager.unauthorized_handler(_unauthorized)
 
 
@@ -167,8 +180,9 @@ def configure_audit(app: Flask) -> None:
 
 def configure_request_hooks(app: Flask) -> None:
     app.before_request(refuse_unsafe_input)
-    app.before_request(enforce_idle_timeout)
+    app.before_request(auth_views.enforce_session_limits)
     app.before_request(require_password_change)
+    app.before_request(auth_views.require_second_factor_enrolment)
     app.after_request(set_security_headers)
 
 

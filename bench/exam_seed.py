@@ -221,13 +221,15 @@ def reset(args) -> None:
         for table in ("responses", "paper_items", "attempts"):
             connection.execute(text(f"DELETE FROM {table}"))
         if engine.dialect.name == "postgresql":
-            connection.execute(text("UPDATE users SET failed_logins = 0, locked_until = NULL"))
+            connection.execute(text("UPDATE users SET locked_until = NULL"))
+            connection.execute(text("DELETE FROM login_failures"))
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE responses, paper_items, attempts"))
     else:
         with engine.connect() as connection:
-            connection.execute(text("UPDATE users SET failed_logins = 0, locked_until = NULL"))
+            connection.execute(text("UPDATE users SET locked_until = NULL"))
+            connection.execute(text("DELETE FROM login_failures"))
             connection.commit()
     engine.dispose()
     print("attempts reset")

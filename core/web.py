@@ -1,13 +1,10 @@
-"""Request plumbing shared by every blueprint: security headers, idle timeout, actor."""
+"""Request plumbing shared by every blueprint: security headers, forced password change, actor."""
 
-import time
+from flask import current_app, redirect, request, url_for
+from flask_login import current_user
 
-from flask import current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
-
-from core.audit import Actor, record
+from core.audit import Actor
 from core.errors import json_error
-from core.extensions import db
 from core.roles import wants_json
 
 CONTENT_SECURITY_POLICY = (
@@ -35,29 +32,6 @@ def set_security_headers(response):
     if current_user.is_authenticated:
         response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-def enforce_idle_timeout():
-    """Log out a user idle for longer than IDLE_TIMEOUT_MINUTES, server-side."""
-    if request.endpoint in (None, "static") or not current_user.is_authenticated:
-        return None
-    now = time.time()
-    last_seen = session.get("last_seen", now)
-    if now - last_seen <= current_app.config["IDLE_TIMEOUT_MINUTES"] * 60:
-        # Rewritten at most once a minute, so most requests (answer saves above all) do
-        # not re-sign and resend the session cookie.
-        if now - last_seen > 60 or "last_seen" not in session:
-            session["last_seen"] = now
-        return None
-    record(current_actor(), "session.timeout", object_type="user", object_id=current_user.id)
-    db.session.commit()  # a hook before the view: outside the request transaction
-    logout_user()
-    session.clear()
-    message = f"您已超过 {current_app.config['IDLE_TIMEOUT_MINUTES']} 分钟未操作，请重新登录。"
-    if wants_json():
-        return json_error(401, "session_expired", message)
-    flash(message, "warning")
-    return redirect(url_for("auth.login", next=request.full_path))
 
 
 def require_password_change():

@@ -17,6 +17,8 @@ from training.exams import attempts, setup, sittings
 from training.exams.models import Exam
 
 PUBLIC = "public"
+# The CAPTCHA image: anyone, but only after the login page asked for one (404 before).
+CAPTCHA = "public, once the login page asked for a CAPTCHA"
 ANY_USER = "any logged-in user"
 ADMINS = frozenset({Role.SYSTEM_ADMIN, Role.UNIT_ADMIN})
 TRAINERS = frozenset({Role.TRAINER})
@@ -28,6 +30,12 @@ EXPECTED_ACCESS = {
     "static": PUBLIC,
     "healthz": PUBLIC,
     "auth.login": PUBLIC,
+    "auth.captcha_image": CAPTCHA,
+    "auth.second_factor_login": PUBLIC,
+    "auth.totp": ANY_USER,
+    "auth.totp_recovery_codes": ANY_USER,
+    "auth.totp_disable": ANY_USER,
+    "auth.security_settings": frozenset({Role.SECURITY_ADMIN}),
     "auth.logout": ANY_USER,
     "auth.change_password": ANY_USER,
     "main.home": ANY_USER,
@@ -203,6 +211,8 @@ def test_every_route_answers_each_role_as_expected(app, make_user, make_unit, ro
         where = f"{method} {url} as {role}"
         if expected == PUBLIC:
             assert response.status_code < 400 or response.status_code == 401, where
+        elif expected == CAPTCHA:
+            assert response.status_code == 404, where
         elif role is None:
             assert response.status_code == 302 and "/login" in response.location, where
         elif rule.endpoint == "auth.logout":

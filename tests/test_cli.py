@@ -95,3 +95,15 @@ def test_seed_demo_opens_exams_for_the_demo_learners(runner, app):
         client.post("/login", data={"login": login, "password": DEMO_PASSWORD})
         page = client.get("/exams/").text
         assert title in page and "可参加" in page, login
+
+
+def test_seed_demo_refuses_a_database_that_has_accounts(runner, app, make_user, monkeypatch):
+    monkeypatch.delenv("XUEFA_DEMO", raising=False)
+    make_user(login="real-person")
+    refused = runner.invoke(args=["seed-demo"])
+    assert refused.exit_code != 0 and "XUEFA_DEMO=1" in refused.output
+    assert db.session.scalar(select(func.count(User.id))) == 1
+    assert "演示站点" not in app.test_client().get("/login").text
+    monkeypatch.setenv("XUEFA_DEMO", "1")
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert "这是演示站点" in app.test_client().get("/login").text

@@ -1,8 +1,7 @@
-"""Account rules: login and lockout, passwords, and what administrators may change."""
+"""Account rules: passwords and what administrators may change."""
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -11,14 +10,16 @@ from core.audit import Actor, record
 from core.errors import ServiceError
 from core.extensions import db
 from core.passwords import (
+    PersonalData,
     generate_temporary_password,
     hash_password,
-    needs_rehash,
     policy_error,
     verify_password,
 )
 from core.roles import PRIVILEGED_ROLES, Role
-from training.models import Unit, User, subtree_ids
+from training import logins
+from training.logins import find_by_login
+from training.models import PasswordHistory, Unit, User, subtree_ids
 
 # Roles a unit admin may hand out inside the unit subtree; the rest only a system admin.
 UNIT_ADMIN_GRANTABLE = frozenset({Role.LEARNER, Role.TRAINER})
@@ -33,67 +34,14 @@ PRIVILEGED_ALONE = (
 )
 
 
+# A new password may not be any of the user's last this many (等保 L3).
+PASSWORD_HISTORY = 5
+
+
 class AccountError(ServiceError):
     """A rule of accounts or units was broken; the message is shown to the user as is."""
 
     code = "account_rule"
-
-
-@dataclass
-class LoginOutcome:
-    user: User | None
-    error: str | None = None
-
-
-def find_by_login(login: str) -> User | None:
-    return db.session.scalar(select(User).where(User.login == login.strip()))
-
-
-def authenticate(
-    login: str, password: str, ip: str, *, max_failures: int, lockout_minutes: int
-) -> LoginOutcome:
-    """Check a login attempt, counting failures and locking the account after too many."""
-    user = find_by_login(login)
-    now = clock.now()
-    if user is None:
-        verify_password(None, password)
-        record(Actor(None, login[:64], ip), "login.failure", summary="账号不存在")
-        return LoginOutcome(None, "账号或密码错误。")
-    actor = Actor(user.id, user.login, ip)
-    if user.is_locked(now):
-        record(actor, "login.blocked", object_type="user", object_id=user.id)
-        return LoginOutcome(None, _locked_message(user))
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        remaining = max_failures - user.failed_logins
-        record(actor, "login.failure", object_type="user", object_id=user.id)
-        if remaining > 0:
-            return LoginOutcome(None, f"账号或密码错误，再失败 {remaining} 次账号将被锁定。")
-        user.locked_until = now + timedelta(minutes=lockout_minutes)
-        user.failed_logins = 0
-        record(
-            actor,
-            "login.locked",
-            object_type="user",
-            object_id=user.id,
-            summary=f"连续失败 {max_failures} 次，锁定 {lockout_minutes} 分钟",
-        )
-        return LoginOutcome(None, _locked_message(user))
-    if not user.is_active:
-        record(actor, "login.failure", object_type="user", object_id=user.id, summary="账号已停用")
-        return LoginOutcome(None, "账号已停用，请联系单位管理员。")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    record(actor, "login.success", object_type="user", object_id=user.id)
-    return LoginOutcome(user)
-
-
-def _locked_message(user: User) -> str:
-    until = clock.to_china_time(user.locked_until)
-    return f"连续登录失败次数过多，账号已锁定至 {until}，届时可再试，或请管理员解锁。"
 
 
 def change_password(actor: Actor, user: User, current: str, new: str) -> None:
@@ -101,12 +49,27 @@ def change_password(actor: Actor, user: User, current: str, new: str) -> None:
         raise AccountError("当前密码不正确。")
     if new == current:
         raise AccountError("新密码不能与当前密码相同。")
-    if error := policy_error(new):
+    if error := policy_error(new, personal_data(user)):
         raise AccountError(error)
+    earlier = db.session.scalars(
+        select(PasswordHistory)
+        .where(PasswordHistory.user_id == user.id)
+        .order_by(PasswordHistory.id.desc())
+    ).all()
+    if any(verify_password(row.password_hash, new) for row in earlier[:PASSWORD_HISTORY]):
+        raise AccountError(f"新密码不能与最近 {PASSWORD_HISTORY} 次使用过的密码相同。")
+    for row in earlier[PASSWORD_HISTORY - 1 :]:
+        db.session.delete(row)
     user.password_hash = hash_password(new)
+    db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
     user.must_change_password = False
+    user.password_changed_at = clock.now()
     user.session_version += 1
     record(actor, "password.change", object_type="user", object_id=user.id)
+
+
+def personal_data(user: User) -> PersonalData:
+    return PersonalData(user.login, user.name, user.phone, user.id_number)
 
 
 # --- administration ---------------------------------------------------------------
@@ -283,8 +246,7 @@ def reset_password(actor: Actor, admin: User, user: User) -> str:
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.session_version += 1
-    user.failed_logins = 0
-    user.locked_until = None
+    logins.unlock(user)
     record(
         actor,
         "user.password_reset",
@@ -297,8 +259,7 @@ def reset_password(actor: Actor, admin: User, user: User) -> str:
 
 def unlock(actor: Actor, admin: User, user: User) -> None:
     _require_scope(admin, user)
-    user.failed_logins = 0
-    user.locked_until = None
+    logins.unlock(user)
     record(
         actor,
         "user.unlock",
@@ -306,14 +267,3 @@ def unlock(actor: Actor, admin: User, user: User) -> None:
         object_id=user.id,
         summary=f"{user.name}（{user.login}）",
     )
-
-
-def load_session_user(session_id: str) -> User | None:
-    """Flask-Login's loader: the session id is "user id:session version"."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or str(user.session_version) != version:
-        return None
-    return user

@@ -1,14 +1,18 @@
 """Command-line tools: `flask create-admin`, `flask seed-demo`."""
 
+import os
+
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from core import clock
 from core.audit import SYSTEM, record
 from core.extensions import db
-from core.passwords import hash_password, policy_error
+from core.passwords import PersonalData, hash_password, policy_error
 from core.roles import PRIVILEGED_ROLES, Role
 from training.accounts import LOGIN_PATTERN, find_by_login
-from training.demo import DEMO_PASSWORD
+from training.demo import DEMO_PASSWORD, demo_present
 from training.demo import seed_demo as seed_demo_data
 from training.models import Unit, User
 from training.units import find_by_path_or_name
@@ -38,7 +42,7 @@ def create_admin(role_value: str, login: str, name: str, unit_name: str, passwor
         raise click.ClickException("账号须为 2–64 位字母、数字或 _ . @ -")
     if find_by_login(login) is not None:
         raise click.ClickException(f"账号「{login}」已存在")
-    if error := policy_error(password):
+    if error := policy_error(password, PersonalData(login=login, name=name)):
         raise click.ClickException(error)
     unit, _ = find_by_path_or_name(unit_name)
     if unit is None:
@@ -50,6 +54,7 @@ def create_admin(role_value: str, login: str, name: str, unit_name: str, passwor
         unit=unit,
         password_hash=hash_password(password),
         must_change_password=False,
+        password_changed_at=clock.now(),
     )
     user.set_roles({role})
     db.session.add(user)
@@ -69,10 +74,17 @@ def create_admin(role_value: str, login: str, name: str, unit_name: str, passwor
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
-    """Load the demo district, accounts (password Demo@2026) and content."""
-    if not seed_demo_data():
+    """Load the demo district, accounts (password Demo@2026) and content: only into an
+    empty database, or where the environment says demo (XUEFA_DEMO=1, as bin/demo sets)."""
+    if demo_present():
         click.echo("演示数据已存在，未做改动。")
         return
+    if os.environ.get("XUEFA_DEMO") != "1" and db.session.scalar(select(User.id).limit(1)):
+        raise click.ClickException(
+            "数据库中已有账号，拒绝载入演示账号（公开密码），以免生产库出现演示账号。"
+            "确属演示环境时请设置环境变量 XUEFA_DEMO=1 后重试。"
+        )
+    seed_demo_data()
     db.session.commit()
     click.echo(
         f"已载入演示数据。演示账号：admin、secadmin、auditor、trainer、unitadmin、leader、"

@@ -52,9 +52,14 @@ SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭何高林罗"
 GIVEN = ["建华", "丽娟", "志明", "秀英", "海燕", "国强", "晓东", "雪梅", "文博", "春花"]
 
 
+def demo_present() -> bool:
+    """Whether this database holds the demo district (and so the demo accounts)."""
+    return db.session.scalar(select(Unit.id).where(Unit.name == DISTRICT)) is not None
+
+
 def seed_demo() -> bool:
     """Create the demo district, accounts and question bank; False if they exist already."""
-    if db.session.scalar(select(Unit).where(Unit.name == DISTRICT)) is not None:
+    if demo_present():
         return False
     root = Unit(name=DISTRICT)
     db.session.add(root)

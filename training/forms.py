@@ -15,6 +15,21 @@ from core.forms import ChineseDateField, Form, MultiCheckboxField
 class LoginForm(Form):
     login = StringField("账号", validators=[DataRequired("请输入账号"), Length(max=64)])
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=128)])
+    captcha = StringField("验证码", validators=[Optional(), Length(max=16)])
+
+
+class SecondFactorForm(Form):
+    code = StringField(
+        "动态验证码或恢复码", validators=[DataRequired("请输入验证码"), Length(max=16)]
+    )
+
+
+class DisableSecondFactorForm(SecondFactorForm):
+    password = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
+
+
+class SecuritySettingsForm(Form):
+    totp_required = BooleanField("系统管理员、安全管理员、审计管理员必须使用动态口令登录")
 
 
 class ChangePasswordForm(Form):

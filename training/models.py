@@ -77,19 +77,31 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(default=True)
     is_active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
+    #: the hard lock, for privileged roles only (failed attempts: LoginFailure)
     locked_until: Mapped[datetime | None]
-    #: bumped on password change, reset and deactivation; part of the session id,
-    #: so signed-cookie sessions issued before it stop working
+    #: bumped on password change, reset and deactivation; a login session remembers the
+    #: version it started under, so bumping it ends every session of the account
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None]
+    #: when the user last chose a password (None: never, e.g. still the temporary one)
+    password_changed_at: Mapped[datetime | None]
+    #: the TOTP secret (base32) once the second factor is enrolled, else None
+    totp_secret: Mapped[str | None] = mapped_column(String(32))
+    #: the last TOTP time step accepted, so that a code is never accepted twice
+    totp_last_step: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
     unit: Mapped[Unit] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan")
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+    #: the login session's token and start (str, datetime), set on the instance when a
+    #: session is started or loaded (training.logins); not columns
+    session_token = None
+    session_started_at = None
+
+    def get_id(self) -> str | None:
+        """Flask-Login keeps this in the cookie: the token of the login session."""
+        return self.session_token
 
     @property
     def roles(self) -> set[Role]:
@@ -117,3 +129,61 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.login}>"
+
+
+class LoginSession(db.Model):
+    """One login: the signed cookie carries its token, so logout can end it on the server."""
+
+    __tablename__ = "login_sessions"
+
+    #: SHA-256 of the token in the cookie, so a copy of the table cannot be replayed
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: the user's session_version at login; a bump ends the session
+    user_version: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+    ended_at: Mapped[datetime | None]
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LoginFailure(db.Model):
+    """Consecutive failed logins per typed login name, known account or not, so that the
+    CAPTCHA (and the hard lock of privileged accounts) cannot tell which logins exist."""
+
+    __tablename__ = "login_failures"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime]
+
+
+class PasswordHistory(db.Model):
+    """Hashes of the passwords a user chose, so that the last few are not chosen again."""
+
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the TOTP code when the phone is lost."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: SHA-256 of the code (random, 50 bits: a slow hash adds nothing)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
+
+
+class Setting(db.Model):
+    """A site-wide setting a security admin changes at run time (not configuration)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

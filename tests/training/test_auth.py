@@ -1,10 +1,8 @@
 import time
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from core import clock
 from core.audit import AuditEntry
 from core.extensions import db
 from core.passwords import policy_error, verify_password
@@ -27,81 +25,10 @@ def test_login_and_logout(client, make_user, auth):
     assert actions() == ["login.success", "logout"]
 
 
-def test_wrong_password_counts_down_then_locks_for_15_minutes(client, make_user, auth):
-    user = make_user()
-    for attempt in range(1, 5):
-        response = auth.login(user, "wrong-Password1")
-        assert response.status_code == 401
-        assert f"再失败 {5 - attempt} 次账号将被锁定" in response.text
-    response = auth.login(user, "wrong-Password1")
-    assert "账号已锁定至" in response.text and "请管理员解锁" in response.text
-    # Even the right password is refused while locked.
-    response = auth.login(user)
-    assert response.status_code == 401 and "账号已锁定" in response.text
-    assert actions("login.failure", "login.locked", "login.blocked") == [
-        *["login.failure"] * 5,
-        "login.locked",
-        "login.blocked",
-    ]
-    db.session.refresh(user)
-    assert user.locked_until - clock.now() > timedelta(minutes=14)
-
-
-def test_lock_expires(client, make_user, auth, monkeypatch):
-    user = make_user()
-    for _ in range(5):
-        auth.login(user, "wrong-Password1")
-    later = clock.now() + timedelta(minutes=16)
-    monkeypatch.setattr(clock, "now", lambda: later)
-    assert auth.login(user).status_code == 302
-
-
-def test_lockout_is_configurable(app, client, make_user, auth):
-    app.config.update(LOGIN_MAX_FAILURES=2, LOGIN_LOCKOUT_MINUTES=60)
-    user = make_user()
-    auth.login(user, "bad")
-    response = auth.login(user, "bad")
-    assert "账号已锁定" in response.text
-    db.session.refresh(user)
-    assert user.locked_until - clock.now() > timedelta(minutes=59)
-
-
-def test_success_resets_the_failure_count(client, make_user, auth):
-    user = make_user()
-    for _ in range(4):
-        auth.login(user, "bad")
-    auth.login(user)
-    db.session.refresh(user)
-    assert user.failed_logins == 0
-
-
-def test_unknown_login_gives_the_same_message(client, auth):
-    response = auth.login("nobody", "whatever")
-    assert response.status_code == 401 and "账号或密码错误" in response.text
-    assert actions() == ["login.failure"]
-
-
 def test_deactivated_user_cannot_log_in(client, make_user, auth):
     user = make_user(is_active=False)
     response = auth.login(user)
     assert response.status_code == 401 and "账号已停用" in response.text
-
-
-@pytest.mark.parametrize(
-    ("password", "ok"),
-    [
-        ("Short1!", False),
-        ("alllowercase", False),
-        ("lowercase123", False),
-        ("Lowercase123", True),
-        ("lowercase12!", True),
-        ("UPPER-case", True),
-        ("中文密码Abc1", True),
-        ("12345678", False),
-    ],
-)
-def test_password_policy(password, ok):
-    assert (policy_error(password) is None) == ok
 
 
 def test_forced_change_at_first_login(client, make_user, auth):
@@ -121,21 +48,21 @@ def test_forced_change_at_first_login(client, make_user, auth):
     assert "不能与当前密码相同" in same.text
     wrong = client.post(
         "/account/password",
-        data={"current": "nope", "new": "NewPassw0rd", "confirm": "NewPassw0rd"},
+        data={"current": "nope", "new": "Xuefa#2026pt", "confirm": "Xuefa#2026pt"},
     )
     assert "当前密码不正确" in wrong.text
     mismatch = client.post(
-        "/account/password", data={"current": PASSWORD, "new": "NewPassw0rd", "confirm": "Other1"}
+        "/account/password", data={"current": PASSWORD, "new": "Xuefa#2026pt", "confirm": "Other1"}
     )
     assert "两次输入的新密码不一致" in mismatch.text
     done = client.post(
         "/account/password",
-        data={"current": PASSWORD, "new": "NewPassw0rd", "confirm": "NewPassw0rd"},
+        data={"current": PASSWORD, "new": "Xuefa#2026pt", "confirm": "Xuefa#2026pt"},
     )
     assert done.status_code == 302
     assert client.get("/").status_code == 200
     db.session.refresh(user)
-    assert not user.must_change_password and verify_password(user.password_hash, "NewPassw0rd")
+    assert not user.must_change_password and verify_password(user.password_hash, "Xuefa#2026pt")
     assert "password.change" in actions()
 
 

@@ -149,8 +149,8 @@ def test_the_rules_page_and_starting(client, auth, questions, learner, make_user
 
 def test_a_refused_start_flashes_the_reason(client, auth, questions, learner, monkeypatch):
     exam = make_exam(roster=[learner])
-    auth.login(learner)
     at(monkeypatch, exam.closes_at + timedelta(minutes=1))
+    auth.login(learner)
     response = client.post(f"/exams/{exam.id}/start")
     assert response.status_code == 302 and response.location == f"/exams/{exam.id}"
     page = client.get(response.location).text
