@@ -510,7 +510,9 @@ def test_answers_after_close_appear_only_once_the_exam_closed_and_nobody_writes(
     theirs = attempts.start_attempt(late_writer, exam, clock.now(), random.Random(2))
     theirs.deadline_at = exam.closes_at + timedelta(minutes=20)
     db.session.commit()
+    # The exam closes the next day: a login session lasts 12 hours, so log in again.
     at(monkeypatch, exam.closes_at + timedelta(minutes=1))
+    auth.login(learner)
     assert EXPLANATION_MARK not in client.get(f"/attempts/{attempt_id}/result").text
 
     at(monkeypatch, exam.closes_at + timedelta(minutes=21))  # their time (and grace) is up
