@@ -76,6 +76,8 @@ def sign_in(user) -> None:
     logins.start_session(user, request.remote_addr or "", clock.now(), _session_lifetime())
     session.clear()
     login_user(user)
+    if second_factor.required_for(user) and not user.totp_secret:
+        session[ENROL_KEY] = True
 
 
 def _sign_out(action: str) -> None:
@@ -140,8 +142,6 @@ def login():
 
 def _finish_login(user, password_expired: bool, next_url: str | None):
     sign_in(user)
-    if second_factor.required_for(user) and not user.totp_secret:
-        session[ENROL_KEY] = True
     if password_expired:
         flash("密码已到期，请设置新密码后继续。", "warning")
         return redirect(url_for("auth.change_password"))

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from core import clock
-from core.audit import AuditEntry
+from core.audit import SYSTEM, AuditEntry
 from core.extensions import db
 from core.roles import Role
 from tests.conftest import PASSWORD
+from training import second_factor
 from training.models import LoginFailure
 
 
@@ -170,3 +171,18 @@ def test_the_security_admin_can_require_it_for_privileged_roles(app, client, mak
 def test_only_the_security_admin_changes_the_setting(client, make_user, auth):
     auth.login(make_user(Role.SYSTEM_ADMIN))
     assert client.post("/security/settings", data={"totp_required": "y"}).status_code == 403
+
+
+def test_a_forced_password_change_does_not_skip_a_required_enrolment(app, make_user):
+    second_factor.set_required(SYSTEM, True)
+    db.session.commit()
+    auditor = make_user(Role.AUDITOR, must_change_password=True)
+    client = app.test_client()
+    login = client.post("/login", data={"login": auditor.login, "password": PASSWORD})
+    assert login.location == "/account/password"
+    changed = client.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": "Xuefa#2026pt", "confirm": "Xuefa#2026pt"},
+    )
+    assert changed.status_code == 302
+    assert client.get("/").location == "/account/totp"
