@@ -511,8 +511,9 @@ def test_answers_after_close_appear_only_once_the_exam_closed_and_nobody_writes(
     theirs.deadline_at = exam.closes_at + timedelta(minutes=20)
     db.session.commit()
     # The exam closes the next day: a login session lasts 12 hours, so log in again.
+    auth.logout()
     at(monkeypatch, exam.closes_at + timedelta(minutes=1))
-    auth.login(learner)
+    assert auth.login(learner).status_code == 302
     assert EXPLANATION_MARK not in client.get(f"/attempts/{attempt_id}/result").text
 
     at(monkeypatch, exam.closes_at + timedelta(minutes=21))  # their time (and grace) is up
