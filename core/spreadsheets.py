@@ -37,7 +37,7 @@ MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 #: Sheet XML compresses 5-20 times; a zip bomb hundreds of times.
 MAX_RATIO = 100
 _RATIO_FROM_BYTES = 1024 * 1024  # small parts (styles, an empty sheet) may compress more
-_EXCEL_MAX_ROW = 1_048_576
+_EXCEL_MAX_ROW = 1_048_576  # for drop-downs down the whole column
 
 NOT_XLSX = "文件不是有效的 .xlsx 文件或已损坏"
 OLD_XLS = "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入"
@@ -225,13 +225,18 @@ def _sheet_rows(worksheet) -> list[tuple]:
             f"（{rows_declared} 行 × {columns_declared} 列），超过上限："
             f"最多 {MAX_ROWS} 行、{MAX_COLUMNS} 列。请删除多余的行列后重新上传"
         )
-    # The declared range may be missing or wrong: read what is there, within the limits.
+    # The declared range may be missing or wrong: read what is there, within the limits
+    # (a lone cell at XFD1048576 must not make a million rows of a hundred cells).
     worksheet.reset_dimensions()
     rows: list[tuple] = []
-    cells = worksheet.iter_rows(max_row=_EXCEL_MAX_ROW, max_col=MAX_COLUMNS, values_only=True)
+    cells = worksheet.iter_rows(max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS, values_only=True)
+    gap = None
     for number, row in enumerate(cells, start=1):
-        values = _trimmed(row)
-        if values and number > MAX_ROWS:
+        # openpyxl yields one shared tuple for each missing row: no need to look into it.
+        values = () if row is gap else _trimmed(row)
+        if not values:
+            gap = row
+        elif number > MAX_ROWS:
             raise SpreadsheetError(
                 f"工作表「{worksheet.title}」超过 {MAX_ROWS} 行，未读取。请分成几个文件上传"
             )

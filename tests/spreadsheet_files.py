@@ -57,3 +57,12 @@ def whole_sheet_range(*rows) -> bytes:
 def damaged_workbook() -> bytes:
     """A sound zip whose workbook part is broken XML."""
     return rewrite(plain_xlsx(["a"]), "xl/workbook.xml", b"<workbook><broken")
+
+
+def last_cell_only() -> bytes:
+    """A tiny workbook, no declared range, whose one cell is XFD1048576."""
+    base = plain_xlsx(["a"])
+    cell = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    xml = re.sub(rb"<dimension[^>]*/>", b"", sheet_xml(base))
+    xml = re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData>" + cell + b"</sheetData>", xml)
+    return rewrite(base, "xl/worksheets/sheet1.xml", xml)

@@ -20,6 +20,7 @@ from core.spreadsheets import (
 )
 from tests.spreadsheet_files import (
     damaged_workbook,
+    last_cell_only,
     plain_xlsx,
     rewrite,
     sheet_xml,
@@ -146,6 +147,14 @@ def test_declared_whole_sheet_range_is_refused_before_reading_it():
     assert len(data) < 10_000
     message = refused(data)
     assert "A1:XFD1048576" in message and "超过上限" in message
+
+
+def test_lone_cell_at_the_far_corner_without_a_declared_range_is_read_in_a_moment():
+    data = last_cell_only()
+    assert len(data) < 10_000
+    started = time.perf_counter()
+    assert read_xlsx(data) == [[]]  # beyond both limits: not read
+    assert time.perf_counter() - started < 2
 
 
 def test_wrong_small_declared_range_still_reads_every_row():

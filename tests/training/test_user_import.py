@@ -10,7 +10,12 @@ from core.audit import AuditEntry
 from core.extensions import db
 from core.roles import Role
 from core.uploads import PendingUpload
-from tests.spreadsheet_files import damaged_workbook, whole_sheet_range, zip_bomb
+from tests.spreadsheet_files import (
+    damaged_workbook,
+    last_cell_only,
+    whole_sheet_range,
+    zip_bomb,
+)
 from training.models import User
 
 HEADER = ["姓名", "账号", "单位", "职务", "是否领导干部", "是否执法人员", "角色"]
@@ -180,8 +185,18 @@ def test_bad_file_reports_every_row_in_chinese_and_imports_nothing(
         (damaged_workbook(), "不是有效的 .xlsx 文件或已损坏"),
         (zip_bomb(), "疑似压缩炸弹"),
         (whole_sheet_range(HEADER), "A1:XFD1048576"),
+        (last_cell_only(), "文件是空的"),
     ],
-    ids=["truncated", "not-zip", "no-unit-column", "no-rows", "damaged", "zip-bomb", "whole-range"],
+    ids=[
+        "truncated",
+        "not-zip",
+        "no-unit-column",
+        "no-rows",
+        "damaged",
+        "zip-bomb",
+        "whole-range",
+        "far-cell",
+    ],
 )
 def test_broken_files_are_refused(client, login_as, district, data, message):
     login_as(Role.SYSTEM_ADMIN)
