@@ -1,5 +1,6 @@
 """Fixtures: an app on a freshly migrated database (SQLite by default, PostgreSQL when
-TEST_DATABASE_URL is set), clients, a login helper and factories."""
+TEST_DATABASE_URL is set), clients, a login helper, a clock tests can move, and the
+factories of tests/factories.py behind fixtures."""
 
 import contextvars
 import os
@@ -12,11 +13,16 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from core import clock
+from core.audit import SYSTEM
 from core.extensions import db, limiter
 from core.passwords import hash_password
 from core.roles import Role
+from question_bank import bank
 from training.exams import attempts
 from training.models import Unit, User
+
+from . import factories
 
 PASSWORD = "Passw0rd!"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -182,3 +188,41 @@ def login_as(client, make_user, auth):
         return user
 
     return do
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """The server clock stopped at the test's start; a test moves it with
+    `frozen_clock.now = ...` (clock.now() then returns that, everywhere)."""
+
+    class Clock:
+        now = clock.now()
+
+    monkeypatch.setattr(clock, "now", lambda: Clock.now)
+    return Clock
+
+
+@pytest.fixture
+def law(app):
+    """宪法 and 行政处罚法 in the law library (factories.add_questions cites them)."""
+    law = bank.add_law(SYSTEM, "宪法", "2018年修正")
+    bank.add_law(SYSTEM, "行政处罚法", "2021年修订")
+    db.session.commit()
+    return law
+
+
+@pytest.fixture
+def questions(app):
+    """factories.standard_bank(): enough for the standard sections."""
+    return factories.standard_bank()
+
+
+@pytest.fixture
+def learner(make_user):
+    return make_user(name="张三")
+
+
+@pytest.fixture
+def exam(questions, learner):
+    """A published exam of the standard sections, `learner` on its roster."""
+    return factories.make_exam(roster=[learner])

@@ -1,8 +1,6 @@
 """Every route, every role: a route added without an access rule here fails this test."""
 
 import random
-from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 
@@ -13,7 +11,8 @@ from core.outages import Outage
 from core.roles import Role
 from question_bank import bank
 from question_bank.drafts import LawRefDraft, QuestionDraft
-from training.exams import attempts, setup, sittings
+from tests.factories import make_exam
+from training.exams import attempts
 from training.exams.models import Exam
 
 PUBLIC = "public"
@@ -131,31 +130,10 @@ def _bank_values(uploader_id: int | None) -> dict:
 def _exam_values(candidate) -> dict:
     """A published exam of the bank's one question, a batch with `candidate` on its roster,
     so that every /manage URL resolves (call after _bank_values)."""
-    blueprint = setup.save_blueprint(
-        SYSTEM,
-        setup.BlueprintData("访问检查组卷", [setup.SectionData("true_false", 1, Decimal(100))]),
-    )
-    now = clock.now()
-    exam = setup.save_exam(
-        SYSTEM,
-        setup.ExamData(
-            title="访问检查考试",
-            kind="annual",
-            blueprint_id=blueprint.id,
-            time_limit_minutes=30,
-            pass_mark=Decimal(60),
-            opens_at=now - timedelta(hours=1),
-            closes_at=now + timedelta(days=1),
-        ),
-    )
-    setup.publish(SYSTEM, exam)
-    batch = sittings.create_batch(
-        SYSTEM, exam, "第一批", now - timedelta(minutes=5), exam.closes_at
-    )
-    sittings.add_members(SYSTEM, batch, [candidate])
-    db.session.commit()
+    exam = make_exam(sections=[("true_false", 1, 100)], roster=[candidate])
+    (batch,) = exam.batches
     return {
-        "blueprint_id": blueprint.id,
+        "blueprint_id": exam.blueprint_id,
         "exam_id": exam.id,
         "batch_id": batch.id,
         "member_id": batch.members[0].id,

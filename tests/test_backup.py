@@ -21,7 +21,7 @@ from training.exams import attempts
 from training.exams.models import Response
 
 from .conftest import POSTGRES_URL
-from .training.exam_factories import make_exam, standard_bank
+from .factories import make_exam, standard_bank
 
 SAVERS = 4
 

@@ -7,27 +7,11 @@ from sqlalchemy.exc import IntegrityError
 from core.audit import Actor, AuditEntry
 from core.extensions import db
 from question_bank import bank
-from question_bank.drafts import LawRefDraft, QuestionDraft
+from question_bank.drafts import LawRefDraft
 from question_bank.models import Question, QuestionStatus, QuestionVersion
+from tests.factories import penalty_draft
 
 TRAINER = Actor(7, "trainer", "127.0.0.1")
-
-
-def penalty_question(**overrides) -> QuestionDraft:
-    draft = QuestionDraft(
-        type="single",
-        stem="违法行为在几年内未被发现的，不再给予行政处罚？",
-        choices=["一年", "二年", "三年", "五年"],
-        answer=[1],
-        blanks=[],
-        explanation="行政处罚法第36条：二年内未被发现的，不再给予行政处罚。",
-        difficulty=2,
-        law_refs=[LawRefDraft("行政处罚法", "2021年修订", 36)],
-        topics=["追责时效"],
-    )
-    for name, value in overrides.items():
-        setattr(draft, name, value)
-    return draft
 
 
 @pytest.fixture
@@ -39,7 +23,7 @@ def laws(app):
 
 
 def test_add_question_stores_version_one_with_citations_and_topics(laws):
-    question = bank.add_question(TRAINER, penalty_question())
+    question = bank.add_question(TRAINER, penalty_draft())
     db.session.commit()
     version = question.current_version
     assert (question.status, question.current_number, version.number) == ("active", 1, 1)
@@ -53,7 +37,7 @@ def test_add_question_stores_version_one_with_citations_and_topics(laws):
 
 def test_invalid_drafts_are_refused_with_field_messages(laws):
     with pytest.raises(bank.BankError) as refused:
-        bank.add_question(TRAINER, penalty_question(answer=[5], stem=" "))
+        bank.add_question(TRAINER, penalty_draft(answer=[5], stem=" "))
     assert refused.value.fields["stem"] == "题干不能为空"
     assert "answer" in refused.value.fields
     assert db.session.scalar(select(func.count(Question.id))) == 0
@@ -61,35 +45,33 @@ def test_invalid_drafts_are_refused_with_field_messages(laws):
 
 def test_citing_an_unregistered_law_or_version_is_refused_on_the_form(laws):
     with pytest.raises(bank.BankError) as unknown_law:
-        bank.add_question(
-            TRAINER, penalty_question(law_refs=[LawRefDraft("治安管理处罚法", None, 1)])
-        )
+        bank.add_question(TRAINER, penalty_draft(law_refs=[LawRefDraft("治安管理处罚法", None, 1)]))
     assert "法律库中没有「治安管理处罚法」" in unknown_law.value.fields["law_refs"]
     with pytest.raises(bank.BankError) as unknown_version:
         bank.add_question(
-            TRAINER, penalty_question(law_refs=[LawRefDraft("行政处罚法", "2017年修正", 36)])
+            TRAINER, penalty_draft(law_refs=[LawRefDraft("行政处罚法", "2017年修正", 36)])
         )
     assert "没有登记版本「2017年修正」" in unknown_version.value.fields["law_refs"]
 
 
 def test_a_citation_without_version_means_the_current_one(laws):
     question = bank.add_question(
-        TRAINER, penalty_question(law_refs=[LawRefDraft("行政处罚法", None, 36)])
+        TRAINER, penalty_draft(law_refs=[LawRefDraft("行政处罚法", None, 36)])
     )
     assert question.current_version.citations[0].law_version.label == "2021年修订"
 
 
 def test_questions_without_citation_are_marked_not_excluded(laws):
-    question = bank.add_question(TRAINER, penalty_question(law_refs=[]))
+    question = bank.add_question(TRAINER, penalty_draft(law_refs=[]))
     assert question.status == "active" and not question.has_citation
 
 
 def test_edit_makes_a_new_version_and_keeps_the_old_one_untouched(laws):
-    question = bank.add_question(TRAINER, penalty_question())
+    question = bank.add_question(TRAINER, penalty_draft())
     db.session.commit()
     first = question.current_version
     version = bank.edit_question(
-        TRAINER, question, penalty_question(choices=["一年", "两年", "三年", "五年"]), "措辞"
+        TRAINER, question, penalty_draft(choices=["一年", "两年", "三年", "五年"]), "措辞"
     )
     db.session.commit()
     assert version.number == 2 and question.current_number == 2
@@ -102,23 +84,23 @@ def test_edit_makes_a_new_version_and_keeps_the_old_one_untouched(laws):
 
 
 def test_edit_without_change_makes_no_version(laws):
-    question = bank.add_question(TRAINER, penalty_question())
-    assert bank.edit_question(TRAINER, question, penalty_question()) is None
+    question = bank.add_question(TRAINER, penalty_draft())
+    assert bank.edit_question(TRAINER, question, penalty_draft()) is None
     assert question.current_number == 1
 
 
 def test_changed_fields_names_what_differs():
-    before = penalty_question()
-    after = penalty_question(answer=[2], explanation="新解析", topics=["时效"])
+    before = penalty_draft()
+    after = penalty_draft(answer=[2], explanation="新解析", topics=["时效"])
     assert bank.changed_fields(before, after) == ["答案", "解析", "知识点"]
 
 
 def test_law_revision_flags_citing_questions_until_confirmed(laws):
     penalty, _ = laws
-    citing = bank.add_question(TRAINER, penalty_question())
+    citing = bank.add_question(TRAINER, penalty_draft())
     other = bank.add_question(
         TRAINER,
-        penalty_question(
+        penalty_draft(
             stem="宪法是国家的根本法。",
             type="true_false",
             choices=["正确", "错误"],
@@ -126,7 +108,7 @@ def test_law_revision_flags_citing_questions_until_confirmed(laws):
             law_refs=[LawRefDraft("宪法", None, 5)],
         ),
     )
-    retired = bank.add_question(TRAINER, penalty_question(stem="已停用的处罚题"))
+    retired = bank.add_question(TRAINER, penalty_draft(stem="已停用的处罚题"))
     bank.retire(TRAINER, retired)
     db.session.commit()
 
@@ -150,12 +132,12 @@ def test_law_revision_flags_citing_questions_until_confirmed(laws):
 
 def test_editing_a_flagged_question_to_cite_the_new_version_clears_the_flag(laws):
     penalty, _ = laws
-    question = bank.add_question(TRAINER, penalty_question())
+    question = bank.add_question(TRAINER, penalty_draft())
     bank.record_law_revision(TRAINER, penalty, "2030年修订", None)
     db.session.refresh(question)
     assert question.status == "needs_review"
     bank.edit_question(
-        TRAINER, question, penalty_question(law_refs=[LawRefDraft("行政处罚法", "2030年修订", 36)])
+        TRAINER, question, penalty_draft(law_refs=[LawRefDraft("行政处罚法", "2030年修订", 36)])
     )
     assert question.status == "active" and question.review_note == ""
 
@@ -167,7 +149,7 @@ def test_revision_label_must_be_new(laws):
 
 
 def test_retire_and_restore_never_delete(laws):
-    question = bank.add_question(TRAINER, penalty_question())
+    question = bank.add_question(TRAINER, penalty_draft())
     bank.retire(TRAINER, question)
     assert question.status == "retired"
     with pytest.raises(bank.BankError):
@@ -178,7 +160,7 @@ def test_retire_and_restore_never_delete(laws):
 
 
 def test_bulk_tag(laws):
-    questions = [bank.add_question(TRAINER, penalty_question(stem=f"题{n}")) for n in range(3)]
+    questions = [bank.add_question(TRAINER, penalty_draft(stem=f"题{n}")) for n in range(3)]
     bank.bulk_tag(TRAINER, questions[:1], "执法证考试")
     assert bank.bulk_tag(TRAINER, questions, "执法证考试") == 2
     assert all("执法证考试" in [t.name for t in q.topics] for q in questions)
@@ -187,7 +169,7 @@ def test_bulk_tag(laws):
 
 
 def test_status_values_are_enforced_by_the_database(laws):
-    question = bank.add_question(TRAINER, penalty_question())
+    question = bank.add_question(TRAINER, penalty_draft())
     db.session.commit()
     question.status = "deleted"
     with pytest.raises(IntegrityError):

@@ -6,23 +6,8 @@ from core import clock, uploads
 from core.audit import SYSTEM
 from core.extensions import db
 from question_bank import bank
-from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.models import Question, QuestionStatus
-
-
-def penalty_draft(**overrides) -> QuestionDraft:
-    draft = QuestionDraft(
-        type="single",
-        stem="违法行为在几年内未被发现的，不再给予行政处罚？",
-        choices=["一年", "二年", "三年", "五年"],
-        answer=[1],
-        blanks=[],
-        law_refs=[LawRefDraft("行政处罚法", None, 36)],
-        topics=["追责时效"],
-    )
-    for name, value in overrides.items():
-        setattr(draft, name, value)
-    return draft
+from tests.factories import penalty_draft
 
 
 def tagged_question() -> Question:

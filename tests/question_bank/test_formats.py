@@ -9,6 +9,7 @@ import pytest
 
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.formats import detect_format, export, export_with_warnings, parse
+from tests.factories import HEADER
 from tests.spreadsheet_files import whole_sheet_range, zip_bomb
 
 HOSTILE = "<script>alert(1)</script> 与 &amp; 及 {=~#:} \\ 反斜杠"
@@ -61,20 +62,6 @@ MULTI_BLANK = QuestionDraft(
     [],
     [["六十日"], ["三十日", "30日"]],
 )
-
-HEADER = [
-    "题型",
-    "题干",
-    "选项A",
-    "选项B",
-    "选项C",
-    "选项D",
-    "答案",
-    "解析",
-    "难度",
-    "法律依据",
-    "知识点",
-]
 
 
 def xlsx_bytes(rows, title=None, sheets_before=()):

@@ -10,20 +10,8 @@ from question_bank import bank
 from question_bank.demo import DEMO_LAWS, load_demo_bank
 from question_bank.importing import commit_import, plan_import, registrations_needed
 from question_bank.models import Citation, Law, LawVersion, Question, QuestionVersion
+from tests.factories import HEADER
 
-HEADER = [
-    "题型",
-    "题干",
-    "选项A",
-    "选项B",
-    "选项C",
-    "选项D",
-    "答案",
-    "解析",
-    "难度",
-    "法律依据",
-    "知识点",
-]
 GOOD_ROWS = [
     [
         "单选",

@@ -14,6 +14,7 @@ from core.uploads import PendingUpload
 from question_bank import bank, importing
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.models import Law, Question, QuestionStatus, Topic
+from tests.factories import HEADER, penalty_draft
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -37,23 +38,6 @@ def question_count() -> int:
 
 def listed_ids(page: str) -> set[int]:
     return {int(n) for n in re.findall(r'name="question_ids" value="(\d+)"', page)}
-
-
-def penalty_draft(**overrides) -> QuestionDraft:
-    draft = QuestionDraft(
-        type="single",
-        stem="违法行为在几年内未被发现的，不再给予行政处罚？",
-        choices=["一年", "二年", "三年", "五年"],
-        answer=[1],
-        blanks=[],
-        explanation="二年内未被发现的，不再给予行政处罚。",
-        difficulty=2,
-        law_refs=[LawRefDraft("行政处罚法", "2021年修订", 36)],
-        topics=["追责时效"],
-    )
-    for name, value in overrides.items():
-        setattr(draft, name, value)
-    return draft
 
 
 def single_form(**overrides) -> dict:
@@ -474,20 +458,6 @@ def test_a_revision_label_must_be_new(client, trainer, laws):
 
 
 # --- import --------------------------------------------------------------------------
-
-HEADER = [
-    "题型",
-    "题干",
-    "选项A",
-    "选项B",
-    "选项C",
-    "选项D",
-    "答案",
-    "解析",
-    "难度",
-    "法律依据",
-    "知识点",
-]
 
 
 def csv_file(*rows) -> bytes:

@@ -21,26 +21,14 @@ from training.exams import assembly, attempts, candidate, setup
 from training.exams.models import Attempt, Exam, PaperItem, Response
 from training.models import User
 
-from .exam_factories import (
+from ..factories import (
+    GRACE,
     add_batch,
     add_question,
     correct_answer,
     make_exam,
     member_of,
-    standard_bank,
 )
-
-GRACE = timedelta(seconds=30)
-
-
-@pytest.fixture
-def questions(app):
-    return standard_bank()
-
-
-@pytest.fixture
-def learner(make_user):
-    return make_user()
 
 
 def start(user, exam, now=None, seed=0):

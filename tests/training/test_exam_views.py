@@ -16,7 +16,7 @@ from core.roles import Role
 from training.exams import attempts
 from training.exams.models import Attempt, PaperItem, Response
 
-from .exam_factories import (
+from ..factories import (
     BLANK_KEYS,
     EXPLANATION_MARK,
     MULTIPLE_KEYS,
@@ -24,7 +24,6 @@ from .exam_factories import (
     add_batch,
     correct_answer,
     make_exam,
-    standard_bank,
 )
 
 ITEM_FIELDS = {"item_id", "position", "type", "type_label", "stem", "points", "choices", "blanks"}
@@ -32,17 +31,8 @@ KEY_FIELDS = {"answer", "answers", "blanks", "explanation", "earned", "key", "co
 
 
 @pytest.fixture
-def questions(app):
-    return standard_bank()
-
-
-@pytest.fixture
-def learner(make_user):
-    return make_user(name="张三")
-
-
-@pytest.fixture
 def exam(questions, learner):
+    """Here the paper is shuffled: nothing may rely on the bank's order."""
     return make_exam(roster=[learner], shuffle_choices=True, shuffle_questions=True)
 
 
@@ -78,10 +68,6 @@ def items_by_question(attempt_id) -> dict[int, PaperItem]:
     db.session.expire_all()
     attempt = db.session.get(Attempt, attempt_id)
     return {item.question_version.question_id: item for item in attempt.items}
-
-
-def at(monkeypatch, moment):
-    monkeypatch.setattr(clock, "now", lambda: moment)
 
 
 # --- my exams and the rules page --------------------------------------------------------
@@ -147,9 +133,9 @@ def test_the_rules_page_and_starting(client, auth, questions, learner, make_user
     assert "名单" in refused.text
 
 
-def test_a_refused_start_flashes_the_reason(client, auth, questions, learner, monkeypatch):
+def test_a_refused_start_flashes_the_reason(client, auth, questions, learner, frozen_clock):
     exam = make_exam(roster=[learner])
-    at(monkeypatch, exam.closes_at + timedelta(minutes=1))
+    frozen_clock.now = exam.closes_at + timedelta(minutes=1)
     auth.login(learner)
     response = client.post(f"/exams/{exam.id}/start")
     assert response.status_code == 302 and response.location == f"/exams/{exam.id}"
@@ -275,7 +261,7 @@ def test_a_save_for_an_item_of_another_paper_is_400(client, attempt_id, make_use
 
 
 def test_saves_after_submit_or_past_the_grace_are_409_in_chinese(
-    client, auth, questions, learner, monkeypatch
+    client, auth, questions, learner, frozen_clock
 ):
     exam = make_exam(roster=[learner], time_limit_minutes=10, attempts_allowed=2)
     auth.login(learner)
@@ -290,9 +276,9 @@ def test_saves_after_submit_or_past_the_grace_are_409_in_chinese(
     second = start(client, exam)
     item = paper_of(client, second)["items"][0]["item_id"]
     deadline = db.session.get(Attempt, second).deadline_at
-    at(monkeypatch, deadline + timedelta(seconds=29))
+    frozen_clock.now = deadline + timedelta(seconds=29)
     assert save(client, second, item, [1], 2).status_code == 200  # within the grace
-    at(monkeypatch, deadline + timedelta(seconds=31))
+    frozen_clock.now = deadline + timedelta(seconds=31)
     late = save(client, second, item, [2], 3)
     assert late.status_code == 409
     assert late.json["message"] == "考试时间已到，答案未能保存。已保存的答案将自动交卷。"
@@ -304,13 +290,13 @@ def test_saves_after_submit_or_past_the_grace_are_409_in_chinese(
 
 
 def test_an_expired_attempt_is_submitted_by_whichever_endpoint_comes_first(
-    client, auth, questions, learner, monkeypatch
+    client, auth, questions, learner, frozen_clock
 ):
     exam = make_exam(roster=[learner], time_limit_minutes=10)
     auth.login(learner)
     attempt_id = start(client, exam)
     deadline = db.session.get(Attempt, attempt_id).deadline_at
-    at(monkeypatch, deadline + timedelta(seconds=31))
+    frozen_clock.now = deadline + timedelta(seconds=31)
     page = client.get(f"/attempts/{attempt_id}")
     assert page.status_code == 302 and page.location == f"/attempts/{attempt_id}/result"
     db.session.expire_all()
@@ -496,7 +482,7 @@ def test_review_policy_score_shows_score_pass_and_grade_but_no_key(
 
 
 def test_answers_after_close_appear_only_once_the_exam_closed_and_nobody_writes(
-    client, auth, questions, learner, make_user, monkeypatch
+    client, auth, questions, learner, make_user, frozen_clock
 ):
     late_writer = make_user()
     exam = make_exam(roster=[learner, late_writer], review_policy="answers_after_close")
@@ -512,11 +498,11 @@ def test_answers_after_close_appear_only_once_the_exam_closed_and_nobody_writes(
     db.session.commit()
     # The exam closes the next day: a login session lasts 12 hours, so log in again.
     auth.logout()
-    at(monkeypatch, exam.closes_at + timedelta(minutes=1))
+    frozen_clock.now = exam.closes_at + timedelta(minutes=1)
     assert auth.login(learner).status_code == 302
     assert EXPLANATION_MARK not in client.get(f"/attempts/{attempt_id}/result").text
 
-    at(monkeypatch, exam.closes_at + timedelta(minutes=21))  # their time (and grace) is up
+    frozen_clock.now = exam.closes_at + timedelta(minutes=21)  # their time (and grace) is up
     after = client.get(f"/attempts/{attempt_id}/result").text
     assert "答案与解析" in after
     for secret in (*BLANK_KEYS[:2], EXPLANATION_MARK, SINGLE_KEYS[0], "正确答案"):

@@ -18,7 +18,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
-from core import clock, outages
+from core import outages
 from core.audit import Actor, AuditEntry
 from core.extensions import db
 from core.outages import Outage
@@ -27,9 +27,7 @@ from training.exams import attempts
 from training.exams import outages as exam_outages
 from training.exams.models import Attempt
 
-from .exam_factories import correct_answer, make_exam, standard_bank
-
-GRACE = timedelta(seconds=30)
+from ..factories import GRACE, add_batch, correct_answer
 
 
 class Database:
@@ -63,32 +61,6 @@ def database(app):
     yield switch
     switch.start()
     switch.remove()
-
-
-@pytest.fixture
-def questions(app):
-    return standard_bank()
-
-
-@pytest.fixture
-def learner(make_user):
-    return make_user(name="王五")
-
-
-@pytest.fixture
-def exam(questions, learner):
-    return make_exam(roster=[learner])
-
-
-@pytest.fixture
-def moment(monkeypatch):
-    """The server's clock, moved by the test: moment.now = ..."""
-
-    class Moment:
-        now = clock.now()
-
-    monkeypatch.setattr(clock, "now", lambda: Moment.now)
-    return Moment
 
 
 def start(client, exam) -> Attempt:
@@ -136,26 +108,26 @@ def test_saves_answer_503_with_retry_after_and_one_log_line_while_the_database_i
 
 
 def test_the_first_request_after_the_outage_records_it_with_its_start_and_end(
-    app, client, auth, learner, exam, database, moment
+    app, client, auth, learner, exam, database, frozen_clock
 ):
     auth.login(learner)
     attempt = start(client, exam)
     item = attempt.items[0]
-    began = moment.now
+    began = frozen_clock.now
     database.stop()
     assert save(client, attempt, item, [0], 1).status_code == 503
-    moment.now = began + timedelta(seconds=10)
+    frozen_clock.now = began + timedelta(seconds=10)
     assert client.get(f"/attempts/{attempt.id}/paper").status_code == 503
     marker = outages.watch().marker
     assert json.loads(marker.read_text()) == {
         "start": began.isoformat(),
-        "last": moment.now.isoformat(),
+        "last": frozen_clock.now.isoformat(),
     }
     database.start()
-    moment.now = began + timedelta(seconds=15)
+    frozen_clock.now = began + timedelta(seconds=15)
     assert save(client, attempt, item, [0], 2).status_code == 200
     outage = db.session.scalar(select(Outage))
-    assert (outage.started_at, outage.ended_at) == (began, moment.now)
+    assert (outage.started_at, outage.ended_at) == (began, frozen_clock.now)
     assert outage.source == f"{socket.gethostname()}-{os.getpid()}"
     assert not marker.exists() and not outages.watch().pending
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "outage.record"))
@@ -165,7 +137,7 @@ def test_the_first_request_after_the_outage_records_it_with_its_start_and_end(
 
 
 def test_an_outage_across_the_deadline_costs_no_answer(
-    client, auth, learner, exam, questions, database, moment
+    client, auth, learner, exam, questions, database, frozen_clock
 ):
     """The issue's case: 41 s of outage starting 8 s before the deadline."""
     auth.login(learner)
@@ -175,15 +147,15 @@ def test_an_outage_across_the_deadline_costs_no_answer(
     assert save(client, attempt, by_question[first.id], correct_answer(first), 1).status_code == 200
     deadline = attempt.deadline_at
     queued = correct_answer(second)
-    moment.now = deadline - timedelta(seconds=8)
+    frozen_clock.now = deadline - timedelta(seconds=8)
     database.stop()
     assert save(client, attempt, by_question[second.id], queued, 2).status_code == 503
-    moment.now = deadline + timedelta(seconds=33)
+    frozen_clock.now = deadline + timedelta(seconds=33)
     assert save(client, attempt, by_question[second.id], queued, 2).status_code == 503
     database.start()
     # The page sends its queue again once the server answers: past deadline + grace by the
     # old deadline, within it by the moved one.
-    moment.now = deadline + timedelta(seconds=33 + 5)
+    frozen_clock.now = deadline + timedelta(seconds=33 + 5)
     response = save(client, attempt, by_question[second.id], queued, 2)
     assert response.status_code == 200, response.text
     attempt = reload(attempt)
@@ -195,27 +167,26 @@ def test_an_outage_across_the_deadline_costs_no_answer(
     )
     assert extension.detail_dict == {"seconds_by_attempt": {str(attempt.id): 46}}
 
-    moment.now = attempt.deadline_at + GRACE + timedelta(seconds=1)
+    frozen_clock.now = attempt.deadline_at + GRACE + timedelta(seconds=1)
     assert client.get(f"/attempts/{attempt.id}/result").status_code == 200
     attempt = reload(attempt)
     assert (attempt.status, attempt.submitted_by) == ("submitted", "deadline")
     assert attempt.score == 4  # both answers count: 2 points each
 
 
-def test_deadlines_outside_an_outage_do_not_move(app, learner, exam, make_user, moment):
+def test_deadlines_outside_an_outage_do_not_move(app, learner, exam, make_user, frozen_clock):
     other = make_user()
-    from .exam_factories import add_batch
 
     add_batch(exam, [other])
-    early = attempts.start_attempt(learner, exam, moment.now, random.Random(1))
-    moment.now += timedelta(minutes=30)
-    late = attempts.start_attempt(other, exam, moment.now, random.Random(2))
+    early = attempts.start_attempt(learner, exam, frozen_clock.now, random.Random(1))
+    frozen_clock.now += timedelta(minutes=30)
+    late = attempts.start_attempt(other, exam, frozen_clock.now, random.Random(2))
     db.session.commit()
     # An outage 20 minutes into the later attempt: neither deadline is inside it.
     db.session.add(
         Outage(
-            started_at=moment.now + timedelta(minutes=20),
-            ended_at=moment.now + timedelta(minutes=21),
+            started_at=frozen_clock.now + timedelta(minutes=20),
+            ended_at=frozen_clock.now + timedelta(minutes=21),
             source="test",
         )
     )
@@ -238,9 +209,9 @@ def test_deadlines_outside_an_outage_do_not_move(app, learner, exam, make_user, 
 
 
 def test_overlapping_records_of_several_workers_count_once_and_chained_outages_add_up(
-    app, learner, exam, moment
+    app, learner, exam, frozen_clock
 ):
-    attempt = attempts.start_attempt(learner, exam, moment.now, random.Random(1))
+    attempt = attempts.start_attempt(learner, exam, frozen_clock.now, random.Random(1))
     db.session.commit()
     deadline = attempt.deadline_at
     # Two workers saw the same outage with slightly different ends.
@@ -279,17 +250,17 @@ def _marker_of_another_worker(app, start, last) -> None:
 
 
 def test_nothing_is_submitted_by_the_clock_while_its_deadline_sits_in_an_unrecorded_outage(
-    app, runner, learner, exam, moment
+    app, runner, learner, exam, frozen_clock
 ):
-    attempt = attempts.start_attempt(learner, exam, moment.now, random.Random(1))
+    attempt = attempts.start_attempt(learner, exam, frozen_clock.now, random.Random(1))
     db.session.commit()
     deadline = attempt.deadline_at
     _marker_of_another_worker(
         app, deadline - timedelta(seconds=8), deadline + timedelta(seconds=20)
     )
-    moment.now = deadline + timedelta(seconds=45)
-    assert not attempts.finalize_if_expired(attempt, moment.now, GRACE)
-    assert attempts.finalize_expired(moment.now, GRACE) == 0
+    frozen_clock.now = deadline + timedelta(seconds=45)
+    assert not attempts.finalize_if_expired(attempt, frozen_clock.now, GRACE)
+    assert attempts.finalize_expired(frozen_clock.now, GRACE) == 0
     assert attempt.status == "in_progress"
 
     # The cron job reaches the database: it records the sibling's outage (ending at most a
@@ -298,21 +269,23 @@ def test_nothing_is_submitted_by_the_clock_while_its_deadline_sits_in_an_unrecor
     assert result.exit_code == 0 and "0 份" in result.output, result.output
     outage = db.session.scalar(select(Outage))
     assert outage.started_at == deadline - timedelta(seconds=8)
-    assert outage.ended_at == moment.now  # the cron ran within that minute
+    assert outage.ended_at == frozen_clock.now  # the cron ran within that minute
     attempt = reload(attempt)
     assert attempt.status == "in_progress"
     assert attempt.deadline_at == deadline + timedelta(seconds=53)
     assert not list(outages.watch().directory.iterdir())
 
 
-def test_a_request_in_any_worker_records_a_siblings_outage(client, auth, learner, exam, moment):
+def test_a_request_in_any_worker_records_a_siblings_outage(
+    client, auth, learner, exam, frozen_clock
+):
     auth.login(learner)
     attempt = start(client, exam)
     deadline = attempt.deadline_at
     _marker_of_another_worker(
         None, deadline - timedelta(seconds=5), deadline + timedelta(seconds=5)
     )
-    moment.now = deadline + timedelta(seconds=40)  # past deadline + grace by the old deadline
+    frozen_clock.now = deadline + timedelta(seconds=40)  # past deadline + grace by the old deadline
     response = save(client, attempt, attempt.items[0], [0], 1)
     assert response.status_code == 200, response.text
     assert reload(attempt).outage_seconds == 45
@@ -322,10 +295,10 @@ def test_a_request_in_any_worker_records_a_siblings_outage(client, auth, learner
 
 
 @pytest.fixture
-def submitted_in_outage(learner, exam, moment):
+def submitted_in_outage(learner, exam, frozen_clock):
     """An attempt the clock submitted inside a recorded outage (a server that did not see
     the outage, or before outages were recorded)."""
-    attempt = attempts.start_attempt(learner, exam, moment.now, random.Random(1))
+    attempt = attempts.start_attempt(learner, exam, frozen_clock.now, random.Random(1))
     outage = Outage(
         started_at=attempt.deadline_at - timedelta(seconds=8),
         ended_at=attempt.deadline_at + timedelta(seconds=33),
@@ -334,12 +307,12 @@ def submitted_in_outage(learner, exam, moment):
     db.session.add(outage)
     attempts.submit(attempt, attempt.deadline_at + timedelta(seconds=31), "deadline")
     db.session.commit()
-    moment.now = attempt.deadline_at + timedelta(minutes=10)
+    frozen_clock.now = attempt.deadline_at + timedelta(minutes=10)
     return attempt, outage
 
 
 def test_an_admin_reopens_an_attempt_submitted_during_an_outage(
-    client, login_as, learner, submitted_in_outage, moment
+    client, login_as, learner, submitted_in_outage, frozen_clock
 ):
     attempt, outage = submitted_in_outage
     admin = login_as(Role.SYSTEM_ADMIN)
@@ -353,7 +326,7 @@ def test_an_admin_reopens_an_attempt_submitted_during_an_outage(
     assert response.status_code == 302
     attempt = reload(attempt)
     assert (attempt.status, attempt.submitted_at, attempt.score) == ("in_progress", None, None)
-    assert attempt.deadline_at == moment.now + timedelta(minutes=5)
+    assert attempt.deadline_at == frozen_clock.now + timedelta(minutes=5)
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "attempt.reopen"))
     assert entry.actor_id == admin.id and entry.detail_dict["minutes"] == 5
     assert entry.detail_dict["before"]["submitted_by"] == "deadline"
@@ -369,9 +342,8 @@ def test_an_admin_reopens_an_attempt_submitted_during_an_outage(
 
 
 def test_reopening_is_refused_for_ones_own_attempt_and_outside_ones_units(
-    client, auth, make_user, make_unit, root_unit, exam, moment
+    client, auth, make_user, make_unit, root_unit, exam, frozen_clock
 ):
-    from .exam_factories import add_batch
 
     other_unit = make_unit("另一单位")
     admin = make_user(Role.SYSTEM_ADMIN, Role.LEARNER)
@@ -380,18 +352,18 @@ def test_reopening_is_refused_for_ones_own_attempt_and_outside_ones_units(
     add_batch(exam, [admin, stranger])
     found = {}
     for person in (admin, stranger):
-        attempt = attempts.start_attempt(person, exam, moment.now, random.Random(1))
+        attempt = attempts.start_attempt(person, exam, frozen_clock.now, random.Random(1))
         found[person.id] = attempt
     outage = Outage(
-        started_at=moment.now + timedelta(minutes=59),
-        ended_at=moment.now + timedelta(minutes=61),
+        started_at=frozen_clock.now + timedelta(minutes=59),
+        ended_at=frozen_clock.now + timedelta(minutes=61),
         source="test",
     )
     db.session.add(outage)
     for attempt in found.values():
         attempts.submit(attempt, attempt.deadline_at + timedelta(seconds=31), "deadline")
     db.session.commit()
-    moment.now += timedelta(minutes=70)
+    frozen_clock.now += timedelta(minutes=70)
 
     auth.login(admin)
     own = client.post(
@@ -414,13 +386,13 @@ def test_reopening_is_refused_for_ones_own_attempt_and_outside_ones_units(
 
 
 def test_an_attempt_outside_the_outage_cannot_be_reopened_for_it(
-    app, learner, exam, make_user, moment
+    app, learner, exam, make_user, frozen_clock
 ):
-    attempt = attempts.start_attempt(learner, exam, moment.now, random.Random(1))
-    attempts.submit(attempt, moment.now + timedelta(minutes=5), "candidate")
+    attempt = attempts.start_attempt(learner, exam, frozen_clock.now, random.Random(1))
+    attempts.submit(attempt, frozen_clock.now + timedelta(minutes=5), "candidate")
     outage = Outage(
-        started_at=moment.now + timedelta(hours=3),
-        ended_at=moment.now + timedelta(hours=3, seconds=30),
+        started_at=frozen_clock.now + timedelta(hours=3),
+        ended_at=frozen_clock.now + timedelta(hours=3, seconds=30),
         source="test",
     )
     db.session.add(outage)
@@ -428,4 +400,4 @@ def test_an_attempt_outside_the_outage_cannot_be_reopened_for_it(
     admin = make_user(Role.SYSTEM_ADMIN)
     actor = Actor(id=admin.id, login=admin.login)
     with pytest.raises(attempts.ExamError, match="不在这次数据库中断之内"):
-        exam_outages.reopen(actor, attempt, outage, 5, moment.now, GRACE)
+        exam_outages.reopen(actor, attempt, outage, 5, frozen_clock.now, GRACE)
