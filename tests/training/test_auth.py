@@ -1,4 +1,5 @@
 import time
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -151,31 +152,41 @@ def test_login_rate_limit_per_ip(app, client):
     assert client.get("/login").status_code == 200  # only attempts are limited
 
 
-def test_login_rate_limit_uses_redis_when_configured(migrated_database, monkeypatch):
+def test_login_rate_limit_uses_redis_when_configured(app, monkeypatch):
+    """A second app on this test's own database (so its audit rows and login failures go
+    with the test's) and its own keys in the shared Redis, removed afterwards."""
     from redis import Redis
 
     from app import create_app
     from core.extensions import limiter
 
-    Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
+    redis = Redis.from_url("redis://127.0.0.1:6379/15")
+    prefix = f"test-{uuid.uuid4().hex}"
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
-    app = create_app(
+    redis_app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "x",
             "WTF_CSRF_ENABLED": False,
-            "SQLALCHEMY_DATABASE_URI": migrated_database,
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
             "LOGIN_RATE_LIMIT": "2 per minute",
+            "RATELIMIT_KEY_PREFIX": prefix,
         }
     )
-    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/15"
-    with app.app_context():
-        assert type(limiter.storage).__name__ == "RedisStorage"
-        for worker in (app.test_client(), app.test_client()):  # two workers share one count
-            worker.post("/login", data={"login": "x", "password": "y"})
-        assert app.test_client().post("/login", data={"login": "x"}).status_code == 429
-        assert Redis.from_url("redis://127.0.0.1:6379/15").dbsize() > 0
-        db.engine.dispose()
+    assert redis_app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/15"
+    try:
+        with redis_app.app_context():
+            assert type(limiter.storage).__name__ == "RedisStorage"
+            for worker in (redis_app.test_client(), redis_app.test_client()):  # one count
+                worker.post("/login", data={"login": "x", "password": "y"})
+            refused = redis_app.test_client().post("/login", data={"login": "x"})
+            assert refused.status_code == 429
+            assert list(redis.scan_iter(f"*{prefix}*"))
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        for key in redis.scan_iter(f"*{prefix}*"):
+            redis.delete(key)
 
 
 def test_activity_refreshes_the_session_cookie_at_most_once_a_minute(client, make_user, auth):
