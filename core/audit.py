@@ -38,6 +38,15 @@ class Actor:
 SYSTEM = Actor(id=None, login="system")
 
 
+def anonymous(ip: str) -> Actor:
+    """Someone not logged in: what they typed as a login is never their name here."""
+    return Actor(id=None, login="anonymous", ip=ip)
+
+
+#: how the log names an actor without an account
+NO_ACCOUNT = {"system": "系统（自动）", "anonymous": "未登录的访客"}
+
+
 # --- labels: each domain registers its own ----------------------------------------
 
 
@@ -98,6 +107,11 @@ def action_labels() -> dict[str, str]:
 
 def object_labels() -> dict[str, str]:
     return {key: kind.label for key, kind in _objects.items()}
+
+
+def detail_label(action: str, key: str) -> str:
+    """How a detail key of `action` is labelled (the key itself when nobody labelled it)."""
+    return _detail(_action(action), key).label
 
 
 def _action(name: str) -> Action:
@@ -175,8 +189,9 @@ class AuditEntry(db.Model):
 
     @property
     def actor_label(self) -> str:
-        name = self.name_of("user", self.actor_id) if self.actor_id else ""
-        return name or self.actor_login
+        if self.actor_id is None:
+            return NO_ACCOUNT.get(self.actor_login, self.actor_login)
+        return self.name_of("user", self.actor_id) or self.actor_login
 
     @property
     def object_label(self) -> str:
@@ -205,8 +220,11 @@ class AuditEntry(db.Model):
         return lines
 
 
-def _china_time(iso: object) -> str:
-    return f"{clock.to_china_time(datetime.fromisoformat(str(iso)))}（北京时间）"
+def china_time_text(value: object) -> str:
+    """A stored time (a datetime kept as text in a detail) as people read it, marked."""
+    if value in (None, ""):
+        return "（无）"
+    return f"{clock.to_china_time(datetime.fromisoformat(str(value)))}（北京时间）"
 
 
 def _text(value: object, detail: Detail, action: Action, names: dict) -> str:
@@ -471,7 +489,7 @@ LABELS = Labels(
     },
     details={
         "keep_days": "保留天数",
-        "cutoff": Detail("清理此前的记录", format=lambda value: _china_time(value)),
+        "cutoff": Detail("清理此前的记录", format=china_time_text),
         "deleted": "清理条数",
         "anchor_hash": "衔接哈希",
     },

@@ -3,7 +3,7 @@
 from flask import current_app, redirect, request, url_for
 from flask_login import current_user
 
-from core.audit import Actor
+from core.audit import Actor, anonymous
 from core.errors import json_error
 from core.roles import wants_json
 
@@ -18,7 +18,7 @@ def current_actor() -> Actor:
     ip = request.remote_addr or ""
     if current_user.is_authenticated:
         return Actor(id=current_user.id, login=current_user.login, ip=ip)
-    return Actor(id=None, login="anonymous", ip=ip)
+    return anonymous(ip)
 
 
 def set_security_headers(response):

@@ -123,3 +123,64 @@ def test_details_read_in_chinese_with_names_kept_as_they_were(
     assert "张三丰" not in rows and "区司法局（新）" not in rows and "改名" not in rows
     assert "{" not in rows and '"users"' not in rows
     assert "北京时间" in client.get("/audit/").text
+
+
+def test_who_acted_without_an_account_and_changed_numbers_read_in_chinese(
+    client, login_as, make_user
+):
+    user = make_user(login="zhaoliu", phone="13912345678")
+    client.post("/login", data={"login": "nobody-here", "password": "x"})
+    record(SYSTEM, "user.update", object_type="user", object_id=user.id)
+    admin = login_as(Role.SYSTEM_ADMIN)
+    form = {"login": "zhaoliu", "name": user.name, "unit_id": user.unit_id, "roles": "learner"}
+    client.post(f"/admin/users/{user.id}/edit", data=form | {"phone": "13912340000"})
+    update = db.session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "user.update", AuditEntry.actor_id == admin.id
+        )
+    )
+    # A changed phone is recorded even when its mask looks alike; the log shows masks only.
+    assert update.detail_dict == {"phone": ["139****5678", "139****0000"]}
+    client.post("/logout")
+
+    login_as(Role.AUDITOR)
+    rows = audit_rows(client)
+    assert "未登录的访客" in rows and "系统（自动）" in rows
+    assert "anonymous" not in rows and ">system<" not in rows
+    assert "手机号：</span>139****5678 → 139****0000" in rows
+    assert "13912345678" not in rows and "13912340000" not in rows
+
+
+def test_a_long_detail_folds_and_the_log_has_no_english_keys(client, login_as, make_user):
+    people = [make_user(name=f"人员{n:02d}") for n in range(12)]
+    record(
+        SYSTEM,
+        "batch.roster",
+        object_type="batch",
+        object_id=1,
+        detail={"users": [person.id for person in people]},
+    )
+    record(
+        SYSTEM,
+        "attempt.reopen",
+        object_type="attempt",
+        object_id=5,
+        detail={
+            "outage": 3,
+            "minutes": 10,
+            "before": {
+                "score": "8.00",
+                "deadline_at": "2026-03-02 01:30:00",
+                "submitted_at": "2026-03-02 01:31:00",
+                "submitted_by": "deadline",
+            },
+        },
+    )
+    db.session.commit()
+    login_as(Role.AUDITOR)
+    rows = audit_rows(client)
+    assert "<details" in rows and "人员11" in rows.split("<details")[1]
+    assert "截止时间 2026-03-02 09:30（北京时间）" in rows
+    assert "交卷方式 到时自动交卷" in rows and "成绩 8.00 分" in rows
+    for key in ("deadline_at", "submitted_by", "score", "outage"):
+        assert key not in rows

@@ -20,6 +20,7 @@ from core.roles import PRIVILEGED_ROLES, Role
 from training import logins
 from training.logins import find_by_login
 from training.models import PasswordHistory, Unit, User, subtree_ids
+from training.privacy import mask_id_number, mask_phone
 
 # Roles a unit admin may hand out inside the unit subtree; the rest only a system admin.
 UNIT_ADMIN_GRANTABLE = frozenset({Role.LEARNER, Role.TRAINER})
@@ -172,6 +173,9 @@ def update_user(actor: Actor, admin: User, user: User, data: UserData) -> None:
     _apply(user, data)
     after = _snapshot(user)
     changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    for key, mask in (("phone", mask_phone), ("id_number", mask_id_number)):
+        if key in changed:
+            changed[key] = [mask(value) for value in changed[key]]
     if changed:
         record(
             actor,
@@ -205,7 +209,7 @@ def _apply(user: User, data: UserData) -> None:
 
 
 def _snapshot(user: User) -> dict:
-    """Fields for the audit trail; personal numbers only as 'changed', never their values."""
+    """Fields whose changes go to the audit trail (personal numbers masked there)."""
     return {
         "login": user.login,
         "name": user.name,
@@ -213,8 +217,8 @@ def _snapshot(user: User) -> dict:
         "position": user.position,
         "is_leader": user.is_leader,
         "is_enforcement_officer": user.is_enforcement_officer,
-        "phone": "已填写" if user.phone else "",
-        "id_number": "已填写" if user.id_number else "",
+        "phone": user.phone,
+        "id_number": user.id_number,
     }
 
 

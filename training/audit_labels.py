@@ -41,7 +41,9 @@ LABELS = Labels(
         "totp.disable": "关闭动态口令",
         "totp.recovery_codes": "重新生成恢复码",
         "totp.recovery_code": "使用恢复码",
-        "settings.totp_required": "修改动态口令要求",
+        "settings.totp_required": Action(
+            "修改动态口令要求", details={"required": Detail("特权账号须使用动态口令")}
+        ),
         "user.create": "新建用户",
         "user.update": Action("修改用户", changes=True),
         "user.roles": Action(

@@ -10,7 +10,7 @@ from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import captcha, clock
-from core.audit import Actor, record
+from core.audit import Actor, anonymous, record
 from core.extensions import db
 from core.passwords import hash_password, needs_rehash, verify_password
 from core.roles import PRIVILEGED_ROLES
@@ -119,7 +119,7 @@ def authenticate(
             return LoginOutcome(None, CAPTCHA_WRONG, captcha_required=True)
         counted = True
     user = find_by_login(login)
-    actor = Actor(user.id if user else None, user.login if user else "anonymous", ip)
+    actor = Actor(user.id, user.login, ip) if user else anonymous(ip)
     if user is None or user.is_locked(now):
         verify_password(None, password)  # as slow as a real check
         count = failures + 1 if counted else _add_failure(login, now, policy)

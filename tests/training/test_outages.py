@@ -165,7 +165,7 @@ def test_an_outage_across_the_deadline_costs_no_answer(
     extension = db.session.scalar(
         select(AuditEntry).where(AuditEntry.action == "attempt.outage_extend")
     )
-    assert extension.detail_dict == {"seconds_by_attempt": {str(attempt.id): 46}}
+    assert extension.detail_dict == {"extended": [{"attempt": attempt.id, "seconds": 46}]}
 
     frozen_clock.now = attempt.deadline_at + GRACE + timedelta(seconds=1)
     assert client.get(f"/attempts/{attempt.id}/result").status_code == 200

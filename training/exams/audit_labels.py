@@ -1,11 +1,8 @@
 """How the audit log shows what exam set-up, sittings, results and regrading did."""
 
-from datetime import datetime
-
 from sqlalchemy import select
 
-from core import clock
-from core.audit import Action, Detail, Labels, ObjectKind
+from core.audit import Action, Detail, Labels, ObjectKind, china_time_text
 from core.extensions import db
 from training.exams.models import Attempt, Batch, Blueprint, Exam
 from training.models import User
@@ -40,8 +37,15 @@ def attempt_names(ids: list[int]) -> dict[int, str]:
     }
 
 
-def china_time(value: object) -> str:
-    return f"{clock.to_china_time(datetime.fromisoformat(str(value)))}（北京时间）"
+def points(value: object) -> str:
+    return "（无）" if value in (None, "") else f"{value} 分"
+
+
+SUBMITTED_BY = {"candidate": "考生交卷", "deadline": "到时自动交卷"}
+
+
+def submitted_by(value: object) -> str:
+    return SUBMITTED_BY.get(str(value), str(value) or "（无）")
 
 
 EXPORT_FORMATS = {"csv": "CSV", "xlsx": "Excel（xlsx）"}
@@ -75,20 +79,24 @@ LABELS = Labels(
         "outage.record": Action(
             "记录数据库中断",
             details={
-                "started_at": Detail("开始", format=china_time),
-                "ended_at": Detail("结束", format=china_time),
+                "started_at": Detail("开始", format=china_time_text),
+                "ended_at": Detail("结束", format=china_time_text),
             },
         ),
         "attempt.outage_extend": Action(
             "因数据库中断顺延截止时间",
-            details={"seconds_by_attempt": Detail("各答卷顺延（秒，按答卷编号）")},
+            details={"extended": Detail("顺延的答卷"), "seconds": Detail("顺延（秒）")},
         ),
         "attempt.reopen": Action(
             "因数据库中断重新开放答卷",
             details={
                 "outage": Detail("数据库中断记录编号"),
                 "minutes": Detail("重新开放（分钟）"),
-                "before": Detail("重新开放前（成绩、截止与交卷）"),
+                "before": Detail("重新开放前"),
+                "score": Detail("成绩", format=points),
+                "deadline_at": Detail("截止时间", format=china_time_text),
+                "submitted_at": Detail("交卷时间", format=china_time_text),
+                "submitted_by": Detail("交卷方式", format=submitted_by),
             },
         ),
     },
@@ -103,7 +111,7 @@ LABELS = Labels(
         "minutes": Detail("本次延长（分钟）"),
         "extra_minutes": Detail("累计延长（分钟）"),
         "attempt": Detail("答卷", refers_to="attempt"),
-        "deadline_at": Detail("新的截止时间", format=china_time),
+        "deadline_at": Detail("新的截止时间", format=china_time_text),
         "rows": Detail("条数"),
         "all_units": Detail("全部单位"),
         "from_versions": Detail("原版本（编号）"),

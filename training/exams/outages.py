@@ -92,7 +92,12 @@ def extend_for_outages(grace: timedelta, actor: Actor = SYSTEM) -> dict[int, int
             "attempt.outage_extend",
             object_type="attempt",
             summary=f"数据库中断，顺延 {len(added)} 份进行中答卷的截止时间",
-            detail={"seconds_by_attempt": added},
+            detail={
+                "extended": [
+                    {"attempt": attempt_id, "seconds": seconds}
+                    for attempt_id, seconds in added.items()
+                ]
+            },
         )
     return added
 
