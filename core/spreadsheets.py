@@ -94,6 +94,8 @@ class Sheet:
     caption: str | None = None
     #: column index (0 = A) -> the values a drop-down offers below the header
     dropdowns: dict[int, Sequence[str]] = field(default_factory=dict)
+    #: column index (0 = A) -> Excel number format of its numbers and times ("0.00", "0.0%")
+    formats: dict[int, str] = field(default_factory=dict)
 
 
 def write_xlsx(sheets: Iterable[Sheet]) -> bytes:
@@ -118,7 +120,12 @@ def write_xlsx(sheets: Iterable[Sheet]) -> bytes:
         for row in top:
             worksheet.append([_bold(worksheet, value) for value in row])
         for row in sheet.rows:
-            worksheet.append([_xlsx_value(worksheet, value) for value in row])
+            cells = [_xlsx_value(worksheet, value) for value in row]
+            for index, number_format in sheet.formats.items():
+                if index < len(cells) and not isinstance(cells[index], str | Cell | None):
+                    cells[index] = WriteOnlyCell(worksheet, value=cells[index])
+                    cells[index].number_format = number_format
+            worksheet.append(cells)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -2,6 +2,7 @@
 TEST_DATABASE_URL is set), clients, a login helper, a clock tests can move, and the
 factories of tests/factories.py behind fixtures."""
 
+import contextlib
 import contextvars
 import os
 import shutil
@@ -10,7 +11,7 @@ from itertools import count
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from app import create_app
 from core import clock
@@ -226,3 +227,24 @@ def learner(make_user):
 def exam(questions, learner):
     """A published exam of the standard sections, `learner` on its roster."""
     return factories.make_exam(roster=[learner])
+
+
+@pytest.fixture
+def count_queries(app):
+    """`with count_queries() as queries:` ... `len(queries)`: the statements sent to the
+    database meanwhile (by any request or code of the test)."""
+
+    @contextlib.contextmanager
+    def counting():
+        statements = []
+
+        def note(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            yield statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+
+    return counting

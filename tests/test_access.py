@@ -96,6 +96,7 @@ EXPECTED_ACCESS = {
     "manage.add_people": ADMINS,
     "manage.remove_member": ADMINS,
     "manage.extend_time": ADMINS,
+    "manage.extend_on_board": ADMINS,
     "manage.batch_board": ADMINS,
     "manage.exam_results": ADMINS,
     "manage.export_results": ADMINS,

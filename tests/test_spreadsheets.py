@@ -4,6 +4,7 @@ import io
 import re
 import time
 import zipfile
+from datetime import datetime
 from decimal import Decimal
 
 import openpyxl
@@ -73,6 +74,23 @@ def test_xlsx_keeps_numbers_numeric_sets_widths_and_writes_several_sheets():
     assert sheet.column_dimensions["B"].width == 8
     assert sheet.freeze_panes == "A3"
     assert book["按单位汇总"]["B2"].value == 2
+
+
+def test_xlsx_number_formats_apply_to_numbers_and_times_and_leave_text_guarded():
+    moment = datetime(2026, 3, 2, 9, 30)
+    rows = [["张三", Decimal("8.00"), moment, 0.5], ["=1+1", None, None, None]]
+    formats = {1: "0.00", 2: "yyyy-mm-dd hh:mm", 3: "0.0%"}
+    data = write_xlsx([Sheet("成绩", ["姓名", "成绩", "交卷", "合格率"], rows, formats=formats)])
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["成绩"]
+    assert (sheet["B2"].value, sheet["B2"].data_type, sheet["B2"].number_format) == (
+        8,
+        "n",
+        "0.00",
+    )
+    assert (sheet["C2"].value, sheet["C2"].number_format) == (moment, "yyyy-mm-dd hh:mm")
+    assert sheet["D2"].number_format == "0.0%"
+    assert (sheet["A3"].value, sheet["A3"].data_type) == ("=1+1", "s")
+    assert sheet["B3"].value is None
 
 
 @pytest.mark.parametrize("text", HOSTILE_TEXT)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from core.audit import Actor, record
 from core.extensions import db
@@ -14,15 +14,16 @@ from training.models import Unit, User
 class TreeRow:
     unit: Unit
     depth: int
-    user_count: int
+    has_children: bool = False
+    #: people whose unit is this one
+    user_count: int = 0
+    #: people in this unit and every unit below it
+    subtree_count: int = 0
 
 
-def tree_rows(admin: User | None = None) -> list[TreeRow]:
+def _walk(admin: User | None) -> list[TreeRow]:
     """The tree in display order (depth-first); limited to what `admin` manages."""
     units = db.session.scalars(select(Unit).order_by(Unit.sort_order, Unit.id)).all()
-    counts = dict(
-        db.session.execute(select(User.unit_id, func.count()).group_by(User.unit_id)).all()
-    )
     children: dict[int | None, list[Unit]] = {}
     for unit in units:
         children.setdefault(unit.parent_id, []).append(unit)
@@ -32,7 +33,7 @@ def tree_rows(admin: User | None = None) -> list[TreeRow]:
     def walk(parent_id: int | None, depth: int) -> None:
         for unit in children.get(parent_id, []):
             if scope is None or unit.id in scope:
-                rows.append(TreeRow(unit, depth, counts.get(unit.id, 0)))
+                rows.append(TreeRow(unit, depth, unit.id in children))
                 walk(unit.id, depth + 1)
             else:
                 walk(unit.id, depth)
@@ -41,8 +42,50 @@ def tree_rows(admin: User | None = None) -> list[TreeRow]:
     return rows
 
 
+def head_counts() -> dict[int, tuple[int, int]]:
+    """Per unit: (people directly in it, people in it and every unit below), one query."""
+    below = select(Unit.id.label("top"), Unit.id.label("unit_id")).cte("below", recursive=True)
+    below = below.union_all(select(below.c.top, Unit.id).where(Unit.parent_id == below.c.unit_id))
+    direct = func.count(case((below.c.unit_id == below.c.top, User.id)))
+    stmt = (
+        select(below.c.top, direct, func.count(User.id))
+        .join(User, User.unit_id == below.c.unit_id)
+        .group_by(below.c.top)
+    )
+    return {top: (own, everyone) for top, own, everyone in db.session.execute(stmt)}
+
+
+def tree_rows(admin: User | None = None) -> list[TreeRow]:
+    """The tree with head counts, direct and of the whole subtree."""
+    rows = _walk(admin)
+    counts = head_counts()
+    for row in rows:
+        row.user_count, row.subtree_count = counts.get(row.unit.id, (0, 0))
+    return rows
+
+
+def unit_paths() -> dict[int, str]:
+    """Every unit's path (区政府 / 区司法局 / 普法科) from one query, for reports."""
+    parents, names = {}, {}
+    for unit_id, parent_id, name in db.session.execute(select(Unit.id, Unit.parent_id, Unit.name)):
+        parents[unit_id], names[unit_id] = parent_id, name
+    paths: dict[int, str] = {}
+
+    def path(unit_id: int) -> str:
+        if unit_id not in paths:
+            parent = parents[unit_id]
+            paths[unit_id] = (
+                names[unit_id] if parent is None else f"{path(parent)} / {names[unit_id]}"
+            )
+        return paths[unit_id]
+
+    for unit_id in names:
+        path(unit_id)
+    return paths
+
+
 def unit_choices(admin: User | None = None) -> list[tuple[int, str]]:
-    return [(row.unit.id, "　" * row.depth + row.unit.name) for row in tree_rows(admin)]
+    return [(row.unit.id, "　" * row.depth + row.unit.name) for row in _walk(admin)]
 
 
 def find_by_path_or_name(text: str) -> tuple[Unit | None, str | None]:

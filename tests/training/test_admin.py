@@ -6,6 +6,7 @@ from sqlalchemy import select
 from core.audit import AuditEntry
 from core.extensions import db
 from core.roles import Role
+from training import units
 from training.models import Unit, User
 
 
@@ -232,3 +233,26 @@ def test_unit_admin_cannot_create_top_level_units(client, login_as, make_unit, r
     client.post(f"/admin/units/{bureau.id}/rename", data={"name": "改名"})
     db.session.refresh(bureau)
     assert bureau.name == "区司法局"
+
+
+def test_the_unit_tree_counts_the_subtree_beside_the_direct_members(
+    client, login_as, make_user, make_unit, root_unit, count_queries
+):
+    district = make_unit("示范区人民政府", parent=root_unit)
+    bureau = make_unit("示范区司法局", parent=district)
+    section = make_unit("普法科", parent=bureau)
+    for unit, people in ((bureau, 2), (section, 3)):
+        for _ in range(people):
+            make_user(unit=unit)
+    with count_queries() as queries:
+        counts = units.head_counts()
+    assert len(queries) == 1
+    assert counts[district.id] == (0, 5)
+    assert counts[bureau.id] == (2, 5)
+    assert counts[section.id] == (3, 3)
+
+    login_as(Role.SYSTEM_ADMIN, unit=root_unit)  # one more person at the top
+    assert units.head_counts()[root_unit.id] == (1, 6)
+    page = client.get("/admin/units").text
+    assert '示范区人民政府 <span class="text-muted small">本级 0 人，含下级共 5 人' in page
+    assert '普法科 <span class="text-muted small">3 人' in page

@@ -3,6 +3,7 @@ rosters, time extensions, the live board, regrading after a key correction, resu
 
 import csv
 import io
+import re
 import zipfile
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -473,11 +474,13 @@ def test_an_extension_is_audited_and_applies_at_once(law, make_user, client, log
     members = {m.user_id: m for m in batch.members}
 
     login_as(Role.SYSTEM_ADMIN)
+    # The board's one form: the person is chosen; back to the same filter and page.
     response = client.post(
-        f"/manage/batches/{batch.id}/members/{members[writing.id].id}/extend?back=board",
-        data={"minutes": "15"},
+        f"/manage/batches/{batch.id}/board/extend?state=in_progress&q=%E5%BC%A0",
+        data={"member_id": members[writing.id].id, "minutes": "15"},
     )
-    assert response.status_code == 302 and response.location.endswith("/board")
+    assert response.status_code == 302
+    assert response.location == f"/manage/batches/{batch.id}/board?state=in_progress&q=%E5%BC%A0"
     db.session.expire_all()
     assert attempt.deadline_at == deadline + timedelta(minutes=15)
     assert members[writing.id].extra_minutes == 15
@@ -524,13 +527,152 @@ def test_the_board_counts_and_submits_what_ran_out(law, make_user, client, login
     assert (board.passed, board.failed) == (2, 1)  # the expired attempt had all answers right
     db.session.refresh(expired)
     assert expired.status == AttemptStatus.SUBMITTED.value and expired.submitted_by == "deadline"
-    row = next(row for row in board.rows if row.user.name == "在写")
+    row = next(row for row in board.rows if row.name == "在写")
     assert row.remaining_seconds == (30 - 9) * 60 + 1
 
     login_as(Role.SYSTEM_ADMIN)
     page = client.get(f"/manage/batches/{batch.id}/board").text
     assert "21 分 1 秒" in page and "100.00 / 100.00" in page and "到时自动交卷" in page
     assert 'http-equiv="refresh"' in page
+
+
+def states(rows) -> dict[str, str]:
+    return {row.name: row.state_label for row in rows}
+
+
+def test_board_results_and_export_say_where_each_person_stands(
+    law, make_user, client, login_as, frozen_clock
+):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    idle, writing, done = (make_user(name=name) for name in ("未动", "在写", "交了"))
+    batch = add_batch(exam, [idle, writing, done], NOW, NOW + timedelta(hours=3), "第一批")
+    take(done, exam)
+    take(writing, exam, submit=False)
+
+    # While the window is open nobody is 未参加: one rule for the board, results, export.
+    expected = {"未动": "未开始", "在写": "进行中", "交了": "已交卷"}
+    assert states(sittings.board(batch, clock.now(), GRACE).rows) == expected
+    outcome = results.results(exam, clock.now(), GRACE)
+    assert states(outcome.rows) == expected
+    assert (outcome.count("not_started"), outcome.count("absent")) == (1, 0)
+    exported = results.export_results(SYSTEM, exam, "csv", clock.now(), GRACE)
+    table = list(csv.reader(io.StringIO(exported.decode("utf-8-sig"))))
+    assert {row[0]: row[3] for row in table[1:]} == expected
+    login_as(Role.SYSTEM_ADMIN)
+    page = client.get(f"/manage/exams/{exam.id}/results").text
+    assert "进行中" in page and "未参加" not in page.split("按人员")[1]
+
+    # Once the batch has closed: whoever never started did not take part; the attempt
+    # whose time ran out is handed in by the clock.
+    frozen_clock.now = NOW + timedelta(hours=4)
+    closed = {"未动": "未参加", "在写": "已交卷", "交了": "已交卷"}
+    assert states(results.results(exam, clock.now(), GRACE).rows) == closed
+    assert states(sittings.board(batch, clock.now(), GRACE).rows) == closed
+
+
+def test_the_xlsx_export_has_numbers_widths_and_a_sheet_by_unit(law, tree):
+    bureau, _section, town, people, _admin = tree
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    batch = add_batch(exam, people[bureau] + people[town])
+    seed_attempts(exam, batch, people[bureau][0], [85])
+    seed_attempts(exam, batch, people[town][0], [40])
+    data = results.export_results(SYSTEM, exam, "xlsx", clock.now(), GRACE)
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["考试成绩", "按单位"]
+    sheet = book["考试成绩"]
+    header = [cell.value for cell in sheet[2]]
+    row = next(row for row in sheet.iter_rows(min_row=3) if row[0].value == "区司法局1")
+    cells = dict(zip(header, row, strict=True))
+    for name, value in (("成绩", 85), ("满分", 100)):
+        assert (cells[name].value, cells[name].data_type) == (value, "n")
+        assert cells[name].number_format == "0.00"
+    assert (cells["作答次数"].value, cells["作答次数"].data_type) == (1, "n")
+    assert cells["交卷时间（北京时间）"].value == datetime(2026, 3, 2, 9, 1)  # NOW + 1 min
+    assert cells["状态"].value == "已交卷" and cells["是否合格"].value == "合格"
+    assert sheet.column_dimensions["A"].width == 12
+    assert sheet.column_dimensions["C"].width == 36
+
+    by_unit = book["按单位"]
+    assert [cell.value for cell in by_unit[2]] == [
+        "单位",
+        "应考人数",
+        "参考人数",
+        "合格人数",
+        "合格率",
+    ]
+    rows = {row[0].value: row for row in by_unit.iter_rows(min_row=3)}
+    bureau_row = rows["测试区人民政府 / 区司法局"]
+    assert [cell.value for cell in bureau_row[1:]] == [2, 1, 1, 1]
+    assert bureau_row[4].number_format == "0.0%"
+    assert [cell.value for cell in rows["测试区人民政府 / 城关镇"][1:]] == [2, 1, 0, 0]
+
+
+def test_board_and_results_take_as_many_queries_for_50_people_as_for_5(
+    law, make_user, client, login_as, count_queries
+):
+    add_questions("true_false", 10)
+    login_as(Role.SYSTEM_ADMIN)
+    counted = {}
+    for size in (5, 50):
+        exam = published_exam(make_blueprint(ten_true_false()))
+        people = [make_user(name=f"考生{size}-{i:02}") for i in range(size)]
+        batch = add_batch(exam, people)
+        take(people[0], exam)
+        take(people[1], exam, answers={"true_false": [1]})
+        take(people[2], exam, submit=False)
+        with count_queries() as board_queries:
+            board = client.get(f"/manage/batches/{batch.id}/board")
+        with count_queries() as results_queries:
+            page = client.get(f"/manage/exams/{exam.id}/results")
+        assert board.status_code == page.status_code == 200
+        assert board.text.count('data-label="姓名"') == size
+        counted[size] = (len(board_queries), len(results_queries))
+    assert counted[5] == counted[50]
+
+
+def test_the_board_pages_filters_and_has_one_extension_form(
+    law, make_user, make_unit, root_unit, client, login_as
+):
+    town = make_unit("城关镇", parent=root_unit)
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    people = [make_user(name=f"考生{i:02}", login=f"kaosheng{i:02}") for i in range(53)]
+    people += [
+        make_user(name="达标率100%", login="percent", unit=town),
+        make_user(name="李_四", login="underscore", unit=town),
+    ]
+    batch = add_batch(exam, people)
+    take(people[0], exam, submit=False)
+    take(people[1], exam)
+    login_as(Role.SYSTEM_ADMIN)
+    url = f"/manage/batches/{batch.id}/board"
+
+    def names(query: str = "") -> list[str]:
+        page = client.get(url + query).text
+        return re.findall(r'<td data-label="姓名">([^<]*)</td>', page)
+
+    first = client.get(url).text
+    assert "共 55 人符合条件，第 1 / 2 页" in first
+    assert len(names()) == 50 and len(names("?page=2")) == 5
+    # One extension form, offering the people of the page who have not handed in.
+    assert first.count("<form") - first.count('method="get"') == 1 + first.count("/logout")
+    assert first.count(f'action="/manage/batches/{batch.id}/board/extend') == 1
+    assert first.count('<option value="') - first.count('<option value=""') >= 49
+    assert "考生01（kaosheng01）" not in first  # handed in
+
+    assert names("?state=in_progress") == ["考生00"]
+    assert sorted(names(f"?unit_id={town.id}")) == ["李_四", "达标率100%"]
+    assert names("?q=%25") == ["达标率100%"]  # % and _ match themselves
+    assert names("?q=_") == ["李_四"]
+    assert len(names("?q=kaosheng0")) == 10
+    assert names("?q=kaosheng0&state=submitted") == ["考生01"]
+    assert "名单中还没有人员" not in client.get(url + "?q=nobody").text
+
+    board = sittings.board(batch, clock.now(), GRACE, filters=sittings.BoardFilter(page=2))
+    assert (board.total, board.count("not_started"), board.count("in_progress")) == (55, 53, 1)
+    assert (board.count("submitted"), board.passed, board.page, board.pages) == (1, 1, 2, 2)
 
 
 # --- regrading ---------------------------------------------------------------------
@@ -625,6 +767,27 @@ def test_applying_a_regrade_rescores_and_is_audited(regrade_setup, client, login
         regrade.apply_regrade(SYSTEM, exam, question.id)
 
 
+def test_a_candidate_starting_after_a_regrade_gets_the_corrected_version(regrade_setup, make_user):
+    exam, question, _taken, _writing = regrade_setup
+    old_version = question.current_version
+    revision = exam.pools_revision
+    # The starts in the set-up left this process with the exam's pools parsed.
+    assert (exam.id, revision) in attempts._POOLS
+    new_version = correct_key(question)
+    regrade.apply_regrade(SYSTEM, exam, question.id)
+    db.session.commit()
+    # The revision moved in the database, where every worker reads it at its next start.
+    db.session.expire_all()
+    assert db.session.scalar(select(models.Exam.pools_revision)) == revision + 1
+
+    latecomer = make_user(name="迟到者")
+    sittings.add_members(SYSTEM, exam.batches[0], [latecomer])
+    db.session.commit()
+    attempt = take(latecomer, exam, submit=False)
+    versions = {item.question_version_id for item in attempt.items}
+    assert new_version.id in versions and old_version.id not in versions
+
+
 def test_a_regrade_that_changes_pass_or_fail_says_so(law, make_user):
     add_questions("true_false", 9)
     key_question = add_questions("single", 1)[0]
@@ -712,31 +875,32 @@ def seed_attempts(exam, batch, user, scores):
 
 @pytest.mark.parametrize(
     ("counting", "number", "score"),
-    [("best", 2, "90.00"), ("last", 3, "50.00"), ("first", 1, "70.00")],
+    # best: the earliest of two equal best scores
+    [("best", 2, "90.00"), ("last", 4, "50.00"), ("first", 1, "70.00")],
 )
 def test_results_count_the_attempt_the_rule_names(law, tree, counting, number, score):
     bureau, _section, town, people, admin = tree
     add_questions("true_false", 10)
-    exam = published_exam(make_blueprint(ten_true_false()), counting=counting, attempts_allowed=3)
+    exam = published_exam(make_blueprint(ten_true_false()), counting=counting, attempts_allowed=4)
     batch = add_batch(exam, people[bureau] + people[town])
-    seed_attempts(exam, batch, people[bureau][0], [70, 90, 50])
+    seed_attempts(exam, batch, people[bureau][0], [70, 90, 90, 50])
     seed_attempts(exam, batch, people[town][0], [65])
 
-    outcome = results.results(exam)
-    rows = {row.user.name: row for row in outcome.rows}
-    counted = rows["区司法局1"].counted
-    assert (counted.number, str(counted.score)) == (number, score)
-    assert rows["区司法局2"].counted is None and rows["区司法局2"].state_label == "未参加"
-    units = {rate.unit.name: rate for rate in outcome.units}
+    outcome = results.results(exam, clock.now(), GRACE)
+    rows = {row.name: row for row in outcome.rows}
+    counted = rows["区司法局1"]
+    assert (counted.number, str(counted.score), counted.submitted) == (number, score, 4)
+    assert rows["区司法局2"].number is None and rows["区司法局2"].state_label == "未开始"
+    units = {rate.path.rsplit(" / ", 1)[-1]: rate for rate in outcome.units}
     passed = counting != "last"
     assert (units["区司法局"].assigned, units["区司法局"].took) == (2, 1)
     assert units["区司法局"].passed == int(passed)
     assert units["区司法局"].rate == ("100.0%" if passed else "0.0%")
     assert units["城关镇"].rate == "100.0%"
 
-    scoped = results.results(exam, accounts.manageable_unit_ids(admin))
-    assert {row.user.name for row in scoped.rows} == {"区司法局1", "区司法局2"}
-    assert [rate.unit.name for rate in scoped.units] == ["区司法局"]
+    scoped = results.results(exam, clock.now(), GRACE, accounts.manageable_unit_ids(admin))
+    assert {row.name for row in scoped.rows} == {"区司法局1", "区司法局2"}
+    assert [rate.path for rate in scoped.units] == ["测试区人民政府 / 区司法局"]
 
 
 def test_the_export_is_audited_and_scoped(law, tree, client, auth):
@@ -761,7 +925,7 @@ def test_the_export_is_audited_and_scoped(law, tree, client, auth):
     assert rows[0][:3] == ["姓名", "账号", "单位"]
     assert {row[0] for row in rows[1:]} == {"区司法局1", "区司法局2"}
     first = next(row for row in rows if row[0] == "区司法局1")
-    assert first[6:10] == ["85.00", "100.00", "合格", "合格"]
+    assert first[3] == "已交卷" and first[7:11] == ["85.00", "100.00", "合格", "合格"]
 
     xlsx = client.post(f"/manage/exams/{exam.id}/results/export/xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
@@ -780,7 +944,7 @@ def test_an_export_cell_cannot_become_a_formula(law, make_user, root_unit):
     person = make_user(name="=HYPERLINK(1)")
     batch = add_batch(exam, [person])
     seed_attempts(exam, batch, person, [70])
-    data = results.export_results(SYSTEM, exam, "csv").decode("utf-8")
+    data = results.export_results(SYSTEM, exam, "csv", clock.now(), GRACE).decode("utf-8")
     assert "'=HYPERLINK(1)" in data
 
 
@@ -790,9 +954,11 @@ def test_every_cell_of_the_xlsx_export_is_text_never_a_formula(law, make_user, r
     exam = published_exam(make_blueprint(ten_true_false()), title=title)
     person = make_user(name="=1+1", login="formula")
     seed_attempts(exam, add_batch(exam, [person]), person, [70])
-    data = results.export_results(SYSTEM, exam, "xlsx")
+    data = results.export_results(SYSTEM, exam, "xlsx", clock.now(), GRACE)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+        sheets = [name for name in archive.namelist() if name.startswith("xl/worksheets/")]
+        assert len(sheets) == 2  # the people, and the units
+        assert all(b"<f>" not in archive.read(name) for name in sheets)
     sheet = load_workbook(io.BytesIO(data)).active
     assert (sheet["A1"].value, sheet["A1"].data_type) == (title, "s")
     assert (sheet["A3"].value, sheet["A3"].data_type) == ("=1+1", "s")

@@ -107,19 +107,23 @@ def why_cannot_start(user: User, exam: Exam, member: BatchMember | None, now) ->
     return None
 
 
-# Parsed pools of published exams, per process: they never change once published, and
-# parsing a 20,000-question pool on every start was two fifths of a start's cost.
-_POOLS: dict[tuple[int, datetime], list[list[tuple[int, int, int]]]] = {}
+# Parsed pools of published exams, per process (parsing a 20,000-question pool on every
+# start was two fifths of a start's cost), keyed on the revision that publish and regrade
+# bump in the database, so a worker never draws from pools another worker has replaced.
+_POOLS: dict[tuple[int, int], list[list[tuple[int, int, int]]]] = {}
 
 
 def exam_pools(exam: Exam) -> list[list[tuple[int, int, int]]]:
-    key = (exam.id, exam.created_at)
-    pools = _POOLS.get(key)
+    pools = _POOLS.get((exam.id, exam.pools_revision))
     if pools is None:
-        pools = [[tuple(entry) for entry in pool] for pool in exam.pools]
+        # The revision and the pools in one read, so the copy is filed under its own revision.
+        revision, stored = db.session.execute(
+            select(Exam.pools_revision, Exam.pools).where(Exam.id == exam.id)
+        ).one()
+        pools = [[tuple(entry) for entry in pool] for pool in stored]
         if len(_POOLS) >= 64:
             _POOLS.clear()
-        _POOLS[key] = pools
+        _POOLS[(exam.id, revision)] = pools
     return pools
 
 
@@ -365,11 +369,14 @@ def held_by_outage(deadline: datetime, grace: timedelta) -> bool:
     return since is not None and deadline + grace >= since
 
 
-def finalize_expired(now: datetime, grace: timedelta) -> int:
-    """Submit every attempt past its deadline (for `flask exams finalize` and boards)."""
+def finalize_expired(now: datetime, grace: timedelta, *where) -> int:
+    """Submit every attempt past its deadline (`where`: only those of a batch or an exam),
+    for `flask exams finalize`, the board and the results."""
     stale = db.session.scalars(
         select(Attempt).where(
-            Attempt.status == AttemptStatus.IN_PROGRESS.value, Attempt.deadline_at < now - grace
+            Attempt.status == AttemptStatus.IN_PROGRESS.value,
+            Attempt.deadline_at < now - grace,
+            *where,
         )
     ).all()
     return sum(finalize_if_expired(attempt, now, grace) for attempt in stale)

@@ -311,6 +311,23 @@ class ExtendForm(Form):
     )
 
 
+class BoardFilterForm(Form):
+    """Which people the live board lists (GET, so the page can be bookmarked)."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField("状态", default="")
+    unit_id = SelectField("单位（含下级）", coerce=int, default=0)
+    q = StringField("姓名或账号", validators=[Optional(), Length(max=64)])
+
+
+class BoardExtendForm(ExtendForm):
+    """The board's one extension form: the person is chosen, not a row's own form."""
+
+    member_id = IntegerField("考生", validators=[InputRequired("请选择要延长时间的考生")])
+
+
 class ReopenForm(Form):
     minutes = IntegerField(
         "重新开放（分钟）",

@@ -38,6 +38,8 @@ from training.exams.forms import (
     AddUnitForm,
     BatchForm,
     BlueprintForm,
+    BoardExtendForm,
+    BoardFilterForm,
     ExamForm,
     ExtendForm,
     PeopleSearchForm,
@@ -60,7 +62,6 @@ bp = Blueprint("manage", __name__, url_prefix="/manage")
 trainer_required = role_required(Role.TRAINER)
 admin_required = role_required(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
 EXPORT_MIME = {"csv": "text/csv; charset=utf-8", "xlsx": formats.FORMATS["xlsx"].mimetype}
-RESULTS_PER_PAGE = 100
 
 
 @bp.context_processor
@@ -72,6 +73,7 @@ def labels() -> dict:
         "MULTIPLE_POLICY_LABELS": MULTIPLE_POLICY_LABELS,
         "ReviewPolicy": ReviewPolicy,
         "format_grade_bands": format_grade_bands,
+        "STATE_LABELS": sittings.STATE_LABELS,
     }
 
 
@@ -426,6 +428,17 @@ def remove_member(batch_id: int, member_id: int):
     return redirect(url_for("manage.batch_roster", batch_id=batch.id))
 
 
+def _extend(member: BatchMember, minutes: int) -> None:
+    name = member.user.name
+    try:
+        attempt = sittings.extend_time(current_actor(), member, minutes)
+    except SetupError as error:
+        show_error(error)
+    else:
+        now_applies = "，正在进行的作答已立即延长" if attempt is not None else ""
+        flash(f"已为「{name}」延长 {minutes} 分钟{now_applies}。", "success")
+
+
 @bp.route("/batches/<int:batch_id>/members/<int:member_id>/extend", methods=["POST"])
 @admin_required
 def extend_time(batch_id: int, member_id: int):
@@ -433,27 +446,54 @@ def extend_time(batch_id: int, member_id: int):
     member = get_member_or_404(batch, member_id)
     form = ExtendForm()
     if form.validate_on_submit():
-        name, minutes = member.user.name, form.minutes.data
-        try:
-            attempt = sittings.extend_time(current_actor(), member, minutes)
-        except SetupError as error:
-            show_error(error)
-        else:
-            now_applies = "，正在进行的作答已立即延长" if attempt is not None else ""
-            flash(f"已为「{name}」延长 {minutes} 分钟{now_applies}。", "success")
+        _extend(member, form.minutes.data)
     else:
         _flash_errors(form.errors)
-    back = request.args.get("back") == "board"
-    endpoint = "manage.batch_board" if back else "manage.batch_roster"
-    return redirect(url_for(endpoint, batch_id=batch.id))
+    return redirect(url_for("manage.batch_roster", batch_id=batch.id))
+
+
+BOARD_ARGS = ("state", "unit_id", "q", "page")
+
+
+def _board_args() -> dict:
+    """The board's filter and page, to come back to after an extension."""
+    return {name: request.args[name] for name in BOARD_ARGS if request.args.get(name)}
 
 
 @bp.route("/batches/<int:batch_id>/board")
 @admin_required
 def batch_board(batch_id: int):
     batch = get_batch_or_404(batch_id)
-    board = sittings.board(batch, clock.now(), _grace(), _scope())
-    return render_template("manage/board.html", batch=batch, board=board, extend_form=ExtendForm())
+    form = BoardFilterForm(request.args)
+    form.state.choices = choices([("", "全部状态"), *sittings.STATE_LABELS.items()])
+    form.unit_id.choices = choices([(0, "全部单位"), *units.unit_choices(current_user)])
+    filters = sittings.BoardFilter(page=request.args.get("page", 1, type=int))
+    if form.validate():
+        filters.state = form.state.data or ""
+        filters.unit_id = form.unit_id.data or None
+        filters.text = (form.q.data or "").strip()
+    board = sittings.board(batch, clock.now(), _grace(), _scope(), filters)
+    return render_template(
+        "manage/board.html",
+        batch=batch,
+        board=board,
+        filter_form=form,
+        extend_form=BoardExtendForm(),
+        args=_board_args(),
+    )
+
+
+@bp.route("/batches/<int:batch_id>/board/extend", methods=["POST"])
+@admin_required
+def extend_on_board(batch_id: int):
+    """The board's one extension form: the person comes with the form."""
+    batch = get_batch_or_404(batch_id)
+    form = BoardExtendForm()
+    if form.validate_on_submit():
+        _extend(get_member_or_404(batch, form.member_id.data), form.minutes.data)
+    else:
+        _flash_errors(form.errors)
+    return redirect(url_for("manage.batch_board", batch_id=batch.id, **_board_args()))
 
 
 # --- results (administrators) ------------------------------------------------------
@@ -463,18 +503,11 @@ def batch_board(batch_id: int):
 @admin_required
 def exam_results(exam_id: int):
     exam = db.get_or_404(Exam, exam_id)
-    outcome = results.results(exam, _scope())
-    pages = max(1, -(-len(outcome.rows) // RESULTS_PER_PAGE))
-    page = min(max(1, request.args.get("page", 1, type=int)), pages)
-    shown = outcome.rows[(page - 1) * RESULTS_PER_PAGE : page * RESULTS_PER_PAGE]
+    outcome = results.results(
+        exam, clock.now(), _grace(), _scope(), page=request.args.get("page", 1, type=int)
+    )
     return render_template(
-        "manage/results.html",
-        exam=exam,
-        outcome=outcome,
-        shown=shown,
-        page=page,
-        pages=pages,
-        button_form=EmptyForm(),
+        "manage/results.html", exam=exam, outcome=outcome, button_form=EmptyForm()
     )
 
 
@@ -484,7 +517,7 @@ def export_results(exam_id: int, fmt: str):
     exam = db.get_or_404(Exam, exam_id)
     _check_post()
     try:
-        data = results.export_results(current_actor(), exam, fmt, _scope())
+        data = results.export_results(current_actor(), exam, fmt, clock.now(), _grace(), _scope())
     except SetupError as error:
         show_error(error)
         return redirect(url_for("manage.exam_results", exam_id=exam.id))

@@ -184,6 +184,9 @@ class Exam(db.Model):
     #: published: [[[question id, version id, choice count], ...], ...]; a fixed-paper exam
     #: keeps just its one paper here
     pools: Mapped[list | None] = mapped_column(JSON, deferred=True)
+    #: bumped whenever `pools` changes (publish, regrade): each process keys its parsed
+    #: copy of the pools on it, so every worker sees a change at its next start
+    pools_revision: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_by: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 

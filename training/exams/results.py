@@ -1,51 +1,74 @@
 """An exam's results, a report: the attempt that counts per person, pass rates by unit,
-and the audited export.
+and the audited export. Counted, paged and summed in the database: a roster of 12,000
+is never loaded as objects.
 
 `scope` arguments are the unit ids an administrator manages
 (accounts.manageable_unit_ids): None means all.
 """
 
-from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy.orm import aliased
 
 from core import clock
 from core.audit import Actor, record
 from core.extensions import db
 from core.spreadsheets import Sheet, write_csv, write_xlsx
-from training import scoring
+from training import units
+from training.exams import attempts
 from training.exams.models import (
     Attempt,
     AttemptStatus,
     Batch,
     BatchMember,
     Exam,
+    ExamStatus,
 )
 from training.exams.setup import SetupError
+from training.exams.sittings import STATE_LABELS, member_state
 from training.models import Unit, User
+from training.scoring import AttemptRule
+
+RESULTS_PAGE_SIZE = 100
 
 
 @dataclass
 class ResultRow:
-    user: User
-    #: the submitted attempts, in order
-    submitted: list[Attempt]
-    #: the one that counts under the exam's counting rule
-    counted: Attempt | None
+    name: str
+    login: str
+    unit_id: int
+    unit_name: str
+    state: str
+    #: how many attempts were handed in
+    submitted: int
+    #: the counted attempt (None: nothing handed in yet)
+    number: int | None
+    batch_name: str | None
+    score: Decimal | None
+    max_score: Decimal | None
+    passed: bool | None
+    grade_label: str | None
+    submitted_at: datetime | None
 
     @property
     def state_label(self) -> str:
-        if self.counted is None:
-            return "未参加"
-        return "合格" if self.counted.passed else "不合格"
+        return STATE_LABELS[self.state]
+
+    @property
+    def result_label(self) -> str:
+        if self.number is None:
+            return ""
+        return "合格" if self.passed else "不合格"
 
 
 @dataclass
 class UnitRate:
-    unit: Unit
+    unit_id: int
+    path: str
     assigned: int = 0
     took: int = 0
     passed: int = 0
@@ -53,6 +76,10 @@ class UnitRate:
     @property
     def rate(self) -> str:
         return percent(self.passed, self.took)
+
+    @property
+    def fraction(self) -> float | None:
+        return self.passed / self.took if self.took else None
 
 
 def percent(part: int, whole: int) -> str:
@@ -65,69 +92,168 @@ def percent(part: int, whole: int) -> str:
 @dataclass
 class ExamResults:
     exam: Exam
-    rows: list[ResultRow]
+    #: everyone (within scope) by state
+    counts: dict[str, int]
     units: list[UnitRate]
+    #: one page of people
+    rows: list[ResultRow]
+    page: int
+    pages: int
+
+    @property
+    def assigned(self) -> int:
+        return sum(self.counts.values())
 
     @property
     def took(self) -> int:
-        return sum(row.counted is not None for row in self.rows)
+        return sum(rate.took for rate in self.units)
 
     @property
     def passed(self) -> int:
-        return sum(row.counted is not None and bool(row.counted.passed) for row in self.rows)
+        return sum(rate.passed for rate in self.units)
 
     @property
     def rate(self) -> str:
         return percent(self.passed, self.took)
 
+    def count(self, state: str) -> int:
+        return self.counts.get(state, 0)
 
-def results(exam: Exam, scope: set[int] | None = None) -> ExamResults:
-    """Per person on a roster (or with an attempt): the attempt that counts under the
-    exam's rule; per unit: how many were assigned, took it and passed (合格率 = 合格/参考)."""
-    assigned = (
-        select(BatchMember.user_id)
+
+def counted_order(rule: str) -> list:
+    """The order in which the attempt that counts comes first: the rule of
+    scoring.counted_attempt (best: highest score, earliest on a tie), in SQL."""
+    rule = AttemptRule(rule)
+    if rule is AttemptRule.FIRST:
+        return [Attempt.number]
+    if rule is AttemptRule.LAST:
+        return [Attempt.number.desc()]
+    return [Attempt.score.desc(), Attempt.number]
+
+
+def people_query(exam: Exam, now: datetime, scope: set[int] | None):
+    """One row per person on a roster of the exam (or with an attempt at it): their
+    state, how many attempts they handed in and the one that counts, as a subquery."""
+    roster = (
+        select(BatchMember.user_id, func.max(Batch.closes_at).label("last_close"))
         .join(Batch, Batch.id == BatchMember.batch_id)
         .where(Batch.exam_id == exam.id)
+        .group_by(BatchMember.user_id)
+        .subquery("roster")
     )
-    attempted = select(Attempt.user_id).where(Attempt.exam_id == exam.id)
-    users_stmt = (
-        select(User)
-        .options(joinedload(User.unit))
-        .where(or_(User.id.in_(assigned), User.id.in_(attempted)))
-        .order_by(User.unit_id, User.name, User.id)
+    handed_in = Attempt.status == AttemptStatus.SUBMITTED.value
+    writing = Attempt.status == AttemptStatus.IN_PROGRESS.value
+    tried = (
+        select(
+            Attempt.user_id,
+            func.sum(case((handed_in, 1), else_=0)).label("submitted"),
+            func.sum(case((writing, 1), else_=0)).label("writing"),
+        )
+        .where(Attempt.exam_id == exam.id)
+        .group_by(Attempt.user_id)
+        .subquery("tried")
     )
-    submitted_stmt = (
-        select(Attempt)
-        .options(joinedload(Attempt.batch))
-        .where(Attempt.exam_id == exam.id, Attempt.status == AttemptStatus.SUBMITTED.value)
-        .order_by(Attempt.user_id, Attempt.number)
+    ranked = (
+        select(
+            Attempt.id,
+            Attempt.user_id,
+            func.row_number()
+            .over(partition_by=Attempt.user_id, order_by=counted_order(exam.counting))
+            .label("rank"),
+        )
+        .where(Attempt.exam_id == exam.id, handed_in)
+        .subquery("ranked")
+    )
+    counted = aliased(Attempt, name="counted")
+    counted_batch = aliased(Batch, name="counted_batch")
+    if exam.status == ExamStatus.CLOSED.value:
+        closed = true()
+    else:
+        closed = or_(roster.c.last_close.is_(None), roster.c.last_close <= now)
+    state = member_state(tried.c.writing > 0, counted.id.is_not(None), closed)
+    stmt = (
+        select(
+            User.id.label("user_id"),
+            User.name,
+            User.login,
+            User.unit_id,
+            Unit.name.label("unit_name"),
+            state.label("state"),
+            func.coalesce(tried.c.submitted, 0).label("submitted"),
+            counted.number,
+            counted_batch.name.label("batch_name"),
+            counted.score,
+            counted.max_score,
+            counted.passed,
+            counted.grade_label,
+            counted.submitted_at,
+        )
+        .join(Unit, Unit.id == User.unit_id)
+        .outerjoin(roster, roster.c.user_id == User.id)
+        .outerjoin(tried, tried.c.user_id == User.id)
+        .outerjoin(ranked, and_(ranked.c.user_id == User.id, ranked.c.rank == 1))
+        .outerjoin(counted, counted.id == ranked.c.id)
+        .outerjoin(counted_batch, counted_batch.id == counted.batch_id)
+        .where(or_(roster.c.user_id.is_not(None), tried.c.user_id.is_not(None)))
     )
     if scope is not None:
-        users_stmt = users_stmt.where(User.unit_id.in_(scope))
-        submitted_stmt = submitted_stmt.join(User, User.id == Attempt.user_id).where(
-            User.unit_id.in_(scope)
+        stmt = stmt.where(User.unit_id.in_(scope))
+    return stmt.subquery("people")
+
+
+def _ordered(people):
+    return select(people).order_by(people.c.unit_id, people.c.name, people.c.user_id)
+
+
+def _row(values) -> ResultRow:
+    return ResultRow(**{name: values[name] for name in values if name != "user_id"})
+
+
+def results(
+    exam: Exam, now: datetime, grace: timedelta, scope: set[int] | None = None, page: int = 1
+) -> ExamResults:
+    """Counts by state; per unit how many were assigned, took it and passed
+    (合格率 = 合格/参考); one page of people, each with the attempt that counts under the
+    exam's rule. Attempts whose time is up are submitted first, as on the board."""
+    attempts.finalize_expired(now, grace, Attempt.exam_id == exam.id)
+    people = people_query(exam, now, scope)
+    counts = dict(
+        db.session.execute(select(people.c.state, func.count()).group_by(people.c.state)).all()
+    )
+    pages = max(1, -(-sum(counts.values()) // RESULTS_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    rows = [
+        _row(values)
+        for values in db.session.execute(
+            _ordered(people).limit(RESULTS_PAGE_SIZE).offset((page - 1) * RESULTS_PAGE_SIZE)
+        ).mappings()
+    ]
+    return ExamResults(exam, counts, unit_rates(people), rows, page, pages)
+
+
+def unit_rates(people) -> list[UnitRate]:
+    """Per unit of the people: assigned, took it (a counted attempt), passed."""
+    paths = units.unit_paths()
+    return [
+        UnitRate(unit_id, paths.get(unit_id, ""), assigned, took, passed)
+        for unit_id, assigned, took, passed in db.session.execute(
+            select(
+                people.c.unit_id,
+                func.count(),
+                func.count(people.c.number),
+                func.count(case((people.c.passed.is_(True), 1))),
+            )
+            .group_by(people.c.unit_id)
+            .order_by(people.c.unit_id)
         )
-    by_user = defaultdict(list)
-    for attempt in db.session.scalars(submitted_stmt):
-        by_user[attempt.user_id].append(attempt)
-    rows, units = [], {}
-    for user in db.session.scalars(users_stmt):
-        done = by_user.get(user.id, [])
-        number = scoring.counted_attempt([(a.number, a.score) for a in done], exam.counting)
-        counted = next((a for a in done if a.number == number), None)
-        row = ResultRow(user, done, counted)
-        rows.append(row)
-        rate = units.setdefault(user.unit_id, UnitRate(user.unit))
-        rate.assigned += 1
-        rate.took += counted is not None
-        rate.passed += counted is not None and bool(counted.passed)
-    return ExamResults(exam, rows, list(units.values()))
+    ]
 
 
 RESULT_COLUMNS = [
     "姓名",
     "账号",
     "单位",
+    "状态",
     "场次",
     "作答次数",
     "计分答卷",
@@ -137,46 +263,88 @@ RESULT_COLUMNS = [
     "等级",
     "交卷时间（北京时间）",
 ]
+RESULT_WIDTHS = [12, 16, 36, 8, 16, 9, 9, 8, 8, 9, 8, 20]
+#: score and full marks with their two places, times as China time
+RESULT_FORMATS = {7: "0.00", 8: "0.00", 11: "yyyy-mm-dd hh:mm"}
+UNIT_COLUMNS = ["单位", "应考人数", "参考人数", "合格人数", "合格率"]
+UNIT_WIDTHS = [40, 10, 10, 10, 10]
 EXPORT_FORMATS = ("csv", "xlsx")
+#: rows fetched from the database at a time while exporting
+EXPORT_BATCH = 1000
 
 
-def result_table(exam_results: ExamResults) -> list[list[str]]:
-    table = []
-    for row in exam_results.rows:
-        counted = row.counted
-        table.append(
-            [
-                row.user.name,
-                row.user.login,
-                row.user.unit.path,
-                counted.batch.name if counted else "",
-                str(len(row.submitted)),
-                f"第{counted.number}次" if counted else "",
-                str(counted.score) if counted else "",
-                str(counted.max_score) if counted else "",
-                row.state_label,
-                counted.grade_label if counted else "",
-                clock.to_china_time(counted.submitted_at) if counted else "",
-            ]
-        )
-    return table
+def _export_rows(people, paths: dict[int, str], counter: list[int]) -> Iterator[list]:
+    """Rows for the export, fetched a thousand at a time; numbers stay numbers."""
+    stmt = _ordered(people).execution_options(yield_per=EXPORT_BATCH)
+    for values in db.session.execute(stmt).mappings():
+        row = _row(values)
+        counter[0] += 1
+        yield [
+            row.name,
+            row.login,
+            paths.get(row.unit_id, ""),
+            row.state_label,
+            row.batch_name or "",
+            row.submitted,
+            f"第{row.number}次" if row.number else "",
+            row.score,
+            row.max_score,
+            row.result_label,
+            row.grade_label or "",
+            clock.china_time(row.submitted_at),
+        ]
 
 
-def export_results(actor: Actor, exam: Exam, fmt: str, scope: set[int] | None = None) -> bytes:
-    """The results as a file; an export of personal data, so it is audited."""
+def export_results(
+    actor: Actor,
+    exam: Exam,
+    fmt: str,
+    now: datetime,
+    grace: timedelta,
+    scope: set[int] | None = None,
+) -> bytes:
+    """The results as a file (xlsx: the people, and pass rates by unit on a second
+    sheet); an export of personal data, so it is audited."""
     if fmt not in EXPORT_FORMATS:
         raise SetupError("不支持该导出格式。")
-    table = result_table(results(exam, scope))
+    attempts.finalize_expired(now, grace, Attempt.exam_id == exam.id)
+    people = people_query(exam, now, scope)
+    paths = units.unit_paths()
+    counter = [0]
+    rows = _export_rows(people, paths, counter)
     if fmt == "csv":
-        data = write_csv(RESULT_COLUMNS, table)
+        data = write_csv(RESULT_COLUMNS, rows)
     else:
-        data = write_xlsx([Sheet("考试成绩", RESULT_COLUMNS, table, caption=exam.title)])
+        by_unit = [
+            [rate.path, rate.assigned, rate.took, rate.passed, rate.fraction]
+            for rate in unit_rates(people)
+        ]
+        data = write_xlsx(
+            [
+                Sheet(
+                    "考试成绩",
+                    RESULT_COLUMNS,
+                    rows,
+                    widths=RESULT_WIDTHS,
+                    caption=exam.title,
+                    formats=RESULT_FORMATS,
+                ),
+                Sheet(
+                    "按单位",
+                    UNIT_COLUMNS,
+                    by_unit,
+                    widths=UNIT_WIDTHS,
+                    caption=f"{exam.title}：合格率 = 合格人数 / 参考人数",
+                    formats={4: "0.0%"},
+                ),
+            ]
+        )
     record(
         actor,
         "exam.export",
         object_type="exam",
         object_id=exam.id,
-        summary=f"{exam.title}：导出 {len(table)} 人的成绩（{fmt}）",
-        detail={"format": fmt, "rows": len(table), "all_units": scope is None},
+        summary=f"{exam.title}：导出 {counter[0]} 人的成绩（{fmt}）",
+        detail={"format": fmt, "rows": counter[0], "all_units": scope is None},
     )
     return data

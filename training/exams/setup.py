@@ -273,7 +273,9 @@ def publish(actor: Actor, exam: Exam, rng: random.Random | None = None) -> None:
             for number, pool in enumerate(pools)
         ]
     exam.pools = [[list(entry) for entry in pool] for pool in pools]
+    exam.pools_revision = Exam.pools_revision + 1
     _move(exam, ExamStatus.PUBLISHED)
+    db.session.flush()  # the revision is read back as a number from here on
     record(actor, "exam.publish", object_type="exam", object_id=exam.id, summary=exam.title)
 
 

@@ -6,9 +6,10 @@ the unit ids an administrator manages (accounts.manageable_unit_ids): None means
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import and_, case, exists, false, func, or_, select, true
+from sqlalchemy.orm import aliased, joinedload
 
 from core import clock
 from core.audit import Actor, record
@@ -24,7 +25,7 @@ from training.exams.models import (
     ExamStatus,
 )
 from training.exams.setup import SetupError
-from training.models import User, UserRole, subtree_ids
+from training.models import Unit, User, UserRole, subtree_ids
 
 # --- batches and rosters -----------------------------------------------------------
 
@@ -120,8 +121,8 @@ def find_people(
     if unit_id:
         stmt = stmt.where(User.unit_id.in_(subtree_ids(unit_id)))
     if keyword.strip():
-        pattern = f"%{keyword.strip()}%"
-        stmt = stmt.where(or_(User.name.like(pattern), User.login.like(pattern)))
+        text = keyword.strip()
+        stmt = stmt.where(or_(search_text(User.name, text), search_text(User.login, text)))
     people = db.session.scalars(stmt).all()
     present = set(
         db.session.scalars(
@@ -179,30 +180,67 @@ def extend_time(actor: Actor, member: BatchMember, minutes: int) -> Attempt | No
     return attempt
 
 
+# --- a roster member's state ------------------------------------------------------
+
+NOT_STARTED, IN_PROGRESS, SUBMITTED, ABSENT = "not_started", "in_progress", "submitted", "absent"
+STATE_LABELS = {
+    NOT_STARTED: "未开始",
+    IN_PROGRESS: "进行中",
+    SUBMITTED: "已交卷",
+    ABSENT: "未参加",
+}
+
+
+def member_state(writing, submitted, closed):
+    """The one rule for a roster member's state, used by the board, the results and their
+    export. A SQL expression, so that pages count, filter and page by it in the database.
+
+    `writing`: an attempt is in progress; `submitted`: one was handed in; `closed`: the
+    window (batch or exam) is over. Someone writing a retake is 进行中; without any attempt
+    a person is 未开始 while they still may start and 未参加 once they no longer can."""
+    return case((writing, IN_PROGRESS), (submitted, SUBMITTED), (closed, ABSENT), else_=NOT_STARTED)
+
+
+def search_text(column, text: str):
+    """Name or login containing `text`, % and _ taken literally."""
+    return column.contains(text, autoescape=True)
+
+
 # --- the live board ----------------------------------------------------------------
 
-NOT_STARTED, IN_PROGRESS, SUBMITTED = "not_started", "in_progress", "submitted"
-STATE_LABELS = {NOT_STARTED: "未开始", IN_PROGRESS: "进行中", SUBMITTED: "已交卷"}
+BOARD_PAGE_SIZE = 50
+
+
+@dataclass
+class BoardFilter:
+    state: str = ""
+    #: the unit and every unit below it
+    unit_id: int | None = None
+    #: part of a name or login
+    text: str = ""
+    page: int = 1
+
+    @property
+    def narrows(self) -> bool:
+        """Narrows the roster by more than its state (so the state counts do not say how
+        many match)."""
+        return bool(self.unit_id or self.text)
 
 
 @dataclass
 class BoardRow:
-    member: BatchMember
-    #: the candidate's newest attempt in this batch
-    attempt: Attempt | None
+    member_id: int
+    name: str
+    login: str
+    unit_name: str
+    extra_minutes: int
+    state: str
+    score: Decimal | None
+    max_score: Decimal | None
+    passed: bool | None
+    submitted_by: str | None
+    deadline_at: datetime | None
     remaining_seconds: int | None = None
-
-    @property
-    def user(self) -> User:
-        return self.member.user
-
-    @property
-    def state(self) -> str:
-        if self.attempt is None:
-            return NOT_STARTED
-        if self.attempt.status == AttemptStatus.IN_PROGRESS.value:
-            return IN_PROGRESS
-        return SUBMITTED
 
     @property
     def state_label(self) -> str:
@@ -212,19 +250,129 @@ class BoardRow:
 @dataclass
 class Board:
     batch: Batch
-    rows: list[BoardRow]
     now: datetime
-
-    def count(self, state: str) -> int:
-        return sum(row.state == state for row in self.rows)
+    #: the roster (within the admin's scope) by state
+    counts: dict[str, int]
+    passed: int
+    #: one page of the people the filter matches
+    rows: list[BoardRow]
+    matched: int
+    page: int
+    pages: int
 
     @property
-    def passed(self) -> int:
-        return sum(row.state == SUBMITTED and bool(row.attempt.passed) for row in self.rows)
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def count(self, state: str) -> int:
+        return self.counts.get(state, 0)
 
     @property
     def failed(self) -> int:
         return self.count(SUBMITTED) - self.passed
+
+
+def _board_rows(batch: Batch, now: datetime, scope: set[int] | None):
+    """Every roster member of the batch with their newest attempt in it and their state,
+    as a subquery: one row per member."""
+    newest = (
+        select(Attempt.user_id, func.max(Attempt.number).label("number"))
+        .where(Attempt.batch_id == batch.id)
+        .group_by(Attempt.user_id)
+        .subquery("newest")
+    )
+    latest = aliased(Attempt, name="latest")
+    closed = batch.closes_at <= now or batch.exam.status == ExamStatus.CLOSED.value
+    state = member_state(
+        latest.status == AttemptStatus.IN_PROGRESS.value,
+        latest.status == AttemptStatus.SUBMITTED.value,
+        true() if closed else false(),
+    )
+    stmt = (
+        select(
+            BatchMember.id.label("member_id"),
+            User.name,
+            User.login,
+            User.unit_id,
+            Unit.name.label("unit_name"),
+            BatchMember.extra_minutes,
+            state.label("state"),
+            latest.score,
+            latest.max_score,
+            latest.passed,
+            latest.submitted_by,
+            latest.deadline_at,
+        )
+        .join(User, User.id == BatchMember.user_id)
+        .join(Unit, Unit.id == User.unit_id)
+        .outerjoin(newest, newest.c.user_id == BatchMember.user_id)
+        .outerjoin(
+            latest,
+            and_(
+                latest.exam_id == batch.exam_id,
+                latest.user_id == newest.c.user_id,
+                latest.number == newest.c.number,
+            ),
+        )
+        .where(BatchMember.batch_id == batch.id)
+    )
+    if scope is not None:
+        stmt = stmt.where(User.unit_id.in_(scope))
+    return stmt.subquery("board")
+
+
+def board(
+    batch: Batch,
+    now: datetime,
+    grace: timedelta,
+    scope: set[int] | None = None,
+    filters: BoardFilter | None = None,
+) -> Board:
+    """Counts by state (未开始, 进行中 and how long is left, 已交卷 and how they did), and one
+    page of the people the filter picks, in a fixed number of queries whatever the roster's
+    size. Attempts past deadline + grace are submitted first, so the board shows them as
+    they will stay."""
+    filters = filters or BoardFilter()
+    attempts.finalize_expired(now, grace, Attempt.batch_id == batch.id)
+    rows = _board_rows(batch, now, scope)
+    counts, passed = {}, 0
+    for state, number, passing in db.session.execute(
+        select(rows.c.state, func.count(), func.count(case((rows.c.passed.is_(True), 1)))).group_by(
+            rows.c.state
+        )
+    ):
+        counts[state] = number
+        passed += passing if state == SUBMITTED else 0
+    conditions = []
+    if filters.state:
+        conditions.append(rows.c.state == filters.state)
+    if filters.unit_id:
+        conditions.append(rows.c.unit_id.in_(subtree_ids(filters.unit_id)))
+    if filters.text:
+        conditions.append(
+            or_(search_text(rows.c.name, filters.text), search_text(rows.c.login, filters.text))
+        )
+    if filters.narrows:
+        matched = db.session.scalar(select(func.count()).select_from(rows).where(*conditions))
+    elif filters.state:
+        matched = counts.get(filters.state, 0)
+    else:
+        matched = sum(counts.values())
+    pages = max(1, -(-matched // BOARD_PAGE_SIZE))
+    page = min(max(1, filters.page), pages)
+    shown = []
+    for values in db.session.execute(
+        select(rows)
+        .where(*conditions)
+        .order_by(rows.c.unit_id, rows.c.name, rows.c.member_id)
+        .limit(BOARD_PAGE_SIZE)
+        .offset((page - 1) * BOARD_PAGE_SIZE)
+    ).mappings():
+        row = BoardRow(**{name: values[name] for name in values if name != "unit_id"})
+        if row.state == IN_PROGRESS:
+            row.remaining_seconds = max(0, int((row.deadline_at - now).total_seconds()))
+        shown.append(row)
+    return Board(batch, now, counts, passed, shown, matched, page, pages)
 
 
 def _members(batch: Batch, scope: set[int] | None):
@@ -255,29 +403,3 @@ def roster(batch: Batch, scope: set[int] | None = None) -> list[RosterRow]:
     """The roster as the admin may see it, with whether each person has started."""
     started = set(db.session.scalars(select(Attempt.user_id).where(Attempt.batch_id == batch.id)))
     return [RosterRow(member, member.user_id in started) for member in _members(batch, scope)]
-
-
-def board(batch: Batch, now: datetime, grace: timedelta, scope: set[int] | None = None) -> Board:
-    """Who has not started, who is writing (and how long they have left), who has
-    submitted (and how they did). Attempts past deadline + grace are submitted first,
-    so the board shows them as they will stay."""
-    members = _members(batch, scope)
-    stmt = (
-        select(Attempt)
-        .where(Attempt.batch_id == batch.id)
-        .order_by(Attempt.user_id, Attempt.number)
-    )
-    if scope is not None:
-        stmt = stmt.join(User, User.id == Attempt.user_id).where(User.unit_id.in_(scope))
-    newest = {}
-    for attempt in db.session.scalars(stmt):
-        attempts.finalize_if_expired(attempt, now, grace)
-        newest[attempt.user_id] = attempt
-    rows = []
-    for member in members:
-        attempt = newest.get(member.user_id)
-        row = BoardRow(member, attempt)
-        if row.state == IN_PROGRESS:
-            row.remaining_seconds = max(0, int((attempt.deadline_at - now).total_seconds()))
-        rows.append(row)
-    return Board(batch, rows, now)
