@@ -7,10 +7,11 @@ get the message flashed, or shown by the form's fields when a view re-renders th
 
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from core.extensions import db
+from core.forms import EmptyForm
 from core.roles import wants_json
 
 
@@ -56,6 +57,23 @@ def show_error(error: ServiceError, form=None) -> None:
     unplaced = form.attach_errors(error.fields) if form is not None else error.fields.values()
     for message in unplaced:
         flash(message, "danger")
+
+
+def button_action(action, done: str, back: str, page=None):
+    """The request of a POST button (an EmptyForm; 400 without its CSRF token): run
+    `action()`, then flash `done`, or show the ServiceError it raised; either way go `back`.
+    With `page`, a success is answered by `page(result of the action)` instead."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        result = action()
+    except ServiceError as error:
+        show_error(error)
+        return redirect(back)
+    if page is not None:
+        return page(result)
+    flash(done, "success")
+    return redirect(back)
 
 
 def _back() -> str:

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core import uploads
-from core.errors import show_error
+from core.errors import button_action, show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
@@ -188,15 +188,11 @@ def question_detail(question_id: int):
 
 def _question_action(question_id: int, action, done: str):
     question = db.get_or_404(Question, question_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        action(current_actor(), question)
-    except BankError as error:
-        show_error(error)
-    else:
-        flash(done, "success")
-    return redirect(url_for("bank.question_detail", question_id=question_id))
+    return button_action(
+        lambda: action(current_actor(), question),
+        done,
+        url_for("bank.question_detail", question_id=question_id),
+    )
 
 
 @bp.route("/<int:question_id>/retire", methods=["POST"])

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from core import uploads
-from core.errors import show_error
+from core.errors import button_action, show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import ROLE_LABELS, Role, role_required
@@ -211,17 +211,11 @@ def edit_user(user_id: int):
 
 def _user_action(user_id: int, action, done: str):
     user = get_user_or_404(user_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        result = action(current_actor(), current_user, user)
-    except accounts.AccountError as error:
-        show_error(error)
-        return redirect(url_for("admin.user_list"))
-    if isinstance(result, str):
-        return render_template("admin/credentials.html", credentials=[(user, result)])
-    flash(done.format(name=user.name), "success")
-    return redirect(url_for("admin.user_list"))
+    return button_action(
+        lambda: action(current_actor(), current_user, user),
+        done.format(name=user.name),
+        url_for("admin.user_list"),
+    )
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
@@ -243,7 +237,15 @@ def activate_user(user_id: int):
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 @admin_required
 def reset_password(user_id: int):
-    return _user_action(user_id, accounts.reset_password, "")
+    user = get_user_or_404(user_id)
+    return button_action(
+        lambda: accounts.reset_password(current_actor(), current_user, user),
+        "",
+        url_for("admin.user_list"),
+        page=lambda password: render_template(
+            "admin/credentials.html", credentials=[(user, password)]
+        ),
+    )
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])

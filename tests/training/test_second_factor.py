@@ -22,10 +22,6 @@ def actions(*names: str) -> list[str]:
     return [a for a in db.session.scalars(stmt) if not names or a in names]
 
 
-def at(monkeypatch, moment):
-    monkeypatch.setattr(clock, "now", lambda: moment)
-
-
 def enrol(client) -> tuple[str, list[str]]:
     """Enrol the logged-in user; the secret and the recovery codes shown."""
     page = client.get("/account/totp")
@@ -43,13 +39,13 @@ def enrol(client) -> tuple[str, list[str]]:
 
 
 @pytest.fixture
-def enrolled(app, make_user, monkeypatch):
+def enrolled(app, make_user, frozen_clock):
     """A user with the second factor on, the clock moved past the enrolment's code."""
     user = make_user()
     client = app.test_client()
     client.post("/login", data={"login": user.login, "password": PASSWORD})
     secret, codes = enrol(client)
-    at(monkeypatch, clock.now() + timedelta(seconds=90))
+    frozen_clock.now += timedelta(seconds=90)
     return user, secret, codes
 
 
@@ -57,6 +53,14 @@ def password_step(client, user):
     response = client.post("/login", data={"login": user.login, "password": PASSWORD})
     assert response.location == "/login/second-factor"
     return response
+
+
+def sign_in(app, user, code):
+    """On a new device: the password, then `code` as the second factor. The client, and
+    where the second step led ("/" signed in, "/login" refused)."""
+    client = app.test_client()
+    password_step(client, user)
+    return client, client.post("/login/second-factor", data={"code": code}).location
 
 
 def test_enrolment_stores_the_secret_and_is_audited(enrolled):
@@ -75,10 +79,8 @@ def test_login_needs_the_code_after_the_password(app, enrolled):
     assert client.post("/login/second-factor", data={"code": code}).location == "/"
     assert client.get("/").status_code == 200
     # The same code does not work twice.
-    again = app.test_client()
-    password_step(again, user)
-    replay = again.post("/login/second-factor", data={"code": code})
-    assert replay.location == "/login" and again.get("/").status_code == 302
+    again, where = sign_in(app, user, code)
+    assert where == "/login" and again.get("/").status_code == 302
 
 
 def test_a_wrong_code_counts_as_a_failed_login_and_needs_the_password_again(app, enrolled):
@@ -96,35 +98,25 @@ def test_a_wrong_code_counts_as_a_failed_login_and_needs_the_password_again(app,
 
 def test_a_recovery_code_works_once(app, enrolled):
     user, _, codes = enrolled
-    client = app.test_client()
-    password_step(client, user)
-    assert client.post("/login/second-factor", data={"code": codes[0].upper()}).location == "/"
-    other = app.test_client()
-    password_step(other, user)
-    assert other.post("/login/second-factor", data={"code": codes[0]}).location == "/login"
+    assert sign_in(app, user, codes[0].upper())[1] == "/"
+    assert sign_in(app, user, codes[0])[1] == "/login"
     assert "totp.recovery_code" in actions()
 
 
 def test_new_recovery_codes_void_the_old_ones(app, enrolled):
     user, secret, codes = enrolled
-    client = app.test_client()
-    password_step(client, user)
-    client.post("/login/second-factor", data={"code": codes[0]})
+    client, _ = sign_in(app, user, codes[0])
     fresh = client.post(
         "/account/totp/recovery-codes", data={"code": pyotp.TOTP(secret).at(clock.now())}
     )
     assert fresh.text.count("<li><code>") == 10
-    other = app.test_client()
-    password_step(other, user)
-    assert other.post("/login/second-factor", data={"code": codes[1]}).location == "/login"
+    assert sign_in(app, user, codes[1])[1] == "/login"
     assert "totp.recovery_codes" in actions()
 
 
 def test_disabling_needs_the_password_and_a_code(app, enrolled):
     user, _, codes = enrolled
-    client = app.test_client()
-    password_step(client, user)
-    client.post("/login/second-factor", data={"code": codes[0]})
+    client, _ = sign_in(app, user, codes[0])
     refused = client.post(
         "/account/totp/disable", data={"password": "wrong", "code": codes[1]}, follow_redirects=True
     )

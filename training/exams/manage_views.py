@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core import clock
-from core.errors import show_error
+from core.errors import button_action, show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.outages import Outage
@@ -227,14 +227,11 @@ def edit_exam(exam_id: int):
 
 def _exam_action(exam_id: int, action, done: str):
     exam = db.get_or_404(Exam, exam_id)
-    _check_post()
-    try:
-        action(current_actor(), exam)
-    except SetupError as error:
-        show_error(error)
-    else:
-        flash(done.format(title=exam.title), "success")
-    return redirect(url_for("manage.exam_list"))
+    return button_action(
+        lambda: action(current_actor(), exam),
+        done.format(title=exam.title),
+        url_for("manage.exam_list"),
+    )
 
 
 @bp.route("/exams/<int:exam_id>/publish", methods=["POST"])
@@ -417,15 +414,11 @@ def add_people(batch_id: int):
 def remove_member(batch_id: int, member_id: int):
     batch = get_batch_or_404(batch_id)
     member = get_member_or_404(batch, member_id)
-    _check_post()
-    name = member.user.name
-    try:
-        sittings.remove_member(current_actor(), member)
-    except SetupError as error:
-        show_error(error)
-    else:
-        flash(f"已将「{name}」移出名单。", "success")
-    return redirect(url_for("manage.batch_roster", batch_id=batch.id))
+    return button_action(
+        lambda: sittings.remove_member(current_actor(), member),
+        f"已将「{member.user.name}」移出名单。",
+        url_for("manage.batch_roster", batch_id=batch.id),
+    )
 
 
 def _extend(member: BatchMember, minutes: int) -> None:
