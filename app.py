@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_errors(app)
     configure_templates(app)
     app.cli.add_command(cli.create_admin)
+    app.cli.add_command(cli.admin_password)
     app.cli.add_command(cli.seed_demo)
     app.cli.add_command(bank_cli.bank)
     app.cli.add_command(exam_cli.exams)

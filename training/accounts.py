@@ -1,7 +1,8 @@
 """Account rules: passwords and what administrators may change."""
 
+import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
@@ -22,16 +23,14 @@ from training.logins import find_by_login
 from training.models import PasswordHistory, Unit, User, subtree_ids
 from training.privacy import mask_id_number, mask_phone
 
-# Roles a unit admin may hand out inside the unit subtree; the rest only a system admin.
-UNIT_ADMIN_GRANTABLE = frozenset({Role.LEARNER, Role.TRAINER})
-
 LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 PHONE_PATTERN = re.compile(r"^1\d{10}$")
 ID_NUMBER_PATTERN = re.compile(r"^\d{17}[\dXx]$")
 
 
-PRIVILEGED_ALONE = (
-    "系统管理员、安全管理员、审计管理员须由三人分别担任，且不兼任其他角色（三员分立）"
+PRIVILEGED_BY_CLI = (
+    "系统管理员、安全管理员、审计管理员须由三人分别担任（三员分立），"
+    "其账号只能在服务器上用命令行创建、重置密码，不能在网页上授予或撤销"
 )
 
 
@@ -76,9 +75,47 @@ def personal_data(user: User) -> PersonalData:
 # --- administration ---------------------------------------------------------------
 
 
+class Act(enum.StrEnum):
+    """What one person does to another person's account (or exam time)."""
+
+    EDIT = "edit"
+    SET_ACTIVE = "set_active"
+    RESET_PASSWORD = "reset_password"
+    UNLOCK = "unlock"
+    GRANT = "grant"
+    EXTEND = "extend"
+
+
+ORDINARY_ROLES = frozenset({Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN})
+
+# Separation of duties (三员分立): per role, what it may do to others and the accounts it
+# reaches: those holding no role outside the set. No set holds a privileged role, so the
+# system admin, security admin and auditor accounts are reached by nobody on the web;
+# `flask create-admin` and `flask admin-password` manage them.
+POWERS: dict[Role, tuple[frozenset[Act], frozenset[Role]]] = {
+    Role.SYSTEM_ADMIN: (
+        frozenset({Act.EDIT, Act.SET_ACTIVE, Act.RESET_PASSWORD, Act.EXTEND}),
+        ORDINARY_ROLES,
+    ),
+    Role.SECURITY_ADMIN: (frozenset({Act.GRANT, Act.UNLOCK}), ORDINARY_ROLES),
+    Role.UNIT_ADMIN: (frozenset(Act), frozenset({Role.LEARNER, Role.TRAINER})),
+}
+
+# Roles each may hand out: the security admin grants roles; a unit admin learner and
+# trainer inside their subtree; a system admin creates accounts, as learners.
+GRANTABLE: dict[Role, frozenset[Role]] = {
+    Role.SECURITY_ADMIN: ORDINARY_ROLES,
+    Role.UNIT_ADMIN: frozenset({Role.LEARNER, Role.TRAINER}),
+    Role.SYSTEM_ADMIN: frozenset({Role.LEARNER}),
+}
+
+NOT_ALLOWED = "您无权对该账号执行此操作。"
+NOT_ONESELF = "不能对自己的账号执行此操作。"
+
+
 def manageable_unit_ids(admin: User) -> set[int] | None:
-    """Units `admin` may manage: None means all (system admin)."""
-    if Role.SYSTEM_ADMIN in admin.roles:
+    """Units whose people `admin` may see and manage: None means all."""
+    if admin.has_any_role(Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN):
         return None
     if Role.UNIT_ADMIN in admin.roles:
         return subtree_ids(admin.unit_id)
@@ -90,10 +127,40 @@ def can_manage_unit(admin: User, unit_id: int) -> bool:
     return scope is None or unit_id in scope
 
 
+def can_act(actor: User, target: User, act: Act) -> bool:
+    """The one rule for every action on another person's account: never on oneself; only
+    an action one of the actor's roles has, on an account holding no role beyond that
+    role's reach, and for a unit admin only inside their unit's subtree."""
+    return act in allowed_acts(actor, [target])[target.id]
+
+
+def allowed_acts(actor: User, targets: list[User]) -> dict[int, frozenset[Act]]:
+    """can_act for many targets at once (a page of the user list): one subtree query."""
+    subtree = subtree_ids(actor.unit_id) if Role.UNIT_ADMIN in actor.roles else set()
+    allowed = {}
+    for target in targets:
+        acts: set[Act] = set()
+        if target.id != actor.id:
+            for role in actor.roles:
+                role_acts, reach = POWERS.get(role, (frozenset(), frozenset()))
+                in_scope = role != Role.UNIT_ADMIN or target.unit_id in subtree
+                if target.roles <= reach and in_scope:
+                    acts |= role_acts
+        allowed[target.id] = frozenset(acts)
+    return allowed
+
+
+def require(actor: User, target: User, act: Act) -> None:
+    """Raise the refusal can_act says; its message names nobody."""
+    if not can_act(actor, target, act):
+        raise AccountError(
+            NOT_ONESELF if actor.id == target.id else NOT_ALLOWED, code="forbidden", status=403
+        )
+
+
 def grantable_roles(admin: User) -> list[Role]:
-    if Role.SYSTEM_ADMIN in admin.roles:
-        return list(Role)
-    return [role for role in Role if role in UNIT_ADMIN_GRANTABLE]
+    allowed = set().union(*(GRANTABLE.get(role, ()) for role in admin.roles))
+    return [role for role in Role if role in allowed]
 
 
 @dataclass
@@ -130,26 +197,29 @@ def check_user_data(admin: User, data: UserData, existing: User | None = None) -
         errors["phone"] = "手机号须为 11 位数字"
     if data.id_number and not ID_NUMBER_PATTERN.match(data.id_number):
         errors["id_number"] = "身份证号须为 18 位（末位可为 X）"
+    current = existing.roles if existing else set()
+    changed = data.roles ^ current
     if not data.roles:
         errors["roles"] = "至少选择一个角色"
-    elif data.roles & PRIVILEGED_ROLES and len(data.roles) > 1:
-        errors["roles"] = PRIVILEGED_ALONE
-    else:
-        current = existing.roles if existing else set()
-        forbidden = (data.roles ^ current) - set(grantable_roles(admin))
-        if forbidden:
-            names = "、".join(role.label for role in Role if role in forbidden)
-            errors["roles"] = f"您无权授予或撤销角色：{names}"
+    elif changed & PRIVILEGED_ROLES:
+        errors["roles"] = PRIVILEGED_BY_CLI
+    elif forbidden := changed - set(grantable_roles(admin)):
+        names = "、".join(role.label for role in Role if role in forbidden)
+        errors["roles"] = f"您无权授予或撤销角色：{names}"
     return errors
 
 
 def create_user(actor: Actor, admin: User, data: UserData) -> tuple[User, str]:
-    """Create an account with a temporary password, returned once for the administrator."""
+    """Create an account with a temporary password, returned once for the administrator
+    (never a privileged account: check_user_data refuses their roles)."""
+    if not admin.has_any_role(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN):
+        raise AccountError(NOT_ALLOWED, code="forbidden", status=403)
     if errors := check_user_data(admin, data):
         raise AccountError("；".join(errors.values()))
     password = generate_temporary_password()
     user = User(password_hash=hash_password(password), must_change_password=True)
     _apply(user, data)
+    user.set_roles(data.roles)
     db.session.add(user)
     db.session.flush()
     record(
@@ -164,12 +234,12 @@ def create_user(actor: Actor, admin: User, data: UserData) -> tuple[User, str]:
 
 
 def update_user(actor: Actor, admin: User, user: User, data: UserData) -> None:
-    if not can_manage_unit(admin, user.unit_id):
-        raise AccountError("您无权管理该用户")
+    """Change an account's details; its roles change only through set_roles."""
+    require(admin, user, Act.EDIT)
+    data = replace(data, roles=frozenset(user.roles))
     if errors := check_user_data(admin, data, existing=user):
         raise AccountError("；".join(errors.values()))
     before = _snapshot(user)
-    old_roles = user.roles
     _apply(user, data)
     after = _snapshot(user)
     changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
@@ -185,15 +255,40 @@ def update_user(actor: Actor, admin: User, user: User, data: UserData) -> None:
             summary=f"{user.name}（{user.login}）",
             detail=changed,
         )
-    if old_roles != user.roles:
-        record(
-            actor,
-            "user.roles",
-            object_type="user",
-            object_id=user.id,
-            summary=f"{user.name}（{user.login}）",
-            detail={"before": sorted(old_roles), "after": sorted(user.roles)},
-        )
+
+
+def set_roles(actor: Actor, admin: User, user: User, roles: frozenset[Role]) -> None:
+    """Grant and revoke roles: the security admin, or a unit admin inside their subtree."""
+    require(admin, user, Act.GRANT)
+    data = replace(_data_of(user), roles=frozenset(roles))
+    if error := check_user_data(admin, data, existing=user).get("roles"):
+        raise AccountError(error, fields={"roles": error})
+    before = user.roles
+    if before == data.roles:
+        return
+    user.set_roles(data.roles)
+    record(
+        actor,
+        "user.roles",
+        object_type="user",
+        object_id=user.id,
+        summary=f"{user.name}（{user.login}）",
+        detail={"before": sorted(before), "after": sorted(user.roles)},
+    )
+
+
+def _data_of(user: User) -> UserData:
+    return UserData(
+        login=user.login,
+        name=user.name,
+        unit_id=user.unit_id,
+        position=user.position,
+        is_leader=user.is_leader,
+        is_enforcement_officer=user.is_enforcement_officer,
+        phone=user.phone,
+        id_number=user.id_number,
+        roles=frozenset(user.roles),
+    )
 
 
 def _apply(user: User, data: UserData) -> None:
@@ -205,7 +300,6 @@ def _apply(user: User, data: UserData) -> None:
     user.is_enforcement_officer = data.is_enforcement_officer
     user.phone = data.phone
     user.id_number = data.id_number.upper()
-    user.set_roles(data.roles)
 
 
 def _snapshot(user: User) -> dict:
@@ -222,15 +316,8 @@ def _snapshot(user: User) -> dict:
     }
 
 
-def _require_scope(admin: User, user: User) -> None:
-    if not can_manage_unit(admin, user.unit_id):
-        raise AccountError("您无权管理该用户")
-    if user.id == admin.id:
-        raise AccountError("不能对自己的账号执行此操作")
-
-
 def set_active(actor: Actor, admin: User, user: User, active: bool) -> None:
-    _require_scope(admin, user)
+    require(admin, user, Act.SET_ACTIVE)
     user.is_active = active
     if not active:
         user.session_version += 1
@@ -244,8 +331,9 @@ def set_active(actor: Actor, admin: User, user: User, active: bool) -> None:
 
 
 def reset_password(actor: Actor, admin: User, user: User) -> str:
-    """Give `user` a new temporary password that must be changed at the next login."""
-    _require_scope(admin, user)
+    """Give `user` a new temporary password that must be changed at the next login; shown
+    once, to `admin` (never for a privileged account: nobody reaches those on the web)."""
+    require(admin, user, Act.RESET_PASSWORD)
     password = generate_temporary_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
@@ -262,7 +350,7 @@ def reset_password(actor: Actor, admin: User, user: User) -> str:
 
 
 def unlock(actor: Actor, admin: User, user: User) -> None:
-    _require_scope(admin, user)
+    require(admin, user, Act.UNLOCK)
     logins.unlock(user)
     record(
         actor,

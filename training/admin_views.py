@@ -13,7 +13,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from core import uploads
 from core.errors import button_action, show_error
@@ -25,29 +25,35 @@ from core.web import current_actor
 from training import accounts, units, user_import
 from training.forms import (
     RenameUnitForm,
+    RolesForm,
     UnitForm,
     UserFilterForm,
     UserForm,
     UserImportForm,
 )
-from training.models import Unit, User, subtree_ids
+from training.models import Unit, User, subtree_ids, users_matching
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 admin_required = role_required(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
+# The security admin finds people to grant roles to and to unlock; accounts are the others'.
+list_required = role_required(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN, Role.SECURITY_ADMIN)
+grant_required = role_required(Role.SECURITY_ADMIN, Role.UNIT_ADMIN)
 IMPORT_PREVIEW_ROWS = 500
 
 
 def get_user_or_404(user_id: int) -> User:
-    user = db.get_or_404(User, user_id)
-    if not accounts.can_manage_unit(current_user, user.unit_id):
-        abort(403)
+    """Someone outside the admin's units answers as if there were nobody: the same 404 as a
+    user id that does not exist, so ids and names do not leak."""
+    user = db.session.get(User, user_id)
+    if user is None or not accounts.can_manage_unit(current_user, user.unit_id):
+        abort(404)
     return user
 
 
 def get_unit_or_404(unit_id: int) -> Unit:
-    unit = db.get_or_404(Unit, unit_id)
-    if not accounts.can_manage_unit(current_user, unit.id):
-        abort(403)
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or not accounts.can_manage_unit(current_user, unit.id):
+        abort(404)
     return unit
 
 
@@ -127,7 +133,7 @@ def delete_unit(unit_id: int):
 
 
 @bp.route("/users")
-@admin_required
+@list_required
 def user_list():
     form = UserFilterForm(request.args)
     form.unit_id.choices = choices([(0, "全部单位"), *units.unit_choices(current_user)])
@@ -137,32 +143,39 @@ def user_list():
         stmt = stmt.where(User.unit_id.in_(scope))
     if form.validate():
         if form.q.data:
-            pattern = f"%{form.q.data.strip()}%"
-            stmt = stmt.where(or_(User.name.like(pattern), User.login.like(pattern)))
+            stmt = stmt.where(users_matching(form.q.data))
         if form.unit_id.data:
             stmt = stmt.where(User.unit_id.in_(subtree_ids(form.unit_id.data)))
     page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("admin/users.html", page=page, form=form, button_form=EmptyForm())
+    return render_template(
+        "admin/users.html",
+        page=page,
+        form=form,
+        button_form=EmptyForm(),
+        acts=accounts.allowed_acts(current_user, page.items),
+        Act=accounts.Act,
+        can_create=current_user.has_any_role(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN),
+    )
 
 
 def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=user) if request.method == "GET" and user else UserForm()
     form.unit_id.choices = choices(units.unit_choices(current_user))
-    form.roles.choices = choices(
-        (role.value, role.label) for role in accounts.grantable_roles(current_user)
-    )
-    if request.method == "GET":
-        if user is None:
+    if user is None:
+        form.roles.choices = choices(
+            (role.value, role.label) for role in accounts.grantable_roles(current_user)
+        )
+        if request.method == "GET":
             form.roles.data = [Role.LEARNER.value]
-        else:
-            form.roles.data = [role.value for role in user.roles]
+    else:
+        # Roles change on their own page (set_roles), by those who grant them.
+        del form["roles"]
+        if request.method == "GET":
             form.phone.data = form.id_number.data = ""
     return form
 
 
 def _user_data(form: UserForm, user: User | None) -> accounts.UserData:
-    # Roles this admin cannot grant stay as they are; the form only shows grantable ones.
-    kept = (user.roles if user else set()) - set(accounts.grantable_roles(current_user))
     return accounts.UserData(
         login=form.login.data.strip(),
         name=form.name.data.strip(),
@@ -172,7 +185,7 @@ def _user_data(form: UserForm, user: User | None) -> accounts.UserData:
         is_enforcement_officer=form.is_enforcement_officer.data,
         phone=(form.phone.data or "").strip() or (user.phone if user else ""),
         id_number=(form.id_number.data or "").strip() or (user.id_number if user else ""),
-        roles=frozenset({Role(value) for value in form.roles.data or []} | kept),
+        roles=frozenset(user.roles) if user else frozenset(Role(v) for v in form.roles.data or []),
     )
 
 
@@ -197,6 +210,7 @@ def create_user():
 @admin_required
 def edit_user(user_id: int):
     user = get_user_or_404(user_id)
+    accounts.require(current_user, user, accounts.Act.EDIT)
     form = _user_form(user)
     if form.validate_on_submit():
         data = _user_data(form, user)
@@ -207,6 +221,31 @@ def edit_user(user_id: int):
             return redirect(url_for("admin.user_list"))
         form.attach_errors(errors)
     return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/roles", methods=["GET", "POST"])
+@grant_required
+def user_roles(user_id: int):
+    user = get_user_or_404(user_id)
+    accounts.require(current_user, user, accounts.Act.GRANT)
+    form = RolesForm(data={"roles": [role.value for role in user.roles]})
+    form.roles.choices = choices(
+        (role.value, role.label) for role in accounts.grantable_roles(current_user)
+    )
+    if form.validate_on_submit():
+        try:
+            accounts.set_roles(
+                current_actor(),
+                current_user,
+                user,
+                frozenset(Role(value) for value in form.roles.data or []),
+            )
+        except accounts.AccountError as error:
+            show_error(error, form)
+        else:
+            flash(f"已保存「{user.name}」的角色。", "success")
+            return redirect(url_for("admin.user_list"))
+    return render_template("admin/roles.html", form=form, user=user)
 
 
 def _user_action(user_id: int, action, done: str):
@@ -249,7 +288,7 @@ def reset_password(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
-@admin_required
+@grant_required
 def unlock_user(user_id: int):
     return _user_action(user_id, accounts.unlock, "已解除「{name}」的锁定。")
 

@@ -64,6 +64,7 @@ LABELS = Labels(
         "unit.rename": "修改单位",
         "unit.delete": "删除单位",
         "admin.create_cli": "命令行创建管理员",
+        "admin.password_cli": "命令行重置密码",
         "request.refused": "拒绝访问",
         "request.rate_limited": "请求过于频繁被拒绝",
     },

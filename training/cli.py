@@ -1,4 +1,4 @@
-"""Command-line tools: `flask create-admin`, `flask seed-demo`."""
+"""Command-line tools: `flask create-admin`, `flask admin-password`, `flask seed-demo`."""
 
 import os
 
@@ -11,7 +11,8 @@ from core.audit import SYSTEM, record
 from core.extensions import db
 from core.passwords import PersonalData, hash_password, policy_error
 from core.roles import PRIVILEGED_ROLES, Role
-from training.accounts import LOGIN_PATTERN, find_by_login
+from training import logins
+from training.accounts import LOGIN_PATTERN, find_by_login, personal_data
 from training.demo import DEMO_PASSWORD, demo_present
 from training.demo import seed_demo as seed_demo_data
 from training.models import Unit, User
@@ -69,6 +70,34 @@ def create_admin(role_value: str, login: str, name: str, unit_name: str, passwor
     )
     db.session.commit()
     click.echo(f"已创建{role.label}「{login}」。")
+
+
+@click.command("admin-password")
+@click.argument("login")
+@click.password_option("--password", prompt="新密码", confirmation_prompt="再次输入新密码")
+@with_appcontext
+def admin_password(login: str, password: str) -> None:
+    """Reset an account's password and lift its lock: the one way for the system admin,
+    security admin and auditor accounts, which nobody can reset on the web (三员分立).
+    The password is temporary: the owner must change it at the next login."""
+    user = find_by_login(login)
+    if user is None:
+        raise click.ClickException(f"账号「{login}」不存在")
+    if error := policy_error(password, personal_data(user)):
+        raise click.ClickException(error)
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.session_version += 1
+    logins.unlock(user)
+    record(
+        SYSTEM,
+        "admin.password_cli",
+        object_type="user",
+        object_id=user.id,
+        summary=f"{user.role_labels} {user.name}（{user.login}）",
+    )
+    db.session.commit()
+    click.echo(f"已重置「{login}」的密码并解除锁定；本人下次登录时须修改密码。")
 
 
 @click.command("seed-demo")

@@ -83,3 +83,7 @@ class AuditFilterForm(Form):
     object_type = SelectField("对象", validators=[Optional()])
     since = ChineseDateField("起始日期", validators=[Optional()])
     until = ChineseDateField("截止日期", validators=[Optional()])
+
+
+class RolesForm(Form):
+    roles = MultiCheckboxField("角色")

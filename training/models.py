@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
@@ -129,6 +129,14 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.login}>"
+
+
+def users_matching(keyword: str):
+    """Name or login contains `keyword`, taken literally (% and _ are not wildcards)."""
+    keyword = keyword.strip()
+    return or_(
+        User.name.contains(keyword, autoescape=True), User.login.contains(keyword, autoescape=True)
+    )
 
 
 class LoginSession(db.Model):
