@@ -1,15 +1,61 @@
 """The base form for every blueprint: Chinese built-in messages, choices helper."""
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectMultipleField
+from wtforms.i18n import get_translations
 from wtforms.widgets import CheckboxInput, ListWidget
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+BAD_CHOICE = "所选的选项无效，请重新选择。"
+# Messages WTForms 3.x added after its Chinese catalogue was last updated, and two it
+# words as a programmer would ("无法转化类型").
+MISSING_MESSAGES = {
+    "Invalid Choice: could not coerce.": BAD_CHOICE,
+    "Invalid choice(s): one or more data inputs could not be coerced.": BAD_CHOICE,
+    "'%(value)s' is not a valid choice for this field.": BAD_CHOICE,
+    "'%(value)s' are not valid choices for this field.": BAD_CHOICE,
+    "Date must be at least %(min)s.": "日期不能早于 %(min)s。",
+    "Date must be at most %(max)s.": "日期不能晚于 %(max)s。",
+    "Date must be between %(min)s and %(max)s.": "日期应在 %(min)s 至 %(max)s 之间。",
+    "Not a valid week value.": "不是有效的周。",
+    "This field cannot be edited.": "该项不能修改。",
+    "This field is disabled and cannot have a value.": "该项不能填写。",
+    "File does not have an approved extension.": "不支持该文件类型。",
+}
+
+
+class ChineseMessages:
+    """WTForms' own Chinese catalogue plus the messages it lacks; a message still in
+    English after both (a newer WTForms, Flask-WTF's file checks) becomes a plain Chinese
+    one, so no English reaches a user."""
+
+    FALLBACK = "输入的内容无效。"
+
+    def __init__(self):
+        self._zh = get_translations(["zh"])
+
+    def _chinese(self, english: str, text: str) -> str:
+        text = MISSING_MESSAGES.get(english, text)
+        return text if CHINESE.search(text) else self.FALLBACK
+
+    def gettext(self, string: str) -> str:
+        return self._chinese(string, self._zh.gettext(string))
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        english = singular if n == 1 else plural
+        return self._chinese(english, self._zh.ngettext(singular, plural, n))
+
+
+MESSAGES = ChineseMessages()
 
 
 class Form(FlaskForm):
     class Meta:
-        # WTForms ships Chinese messages ("不是有效的选项" ...); the app sets
-        # WTF_I18N_ENABLED = False so Flask-WTF does not look for Flask-Babel instead.
-        locales = ("zh",)
+        # The app sets WTF_I18N_ENABLED = False so Flask-WTF does not look for Flask-Babel.
+        def get_translations(self, form):
+            return MESSAGES
 
     def attach_errors(self, errors: dict[str, str]) -> list[str]:
         """Show each message by the field it names; return the messages no field took."""

@@ -20,6 +20,9 @@ PUBLIC = "public"
 CAPTCHA = "public, once the login page asked for a CAPTCHA"
 ANY_USER = "any logged-in user"
 ADMINS = frozenset({Role.SYSTEM_ADMIN, Role.UNIT_ADMIN})
+# The security admin finds people, grants roles and unlocks; accounts are the admins'.
+USER_LIST = ADMINS | {Role.SECURITY_ADMIN}
+GRANTORS = frozenset({Role.SECURITY_ADMIN, Role.UNIT_ADMIN})
 TRAINERS = frozenset({Role.TRAINER})
 LEARNERS = frozenset({Role.LEARNER})
 # An attempt is its owner's alone: anyone else gets 404, so a login is the only gate.
@@ -52,13 +55,14 @@ EXPECTED_ACCESS = {
     "admin.create_unit": ADMINS,
     "admin.rename_unit": ADMINS,
     "admin.delete_unit": ADMINS,
-    "admin.user_list": ADMINS,
+    "admin.user_list": USER_LIST,
     "admin.create_user": ADMINS,
     "admin.edit_user": ADMINS,
     "admin.deactivate_user": ADMINS,
     "admin.activate_user": ADMINS,
     "admin.reset_password": ADMINS,
-    "admin.unlock_user": ADMINS,
+    "admin.unlock_user": GRANTORS,
+    "admin.user_roles": GRANTORS,
     "admin.import_users": ADMINS,
     "admin.confirm_import": ADMINS,
     "admin.import_template": ADMINS,

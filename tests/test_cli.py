@@ -107,3 +107,21 @@ def test_seed_demo_refuses_a_database_that_has_accounts(runner, app, make_user, 
     monkeypatch.setenv("XUEFA_DEMO", "1")
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert "这是演示站点" in app.test_client().get("/login").text
+
+
+def test_admin_password_resets_a_privileged_account_with_a_temporary_password(
+    runner, make_user
+):
+    auditor = make_user(Role.AUDITOR, login="audit1")
+    before = auditor.session_version
+    unknown = runner.invoke(args=["admin-password", "nobody"], input="N3w-Str0ng!pw\n" * 2)
+    assert unknown.exit_code != 0 and "不存在" in unknown.output
+    weak = runner.invoke(args=["admin-password", "audit1"], input="audit1audit1\n" * 2)
+    assert weak.exit_code != 0
+    result = runner.invoke(args=["admin-password", "audit1"], input="N3w-Str0ng!pw\n" * 2)
+    assert result.exit_code == 0, result.output
+    db.session.refresh(auditor)
+    assert verify_password(auditor.password_hash, "N3w-Str0ng!pw")
+    assert auditor.must_change_password and auditor.session_version == before + 1
+    entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()))
+    assert entry.action == "admin.password_cli" and entry.object_id == str(auditor.id)

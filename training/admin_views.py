@@ -228,7 +228,9 @@ def edit_user(user_id: int):
 def user_roles(user_id: int):
     user = get_user_or_404(user_id)
     accounts.require(current_user, user, accounts.Act.GRANT)
-    form = RolesForm(data={"roles": [role.value for role in user.roles]})
+    form = RolesForm()
+    if not form.is_submitted():
+        form.roles.data = [role.value for role in user.roles]
     form.roles.choices = choices(
         (role.value, role.label) for role in accounts.grantable_roles(current_user)
     )

@@ -1,10 +1,14 @@
 import re
+from pathlib import Path
 
+import flask_wtf
 import pytest
+import wtforms
 from sqlalchemy import select
 
 from core.audit import AuditEntry
 from core.extensions import db
+from core.forms import CHINESE, MESSAGES
 from core.roles import Role
 from training import units
 from training.models import Unit, User
@@ -46,7 +50,7 @@ def test_system_admin_creates_a_user_with_a_one_time_password(client, login_as, 
         ({"phone": "12345"}, "手机号须为 11 位数字"),
         ({"id_number": "1234"}, "身份证号须为 18 位"),
         ({"roles": []}, "至少选择一个角色"),
-        ({"roles": ["system_admin", "auditor"]}, "三员分立"),
+        ({"roles": ["system_admin", "auditor"]}, "所选的选项无效"),
         ({"name": ""}, "请填写姓名"),
     ],
 )
@@ -63,6 +67,32 @@ def test_duplicate_login_is_refused(client, login_as, make_user, root_unit):
     login_as(Role.SYSTEM_ADMIN)
     response = client.post("/admin/users/new", data=user_form(root_unit))
     assert "账号「zhangsan」已存在" in response.text
+
+
+def test_an_invalid_choice_is_refused_in_chinese(client, login_as, root_unit):
+    """WTForms' own "'x' is not a valid choice for this field" must not reach anyone."""
+    login_as(Role.SYSTEM_ADMIN)
+    response = client.post("/admin/users/new", data=user_form(root_unit, roles=["system_admin"]))
+    assert "所选的选项无效，请重新选择。" in response.text
+    assert "valid choice" not in response.text and "system_admin" not in response.text
+    bad_unit = client.post("/admin/users/new", data=user_form(root_unit, unit_id="x"))
+    assert "所选的选项无效" in bad_unit.text and "Invalid" not in bad_unit.text
+    assert db.session.scalar(select(User).where(User.login == "zhangsan")) is None
+
+
+def test_every_form_message_is_chinese():
+    """Every message WTForms and Flask-WTF can produce comes out in Chinese."""
+    sources = [*Path(wtforms.__file__).parent.rglob("*.py")]
+    sources += Path(flask_wtf.__file__).parent.rglob("*.py")
+    found = {
+        match[1]
+        for path in sources
+        for match in re.finditer(r'gettext\(\s*"([^"]+)"', path.read_text())
+    }
+    assert len(found) > 30
+    for message in found:
+        assert CHINESE.search(MESSAGES.gettext(message)), message
+        assert CHINESE.search(MESSAGES.ngettext(message, message, 2)), message
 
 
 def test_edit_keeps_personal_numbers_when_left_blank_and_audits_changes(
@@ -82,20 +112,34 @@ def test_edit_keeps_personal_numbers_when_left_blank_and_audits_changes(
             position="副科长",
             phone="",
             id_number="",
-            roles=["learner", "trainer"],
         ),
     )
     assert response.status_code == 302
     db.session.refresh(user)
     assert user.position == "副科长" and user.phone == "13912345678"
-    assert user.roles == {Role.LEARNER, Role.TRAINER}
-    update, roles = db.session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.action.in_(["user.update", "user.roles"]))
-        .order_by(AuditEntry.id)
+    (update,) = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action.in_(["user.update", "user.roles"]))
     )
     assert update.detail_dict == {"position": ["科员", "副科长"]}
-    assert roles.detail_dict == {"before": ["learner"], "after": ["learner", "trainer"]}
+
+
+def test_the_security_admin_grants_roles_on_the_roles_page(client, login_as, make_user):
+    user = make_user(Role.LEARNER)
+    login_as(Role.SECURITY_ADMIN)
+    page = client.get(f"/admin/users/{user.id}/roles").text
+    assert 'value="unit_admin"' in page and 'value="auditor"' not in page
+    assert "编辑" not in client.get("/admin/users").text  # accounts are not theirs
+    response = client.post(f"/admin/users/{user.id}/roles", data={"roles": ["learner", "trainer"]})
+    assert response.status_code == 302
+    db.session.refresh(user)
+    assert user.roles == {Role.LEARNER, Role.TRAINER}
+    entry = last_audit()
+    assert entry.action == "user.roles"
+    assert entry.detail_dict == {"before": ["learner"], "after": ["learner", "trainer"]}
+    empty = client.post(f"/admin/users/{user.id}/roles", data={})
+    assert "至少选择一个角色" in empty.text
+    db.session.refresh(user)
+    assert user.roles == {Role.LEARNER, Role.TRAINER}
 
 
 def test_user_lists_show_personal_data_masked(client, login_as, make_user):
@@ -125,14 +169,18 @@ def test_every_page_listing_users_masks_personal_data(client, login_as, make_use
             assert secret not in page, url
 
 
-def test_deactivate_activate_unlock_and_reset_are_audited(client, login_as, make_user):
+def test_deactivate_activate_unlock_and_reset_are_audited(client, login_as, make_user, auth):
     user = make_user()
     login_as(Role.SYSTEM_ADMIN)
     client.post(f"/admin/users/{user.id}/deactivate")
     db.session.refresh(user)
     assert not user.is_active
     client.post(f"/admin/users/{user.id}/activate")
+    auth.logout()
+    login_as(Role.SECURITY_ADMIN)
     client.post(f"/admin/users/{user.id}/unlock")
+    auth.logout()
+    login_as(Role.SYSTEM_ADMIN)
     client.post(f"/admin/users/{user.id}/reset-password")
     assert list(
         db.session.scalars(
@@ -161,8 +209,8 @@ def test_unit_admin_is_scoped_to_their_subtree(client, login_as, make_user, make
 
     listing = client.get("/admin/users").text
     assert "科内人员" in listing and "局外人员" not in listing
-    assert client.get(f"/admin/users/{outside.id}/edit").status_code == 403
-    assert client.post(f"/admin/users/{outside.id}/deactivate").status_code == 403
+    assert client.get(f"/admin/users/{outside.id}/edit").status_code == 404
+    assert client.post(f"/admin/users/{outside.id}/deactivate").status_code == 404
     assert client.get(f"/admin/users/{inside.id}/edit").status_code == 200
 
     refused = client.post("/admin/users/new", data=user_form(other))
@@ -174,18 +222,56 @@ def test_unit_admin_is_scoped_to_their_subtree(client, login_as, make_user, make
     assert "只显示这一次" in created.text
 
 
-def test_unit_admin_edit_keeps_roles_they_cannot_grant(
+OUT_OF_SCOPE_ROUTES = [
+    ("get", "/admin/users/{id}/edit"),
+    ("post", "/admin/users/{id}/edit"),
+    ("get", "/admin/users/{id}/roles"),
+    ("post", "/admin/users/{id}/roles"),
+    ("post", "/admin/users/{id}/deactivate"),
+    ("post", "/admin/users/{id}/activate"),
+    ("post", "/admin/users/{id}/reset-password"),
+    ("post", "/admin/users/{id}/unlock"),
+]
+
+
+def test_out_of_scope_users_answer_like_missing_ones(
     client, login_as, make_user, make_unit, root_unit
 ):
+    """403 against 404 would tell a unit admin which user ids exist; the page names nobody."""
     bureau = make_unit("区司法局", parent=root_unit)
-    colleague = make_user(Role.UNIT_ADMIN, Role.LEARNER, unit=bureau)
-    login_as(Role.UNIT_ADMIN, unit=bureau)
-    client.post(
-        f"/admin/users/{colleague.id}/edit",
-        data=user_form(bureau, login=colleague.login, name="改名", roles=["learner"]),
-    )
-    db.session.refresh(colleague)
-    assert colleague.name == "改名" and colleague.roles == {Role.UNIT_ADMIN, Role.LEARNER}
+    outside = make_user(unit=make_unit("区教育局", parent=root_unit), name="局外人员")
+    login_as(Role.UNIT_ADMIN, Role.LEARNER, unit=bureau)
+    missing = outside.id + 1000
+    for method, url in OUT_OF_SCOPE_ROUTES:
+        hidden = getattr(client, method)(url.format(id=outside.id), data=user_form(bureau))
+        absent = getattr(client, method)(url.format(id=missing), data=user_form(bureau))
+        assert hidden.status_code == absent.status_code == 404, url
+        assert hidden.text == absent.text and "局外人员" not in hidden.text, url
+    db.session.refresh(outside)
+    assert outside.name == "局外人员" and outside.is_active
+
+
+def test_refusals_name_nobody(client, login_as, make_user, make_unit, root_unit):
+    bureau = make_unit("区司法局", parent=root_unit)
+    admin = make_user(Role.SYSTEM_ADMIN, unit=bureau, name="系统管理员甲")
+    login_as(Role.UNIT_ADMIN, Role.LEARNER, unit=bureau)
+    page = client.post(f"/admin/users/{admin.id}/reset-password", follow_redirects=True).text
+    assert "您无权对该账号执行此操作。" in page
+    listing = client.get("/admin/users").text
+    assert "系统管理员甲" in listing  # in their units: listed, but without buttons
+    assert f"/admin/users/{admin.id}/reset-password" not in listing
+    assert f"/admin/users/{admin.id}/edit" not in listing
+
+
+def test_user_search_takes_percent_and_underscore_literally(client, login_as, make_user):
+    make_user(login="a_b", name="下划线")
+    make_user(login="axb", name="普通")
+    make_user(name="百分之百%")
+    login_as(Role.SYSTEM_ADMIN)
+    underscore = client.get("/admin/users", query_string={"q": "a_b"}).text
+    assert "下划线" in underscore and "普通" not in underscore
+    percent = client.get("/admin/users", query_string={"q": "%"}).text
+    assert "百分之百%" in percent and "下划线" not in percent
 
 
 def test_unit_tree_create_rename_delete(client, login_as, root_unit):

@@ -216,13 +216,35 @@ def test_lockout_is_configurable(app, client, make_user):
     assert admin.locked_until - clock.now() > timedelta(minutes=59)
 
 
-def test_an_admin_unlock_clears_the_lock_and_the_failures(app, client, make_user, auth):
-    locked = make_user(Role.AUDITOR)
+def test_a_security_admin_unlock_clears_the_failures(app, client, make_user, auth):
+    learner = make_user()
+    fail(app.test_client(), learner.login, 5)
+    assert 'alt="验证码图片"' in post_login(app.test_client(), learner.login, WRONG).text
+    auth.login(make_user(Role.SECURITY_ADMIN))
+    assert client.post(f"/admin/users/{learner.id}/unlock").status_code == 302
+    assert db.session.get(LoginFailure, learner.login) is None
+    assert post_login(app.test_client(), learner.login, PASSWORD).status_code == 302
+    assert actions("user.unlock") == ["user.unlock"]
+
+
+@pytest.mark.parametrize("role", [Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR])
+def test_privileged_accounts_are_unlocked_only_from_the_command_line(
+    app, client, make_user, auth, runner, role
+):
+    locked = make_user(role)
     fail(app.test_client(), locked.login, 5)
-    auth.login(make_user(Role.SYSTEM_ADMIN))
-    assert client.post(f"/admin/users/{locked.id}/unlock").status_code == 302
-    assert db.session.get(LoginFailure, locked.login) is None
-    assert post_login(app.test_client(), locked.login, PASSWORD).status_code == 302
+    auth.login(make_user(Role.SECURITY_ADMIN))
+    client.post(f"/admin/users/{locked.id}/unlock")
+    db.session.refresh(locked)
+    assert locked.locked_now and db.session.get(LoginFailure, locked.login) is not None
+
+    result = runner.invoke(args=["admin-password", locked.login], input="N3w-Str0ng!pw\n" * 2)
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert not locked.locked_now and db.session.get(LoginFailure, locked.login) is None
+    assert locked.must_change_password
+    assert actions("user.unlock", "admin.password_cli") == ["admin.password_cli"]
+    assert post_login(app.test_client(), locked.login, "N3w-Str0ng!pw").status_code == 302
 
 
 def test_unknown_wrong_and_locked_logins_answer_alike_and_as_slowly(app, make_user, monkeypatch):

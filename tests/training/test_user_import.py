@@ -71,7 +71,7 @@ def audit_actions() -> list[str]:
 
 
 def test_good_file_is_previewed_and_imported_only_on_confirm(client, login_as, district):
-    login_as(Role.SYSTEM_ADMIN)
+    login_as(Role.UNIT_ADMIN)  # of the whole district; a unit admin may grant trainer
     before = user_count()
     preview = upload(client, xlsx(*GOOD_ROWS))
     page = preview.text
@@ -104,7 +104,7 @@ def test_good_file_is_previewed_and_imported_only_on_confirm(client, login_as, d
 def test_confirm_checks_again_and_imports_nothing_if_a_row_fails_now(
     client, login_as, district, make_user
 ):
-    login_as(Role.SYSTEM_ADMIN)
+    login_as(Role.UNIT_ADMIN)
     page = upload(client, xlsx(*GOOD_ROWS)).text
     before = user_count()
     make_user(login="wangwu")  # created by someone else between preview and confirm
@@ -118,16 +118,26 @@ def test_confirm_checks_again_and_imports_nothing_if_a_row_fails_now(
 
 
 def test_only_the_uploader_confirms_and_only_a_user_import(client, login_as, auth, district):
-    first = login_as(Role.SYSTEM_ADMIN)
+    first = login_as(Role.UNIT_ADMIN)
     token = token_of(upload(client, xlsx(*GOOD_ROWS)).text)
     bank_token = uploads.stash(first.id, "题库.csv", "csv", b"\xef\xbb\xbf")
     db.session.commit()
     assert confirm(client, bank_token).status_code == 302
     auth.logout()
-    login_as(Role.SYSTEM_ADMIN)
+    login_as(Role.UNIT_ADMIN)
     before = user_count()
     assert confirm(client, token).status_code == 302
     assert user_count() == before and "user.import" not in audit_actions()
+
+
+def test_a_system_admin_imports_learners_only(client, login_as, district):
+    """Roles are the security admin's to grant (三员分立): accounts come in as learners."""
+    login_as(Role.SYSTEM_ADMIN)
+    response = upload(client, xlsx(*GOOD_ROWS))
+    assert response.status_code == 400
+    assert "您无权授予或撤销角色：培训出题人员" in response.text
+    response = upload(client, xlsx(GOOD_ROWS[0], GOOD_ROWS[2]))
+    assert response.status_code == 200 and "确认导入 2 个用户" in response.text
 
 
 def test_bad_file_reports_every_row_in_chinese_and_imports_nothing(
