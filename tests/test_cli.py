@@ -109,9 +109,7 @@ def test_seed_demo_refuses_a_database_that_has_accounts(runner, app, make_user, 
     assert "这是演示站点" in app.test_client().get("/login").text
 
 
-def test_admin_password_resets_a_privileged_account_with_a_temporary_password(
-    runner, make_user
-):
+def test_admin_password_resets_a_privileged_account_with_a_temporary_password(runner, make_user):
     auditor = make_user(Role.AUDITOR, login="audit1")
     before = auditor.session_version
     unknown = runner.invoke(args=["admin-password", "nobody"], input="N3w-Str0ng!pw\n" * 2)
