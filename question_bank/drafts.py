@@ -11,17 +11,11 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 
-QUESTION_TYPES = {"single": "单选", "multiple": "多选", "true_false": "判断", "fill_blank": "填空"}
-TRUE_FALSE_CHOICES = ["正确", "错误"]
-LETTERS = "ABCDEFGH"
-MAX_CHOICES = len(LETTERS)
+from question_bank.types import TYPES, clip, of
+
 MAX_STEM_CHARS = 2000
 MAX_TOPIC_CHARS = 50
 TOPIC_SEPARATORS = "|｜,，、;；"
-BLANK_SEPARATORS = "|｜/／"
-
-# A blank in a fill-in stem: a run of 3+ underscores, or empty brackets （ ） / ( ).
-BLANK_MARKER = re.compile(r"_{3,}|[（(][ \u3000\xa0]*[）)]")
 
 # What a field is called on screen and in the exchange formats' error messages.
 FIELD_LABELS = {
@@ -46,7 +40,7 @@ class LawRefDraft:
 
 @dataclass
 class QuestionDraft:
-    type: str  # key of QUESTION_TYPES
+    type: str  # a type id of question_bank.types.TYPES
     stem: str
     choices: list[str]  # single/multiple: texts in order A, B, ...; true_false: 正确, 错误
     answer: list[int]  # 0-based indices of correct choices, sorted; fill_blank: []
@@ -79,35 +73,16 @@ class ParseResult:
     duplicates: list[tuple[int, int]]  # (row, first row with the same fingerprint)
 
 
-def letter(index: int) -> str:
-    return chr(ord("A") + index)
-
-
-def letters_span(count: int) -> str:
-    """'A–D' for four choices, 'A' for one: used in messages."""
-    if count <= 1:
-        return "A"
-    return f"A–{letter(count - 1)}"
-
-
-def count_blanks(stem: str) -> int:
-    return len(BLANK_MARKER.findall(stem))
-
-
-def clip(text: str, limit: int = 30) -> str:
-    """Shorten user text quoted in an error message."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 # ---------------------------------------------------------------- validation
 
 
 def validate_draft(draft: QuestionDraft) -> dict[str, str]:
     """Field name -> Chinese error message; empty when the draft can be stored."""
     errors: dict[str, str] = {}
-    if draft.type not in QUESTION_TYPES:
-        errors["type"] = "题型必须是单选、多选、判断或填空"
+    kind = TYPES.get(draft.type)
+    if kind is None:
+        *others, last = (k.label for k in TYPES.values())
+        errors["type"] = f"题型必须是{'、'.join(others)}或{last}"
 
     stem = draft.stem.strip()
     if not stem:
@@ -115,15 +90,8 @@ def validate_draft(draft: QuestionDraft) -> dict[str, str]:
     elif len(stem) > MAX_STEM_CHARS:
         errors["stem"] = f"题干不能超过{MAX_STEM_CHARS}字（现有{len(stem)}字）"
 
-    if draft.type in ("single", "multiple"):
-        _check_choices(draft, errors)
-    elif draft.type == "true_false":
-        if [c.strip() for c in draft.choices] != TRUE_FALSE_CHOICES:
-            errors["choices"] = "判断题的选项固定为「正确」「错误」"
-        if draft.answer not in ([0], [1]):
-            errors["answer"] = "判断题的答案必须是「正确」或「错误」之一"
-    elif draft.type == "fill_blank":
-        _check_blanks(draft, errors)
+    if kind is not None:
+        kind.check_draft(draft, errors)
 
     if draft.difficulty is not None and (
         isinstance(draft.difficulty, bool)
@@ -156,64 +124,6 @@ def _topic_error(topic: str) -> str | None:
     return None
 
 
-def _check_choices(draft: QuestionDraft, errors: dict[str, str]) -> None:
-    kind = QUESTION_TYPES[draft.type]
-    texts = [c.strip() for c in draft.choices]
-    while texts and not texts[-1]:
-        texts.pop()
-    if len(texts) < 2:
-        errors["choices"] = f"{kind}题至少需要2个选项"
-    elif len(texts) > MAX_CHOICES:
-        errors["choices"] = f"选项最多{MAX_CHOICES}个（现有{len(texts)}个）"
-    else:
-        gap = next((i for i, text in enumerate(texts) if not text), None)
-        if gap is not None:
-            errors["choices"] = f"选项{letter(gap)}为空，但其后还有选项"
-        else:
-            seen: dict[str, int] = {}
-            for i, text in enumerate(texts):
-                key = unicodedata.normalize("NFKC", text)
-                if key in seen:
-                    first = letter(seen[key])
-                    errors["choices"] = f"选项{first}与选项{letter(i)}重复：「{clip(text)}」"
-                    break
-                seen[key] = i
-
-    answer = draft.answer
-    if not texts:
-        return  # the missing choices are the error to fix first
-    if len(set(answer)) != len(answer):
-        errors["answer"] = "答案中有重复的选项"
-    elif not answer:
-        errors["answer"] = "未设置正确答案"
-    elif missing := [i for i in answer if not 0 <= i < len(texts) or not texts[i]]:
-        wrong = "".join(letter(i) if 0 <= i < 26 else "?" for i in missing)
-        errors["answer"] = f"答案「{wrong}」不是已填写的选项（只有{letters_span(len(texts))}）"
-    elif draft.type == "single" and len(answer) != 1:
-        errors["answer"] = f"单选题只能有一个正确答案（现有{len(answer)}个）"
-    elif draft.type == "multiple" and len(answer) < 2:
-        errors["answer"] = "多选题至少应有两个正确选项"
-
-
-def _check_blanks(draft: QuestionDraft, errors: dict[str, str]) -> None:
-    if any(c.strip() for c in draft.choices) or draft.answer:
-        errors["choices"] = "填空题不应有选项"
-    if not draft.blanks:
-        errors["blanks"] = "填空题至少需要一个空的答案"
-        return
-    for i, alternatives in enumerate(draft.blanks, start=1):
-        if not any(a.strip() for a in alternatives):
-            errors["blanks"] = f"第{i}空没有填写答案"
-            return
-        if any(sep in a for a in alternatives for sep in BLANK_SEPARATORS):
-            # They separate blanks and alternatives in the template's answer cell.
-            errors["blanks"] = f"第{i}空的答案不能包含 | 或 /（它们用于分隔空和备选答案）"
-            return
-    markers = count_blanks(draft.stem)
-    if markers and markers != len(draft.blanks):
-        errors["blanks"] = f"题干中有{markers}处空（____），但答案有{len(draft.blanks)}个空"
-
-
 def clean_draft(draft: QuestionDraft) -> QuestionDraft:
     """The stored form: no-break spaces as spaces, \n line ends, texts trimmed, trailing
     empty choices and repeated entries dropped, answer sorted."""
@@ -224,8 +134,8 @@ def clean_draft(draft: QuestionDraft) -> QuestionDraft:
     choices = [tidy(c) for c in draft.choices]
     while choices and not choices[-1]:
         choices.pop()
-    if draft.type == "true_false":
-        choices = list(TRUE_FALSE_CHOICES)
+    if draft.type in TYPES and (fixed := of(draft.type).fixed_choices()) is not None:
+        choices = fixed
     return replace(
         draft,
         stem=tidy(draft.stem),

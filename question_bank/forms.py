@@ -15,18 +15,11 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.forms import ChineseDateField, Form, MultiCheckboxField, choices
 from question_bank import formats
-from question_bank.drafts import (
-    LETTERS,
-    QUESTION_TYPES,
-    TRUE_FALSE_CHOICES,
-    QuestionDraft,
-    format_law_refs,
-    letter,
-    parse_law_refs,
-)
+from question_bank.drafts import QuestionDraft, format_law_refs, parse_law_refs
 from question_bank.formats.template import split_topics
 from question_bank.models import QuestionStatus
 from question_bank.search import ANY_STATUS, NOT_RETIRED, QuestionFilters
+from question_bank.types import LETTERS, QUESTION_TYPES, TRUE_FALSE_CHOICES, TYPES, letter
 
 DIFFICULTIES = [("1", "1（最易）"), ("2", "2"), ("3", "3（中等）"), ("4", "4"), ("5", "5（最难）")]
 IMPORT_EXTENSIONS = ["xlsx", "csv", "gift", "txt", "aiken", "xml"]
@@ -138,14 +131,15 @@ class QuestionForm(Form):
     def draft(self) -> QuestionDraft:
         """The draft the form describes; only the inputs of the chosen type count."""
         kind = self.type.data
+        editor = _editor(kind)
         options, answer, blanks = [], [], []
-        if kind in ("single", "multiple"):
+        if editor == "choices":
             options = [field.data or "" for field in self.choice_fields()]
             answer = sorted(LETTERS.index(x) for x in self.answer.data or [])
-        elif kind == "true_false":
+        elif editor == "judgement":
             options = list(TRUE_FALSE_CHOICES)
             answer = [int(self.judgement.data)] if self.judgement.data else []
-        elif kind == "fill_blank":
+        elif editor == "blanks":
             blanks = [
                 [a.strip() for a in re.split(r"[/／]", line) if a.strip()]
                 for line in (self.blanks.data or "").splitlines()
@@ -167,11 +161,12 @@ class QuestionForm(Form):
         """Show a stored draft for editing."""
         self.type.data = draft.type
         self.stem.data = draft.stem
-        if draft.type in ("single", "multiple"):
+        editor = _editor(draft.type)
+        if editor == "choices":
             for field, text in zip(self.choice_fields(), draft.choices, strict=False):
                 field.data = text
             self.answer.data = [letter(i) for i in draft.answer]
-        elif draft.type == "true_false" and draft.answer:
+        elif editor == "judgement" and draft.answer:
             self.judgement.data = str(draft.answer[0])
         self.blanks.data = "\n".join("/".join(alternatives) for alternatives in draft.blanks)
         self.explanation.data = draft.explanation
@@ -183,7 +178,7 @@ class QuestionForm(Form):
         """Show the bank's messages (keyed by draft field) on the inputs they concern,
         and the rest above the form."""
         for name, message in errors.items():
-            if name == "answer" and self.type.data == "true_false":
+            if name == "answer" and _editor(self.type.data) == "judgement":
                 name = "judgement"
             elif name == "choices":
                 name = "choice_a"
@@ -193,6 +188,12 @@ class QuestionForm(Form):
             else:
                 field.errors = [*field.errors, message]
         return []
+
+
+def _editor(type_id: str | None) -> str | None:
+    """The part of the form that holds the key of a question of this type."""
+    kind = TYPES.get(type_id or "")
+    return kind.editor if kind else None
 
 
 class EditQuestionForm(QuestionForm):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
 from core.extensions import db
+from question_bank.types import TYPE_VALUES
 
 
 class Law(db.Model):
@@ -136,9 +137,7 @@ class QuestionVersion(db.Model):
     __tablename__ = "question_versions"
     __table_args__ = (
         UniqueConstraint("question_id", "number", name="uq_question_versions_question_number"),
-        CheckConstraint(
-            "type IN ('single', 'multiple', 'true_false', 'fill_blank')", name="known_type"
-        ),
+        CheckConstraint(f"type IN ({TYPE_VALUES})", name="known_type"),
         CheckConstraint("difficulty IS NULL OR difficulty BETWEEN 1 AND 5", name="difficulty"),
     )
 

@@ -21,9 +21,9 @@ from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
 from core.web import current_actor
-from question_bank import bank, formats, importing, search
+from question_bank import bank, formats, importing, search, types
 from question_bank.bank import BankError
-from question_bank.drafts import LETTERS, QUESTION_TYPES, format_law_refs
+from question_bank.drafts import format_law_refs
 from question_bank.forms import (
     BulkTagForm,
     ConfirmImportForm,
@@ -35,6 +35,7 @@ from question_bank.forms import (
     RevisionForm,
 )
 from question_bank.models import Law, Question, QuestionVersion
+from question_bank.types import LETTERS, QUESTION_TYPES
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
 trainer_required = role_required(Role.TRAINER)
@@ -62,6 +63,8 @@ def law_refs_text(version: QuestionVersion) -> str:
 def bank_helpers() -> dict:
     return {
         "QUESTION_TYPES": QUESTION_TYPES,
+        "QUESTION_KINDS": types.TYPES,
+        "types_with_editor": types.with_editor,
         "LETTERS": LETTERS,
         "EXPORT_FORMATS": EXPORT_FORMATS,
         "format_law_refs": format_law_refs,

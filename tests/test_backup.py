@@ -38,7 +38,9 @@ def exam_in_progress(app, make_user):
     taken = []
     for number, person in enumerate(people):
         attempt = attempts.start_attempt(person, exam, clock.now(), random.Random(number))
-        taken.append((person.id, attempt.id, [item.id for item in attempt.items]))
+        # Items with choices, so that [0] and [1] are answers each of them can take.
+        chosen = [item.id for item in attempt.items if item.question_version.choices]
+        taken.append((person.id, attempt.id, chosen))
     db.session.commit()
     return taken
 

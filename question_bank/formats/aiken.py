@@ -16,13 +16,11 @@ from question_bank.drafts import (
     RowError,
     check_draft,
     clean_draft,
-    clip,
     finish,
-    letter,
-    letters_span,
     parse_answer_letters,
     true_false_value,
 )
+from question_bank.types import clip, letter, letters_span
 
 _OPTION = re.compile(r"^([A-Z])\s*[.)．、）]\s*(.*)$")
 # Moodle's own form ("A) " with a space): only these are reported when out of place, so a

@@ -14,19 +14,18 @@ from defusedxml import DefusedXmlException
 from core.spreadsheets import strip_control
 from question_bank.drafts import (
     FIELD_LABELS,
-    TRUE_FALSE_CHOICES,
     ParsedRow,
     ParseResult,
     QuestionDraft,
     RowError,
     check_draft,
     clean_draft,
-    clip,
     finish,
     html_to_text,
     true_false_value,
 )
 from question_bank.formats.gift import category_topic, moodle_fraction
+from question_bank.types import TRUE_FALSE_CHOICES, clip
 
 _SUPPORTED = {"multichoice", "truefalse", "shortanswer"}
 _FULL = 99.999  # fractions such as 33.33333 x 3 do not add up to exactly 100

@@ -19,24 +19,27 @@ from core.spreadsheets import (
 )
 from question_bank.drafts import (
     FIELD_LABELS,
-    LETTERS,
-    QUESTION_TYPES,
-    TRUE_FALSE_CHOICES,
     ParsedRow,
     ParseResult,
     QuestionDraft,
     RowError,
     check_draft,
     clean_draft,
-    clip,
-    count_blanks,
     finish,
     format_law_refs,
-    letter,
-    letters_span,
     parse_answer_letters,
     parse_law_refs,
     true_false_value,
+)
+from question_bank.types import (
+    LETTERS,
+    QUESTION_TYPES,
+    TRUE_FALSE_CHOICES,
+    TYPES,
+    clip,
+    count_blanks,
+    letter,
+    letters_span,
 )
 
 HEADER = [
@@ -373,13 +376,9 @@ def split_topics(text: str) -> list[str]:
 
 
 def _row(draft: QuestionDraft) -> list[str | int | None]:
-    options = list(draft.choices) if draft.type in ("single", "multiple") else []
-    if draft.type == "true_false":
-        answer = TRUE_FALSE_CHOICES[draft.answer[0]] if draft.answer else ""
-    elif draft.type == "fill_blank":
-        answer = "|".join("/".join(alternatives) for alternatives in draft.blanks)
-    else:
-        answer = "".join(LETTERS[i] for i in draft.answer if i < len(LETTERS))
+    kind = TYPES[draft.type]
+    options = list(draft.choices) if kind.editor == "choices" else []
+    answer = kind.key_cell(draft)
     return [
         QUESTION_TYPES.get(draft.type, draft.type),
         draft.stem,

@@ -26,7 +26,8 @@
   const STATE_COLOURS = ["success", "secondary", "danger"];
   // Machine codes of the server's JSON errors ({"error": code, "message": 中文}).
   const LOGIN_LOST = new Set(["login_required", "session_expired", "password_change_required"]);
-  const TYPE_LABELS = { single: "单选", multiple: "多选", true_false: "判断", fill_blank: "填空" };
+  // Answers the server can never take (a 400 or 413 for this answer): dropped from the queue.
+  const UNSAVABLE = new Set(["invalid_answer", "choice_out_of_range", "repeated_choice", "too_large"]);
 
   const el = {
     questions: root.querySelector("[data-questions]"),
@@ -315,7 +316,7 @@
         close(data.message || "本次作答已结束。", data.result_url);
         return false;
       }
-      if (data.error === "invalid_answer") {
+      if (UNSAVABLE.has(data.error)) {
         dropFromQueue(itemId, entry.seq); // it can never be saved; keep the others going
         showMessage(`第 ${byId.get(itemId).position} 题未能保存：${data.message}`, "danger");
         continue;
@@ -573,7 +574,7 @@
     if (!answer || !answer.length) {
       return false;
     }
-    if (item.type === "fill_blank") {
+    if (item.input === "text") {
       return answer.some((text) => typeof text === "string" && text.trim() !== "");
     }
     return true;
@@ -581,7 +582,7 @@
 
   function readInputs(item) {
     const section = item.section;
-    if (item.type === "fill_blank") {
+    if (item.input === "text") {
       return Array.from(section.querySelectorAll("input[data-blank]"), (input) => input.value);
     }
     return Array.from(section.querySelectorAll("input:checked"), (input) => Number(input.value)).sort(
@@ -591,7 +592,7 @@
 
   function showAnswer(item, answer) {
     const section = item.section;
-    if (item.type === "fill_blank") {
+    if (item.input === "text") {
       section.querySelectorAll("input[data-blank]").forEach((input, index) => {
         if (input !== document.activeElement) {
           input.value = typeof answer[index] === "string" ? answer[index] : "";
@@ -679,7 +680,7 @@
     title.append(
       make("span", "exam-number", `第 ${item.position} 题`),
       " ",
-      make("span", "badge text-bg-light border", TYPE_LABELS[item.type] || item.type),
+      make("span", "badge text-bg-light border", item.type_label),
       " ",
       make("span", "small text-muted fw-normal", `${item.points} 分`),
     );
@@ -693,15 +694,15 @@
     body.append(head, stem);
 
     const group = make("div", "exam-answers");
-    group.setAttribute("role", item.type === "multiple" ? "group" : "radiogroup");
+    group.setAttribute("role", item.input === "checkbox" ? "group" : "radiogroup");
     group.setAttribute("aria-labelledby", stem.id);
-    if (item.type === "fill_blank") {
+    if (item.input === "text") {
       for (let blank = 0; blank < item.blanks; blank += 1) {
         const row = make("div", "exam-blank mb-2");
         const input = make("input", "form-control");
         input.type = "text";
         input.id = `item-${itemId}-blank-${blank}`;
-        input.maxLength = 200;
+        input.maxLength = item.max_chars;
         input.autocomplete = "off";
         input.dataset.blank = String(blank);
         const label = make("label", "form-label small mb-1", `第 ${blank + 1} 空`);
@@ -710,7 +711,7 @@
         group.append(row);
       }
     } else {
-      const kind = item.type === "multiple" ? "checkbox" : "radio";
+      const kind = item.input; // "radio" or "checkbox"
       item.choices.forEach((choice, shown) => {
         const row = make("div", "form-check exam-choice");
         const input = make("input", "form-check-input");
@@ -812,7 +813,7 @@
 
   el.questions.addEventListener("input", (event) => {
     const item = itemOf(event.target);
-    if (item && item.type === "fill_blank") {
+    if (item && item.input === "text") {
       window.clearTimeout(typingTimers.get(item.item_id));
       typingTimers.set(
         item.item_id,
@@ -879,7 +880,7 @@
 
   async function onSubmit() {
     // A blank still being typed counts as what is on the screen now.
-    items.filter((item) => item.type === "fill_blank").forEach(record);
+    items.filter((item) => item.input === "text").forEach(record);
     const missing = unansweredNumbers();
     let question = "已全部作答。";
     if (missing.length) {

@@ -8,7 +8,6 @@ from question_bank.drafts import (
     QuestionDraft,
     chinese_number,
     clean_draft,
-    count_blanks,
     fingerprint,
     format_law_refs,
     html_to_text,
@@ -17,6 +16,7 @@ from question_bank.drafts import (
     true_false_value,
     validate_draft,
 )
+from question_bank.types import count_blanks
 
 SINGLE = QuestionDraft(
     type="single",

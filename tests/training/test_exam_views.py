@@ -26,7 +26,8 @@ from ..factories import (
     make_exam,
 )
 
-ITEM_FIELDS = {"item_id", "position", "type", "type_label", "stem", "points", "choices", "blanks"}
+ITEM_FIELDS = {"item_id", "position", "type", "type_label", "stem", "points", "input", "choices"}
+ITEM_FIELDS |= {"blanks", "max_chars"}
 KEY_FIELDS = {"answer", "answers", "blanks", "explanation", "earned", "key", "correct"}
 
 
@@ -62,6 +63,11 @@ def save(client, attempt_id, item_id, answer, seq, **kwargs):
         json={"item_id": item_id, "answer": answer, "seq": seq},
         **kwargs,
     )
+
+
+def choice_item(paper) -> int:
+    """The id of an item any of the answers [0], [1] or [2] fits (the paper is shuffled)."""
+    return next(item["item_id"] for item in paper["items"] if len(item["choices"]) >= 3)
 
 
 def items_by_question(attempt_id) -> dict[int, PaperItem]:
@@ -184,18 +190,18 @@ def test_the_paper_json(client, attempt_id, questions):
                 version.choices[i] for i in item.choice_order
             ]
     assert paper["responses"] == {}
-    first = paper["items"][0]["item_id"]
+    first = choice_item(paper)
     assert save(client, attempt_id, first, [1], 7).status_code == 200
     assert paper_of(client, attempt_id)["responses"] == {str(first): {"answer": [1], "seq": 7}}
 
 
 def test_saving_answers(client, attempt_id):
-    item = paper_of(client, attempt_id)["items"][0]["item_id"]
+    item = choice_item(paper_of(client, attempt_id))
     saved = save(client, attempt_id, item, [0], 10)
     assert saved.status_code == 200
     assert saved.json["saved"] is True and saved.json["seq"] == 10
     assert saved.json["remaining_seconds"] in (3599, 3600)
-    stale = save(client, attempt_id, item, [2], 9)
+    stale = save(client, attempt_id, item, [1], 9)
     assert stale.status_code == 200 and stale.json["seq"] == 10
     db.session.expire_all()
     held = db.session.scalar(select(Response).where(Response.item_id == item))
@@ -204,7 +210,7 @@ def test_saving_answers(client, attempt_id):
 
 def test_the_save_path_is_lean(client, attempt_id):
     """Exam day's hot path: the session's user, then one UPDATE and one INSERT."""
-    item = paper_of(client, attempt_id)["items"][0]["item_id"]
+    item = choice_item(paper_of(client, attempt_id))
     statements = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
@@ -238,7 +244,7 @@ def test_the_save_path_is_lean(client, attempt_id):
     ],
 )
 def test_malformed_saves_are_400(client, attempt_id, body):
-    item = paper_of(client, attempt_id)["items"][0]["item_id"]
+    item = choice_item(paper_of(client, attempt_id))
     if isinstance(body, dict) and body.get("item_id") == 1:
         body["item_id"] = item
     if isinstance(body, str):
@@ -266,7 +272,7 @@ def test_saves_after_submit_or_past_the_grace_are_409_in_chinese(
     exam = make_exam(roster=[learner], time_limit_minutes=10, attempts_allowed=2)
     auth.login(learner)
     first = start(client, exam)
-    item = paper_of(client, first)["items"][0]["item_id"]
+    item = choice_item(paper_of(client, first))
     assert client.post(f"/attempts/{first}/submit", json={}).status_code == 200
     refused = save(client, first, item, [0], 1)
     assert refused.status_code == 409
@@ -274,7 +280,7 @@ def test_saves_after_submit_or_past_the_grace_are_409_in_chinese(
     assert refused.json["message"] == "本次作答已交卷，不能再修改答案。"
 
     second = start(client, exam)
-    item = paper_of(client, second)["items"][0]["item_id"]
+    item = choice_item(paper_of(client, second))
     deadline = db.session.get(Attempt, second).deadline_at
     frozen_clock.now = deadline + timedelta(seconds=29)
     assert save(client, second, item, [1], 2).status_code == 200  # within the grace
@@ -331,7 +337,7 @@ def test_submit_is_idempotent_for_json_and_forms(client, attempt_id, questions):
 
 
 def test_another_users_attempt_is_404(client, auth, attempt_id, exam, make_user):
-    item = paper_of(client, attempt_id)["items"][0]["item_id"]
+    item = choice_item(paper_of(client, attempt_id))
     intruder = make_user()
     auth.logout()
     auth.login(intruder)
@@ -369,7 +375,7 @@ def test_csrf_is_required_on_the_json_endpoints(app, client, learner, exam):
         ]
     )
     paper = paper_of(client, attempt_id)
-    item = paper["items"][0]["item_id"]
+    item = choice_item(paper)
     missing = save(client, attempt_id, item, [0], 1)
     assert missing.status_code == 400 and "页面已过期" in missing.json["message"]
     wrong = save(client, attempt_id, item, [0], 1, headers={"X-CSRFToken": "forged"})
@@ -528,3 +534,53 @@ def test_passing_a_pre_appointment_exam_shows_oath_eligibility(
 def test_the_result_of_an_attempt_in_progress_redirects_to_the_exam(client, attempt_id):
     response = client.get(f"/attempts/{attempt_id}/result")
     assert response.status_code == 302 and response.location == f"/attempts/{attempt_id}"
+
+
+def _items_by_type(client, attempt_id) -> dict[str, dict]:
+    return {item["type"]: item for item in paper_of(client, attempt_id)["items"]}
+
+
+@pytest.mark.parametrize(
+    ("type_id", "answer", "code", "message"),
+    [
+        ("single", [4], "choice_out_of_range", "所选选项不是本题的选项。"),
+        ("single", [0, 1], "invalid_answer", "单选题只能选一个选项。"),
+        ("multiple", [0, 9], "choice_out_of_range", "所选选项不是本题的选项。"),
+        ("multiple", [0, 2, 0], "repeated_choice", "同一个选项选了不止一次。"),
+        ("true_false", [2], "choice_out_of_range", "所选选项不是本题的选项。"),
+        ("true_false", ["正确"], "invalid_answer", "判断题的答案应为所选选项的编号。"),
+        ("fill_blank", [0], "invalid_answer", "填空题的答案应为每个空所填的文字。"),
+        ("fill_blank", ["a", "b", "c"], "invalid_answer", "本题只有 2 个空。"),
+        ("fill_blank", ["长" * 201], "invalid_answer", "每个空最多填写 200 字。"),
+    ],
+)
+def test_answers_their_question_cannot_take_are_400_and_save_nothing(
+    client, attempt_id, type_id, answer, code, message
+):
+    item = _items_by_type(client, attempt_id)[type_id]
+    if type_id == "single":  # the standard bank's first single choice has 4 choices
+        item = next(i for i in paper_of(client, attempt_id)["items"] if len(i["choices"]) == 4)
+    assert save(client, attempt_id, item["item_id"], [], 1).status_code == 200
+    before = db.session.get(Attempt, attempt_id).last_saved_at
+    response = save(client, attempt_id, item["item_id"], answer, 2)
+    assert response.status_code == 400
+    assert response.json == {"error": code, "message": message}
+    db.session.expire_all()
+    held = db.session.scalar(select(Response).where(Response.item_id == item["item_id"]))
+    assert (held.answer, held.seq) == ([], 1)
+    assert db.session.get(Attempt, attempt_id).last_saved_at == before  # the claim undone
+
+
+def test_a_save_body_over_16_kb_is_413_in_chinese(client, attempt_id):
+    item = _items_by_type(client, attempt_id)["fill_blank"]
+    body = json.dumps({"item_id": item["item_id"], "answer": ["字" * 200] * 2, "seq": 1})
+    assert save(client, attempt_id, item["item_id"], ["字" * 200] * 2, 1).status_code == 200
+    padded = body[:-1] + ', "pad": "' + " " * 16 * 1024 + '"}'
+    response = client.post(
+        f"/attempts/{attempt_id}/answers", data=padded, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json == {"error": "too_large", "message": "答案内容不能超过 16 KB。"}
+    db.session.expire_all()
+    held = db.session.scalar(select(Response).where(Response.item_id == item["item_id"]))
+    assert held.seq == 1

@@ -2,16 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from training.scoring import (
-    GRADERS,
-    Key,
-    MultiplePolicy,
-    Result,
-    counted_attempt,
-    grade,
-    normalise_blank,
-    total,
-)
+from question_bank.types import TYPES, Key, MultiplePolicy, grade, normalise_blank
+from training.scoring import Result, counted_attempt, total
 
 ALL = MultiplePolicy.ALL_OR_NOTHING
 PARTIAL = MultiplePolicy.PARTIAL
@@ -25,7 +17,7 @@ THREE_BLANKS = Key("fill_blank", blanks=(("警告",), ("罚款",), ("没收违�
 
 
 def test_registry_covers_every_question_type():
-    assert set(GRADERS) == {"single", "multiple", "true_false", "fill_blank"}
+    assert set(TYPES) == {"single", "multiple", "true_false", "fill_blank"}
 
 
 # Results are compared as strings: that checks the value and that it has exactly 2 places.

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.errors import ServiceError
 from core.extensions import db
-from question_bank.drafts import QUESTION_TYPES
+from question_bank import types
 from question_bank.models import (
     Citation,
     LawVersion,
@@ -19,6 +19,7 @@ from question_bank.models import (
     QuestionVersion,
     is_current_version,
 )
+from question_bank.types import QUESTION_TYPES
 from training.exams.models import Blueprint, BlueprintSection
 
 
@@ -122,7 +123,7 @@ def draw(blueprint: Blueprint, pools: list[list[PoolEntry]], rng: random.Random)
     for number, (section, chosen) in enumerate(zip(sections, picks, strict=True)):
         for _, version_id, choice_count in chosen:
             order = list(range(choice_count))
-            if blueprint.shuffle_choices and section.question_type in ("single", "multiple"):
+            if blueprint.shuffle_choices and types.of(section.question_type).shuffles:
                 rng.shuffle(order)
             drawn.append(DrawnItem(version_id, section.points, tuple(order), number))
     if blueprint.shuffle_questions:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, exists, func, select, update
+from sqlalchemy import and_, bindparam, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from core import outages
 from core.errors import ServiceError
 from core.extensions import db
+from question_bank import types
 from question_bank.models import QuestionVersion
 from training import scoring
 from training.exams.assembly import draw
@@ -33,13 +34,17 @@ from training.exams.models import (
 )
 from training.models import User
 
-MAX_BLANK_CHARS = 200
-
 
 class ExamError(ServiceError):
     """The candidate cannot do this now; the message says why, in Chinese."""
 
     code = "exam_unavailable"
+
+
+class AnswerRefused(ServiceError):
+    """The answer cannot be one for its question (the code says how); nothing is saved."""
+
+    code = "invalid_answer"
 
 
 # --- starting ----------------------------------------------------------------------
@@ -205,20 +210,33 @@ class SaveResult:
     reason: str = ""
 
 
-def valid_answer(answer) -> bool:
-    """The shape of an answer: choice indices, or the texts of the blanks."""
-    if not isinstance(answer, list) or len(answer) > 20:
-        return False
-    if all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 26 for x in answer):
-        return True
-    return all(isinstance(x, str) and len(x) <= MAX_BLANK_CHARS for x in answer)
-
-
 @functools.cache
 def _save_statements(dialect_name: str):
     """The claim and the upsert of a save, built once per database with bound parameters
     (building them per request was an eighth of a save's cost)."""
     attempts, items, responses = Attempt.__table__, PaperItem.__table__, Response.__table__
+    versions = QuestionVersion.__table__
+
+    def of_item(column):
+        """What the item's question is, returned with the claim (NULL when the item is not
+        on this paper): checking the answer against its question costs no round trip.
+        Spelled with qualified names: SQLAlchemy drops table names in the conditions of a
+        subquery inside RETURNING, which makes `id` ambiguous."""
+        return (
+            select(column)
+            .select_from(items)
+            .join(
+                versions,
+                literal_column("question_versions.id")
+                == literal_column("paper_items.question_version_id"),
+            )
+            .where(
+                literal_column("paper_items.id") == bindparam("claimed_item"),
+                literal_column("paper_items.attempt_id") == literal_column("attempts.id"),
+            )
+            .scalar_subquery()
+        )
+
     claim = (
         update(attempts)
         .where(
@@ -228,7 +246,12 @@ def _save_statements(dialect_name: str):
             attempts.c.deadline_at >= bindparam("earliest"),
         )
         .values(last_saved_at=bindparam("now"))
-        .returning(attempts.c.deadline_at)
+        .returning(
+            attempts.c.deadline_at,
+            of_item(versions.c.type),
+            of_item(func.json_array_length(versions.c.choices)),
+            of_item(func.json_array_length(versions.c.blanks)),
+        )
     )
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     row = select(
@@ -237,10 +260,6 @@ def _save_statements(dialect_name: str):
         bindparam("answer", type_=responses.c.answer.type),
         bindparam("seq", type_=responses.c.seq.type),
         bindparam("now", type_=responses.c.saved_at.type),
-    ).where(
-        exists().where(
-            items.c.id == bindparam("item_id"), items.c.attempt_id == bindparam("attempt_id")
-        )
     )
     insert = dialect.insert(responses).from_select(
         ["attempt_id", "item_id", "answer", "seq", "saved_at"], row
@@ -265,7 +284,7 @@ def save_answer(
     user_id: int,
     attempt_id: int,
     item_id: int,
-    answer: list,
+    answer: object,
     seq: int,
     now: datetime,
     grace: timedelta,
@@ -274,17 +293,31 @@ def save_answer(
 
     Two statements on the session's connection: claim the attempt row (refusing a closed
     or late attempt, and making a concurrent submit wait for this save), then an upsert
-    that only a higher sequence number may overwrite.
+    that only a higher sequence number may overwrite. An answer its question cannot take
+    raises AnswerRefused after the claim: the request's rollback then undoes the claim.
     """
     claim, upsert, newest = _save_statements(db.engine.dialect.name)
     connection = db.session.connection()
-    deadline = connection.execute(
+    claimed = connection.execute(
         claim,
-        {"claimed_attempt": attempt_id, "claimed_by": user_id, "earliest": now - grace, "now": now},
-    ).scalar()
-    if deadline is None:
+        {
+            "claimed_attempt": attempt_id,
+            "claimed_by": user_id,
+            "claimed_item": item_id,
+            "earliest": now - grace,
+            "now": now,
+        },
+    ).first()
+    if claimed is None:
         reason, message = refusal(user_id, attempt_id)
         return SaveResult(False, message=message, reason=reason)
+    deadline, type_id, choices, blanks = claimed
+    if type_id is None:
+        return SaveResult(False, message="该题不属于本试卷。", reason="bad_item")
+    try:
+        answer = types.of(type_id).parse_answer(answer, choices, blanks)
+    except types.AnswerError as error:
+        raise AnswerRefused(error.message, code=error.code) from None
     params = {
         "attempt_id": attempt_id,
         "item_id": item_id,
@@ -297,8 +330,6 @@ def save_answer(
     if connection.execute(upsert, params).scalar() is not None:
         return SaveResult(True, seq, deadline=deadline)
     held = connection.execute(newest, params).scalar()
-    if held is None:
-        return SaveResult(False, message="该题不属于本试卷。", reason="bad_item")
     # An older save arrived late: the newer one stays.
     return SaveResult(True, held, deadline=deadline)
 
@@ -382,14 +413,6 @@ def finalize_expired(now: datetime, grace: timedelta, *where) -> int:
     return sum(finalize_if_expired(attempt, now, grace) for attempt in stale)
 
 
-def key_of(version: QuestionVersion) -> scoring.Key:
-    return scoring.Key(
-        type=version.type,
-        answer=tuple(version.answer),
-        blanks=tuple(tuple(blank) for blank in version.blanks),
-    )
-
-
 def responses_of(attempt: Attempt) -> dict[int, Response]:
     rows = db.session.scalars(select(Response).where(Response.attempt_id == attempt.id))
     return {response.item_id: response for response in rows}
@@ -410,13 +433,13 @@ def paper_items(attempt: Attempt) -> list[PaperItem]:
 def score_attempt(attempt: Attempt) -> None:
     """(Re)compute every item's points and the total from the saved responses."""
     exam = attempt.exam
-    policy = scoring.MultiplePolicy(exam.multiple_policy)
+    policy = types.MultiplePolicy(exam.multiple_policy)
     answers = responses_of(attempt)
     earned = []
     for item in paper_items(attempt):
         response = answers.get(item.id)
-        item.earned = scoring.grade(
-            key_of(item.question_version),
+        item.earned = types.grade(
+            types.Key.of(item.question_version),
             response.answer if response else None,
             item.points,
             policy,

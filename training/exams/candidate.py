@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from core import clock
 from core.extensions import db
-from question_bank.drafts import LETTERS, QUESTION_TYPES
+from question_bank import types
+from question_bank.types import LETTERS
 from training import scoring
 from training.exams import attempts
 from training.exams.models import (
@@ -181,22 +182,16 @@ def item_payload(item: PaperItem) -> dict:
     """What the browser needs to show one question, and nothing that tells the key: the
     choices carry their original index as value, in this candidate's order."""
     version = item.question_version
-    payload = {
+    kind = types.of(version.type)
+    return {
         "item_id": item.id,
         "position": item.position,
         "type": version.type,
-        "type_label": QUESTION_TYPES[version.type],
+        "type_label": kind.label,
         "stem": version.stem,
         "points": float(item.points),
-        "choices": [],
+        **kind.paper(version, item.choice_order),
     }
-    if version.type == "fill_blank":
-        payload["blanks"] = len(version.blanks)  # how many inputs, never their answers
-    else:
-        payload["choices"] = [
-            {"value": index, "text": version.choices[index]} for index in item.choice_order
-        ]
-    return payload
 
 
 def paper_payload(attempt: Attempt, now: datetime) -> dict:
@@ -296,16 +291,17 @@ def review(attempt: Attempt, now: datetime, grace: timedelta) -> Review:
 
 def _review_item(item: PaperItem, response) -> ReviewItem:
     version = item.question_version
+    kind = types.of(version.type)
     answer = response.answer if response is not None else []
     entry = ReviewItem(
         position=item.position,
-        type_label=QUESTION_TYPES[version.type],
+        type_label=kind.label,
         stem=version.stem,
         points=item.points,
         earned=item.earned,
         explanation=version.explanation,
     )
-    if version.type == "fill_blank":
+    if kind.input == "text":
         entry.given = [text if isinstance(text, str) else "" for text in answer]
         entry.accepted = [list(blank) for blank in version.blanks]
     else:

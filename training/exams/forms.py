@@ -23,10 +23,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.clock import china_time, from_china_time
 from core.forms import Form, MultiCheckboxField, choices
-from question_bank.drafts import QUESTION_TYPES
+from question_bank.types import QUESTION_TYPES, MultiplePolicy
 from training.exams import setup
 from training.exams.models import COUNTING_LABELS, EXAM_KIND_LABELS, ReviewPolicy
-from training.scoring import MultiplePolicy
 
 MULTIPLE_POLICY_LABELS = {
     MultiplePolicy.ALL_OR_NOTHING: "全部选对才得分",

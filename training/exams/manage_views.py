@@ -26,7 +26,7 @@ from core.outages import Outage
 from core.roles import Role, role_required
 from core.web import current_actor
 from question_bank import formats, search
-from question_bank.drafts import QUESTION_TYPES
+from question_bank.types import QUESTION_TYPES
 from training import accounts, units
 from training.exams import models, regrade, results, setup, sittings
 from training.exams import outages as exam_outages

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core import clock
 from core.extensions import db
 from question_bank.models import Law, QuestionVersion, Topic
+from question_bank.types import TYPE_VALUES, MultiplePolicy
 from training.models import User
-from training.scoring import AttemptRule, MultiplePolicy
+from training.scoring import AttemptRule
 
 Points = Numeric(7, 2)
 
@@ -122,7 +123,7 @@ class BlueprintSection(db.Model):
         CheckConstraint("count > 0", name="positive_count"),
         CheckConstraint("points > 0", name="positive_points"),
         CheckConstraint(
-            "question_type IN ('single', 'multiple', 'true_false', 'fill_blank')",
+            f"question_type IN ({TYPE_VALUES})",
             name="known_type",
         ),
     )

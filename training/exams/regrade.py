@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from core.audit import Actor, record
 from core.extensions import db
-from question_bank import bank
+from question_bank import bank, types
 from question_bank.models import Question, QuestionVersion
 from training import scoring
 from training.exams import attempts
@@ -171,11 +171,11 @@ def regrade_preview(exam: Exam, question_id: int) -> RegradePlan:
             select(Response).where(Response.item_id.in_([item.id for item in items]))
         )
     }
-    key = attempts.key_of(new)
-    policy = scoring.MultiplePolicy(exam.multiple_policy)
+    key = types.Key.of(new)
+    policy = types.MultiplePolicy(exam.multiple_policy)
     bands = [(Decimal(str(threshold)), label) for threshold, label in exam.grade_bands]
     new_points = {
-        item.id: scoring.grade(key, answers.get(item.id), item.points, policy) for item in items
+        item.id: types.grade(key, answers.get(item.id), item.points, policy) for item in items
     }
     affected = db.session.scalars(
         select(Attempt)

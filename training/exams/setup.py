@@ -15,6 +15,7 @@ from core.audit import Actor, record
 from core.errors import ServiceError
 from core.extensions import db
 from question_bank.models import Law, Topic
+from question_bank.types import TYPES
 from training.exams.assembly import BlueprintError, draw, section_pools
 from training.exams.models import (
     Blueprint,
@@ -60,7 +61,7 @@ class BlueprintData:
 def _section(position: int, data: SectionData) -> BlueprintSection:
     """A section with its law and topic loaded, so a shortfall message can name them."""
     where = f"第{position}部分"
-    if data.question_type not in ("single", "multiple", "true_false", "fill_blank"):
+    if data.question_type not in TYPES:
         raise SetupError(f"{where}：题型不正确。")
     if not 1 <= data.count <= MAX_SECTION_COUNT:
         raise SetupError(f"{where}：题数应为 1–{MAX_SECTION_COUNT}。")
