@@ -217,9 +217,7 @@ def results(
     exam's rule. Attempts whose time is up are submitted first, as on the board."""
     attempts.finalize_expired(now, grace, Attempt.exam_id == exam.id)
     people = people_query(exam, now, scope)
-    counts = dict(
-        db.session.execute(select(people.c.state, func.count()).group_by(people.c.state)).all()
-    )
+    counts, rates = summary(people)
     pages = max(1, -(-sum(counts.values()) // RESULTS_PAGE_SIZE))
     page = min(max(1, page), pages)
     rows = [
@@ -228,25 +226,32 @@ def results(
             _ordered(people).limit(RESULTS_PAGE_SIZE).offset((page - 1) * RESULTS_PAGE_SIZE)
         ).mappings()
     ]
-    return ExamResults(exam, counts, unit_rates(people), rows, page, pages)
+    return ExamResults(exam, counts, rates, rows, page, pages)
 
 
-def unit_rates(people) -> list[UnitRate]:
-    """Per unit of the people: assigned, took it (a counted attempt), passed."""
+def summary(people) -> tuple[dict[str, int], list[UnitRate]]:
+    """How many people are in each state, and per unit how many were assigned, took it
+    (have a counted attempt) and passed: one query, grouped by unit and state."""
     paths = units.unit_paths()
-    return [
-        UnitRate(unit_id, paths.get(unit_id, ""), assigned, took, passed)
-        for unit_id, assigned, took, passed in db.session.execute(
-            select(
-                people.c.unit_id,
-                func.count(),
-                func.count(people.c.number),
-                func.count(case((people.c.passed.is_(True), 1))),
-            )
-            .group_by(people.c.unit_id)
-            .order_by(people.c.unit_id)
+    counts: dict[str, int] = {}
+    rates: dict[int, UnitRate] = {}
+    for unit_id, state, assigned, took, passed in db.session.execute(
+        select(
+            people.c.unit_id,
+            people.c.state,
+            func.count(),
+            func.count(people.c.number),
+            func.count(case((people.c.passed.is_(True), 1))),
         )
-    ]
+        .group_by(people.c.unit_id, people.c.state)
+        .order_by(people.c.unit_id)
+    ):
+        counts[state] = counts.get(state, 0) + assigned
+        rate = rates.setdefault(unit_id, UnitRate(unit_id, paths.get(unit_id, "")))
+        rate.assigned += assigned
+        rate.took += took
+        rate.passed += passed
+    return counts, list(rates.values())
 
 
 RESULT_COLUMNS = [
@@ -317,7 +322,7 @@ def export_results(
     else:
         by_unit = [
             [rate.path, rate.assigned, rate.took, rate.passed, rate.fraction]
-            for rate in unit_rates(people)
+            for rate in summary(people)[1]
         ]
         data = write_xlsx(
             [
