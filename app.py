@@ -100,6 +100,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
         PASSWORD_MAX_AGE_DAYS=_env_int("PASSWORD_MAX_AGE_DAYS", 0),
         # Answers sent up to this long after an exam's deadline still count (the network).
         EXAM_GRACE_SECONDS=_env_int("EXAM_GRACE_SECONDS", 30),
+        EXTENSION_MAX_MINUTES=_env_int("EXTENSION_MAX_MINUTES", 60),
         AUDIT_RETENTION_DAYS=_env_int("AUDIT_RETENTION_DAYS", audit.MIN_RETENTION_DAYS),
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         SESSION_COOKIE_SAMESITE="Lax",

@@ -260,7 +260,7 @@ def test_an_extension_applies_at_once_to_an_attempt_in_progress(questions, learn
     item = attempt.items[0]
     late = now + timedelta(minutes=35)
     assert not save(attempt, item, [0], 1, now=late).saved
-    extended = attempts.extend_time(member_of(exam.batches[0], learner), 10)
+    extended = attempts.extend_time(member_of(exam.batches[0], learner), 10, past_close=False)
     db.session.commit()
     assert extended.id == attempt.id
     assert attempt.deadline_at == now + timedelta(minutes=40)

@@ -389,7 +389,7 @@ def test_a_roster_by_unit_takes_the_subtree_within_the_admins_scope(law, tree, m
 
     with pytest.raises(SetupError, match="您无权管理该单位"):
         sittings.add_unit(admin_actor(admin), batch, town.id, scope=scope)
-    with pytest.raises(SetupError, match="城关镇1不在您管理的单位内"):
+    with pytest.raises(SetupError, match="有 1 人不在您管理的单位内"):
         sittings.add_members(admin_actor(admin), batch, people[town][:1], scope=scope)
     # The system admin (scope None) may add anyone; the unit admin still sees only theirs.
     sittings.add_members(SYSTEM, batch, people[town])
@@ -419,7 +419,7 @@ def test_the_roster_pages_keep_a_unit_admin_to_their_subtree(client, auth, law, 
         data={"user_ids": [people[bureau][0].id, town_ids[0]]},
         follow_redirects=True,
     )
-    assert "不在您管理的单位内" in picked.text
+    assert "不在您管理的单位内" in picked.text and "城关镇1" not in picked.text
     ok = client.post(
         f"/manage/batches/{batch.id}/add-people",
         data={"user_ids": [people[bureau][0].id]},
@@ -427,15 +427,16 @@ def test_the_roster_pages_keep_a_unit_admin_to_their_subtree(client, auth, law, 
     )
     assert "已加入 1 人" in ok.text
     town_member = next(m for m in batch.members if m.user_id == town_ids[0])
+    # Outside their units: the same 404 as a member that does not exist.
     assert (
         client.post(f"/manage/batches/{batch.id}/members/{town_member.id}/remove").status_code
-        == 403
+        == 404
     )
     assert (
         client.post(
             f"/manage/batches/{batch.id}/members/{town_member.id}/extend", data={"minutes": 5}
         ).status_code
-        == 403
+        == 404
     )
     assert "城关镇1" not in client.get(f"/manage/batches/{batch.id}/board").text
 
@@ -501,8 +502,99 @@ def test_an_extension_is_audited_and_applies_at_once(law, make_user, client, log
         data={"minutes": "0"},
         follow_redirects=True,
     )
-    assert "延长时间应为 1–600 分钟" in bad.text
+    assert "延长时间应为正整数分钟" in bad.text
     assert len(audit_entries("batch.extend")) == 2
+
+
+def _extend(client, batch, member, minutes):
+    return client.post(
+        f"/manage/batches/{batch.id}/members/{member.id}/extend",
+        data={"minutes": str(minutes)},
+        follow_redirects=True,
+    )
+
+
+def test_extensions_are_never_ones_own_and_bounded_in_total(
+    law, make_user, make_unit, root_unit, client, auth
+):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    bureau = make_unit("区司法局", parent=root_unit)
+    admin = make_user(Role.UNIT_ADMIN, Role.LEARNER, unit=bureau)
+    candidate = make_user(unit=bureau, name="考生甲")
+    batch = add_batch(exam, [admin, candidate])
+    members = {m.user_id: m for m in batch.members}
+    take(admin, exam, submit=False)
+    auth.login(admin)
+
+    own = _extend(client, batch, members[admin.id], 10)
+    assert "不能对自己的账号执行此操作" in own.text
+    assert "不能对自己" in _extend(client, batch, members[admin.id], 600).text
+    huge = _extend(client, batch, members[candidate.id], 600)
+    assert "每人每场次累计最多延长 60 分钟" in huge.text
+    assert "已为「考生甲」延长 40 分钟" in _extend(client, batch, members[candidate.id], 40).text
+    over = _extend(client, batch, members[candidate.id], 30)
+    assert "已延长 40 分钟，最多还可延长 20 分钟" in over.text
+    _extend(client, batch, members[candidate.id], 20)
+    full = _extend(client, batch, members[candidate.id], 1)
+    assert "不能再延长" in full.text
+    db.session.expire_all()
+    assert members[admin.id].extra_minutes == 0
+    assert members[candidate.id].extra_minutes == 60
+    assert [e.detail_dict["minutes"] for e in audit_entries("batch.extend")] == [40, 20]
+
+
+def test_the_maximum_is_configurable(app, law, make_user, client, login_as):
+    app.config["EXTENSION_MAX_MINUTES"] = 5
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    batch = add_batch(exam, [make_user()])
+    login_as(Role.SYSTEM_ADMIN)
+    assert "累计最多延长 5 分钟" in _extend(client, batch, batch.members[0], 6).text
+
+
+def test_only_a_system_admin_extends_past_the_batch_close(
+    law, make_user, make_unit, root_unit, client, auth
+):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    bureau = make_unit("区司法局", parent=root_unit)
+    writing, waiting = make_user(unit=bureau), make_user(unit=bureau)
+    # The batch closes 40 minutes from now; the paper takes 30.
+    batch = add_batch(exam, [writing, waiting], NOW, NOW + timedelta(minutes=40))
+    members = {m.user_id: m for m in batch.members}
+    attempt = take(writing, exam, submit=False)
+    auth.login(make_user(Role.UNIT_ADMIN, unit=bureau))
+
+    past = _extend(client, batch, members[writing.id], 15)
+    assert "只有系统管理员可以延长到场次结束之后" in past.text
+    assert "已为" in _extend(client, batch, members[writing.id], 10).text
+    # Not started yet: the extension ends with the batch, whenever they start.
+    _extend(client, batch, members[waiting.id], 30)
+    db.session.expire_all()
+    assert attempt.deadline_at == NOW + timedelta(minutes=40)
+    assert take(waiting, exam, submit=False).deadline_at == NOW + timedelta(minutes=40)
+
+    auth.logout()
+    auth.login(make_user(Role.SYSTEM_ADMIN))
+    _extend(client, batch, members[writing.id], 15)
+    db.session.expire_all()
+    assert attempt.deadline_at == NOW + timedelta(minutes=55)
+    assert members[writing.id].past_close_minutes == 15
+    entry = audit_entries("batch.extend")[-1]
+    assert entry.detail_dict["past_close"] is True
+
+
+def test_a_system_admins_extension_before_the_start_may_pass_the_close(law, make_user):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    candidate = make_user()
+    batch = add_batch(exam, [candidate], NOW, NOW + timedelta(minutes=40))
+    admin = make_user(Role.SYSTEM_ADMIN)
+    sittings.extend_time(SYSTEM, admin, batch.members[0], 20, maximum=60)
+    db.session.commit()
+    # 30 minutes of paper capped by nothing, plus 20 a system admin gave past the close.
+    assert take(candidate, exam, submit=False).deadline_at == NOW + timedelta(minutes=50)
 
 
 def test_the_board_counts_and_submits_what_ran_out(law, make_user, client, login_as, frozen_clock):

@@ -148,9 +148,11 @@ def start_attempt(
     if problem := why_cannot_start(user, exam, member, now):
         raise ExamError(problem)
     batch = member.batch
+    # The extension ends with the window, but for the minutes a system admin gave past it.
     window_end = min(batch.closes_at, exam.closes_at)
-    deadline = min(now + timedelta(minutes=exam.time_limit_minutes), window_end)
-    deadline += timedelta(minutes=member.extra_minutes)
+    within = exam.time_limit_minutes + member.extra_minutes - member.past_close_minutes
+    deadline = min(now + timedelta(minutes=within), window_end)
+    deadline += timedelta(minutes=member.past_close_minutes)
     number = 1 + (
         db.session.scalar(
             select(func.max(Attempt.number)).where(
@@ -454,12 +456,20 @@ def score_attempt(attempt: Attempt) -> None:
     )
 
 
-def extend_time(member: BatchMember, minutes: int) -> Attempt | None:
-    """Give a candidate `minutes` more; an attempt in progress gets them at once."""
-    if minutes <= 0 or minutes > 600:
-        raise ExamError("延长时间应为 1–600 分钟。")
+def extend_time(member: BatchMember, minutes: int, past_close: bool) -> Attempt | None:
+    """Give a candidate `minutes` more (checked by sittings.extend_time); an attempt in
+    progress gets them at once. `past_close`: they may run past the window's end."""
     member.extra_minutes += minutes
-    attempt = db.session.scalar(
+    if past_close:
+        member.past_close_minutes += minutes
+    attempt = open_member_attempt(member)
+    if attempt is not None:
+        attempt.deadline_at += timedelta(minutes=minutes)
+    return attempt
+
+
+def open_member_attempt(member: BatchMember) -> Attempt | None:
+    return db.session.scalar(
         select(Attempt).where(
             and_(
                 Attempt.batch_id == member.batch_id,
@@ -468,6 +478,3 @@ def extend_time(member: BatchMember, minutes: int) -> Attempt | None:
             )
         )
     )
-    if attempt is not None:
-        attempt.deadline_at += timedelta(minutes=minutes)
-    return attempt

@@ -110,6 +110,7 @@ LABELS = Labels(
     details={
         "minutes": Detail("本次延长（分钟）"),
         "extra_minutes": Detail("累计延长（分钟）"),
+        "past_close": Detail("可超过场次结束时间", format=lambda value: "是" if value else "否"),
         "attempt": Detail("答卷", refers_to="attempt"),
         "deadline_at": Detail("新的截止时间", format=china_time_text),
         "rows": Detail("条数"),

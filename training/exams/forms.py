@@ -305,7 +305,8 @@ class ExtendForm(Form):
         "延长（分钟）",
         validators=[
             InputRequired("请填写延长的分钟数"),
-            NumberRange(1, 600, "延长时间应为 1–600 分钟"),
+            # The total allowed is EXTENSION_MAX_MINUTES, checked by sittings.extend_time.
+            NumberRange(min=1, message="延长时间应为正整数分钟"),
         ],
     )
 

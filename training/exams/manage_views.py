@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core import clock
-from core.errors import button_action, show_error
+from core.errors import ServiceError, button_action, show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.outages import Outage
@@ -297,10 +297,11 @@ def get_batch_or_404(batch_id: int) -> Batch:
 
 def get_member_or_404(batch: Batch, member_id: int) -> BatchMember:
     member = db.get_or_404(BatchMember, member_id)
-    if member.batch_id != batch.id:
+    # Someone outside the admin's units answers like a member that does not exist.
+    if member.batch_id != batch.id or not accounts.can_manage_unit(
+        current_user, member.user.unit_id
+    ):
         abort(404)
-    if not accounts.can_manage_unit(current_user, member.user.unit_id):
-        abort(403)
     return member
 
 
@@ -424,8 +425,14 @@ def remove_member(batch_id: int, member_id: int):
 def _extend(member: BatchMember, minutes: int) -> None:
     name = member.user.name
     try:
-        attempt = sittings.extend_time(current_actor(), member, minutes)
-    except SetupError as error:
+        attempt = sittings.extend_time(
+            current_actor(),
+            current_user,
+            member,
+            minutes,
+            maximum=current_app.config["EXTENSION_MAX_MINUTES"],
+        )
+    except ServiceError as error:
         show_error(error)
     else:
         now_applies = "，正在进行的作答已立即延长" if attempt is not None else ""

@@ -229,13 +229,20 @@ class BatchMember(db.Model):
     __table_args__ = (
         UniqueConstraint("batch_id", "user_id", name="uq_batch_members_batch_user"),
         CheckConstraint("extra_minutes >= 0", name="extra_minutes"),
+        CheckConstraint(
+            "past_close_minutes >= 0 AND past_close_minutes <= extra_minutes",
+            name="past_close_minutes",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    #: a personal time extension, applied at once to an attempt in progress
+    #: a personal time extension in total, applied at once to an attempt in progress
     extra_minutes: Mapped[int] = mapped_column(default=0)
+    #: the part of it a system admin gave, which may run past the batch's close; the rest
+    #: ends with the batch (sittings.extend_time)
+    past_close_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
 
     batch: Mapped[Batch] = relationship(back_populates="members")
     user: Mapped[User] = relationship()

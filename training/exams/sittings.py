@@ -15,6 +15,7 @@ from core import clock
 from core.audit import Actor, record
 from core.extensions import db
 from core.roles import Role
+from training.accounts import Act, require
 from training.exams import attempts
 from training.exams.models import (
     Attempt,
@@ -71,9 +72,8 @@ def add_members(
     if scope is not None:
         outside = [user for user in users if user.unit_id not in scope]
         if outside:
-            names = "、".join(user.name for user in outside[:5])
-            more = f"等 {len(outside)} 人" if len(outside) > 5 else ""
-            raise SetupError(f"{names}{more}不在您管理的单位内，不能加入名单。")
+            # Named by count only: their names are not this admin's to learn.
+            raise SetupError(f"所选人员中有 {len(outside)} 人不在您管理的单位内，不能加入名单。")
     present = set(
         db.session.scalars(select(BatchMember.user_id).where(BatchMember.batch_id == batch.id))
     )
@@ -158,14 +158,36 @@ def remove_member(actor: Actor, member: BatchMember) -> None:
     )
 
 
-def extend_time(actor: Actor, member: BatchMember, minutes: int) -> Attempt | None:
-    """Give one candidate more time; an attempt in progress gets it at once."""
-    try:
-        attempt = attempts.extend_time(member, minutes)
-    except attempts.ExamError as error:
-        raise SetupError(str(error)) from error
+def extend_time(
+    actor: Actor, admin: User, member: BatchMember, minutes: int, *, maximum: int
+) -> Attempt | None:
+    """Give one candidate more time; an attempt in progress gets it at once. Never one's
+    own (accounts.can_act), at most `maximum` minutes in total per person and batch, and
+    not past the batch's close unless a system admin gives it."""
+    require(admin, member.user, Act.EXTEND)
+    if minutes <= 0:
+        raise SetupError("延长时间应为正整数分钟。")
+    if member.extra_minutes + minutes > maximum:
+        left = maximum - member.extra_minutes
+        more = f"最多还可延长 {left} 分钟" if left > 0 else "不能再延长"
+        raise SetupError(
+            f"每人每场次累计最多延长 {maximum} 分钟，已延长 {member.extra_minutes} 分钟，{more}。"
+        )
+    past_close = Role.SYSTEM_ADMIN in admin.roles
+    window_end = min(member.batch.closes_at, member.batch.exam.closes_at)
+    writing = attempts.open_member_attempt(member)
+    if (
+        writing is not None
+        and not past_close
+        and writing.deadline_at + timedelta(minutes=minutes) > window_end
+    ):
+        raise SetupError(
+            f"延长后将超过场次结束时间（{clock.to_china_time(window_end)}），"
+            "只有系统管理员可以延长到场次结束之后。"
+        )
+    attempt = attempts.extend_time(member, minutes, past_close)
     db.session.flush()
-    detail = {"minutes": minutes, "extra_minutes": member.extra_minutes}
+    detail = {"minutes": minutes, "extra_minutes": member.extra_minutes, "past_close": past_close}
     if attempt is not None:
         detail |= {"attempt": attempt.id, "deadline_at": attempt.deadline_at.isoformat()}
     record(
