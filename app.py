@@ -154,6 +154,9 @@ def configure_blueprints(app: Flask) -> None:
         manage_views,
     ):
         app.register_blueprint(module.bp)
+    app.before_request_funcs.setdefault(bank_views.bp.name, []).append(
+        exam_views.refuse_bank_while_writing
+    )
 
     @app.get("/healthz")
     def healthz():

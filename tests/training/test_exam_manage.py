@@ -3,6 +3,7 @@ rosters, time extensions, the live board, regrading after a key correction, resu
 
 import csv
 import io
+import random
 import re
 import zipfile
 from datetime import datetime, timedelta
@@ -1096,3 +1097,65 @@ def test_members_stay_unique_per_batch(law, make_user):
         select(func.count()).select_from(BatchMember).where(BatchMember.batch_id == batch.id)
     )
     assert count == 1
+
+
+# --- who sees keys does not sit; who sits does not regrade ----------------------------
+
+
+def test_a_trainer_cannot_start_an_exam(law, make_user, client, auth):
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    trainer = make_user(Role.TRAINER, Role.LEARNER)
+    add_batch(exam, [trainer])
+    with pytest.raises(attempts.ExamError, match="不能参加考试"):
+        attempts.start_attempt(trainer, exam, clock.now(), random.Random(1))
+    auth.login(trainer)
+    response = client.post(f"/exams/{exam.id}/start", follow_redirects=True)
+    assert "您有培训出题人员权限，能在题库中看到试题和答案，不能参加考试" in response.text
+    assert db.session.scalar(select(func.count(Attempt.id))) == 0
+
+
+def test_the_bank_is_closed_to_anyone_writing_an_exam(law, make_user, client, auth):
+    questions = add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    person = make_user(Role.LEARNER)
+    add_batch(exam, [person])
+    attempt = take(person, exam, submit=False)
+    person.set_roles({Role.LEARNER, Role.TRAINER})  # granted while writing
+    db.session.commit()
+    auth.login(person)
+    for url in ("/bank/", f"/bank/{questions[0].id}"):
+        refused = client.get(url)
+        assert refused.status_code == 403, url
+        assert "您有正在进行的考试，交卷之前不能打开题库" in refused.text
+    as_json = client.get("/bank/", headers={"Accept": "application/json"})
+    assert as_json.status_code == 403 and as_json.json["error"] == "attempt_in_progress"
+    attempts.submit(attempt, clock.now(), "candidate")
+    db.session.commit()
+    assert client.get("/bank/").status_code == 200
+
+
+def test_a_candidate_cannot_regrade_their_own_exam(regrade_setup, make_user, client, auth):
+    exam, question, taken, _writing = regrade_setup
+    correct_key(question)
+    on_roster = make_user(Role.TRAINER, Role.LEARNER)
+    add_batch(exam, [on_roster], name="第二批")
+    sat = taken[0].user
+    sat.set_roles({Role.LEARNER, Role.TRAINER})  # sat the exam, a trainer since
+    db.session.commit()
+    for candidate in (on_roster, sat):
+        auth.login(candidate)
+        for url in (f"/manage/exams/{exam.id}/regrade", f"/manage/exams/{exam.id}/regrade/1"):
+            page = client.get(url.replace("/1", f"/{question.id}"), follow_redirects=True)
+            assert "您是本考试的考生，不能查看或执行本考试的重新评分" in page.text
+            assert "预览重新评分" not in page.text and "这是预览" not in page.text
+        applied = client.post(
+            f"/manage/exams/{exam.id}/regrade/{question.id}", follow_redirects=True
+        )
+        assert "您是本考试的考生" in applied.text
+        auth.logout()
+    with pytest.raises(SetupError, match="您是本考试的考生"):
+        regrade.apply_regrade(Actor(id=sat.id, login=sat.login), exam, question.id)
+    db.session.expire_all()
+    assert [a.score for a in taken] == [Decimal(100), Decimal(100), Decimal(0)]
+    assert audit_entries("exam.regrade") == []

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, func, literal_column, select, update
+from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from core import outages
 from core.errors import ServiceError
 from core.extensions import db
+from core.roles import Role
 from question_bank import types
 from question_bank.models import QuestionVersion
 from training import scoring
@@ -86,6 +87,35 @@ def open_attempt(user_id: int, exam_id: int) -> Attempt | None:
     )
 
 
+def writing_any_exam(user_id: int) -> bool:
+    """Whether the user has an attempt open (at any exam)."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Attempt.user_id == user_id, Attempt.status == AttemptStatus.IN_PROGRESS.value
+                )
+            )
+        )
+    )
+
+
+def is_candidate(user_id: int, exam: Exam) -> bool:
+    """On a roster of the exam, or has an attempt at it."""
+    on_roster = exists().where(
+        BatchMember.user_id == user_id,
+        BatchMember.batch_id.in_(select(Batch.id).where(Batch.exam_id == exam.id)),
+    )
+    attempted = exists().where(Attempt.user_id == user_id, Attempt.exam_id == exam.id)
+    return bool(db.session.scalar(select(or_(on_roster, attempted))))
+
+
+TRAINERS_DO_NOT_SIT = (
+    "您有培训出题人员权限，能在题库中看到试题和答案，不能参加考试；"
+    "如需参加，请联系安全管理员调整您的角色。"
+)
+
+
 def submitted_attempts(user_id: int, exam_id: int) -> list[Attempt]:
     return list(
         db.session.scalars(
@@ -100,6 +130,9 @@ def submitted_attempts(user_id: int, exam_id: int) -> list[Attempt]:
 def why_cannot_start(user: User, exam: Exam, member: BatchMember | None, now) -> str | None:
     if exam.status != ExamStatus.PUBLISHED.value:
         return "考试未发布或已结束。"
+    if Role.TRAINER in user.roles:
+        # Whoever can read the bank (and its keys) does not sit exams drawn from it.
+        return TRAINERS_DO_NOT_SIT
     if member is None:
         return "您不在本考试当前开放场次的名单中，或场次尚未开始/已经结束。"
     done = submitted_attempts(user.id, exam.id)

@@ -253,6 +253,7 @@ def close_exam(exam_id: int):
 @trainer_required
 def regrade_list(exam_id: int):
     exam = db.get_or_404(Exam, exam_id)
+    regrade.check_not_candidate(current_user.id, exam)
     return render_template(
         "manage/regrade_list.html", exam=exam, candidates=regrade.regrade_candidates(exam)
     )
@@ -262,6 +263,7 @@ def regrade_list(exam_id: int):
 @trainer_required
 def regrade_preview(exam_id: int, question_id: int):
     exam = db.get_or_404(Exam, exam_id)
+    regrade.check_not_candidate(current_user.id, exam)
     try:
         plan = regrade.regrade_preview(exam, question_id)
     except SetupError as error:

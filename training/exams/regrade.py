@@ -130,6 +130,14 @@ def regrade_candidates(exam: Exam) -> list[RegradeCandidate]:
     return found
 
 
+def check_not_candidate(user_id: int | None, exam: Exam) -> None:
+    """Nobody regrades (or previews the regrade of) an exam they sit or sat."""
+    if user_id is not None and attempts.is_candidate(user_id, exam):
+        raise SetupError(
+            "您是本考试的考生，不能查看或执行本考试的重新评分。", code="forbidden", status=403
+        )
+
+
 def regrade_preview(exam: Exam, question_id: int) -> RegradePlan:
     """What correcting the key of `question_id` would do to the exam's attempts: the
     items and totals before and after. Writes nothing.
@@ -216,6 +224,7 @@ def _earned(item: PaperItem) -> Decimal:
 def apply_regrade(actor: Actor, exam: Exam, question_id: int) -> RegradePlan:
     """Move the exam's papers (and what later attempts draw) to the corrected version and
     re-score every submitted attempt that had the question; one audit entry."""
+    check_not_candidate(actor.id, exam)
     # Hold the attempts that have the question, so a candidate submitting right now is
     # scored either before the move (and re-scored here) or after it (with the new key).
     db.session.execute(

@@ -25,7 +25,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from core import clock, outages
-from core.errors import ServiceError
+from core.errors import ServiceError, error_response
 from core.extensions import db
 from core.forms import EmptyForm
 from core.roles import Role, role_required
@@ -36,6 +36,17 @@ from training.exams.models import COUNTING_LABELS, Attempt, AttemptStatus, Exam
 from training.scoring import AttemptRule
 
 bp = Blueprint("exams", __name__)
+
+
+def refuse_bank_while_writing():
+    """Before every bank page (app.py wires it: the bank does not know about exams): the
+    bank shows questions with their keys, so it is closed to anyone with an attempt open."""
+    if current_user.is_authenticated and attempts.writing_any_exam(current_user.id):
+        return error_response(
+            403, "attempt_in_progress", "您有正在进行的考试，交卷之前不能打开题库。"
+        )
+    return None
+
 
 #: bigger than any sequence number a client makes (epoch milliseconds, then +1 per save)
 MAX_SEQ = 2**53
