@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, exists, false, func, or_, select, true
+from sqlalchemy import and_, case, exists, false, func, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from core import clock
@@ -26,7 +26,7 @@ from training.exams.models import (
     ExamStatus,
 )
 from training.exams.setup import SetupError
-from training.models import Unit, User, UserRole, subtree_ids
+from training.models import Unit, User, UserRole, subtree_ids, users_matching
 
 # --- batches and rosters -----------------------------------------------------------
 
@@ -121,8 +121,7 @@ def find_people(
     if unit_id:
         stmt = stmt.where(User.unit_id.in_(subtree_ids(unit_id)))
     if keyword.strip():
-        text = keyword.strip()
-        stmt = stmt.where(or_(search_text(User.name, text), search_text(User.login, text)))
+        stmt = stmt.where(users_matching(keyword))
     people = db.session.scalars(stmt).all()
     present = set(
         db.session.scalars(
@@ -223,11 +222,6 @@ def member_state(writing, submitted, closed):
     return case((writing, IN_PROGRESS), (submitted, SUBMITTED), (closed, ABSENT), else_=NOT_STARTED)
 
 
-def search_text(column, text: str):
-    """Name or login containing `text`, % and _ taken literally."""
-    return column.contains(text, autoescape=True)
-
-
 # --- the live board ----------------------------------------------------------------
 
 BOARD_PAGE_SIZE = 50
@@ -294,9 +288,9 @@ class Board:
         return self.count(SUBMITTED) - self.passed
 
 
-def _board_rows(batch: Batch, now: datetime, scope: set[int] | None):
-    """Every roster member of the batch with their newest attempt in it and their state,
-    as a subquery: one row per member."""
+def _board_rows(batch: Batch, now: datetime, scope: set[int] | None, *who):
+    """Every roster member of the batch (`who`: conditions on User) with their newest
+    attempt in it and their state, as a subquery: one row per member."""
     newest = (
         select(Attempt.user_id, func.max(Attempt.number).label("number"))
         .where(Attempt.batch_id == batch.id)
@@ -340,7 +334,7 @@ def _board_rows(batch: Batch, now: datetime, scope: set[int] | None):
     )
     if scope is not None:
         stmt = stmt.where(User.unit_id.in_(scope))
-    return stmt.subquery("board")
+    return stmt.where(*who).subquery("board")
 
 
 def board(
@@ -365,17 +359,15 @@ def board(
     ):
         counts[state] = number
         passed += passing if state == SUBMITTED else 0
-    conditions = []
-    if filters.state:
-        conditions.append(rows.c.state == filters.state)
-    if filters.unit_id:
-        conditions.append(rows.c.unit_id.in_(subtree_ids(filters.unit_id)))
-    if filters.text:
-        conditions.append(
-            or_(search_text(rows.c.name, filters.text), search_text(rows.c.login, filters.text))
-        )
+    picked = rows
     if filters.narrows:
-        matched = db.session.scalar(select(func.count()).select_from(rows).where(*conditions))
+        who = [users_matching(filters.text)] if filters.text else []
+        if filters.unit_id:
+            who.append(User.unit_id.in_(subtree_ids(filters.unit_id)))
+        picked = _board_rows(batch, now, scope, *who)
+    conditions = [picked.c.state == filters.state] if filters.state else []
+    if filters.narrows:
+        matched = db.session.scalar(select(func.count()).select_from(picked).where(*conditions))
     elif filters.state:
         matched = counts.get(filters.state, 0)
     else:
@@ -384,9 +376,9 @@ def board(
     page = min(max(1, filters.page), pages)
     shown = []
     for values in db.session.execute(
-        select(rows)
+        select(picked)
         .where(*conditions)
-        .order_by(rows.c.unit_id, rows.c.name, rows.c.member_id)
+        .order_by(picked.c.unit_id, picked.c.name, picked.c.member_id)
         .limit(BOARD_PAGE_SIZE)
         .offset((page - 1) * BOARD_PAGE_SIZE)
     ).mappings():
