@@ -8,7 +8,8 @@ of one batch of a published 10-question exam, a third of them handed in (two thi
 passed), a sixth writing, the rest not started, and a system administrator. Then it times,
 in process through Flask's test client (no HTTP, no gunicorn), `--runs` times each:
 
-    GET  /manage/batches/<batch>/board          the live board
+    GET  /manage/batches/<batch>/board          the live board (also its last page, and
+                                                filtered by 考生0001: both new)
     GET  /manage/exams/<exam>/results           the results page
     POST /manage/exams/<exam>/results/export/xlsx  the export (audited: one entry per run)
 
@@ -268,6 +269,8 @@ def main() -> None:
     print(f"{'request':<28}{'median':>10}{'min':>10}{'max':>10}{'queries':>9}{'size':>12}")
     for label, method, url in (
         ("board", "GET", f"/manage/batches/{batch_id}/board"),
+        ("board, last page", "GET", f"/manage/batches/{batch_id}/board?page=240"),
+        ("board, name filter", "GET", f"/manage/batches/{batch_id}/board?q=%E8%80%83%E7%94%9F0001"),
         ("results page", "GET", f"/manage/exams/{exam_id}/results"),
         ("export xlsx", "POST", f"/manage/exams/{exam_id}/results/export/xlsx"),
     ):
