@@ -15,7 +15,7 @@ from core.extensions import csrf, db, limiter, login_manager, migrate
 from core.input import refuse_unsafe_input
 from core.roles import Role, wants_json
 from core.transaction import TransactionalFlask
-from core.web import require_password_change, set_security_headers
+from core.web import REFUSALS, refuse, require_password_change, set_security_headers
 from question_bank import audit_labels as bank_audit_labels
 from question_bank import cli as bank_cli
 from question_bank import views as bank_views
@@ -193,6 +193,8 @@ def configure_request_hooks(app: Flask) -> None:
 
 def configure_errors(app: Flask) -> None:
     register_error_handlers(app)
+    for status in REFUSALS:
+        app.register_error_handler(status, refuse)
 
 
 def configure_templates(app: Flask) -> None:

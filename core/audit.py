@@ -10,14 +10,16 @@ each entry is the database's, not the application's.
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Index, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
+from core.errors import ServiceError
 from core.extensions import db
+from core.spreadsheets import Sheet, write_xlsx
 
 GENESIS_HASH = "0" * 64
 #: The database refuses to delete entries younger than this, whatever the configuration.
@@ -458,34 +460,167 @@ def purge(actor: Actor, keep_days: int) -> int:
     return count
 
 
-def query_entries(
-    *,
-    actor_login: str = "",
-    action: str = "",
-    object_type: str = "",
-    since: datetime | None = None,
-    until: datetime | None = None,
-):
+# --- reading: the auditor's searches and exports ---------------------------------------
+
+
+class AuditError(ServiceError):
+    code = "audit_refused"
+
+
+#: an export larger than this is refused: narrow the dates and export in parts
+EXPORT_MAX_ROWS = 50_000
+EXPORT_COLUMNS = (
+    "编号",
+    "时间（北京时间）",
+    "操作人",
+    "操作人账号",
+    "来源地址",
+    "操作",
+    "对象",
+    "摘要",
+    "说明",
+    "本条哈希",
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the auditor searched the log for; dates are China calendar days."""
+
+    actor_login: str = ""
+    action: str = ""
+    object_type: str = ""
+    since: date | None = None
+    until: date | None = None
+
+    def as_detail(self) -> dict[str, str]:
+        """The filters used, for the entry that records the search itself."""
+        return {name: str(value) for name, value in asdict(self).items() if value}
+
+
+def query_entries(filters: Filters = Filters()):
     """The filtered audit log, newest first, as a select statement to paginate."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if actor_login:
-        stmt = stmt.where(AuditEntry.actor_login == actor_login)
-    if action:
-        stmt = stmt.where(AuditEntry.action == action)
-    if object_type:
-        stmt = stmt.where(AuditEntry.object_type == object_type)
-    if since:
-        stmt = stmt.where(AuditEntry.created_at >= since)
-    if until:
-        stmt = stmt.where(AuditEntry.created_at < until)
+    if filters.actor_login:
+        stmt = stmt.where(AuditEntry.actor_login == filters.actor_login)
+    if filters.action:
+        stmt = stmt.where(AuditEntry.action == filters.action)
+    if filters.object_type:
+        stmt = stmt.where(AuditEntry.object_type == filters.object_type)
+    if filters.since:
+        stmt = stmt.where(AuditEntry.created_at >= clock.china_day_bounds(filters.since)[0])
+    if filters.until:
+        stmt = stmt.where(AuditEntry.created_at < clock.china_day_bounds(filters.until)[1])
     return stmt
+
+
+def record_search(actor: Actor, filters: Filters, page: int, found: int) -> None:
+    """The auditor's own reading of the log is audited too: what was looked for."""
+    detail = {"filters": filters.as_detail(), "page": page, "found": found}
+    if not detail["filters"]:
+        del detail["filters"]
+    record(actor, "audit.search", summary=f"第 {page} 页，共 {found} 条", detail=detail)
+
+
+def export_entries(actor: Actor, filters: Filters) -> bytes:
+    """The filtered log as an xlsx workbook (every cell through the formula guard); audited."""
+    stmt = query_entries(filters)
+    count = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    if count > EXPORT_MAX_ROWS:
+        raise AuditError(
+            f"符合条件的记录有 {count} 条，超过一次导出的上限 {EXPORT_MAX_ROWS} 条，"
+            "请缩小日期范围后分批导出。"
+        )
+    caption = "审计日志（" + ("；".join(_filter_lines(filters)) or "全部记录") + "）"
+    data = write_xlsx(
+        [
+            Sheet(
+                "审计日志",
+                EXPORT_COLUMNS,
+                (_export_row(entry) for entry in _newest_first(stmt)),
+                widths=(8, 20, 18, 14, 16, 18, 30, 40, 60, 20),
+                caption=caption,
+            )
+        ]
+    )
+    detail = {"filters": filters.as_detail(), "rows": count}
+    if not detail["filters"]:
+        del detail["filters"]
+    record(actor, "audit.export", summary=f"导出 {count} 条审计记录", detail=detail)
+    return data
+
+
+def _filter_lines(filters: Filters) -> list[str]:
+    action = _action("audit.search")
+    return [
+        f"{_detail(action, key).label}：{_text(value, _detail(action, key), action, {})}"
+        for key, value in filters.as_detail().items()
+    ]
+
+
+def _newest_first(stmt, batch: int = 1000) -> Iterable[AuditEntry]:
+    last_id = None
+    while True:
+        page = stmt if last_id is None else stmt.where(AuditEntry.id < last_id)
+        rows = db.session.scalars(page.limit(batch)).all()
+        yield from rows
+        for row in rows:
+            db.session.expunge(row)  # keep memory flat over a long export
+        if len(rows) < batch:
+            return
+        last_id = rows[-1].id
+
+
+def _export_row(entry: AuditEntry) -> list:
+    return [
+        entry.id,
+        entry.china_time,
+        entry.actor_label,
+        entry.actor_login,
+        entry.ip,
+        entry.action_label,
+        entry.object_label,
+        entry.summary,
+        "\n".join(f"{label}：{value}" for label, value in entry.detail_lines()),
+        entry.entry_hash,
+    ]
+
+
+def _action_label_of(value: object) -> str:
+    return _action(str(value)).label
+
+
+def _object_label_of(value: object) -> str:
+    return (_objects.get(str(value)) or ObjectKind(str(value))).label
+
+
+_METHODS = {"GET": "打开", "POST": "提交"}
+
+_REQUEST = {
+    "method": Detail("请求方式", format=lambda value: f"{_METHODS.get(str(value), '')}（{value}）"),
+    "path": Detail("页面地址"),
+}
+
+_READING = {
+    "filters": Detail("筛选条件"),
+    "actor_login": Detail("操作人账号"),
+    "action": Detail("操作", format=_action_label_of),
+    "object_type": Detail("对象", format=_object_label_of),
+    "since": Detail("起始日期"),
+    "until": Detail("截止日期"),
+}
 
 
 LABELS = Labels(
     actions={
         "audit.purge": "清理过期审计记录",
-        "audit.search": "查询审计日志",
-        "audit.export": "导出审计日志",
+        "audit.search": Action(
+            "查询审计日志",
+            details=_READING | {"page": Detail("页码"), "found": Detail("符合条件的记录数")},
+        ),
+        "audit.export": Action("导出审计日志", details=_READING | {"rows": Detail("导出条数")}),
+        "request.refused": Action("拒绝访问（无权限）", details=_REQUEST),
+        "request.rate_limited": Action("拒绝访问（请求过于频繁）", details=_REQUEST),
     },
     details={
         "keep_days": "保留天数",

@@ -1,11 +1,16 @@
-"""Request plumbing shared by every blueprint: security headers, forced password change, actor."""
+"""Request plumbing shared by every blueprint: security headers, forced password change,
+actor, audited refusals."""
 
 from flask import current_app, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
-from core.audit import Actor, anonymous
-from core.errors import json_error
+from core.audit import Actor, anonymous, record
+from core.errors import error_response, json_error
+from core.extensions import db
 from core.roles import wants_json
+
+REFUSALS = {403: "request.refused", 429: "request.rate_limited"}
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -43,3 +48,20 @@ def require_password_change():
     if wants_json():
         return json_error(403, "password_change_required", "请先修改初始密码")
     return redirect(url_for("auth.change_password"))
+
+
+def refuse(error):
+    """A 403 or 429 answers as every error does, and goes to the audit log: who was refused
+    which route. The request's own changes are undone first; the entry commits alone."""
+    db.session.rollback()
+    try:
+        record(
+            current_actor(),
+            REFUSALS[error.code],
+            detail={"method": request.method, "path": request.path},
+        )
+        db.session.commit()
+    except SQLAlchemyError:  # the database is down: still refuse, say so in the log
+        db.session.rollback()
+        current_app.logger.warning("refusal not audited: %s %s", request.method, request.path)
+    return error_response(error.code)

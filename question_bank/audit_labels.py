@@ -5,7 +5,16 @@ from sqlalchemy import select
 from core.audit import Action, Detail, Labels, ObjectKind
 from core.extensions import db
 from question_bank import formats
-from question_bank.models import Law, Question, QuestionVersion, is_current_version
+from question_bank.models import (
+    Law,
+    Question,
+    QuestionStatus,
+    QuestionVersion,
+    Topic,
+    is_current_version,
+)
+from question_bank.search import ANY_STATUS
+from question_bank.types import QUESTION_TYPES
 
 STEM_SHOWN = 30
 
@@ -26,12 +35,31 @@ def law_names(ids: list[int]) -> dict[int, str]:
     return dict(db.session.execute(select(Law.id, Law.name).where(Law.id.in_(ids))).all())
 
 
+def topic_names(ids: list[int]) -> dict[int, str]:
+    return dict(db.session.execute(select(Topic.id, Topic.name).where(Topic.id.in_(ids))).all())
+
+
 def format_label(value: object) -> str:
     spec = formats.FORMATS.get(str(value))
     return spec.label if spec else str(value)
 
 
 FORMAT = Detail("格式", format=format_label)
+STATUSES = {status.value: status.label for status in QuestionStatus} | {
+    ANY_STATUS: "全部（含已停用）"
+}
+
+#: the list's filters, as an export records them
+FILTERS = {
+    "filters": Detail("筛选条件"),
+    "keyword": Detail("关键词"),
+    "law_id": Detail("法律", refers_to="law"),
+    "topic_id": Detail("知识点", refers_to="topic"),
+    "type": Detail("题型", format=lambda value: QUESTION_TYPES.get(str(value), str(value))),
+    "difficulty": Detail("难度"),
+    "status": Detail("状态", format=lambda value: STATUSES.get(str(value), str(value))),
+    "missing_citation": Detail("仅缺少法律依据的试题"),
+}
 
 LABELS = Labels(
     actions={
@@ -41,7 +69,10 @@ LABELS = Labels(
         "question.restore": "恢复试题",
         "question.confirm": "复核确认",
         "question.import": Action("导入试题", details={"format": FORMAT}),
-        "question.export": Action("导出题库（含答案）", details={"format": FORMAT}),
+        "question.export": Action(
+            "导出题库（含答案）",
+            details=FILTERS | {"format": FORMAT, "skipped": Detail("格式无法表示而未导出的试题数")},
+        ),
         "question.tag": "批量添加知识点",
         "law.create": "登记法律",
         "law.revise": "登记法律修订",
@@ -49,6 +80,7 @@ LABELS = Labels(
     objects={
         "question": ObjectKind("试题", names=question_names),
         "law": ObjectKind("法律", names=law_names),
+        "topic": ObjectKind("知识点", names=topic_names),
     },
     details={
         "version": Detail("版本"),

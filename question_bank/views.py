@@ -21,7 +21,7 @@ from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
 from core.web import current_actor
-from question_bank import bank, formats, importing, search, types
+from question_bank import bank, exporting, formats, importing, search, types
 from question_bank.bank import BankError
 from question_bank.drafts import format_law_refs
 from question_bank.forms import (
@@ -302,9 +302,7 @@ def export_questions():
     if fmt not in EXPORT_EXTENSIONS:
         flash("不支持该导出格式。", "danger")
         return redirect(url_for("bank.question_list"))
-    stmt = search.question_query(_filter_form().filters()).order_by(None).order_by(Question.id)
-    drafts = [bank.current_draft(question) for question in db.session.scalars(stmt)]
-    data, warnings = formats.export_with_warnings(drafts, fmt)
+    data, warnings = exporting.export_questions(current_actor(), _filter_form().filters(), fmt)
     if warnings:
         shown = "；".join(warnings[:3]) + ("……" if len(warnings) > 3 else "")
         skipped = f"导出文件缺少 {len(warnings)} 道该格式无法表示的试题"

@@ -67,6 +67,7 @@ EXPECTED_ACCESS = {
     "admin.confirm_import": ADMINS,
     "admin.import_template": ADMINS,
     "audit.log": frozenset({Role.AUDITOR}),
+    "audit.export": frozenset({Role.AUDITOR}),
     "bank.question_list": TRAINERS,
     "bank.bulk_tag": TRAINERS,
     "bank.new_question": TRAINERS,

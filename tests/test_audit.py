@@ -1,10 +1,12 @@
+import io
 from datetime import timedelta
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
-from core import clock
+from core import audit, clock
 from core.audit import SYSTEM, Actor, AuditEntry, record
 from core.extensions import db
 from core.roles import Role
@@ -66,10 +68,15 @@ def test_auditor_reads_and_filters_but_cannot_change_anything(client, login_as, 
     bad_date = client.get("/audit/?since=not-a-date")
     assert bad_date.status_code == 200 and "日期格式应为 年-月-日" in bad_date.text
 
-    count = db.session.scalar(select(func.count(AuditEntry.id)))
-    for url in ("/admin/users/new", f"/admin/users/{admin.id}/deactivate", "/admin/units"):
+    last = db.session.scalar(select(func.max(AuditEntry.id)))
+    urls = ("/admin/users/new", f"/admin/users/{admin.id}/deactivate", "/admin/units")
+    for url in urls:
         assert client.post(url, data={"name": "x"}).status_code == 403
-    assert db.session.scalar(select(func.count(AuditEntry.id))) == count
+    # Each refusal is recorded; nothing else happened.
+    added = db.session.scalars(select(AuditEntry).where(AuditEntry.id > last)).all()
+    assert [(entry.action, entry.detail_dict["path"]) for entry in added] == [
+        ("request.refused", url) for url in urls
+    ]
 
 
 def audit_rows(client, query: str = "") -> str:
@@ -184,3 +191,75 @@ def test_a_long_detail_folds_and_the_log_has_no_english_keys(client, login_as, m
     assert "交卷方式 到时自动交卷" in rows and "成绩 8.00 分" in rows
     for key in ("deadline_at", "submitted_by", "score", "outage"):
         assert key not in rows
+
+
+def test_the_auditors_searches_are_audited_with_the_filters_used(client, login_as):
+    auditor = login_as(Role.AUDITOR, login="auditor1")
+    today = clock.china_today()
+    client.get(f"/audit/?action=user.deactivate&since={today}&actor=boss&page=2")
+    client.get("/audit/?since=not-a-date")
+    searches = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "audit.search").order_by(AuditEntry.id)
+    ).all()
+    assert [entry.actor_id for entry in searches] == [auditor.id] * 2
+    assert searches[0].detail_dict == {
+        "filters": {"actor_login": "boss", "action": "user.deactivate", "since": str(today)},
+        "page": 2,
+        "found": 0,
+    }
+    assert "filters" not in searches[1].detail_dict  # a malformed filter shows everything
+
+    rows = audit_rows(client, "?action=audit.search")
+    assert f"筛选条件：</span>操作人账号 boss，操作 停用用户，起始日期 {today}" in rows
+    assert "页码：</span>2" in rows and "actor_login" not in rows
+
+
+def test_export_of_the_filtered_log_is_guarded_and_audited(client, login_as, make_user):
+    target = make_user(name="赵六", login="zhaoliu")
+    hostile = '=HYPERLINK("http://evil.example","点此")'
+    record(SYSTEM, "user.deactivate", object_type="user", object_id=target.id, summary=hostile)
+    record(SYSTEM, "user.activate", object_type="user", object_id=target.id)
+    db.session.commit()
+    auditor = login_as(Role.AUDITOR)
+
+    response = client.post("/audit/export?action=user.deactivate&page=3")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).worksheets[0]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0][0] == "审计日志（操作：停用用户）"
+    assert rows[1][:3] == ["编号", "时间（北京时间）", "操作人"]
+    assert len(rows) == 3  # the deactivation only
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.deactivate"))
+    assert rows[2][0] == entry.id and rows[2][9] == entry.entry_hash
+    assert rows[2][2] == "系统（自动）" and rows[2][6] == "用户 赵六（zhaoliu）"
+    summary_cell = sheet.cell(row=3, column=8)
+    assert summary_cell.value == hostile and summary_cell.data_type == "s"
+    assert summary_cell.quotePrefix
+
+    export = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "audit.export"))
+    assert export.actor_id == auditor.id
+    assert export.detail_dict == {"filters": {"action": "user.deactivate"}, "rows": 1}
+
+    refused = client.post("/audit/export?since=not-a-date", headers={"Referer": "/audit/"})
+    assert refused.status_code == 302
+    assert "筛选条件有误" in client.get("/audit/").text
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "audit.export")
+        )
+        == 1
+    )
+
+
+def test_an_export_too_large_is_refused_in_chinese(client, login_as, monkeypatch):
+    monkeypatch.setattr(audit, "EXPORT_MAX_ROWS", 1)
+    record(SYSTEM, "user.activate")
+    db.session.commit()
+    login_as(Role.AUDITOR)  # a second entry
+    response = client.post("/audit/export", headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert (
+        response.json["error"] == "audit_refused" and "请缩小日期范围" in response.json["message"]
+    )
+    assert not db.session.scalar(select(AuditEntry.id).where(AuditEntry.action == "audit.export"))

@@ -93,6 +93,11 @@ def _strings(module: Module, expr: ast.expr, seen: set) -> set[str] | None:
     if isinstance(expr, ast.IfExp):
         parts = [_strings(module, expr.body, seen), _strings(module, expr.orelse, seen)]
         return None if None in parts else parts[0] | parts[1]
+    if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Name):
+        # a lookup in a table of actions: any of the table's values
+        tables = [t for t in module.assigned(module.tree, expr.value.id) if isinstance(t, ast.Dict)]
+        parts = [_strings(module, value, seen) for table in tables for value in table.values]
+        return None if not parts or None in parts else set().union(*parts)
     if not isinstance(expr, ast.Name) or expr in seen:
         return None
     seen.add(expr)

@@ -316,6 +316,20 @@ def _snapshot(user: User) -> dict:
     }
 
 
+def record_user_list(actor: Actor, query: dict, users: list[User]) -> None:
+    """A page of users shows their (masked) phone and ID numbers: a view of personal data,
+    audited with what was searched for and whose data was shown."""
+    detail = {"users": [user.id for user in users]}
+    if query := {key: value for key, value in query.items() if value}:
+        detail["query"] = query
+    record(actor, "user.list", object_type="user", summary=f"显示 {len(users)} 人", detail=detail)
+
+
+def record_user_view(actor: Actor, user: User) -> None:
+    """One person's page (their masked phone and ID number) was opened."""
+    record(actor, "user.view", object_type="user", object_id=user.id)
+
+
 def set_active(actor: Actor, admin: User, user: User, active: bool) -> None:
     require(admin, user, Act.SET_ACTIVE)
     user.is_active = active

@@ -141,12 +141,15 @@ def user_list():
     scope = accounts.manageable_unit_ids(current_user)
     if scope is not None:
         stmt = stmt.where(User.unit_id.in_(scope))
+    query = {}
     if form.validate():
+        query = {"q": (form.q.data or "").strip(), "unit_id": form.unit_id.data}
         if form.q.data:
             stmt = stmt.where(users_matching(form.q.data))
         if form.unit_id.data:
             stmt = stmt.where(User.unit_id.in_(subtree_ids(form.unit_id.data)))
     page = db.paginate(stmt, per_page=50, error_out=False)
+    accounts.record_user_list(current_actor(), query, page.items)
     return render_template(
         "admin/users.html",
         page=page,
@@ -220,6 +223,8 @@ def edit_user(user_id: int):
             flash(f"已保存「{user.name}」的信息。", "success")
             return redirect(url_for("admin.user_list"))
         form.attach_errors(errors)
+    elif request.method == "GET":
+        accounts.record_user_view(current_actor(), user)
     return render_template("admin/user_form.html", form=form, user=user)
 
 

@@ -2,10 +2,12 @@
 privileged roles only) and login sessions that end on the server."""
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -75,10 +77,18 @@ def is_privileged(user: User) -> bool:
     return bool(user.roles & PRIVILEGED_ROLES)
 
 
+def failure_key(login: str) -> str:
+    """What failures are counted under: a keyed hash of the typed login, never the text,
+    which may be a password typed into the wrong field."""
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, login.strip().encode(), hashlib.sha256).hexdigest()
+
+
 def recent_failures(login: str, now: datetime, policy: LoginPolicy) -> int:
     row = db.session.execute(
         select(LoginFailure.failures, LoginFailure.last_failure_at).where(
-            LoginFailure.login == login.strip()
+            LoginFailure.login == failure_key(login)
         )
     ).first()
     if row is None or row.last_failure_at < now - policy.failure_window:
@@ -192,7 +202,7 @@ def _add_failure(login: str, now: datetime, policy: LoginPolicy) -> int:
     stale = table.c.last_failure_at < now - policy.failure_window
     statement = (
         dialect.insert(table)
-        .values(login=login, failures=1, last_failure_at=now)
+        .values(login=failure_key(login), failures=1, last_failure_at=now)
         .on_conflict_do_update(
             index_elements=[table.c.login],
             set_={
@@ -206,7 +216,7 @@ def _add_failure(login: str, now: datetime, policy: LoginPolicy) -> int:
 
 
 def forget_failures(login: str) -> None:
-    db.session.execute(delete(LoginFailure).where(LoginFailure.login == login))
+    db.session.execute(delete(LoginFailure).where(LoginFailure.login == failure_key(login)))
 
 
 def unlock(user: User) -> None:

@@ -160,6 +160,7 @@ class LoginFailure(db.Model):
 
     __tablename__ = "login_failures"
 
+    #: logins.failure_key of the typed login (a keyed hash: never the typed text)
     login: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime]

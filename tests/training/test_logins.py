@@ -147,7 +147,7 @@ def test_a_learner_is_never_locked_but_asked_for_a_captcha(client, make_user):
     # strangers' failures: nobody can lock a learner out.
     response = post_login(client, user.login, PASSWORD, solve_captcha(client).lower())
     assert response.status_code == 302
-    assert db.session.get(LoginFailure, user.login) is None
+    assert db.session.get(LoginFailure, logins.failure_key(user.login)) is None
     db.session.refresh(user)
     assert user.locked_until is None
     assert "login.locked" not in actions()
@@ -162,7 +162,7 @@ def test_a_captcha_answer_is_good_for_one_attempt_only(client, make_user):
     client.set_cookie("session", solved)  # replay the cookie that holds the solved answer
     replay = post_login(client, user.login, PASSWORD, answer)
     assert replay.status_code == 401 and "验证码不正确" in alert(replay)
-    assert db.session.get(LoginFailure, user.login).failures == 4
+    assert db.session.get(LoginFailure, logins.failure_key(user.login)).failures == 4
 
 
 def test_a_captcha_is_bound_to_the_login_it_was_shown_for(client, make_user):
@@ -222,7 +222,7 @@ def test_a_security_admin_unlock_clears_the_failures(app, client, make_user, aut
     assert 'alt="验证码图片"' in post_login(app.test_client(), learner.login, WRONG).text
     auth.login(make_user(Role.SECURITY_ADMIN))
     assert client.post(f"/admin/users/{learner.id}/unlock").status_code == 302
-    assert db.session.get(LoginFailure, learner.login) is None
+    assert db.session.get(LoginFailure, logins.failure_key(learner.login)) is None
     assert post_login(app.test_client(), learner.login, PASSWORD).status_code == 302
     assert actions("user.unlock") == ["user.unlock"]
 
@@ -236,12 +236,18 @@ def test_privileged_accounts_are_unlocked_only_from_the_command_line(
     auth.login(make_user(Role.SECURITY_ADMIN))
     client.post(f"/admin/users/{locked.id}/unlock")
     db.session.refresh(locked)
-    assert locked.locked_now and db.session.get(LoginFailure, locked.login) is not None
+    assert (
+        locked.locked_now
+        and db.session.get(LoginFailure, logins.failure_key(locked.login)) is not None
+    )
 
     result = runner.invoke(args=["admin-password", locked.login], input="N3w-Str0ng!pw\n" * 2)
     assert result.exit_code == 0, result.output
     db.session.expire_all()
-    assert not locked.locked_now and db.session.get(LoginFailure, locked.login) is None
+    assert (
+        not locked.locked_now
+        and db.session.get(LoginFailure, logins.failure_key(locked.login)) is None
+    )
     assert locked.must_change_password
     assert actions("user.unlock", "admin.password_cli") == ["admin.password_cli"]
     assert post_login(app.test_client(), locked.login, "N3w-Str0ng!pw").status_code == 302

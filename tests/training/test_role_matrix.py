@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from core import clock
 from core.extensions import db
 from core.roles import Role
+from training import logins
 from training.models import LoginFailure, User
 
 ORDINARY = {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN}
@@ -84,7 +85,7 @@ def _act(client, action: str, target: User):
         _lock(target)
         response = client.post(f"/admin/users/{target.id}/unlock")
         db.session.expire_all()
-        return db.session.get(LoginFailure, target.login) is None, response
+        return db.session.get(LoginFailure, logins.failure_key(target.login)) is None, response
     if action in ("grant", "grant_privileged"):
         if action == "grant":
             wanted = target.roles ^ {Role.TRAINER} or {Role.LEARNER}

@@ -13,7 +13,7 @@ from core.audit import SYSTEM, AuditEntry
 from core.extensions import db
 from core.roles import Role
 from tests.conftest import PASSWORD
-from training import second_factor
+from training import logins, second_factor
 from training.models import LoginFailure
 
 
@@ -90,7 +90,7 @@ def test_a_wrong_code_counts_as_a_failed_login_and_needs_the_password_again(app,
     pending = client.get_cookie("session").value
     wrong = client.post("/login/second-factor", data={"code": "123456"})
     assert wrong.location == "/login"
-    assert db.session.get(LoginFailure, user.login).failures == 1
+    assert db.session.get(LoginFailure, logins.failure_key(user.login)).failures == 1
     client.set_cookie("session", pending)  # replay the pending login to guess again
     replay = client.post("/login/second-factor", data={"code": pyotp.TOTP(secret).at(clock.now())})
     assert replay.location == "/login" and client.get("/").status_code == 302

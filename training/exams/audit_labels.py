@@ -74,7 +74,9 @@ LABELS = Labels(
                 "format": Detail("格式", format=lambda value: EXPORT_FORMATS.get(value, value))
             },
         ),
-        "exam.results": "查看考试成绩",
+        "exam.results": Action(
+            "查看考试成绩", details={"users": Detail("显示成绩的人员", refers_to="user")}
+        ),
         "attempt.view": "查看他人答卷",
         "outage.record": Action(
             "记录数据库中断",

@@ -508,6 +508,7 @@ def exam_results(exam_id: int):
     outcome = results.results(
         exam, clock.now(), _grace(), _scope(), page=request.args.get("page", 1, type=int)
     )
+    results.record_view(current_actor(), outcome)
     return render_template(
         "manage/results.html", exam=exam, outcome=outcome, button_form=EmptyForm()
     )

@@ -38,6 +38,7 @@ RESULTS_PAGE_SIZE = 100
 
 @dataclass
 class ResultRow:
+    user_id: int
     name: str
     login: str
     unit_id: int
@@ -206,7 +207,7 @@ def _ordered(people):
 
 
 def _row(values) -> ResultRow:
-    return ResultRow(**{name: values[name] for name in values if name != "user_id"})
+    return ResultRow(**values)
 
 
 def results(
@@ -298,6 +299,18 @@ def _export_rows(people, paths: dict[int, str], counter: list[int]) -> Iterator[
             row.grade_label or "",
             clock.china_time(row.submitted_at),
         ]
+
+
+def record_view(actor: Actor, outcome: ExamResults) -> None:
+    """A page of results shows people's scores: audited with whose were shown."""
+    record(
+        actor,
+        "exam.results",
+        object_type="exam",
+        object_id=outcome.exam.id,
+        summary=f"第 {outcome.page} 页，{len(outcome.rows)} 人",
+        detail={"page": outcome.page, "users": [row.user_id for row in outcome.rows]},
+    )
 
 
 def export_results(
