@@ -56,7 +56,8 @@ def case_id(value) -> str:
 
 
 def _lock(user: User) -> None:
-    db.session.add(LoginFailure(login=user.login, failures=5, last_failure_at=clock.now()))
+    key = logins.failure_key(user.login)
+    db.session.add(LoginFailure(login=key, failures=5, last_failure_at=clock.now()))
     user.locked_until = clock.now() + timedelta(minutes=15)
     db.session.commit()
 
