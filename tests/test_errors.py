@@ -6,6 +6,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from wtforms import StringField
 
+from core.audit import AuditEntry
 from core.errors import HTTP_ERRORS, ServiceError, show_error
 from core.extensions import db
 from core.forms import Form
@@ -107,8 +108,11 @@ def test_a_view_that_raises_or_shows_an_error_changes_nothing(
     writing_routes, client, commits, url, status
 ):
     assert client.post(url).status_code == status
-    assert len(commits) == (1 if url == "/t/recovers" else 0)  # show_error left nothing
+    # show_error left nothing; a 403 commits its own audit entry alone
+    assert len(commits) == (0 if url == "/t/service-error" else 1)
     assert _unit_names() == []
+    refusals = db.session.scalars(select(AuditEntry.action)).all()
+    assert refusals == (["request.refused"] if status == 403 else [])
 
 
 def test_a_service_error_answers_json_with_its_code_and_status(writing_routes, client):
