@@ -10,16 +10,12 @@ from sqlalchemy import select
 from core import clock
 from core.audit import Actor
 from core.extensions import db
-from question_bank.models import Law
+from question_bank import queries
 from training.exams import setup, sittings
 from training.exams.setup import BlueprintData, ExamData, SectionData
 from training.models import User
 
 BANDS = [[60, "合格"], [80, "良好"], [90, "优秀"]]
-
-
-def _law_id(name: str) -> int:
-    return db.session.scalar(select(Law.id).where(Law.name == name))
 
 
 def seed_demo_exams(trainer: User, admin: User) -> None:
@@ -76,12 +72,12 @@ def seed_demo_exams(trainer: User, admin: User) -> None:
             shuffle_questions=True,
             shuffle_choices=True,
             sections=[
-                SectionData("single", 10, Decimal(2), law_id=_law_id("行政处罚法")),
-                SectionData("single", 8, Decimal(2), law_id=_law_id("行政许可法")),
-                SectionData("single", 8, Decimal(2), law_id=_law_id("行政强制法")),
-                SectionData("multiple", 8, Decimal(3), law_id=_law_id("行政处罚法")),
+                SectionData("single", 10, Decimal(2), law_id=queries.law_id("行政处罚法")),
+                SectionData("single", 8, Decimal(2), law_id=queries.law_id("行政许可法")),
+                SectionData("single", 8, Decimal(2), law_id=queries.law_id("行政强制法")),
+                SectionData("multiple", 8, Decimal(3), law_id=queries.law_id("行政处罚法")),
                 SectionData("true_false", 20, Decimal(1)),
-                SectionData("fill_blank", 2, Decimal(2), law_id=_law_id("行政处罚法")),
+                SectionData("fill_blank", 2, Decimal(2), law_id=queries.law_id("行政处罚法")),
             ],
         ),
     )

@@ -5,20 +5,8 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from core.errors import ServiceError
-from core.extensions import db
-from question_bank import types
-from question_bank.models import (
-    Citation,
-    LawVersion,
-    Question,
-    QuestionStatus,
-    QuestionTopic,
-    QuestionVersion,
-    is_current_version,
-)
+from question_bank import queries, types
 from question_bank.types import QUESTION_TYPES
 from training.exams.models import Blueprint, BlueprintSection
 
@@ -30,7 +18,7 @@ class BlueprintError(ServiceError):
 
 
 #: a question a section may draw: (question id, current version id, number of choices)
-PoolEntry = tuple[int, int, int]
+PoolEntry = queries.Eligible
 
 
 @dataclass(frozen=True)
@@ -54,37 +42,14 @@ def section_label(section: BlueprintSection) -> str:
 
 
 def eligible_pool(section: BlueprintSection) -> list[PoolEntry]:
-    """Every active question the section may draw."""
-    stmt = (
-        select(Question.id, QuestionVersion.id, QuestionVersion.choices)
-        .join(QuestionVersion, is_current_version())
-        .where(Question.status == QuestionStatus.ACTIVE.value)
-        .where(Question.type == section.question_type)
-        .order_by(Question.id)
+    """Every question in use the section may draw."""
+    return queries.eligible_questions(
+        section.question_type,
+        law_id=section.law_id,
+        topic_id=section.topic_id,
+        difficulty_min=section.difficulty_min,
+        difficulty_max=section.difficulty_max,
     )
-    if section.difficulty_min:
-        stmt = stmt.where(Question.difficulty >= section.difficulty_min)
-    if section.difficulty_max:
-        stmt = stmt.where(Question.difficulty <= section.difficulty_max)
-    if section.topic_id:
-        stmt = stmt.where(
-            select(QuestionTopic.question_id)
-            .where(QuestionTopic.question_id == Question.id)
-            .where(QuestionTopic.topic_id == section.topic_id)
-            .exists()
-        )
-    if section.law_id:
-        stmt = stmt.where(
-            select(Citation.id)
-            .join(LawVersion, LawVersion.id == Citation.law_version_id)
-            .where(Citation.version_id == QuestionVersion.id)
-            .where(LawVersion.law_id == section.law_id)
-            .exists()
-        )
-    return [
-        (question_id, version_id, len(choices))
-        for question_id, version_id, choices in db.session.execute(stmt)
-    ]
 
 
 def section_pools(blueprint: Blueprint) -> list[list[PoolEntry]]:

@@ -19,8 +19,7 @@ from core import outages
 from core.errors import ServiceError
 from core.extensions import db
 from core.roles import Role
-from question_bank import types
-from question_bank.models import QuestionVersion
+from question_bank import queries, types
 from training import scoring
 from training.exams.assembly import draw
 from training.exams.models import (
@@ -250,28 +249,18 @@ def _save_statements(dialect_name: str):
     """The claim and the upsert of a save, built once per database with bound parameters
     (building them per request was an eighth of a save's cost)."""
     attempts, items, responses = Attempt.__table__, PaperItem.__table__, Response.__table__
-    versions = QuestionVersion.__table__
-
-    def of_item(column):
-        """What the item's question is, returned with the claim (NULL when the item is not
-        on this paper): checking the answer against its question costs no round trip.
-        Spelled with qualified names: SQLAlchemy drops table names in the conditions of a
-        subquery inside RETURNING, which makes `id` ambiguous."""
-        return (
-            select(column)
-            .select_from(items)
-            .join(
-                versions,
-                literal_column("question_versions.id")
-                == literal_column("paper_items.question_version_id"),
-            )
-            .where(
-                literal_column("paper_items.id") == bindparam("claimed_item"),
-                literal_column("paper_items.attempt_id") == literal_column("attempts.id"),
-            )
-            .scalar_subquery()
+    # The item's question version (NULL when the item is not on this paper), and what an
+    # answer to it may be, come back with the claim: checking the answer costs no round
+    # trip. Qualified names: SQLAlchemy drops table names in the conditions of a subquery
+    # inside RETURNING, where a bare `id` is ambiguous.
+    item_version = (
+        select(items.c.question_version_id)
+        .where(
+            literal_column("paper_items.id") == bindparam("claimed_item"),
+            literal_column("paper_items.attempt_id") == literal_column("attempts.id"),
         )
-
+        .scalar_subquery()
+    )
     claim = (
         update(attempts)
         .where(
@@ -281,12 +270,7 @@ def _save_statements(dialect_name: str):
             attempts.c.deadline_at >= bindparam("earliest"),
         )
         .values(last_saved_at=bindparam("now"))
-        .returning(
-            attempts.c.deadline_at,
-            of_item(versions.c.type),
-            of_item(func.json_array_length(versions.c.choices)),
-            of_item(func.json_array_length(versions.c.blanks)),
-        )
+        .returning(attempts.c.deadline_at, *queries.answer_shape(item_version))
     )
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     row = select(

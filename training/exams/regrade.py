@@ -7,14 +7,14 @@ Functions flush; the request commits once.
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.audit import Actor, record
 from core.extensions import db
-from question_bank import bank, types
-from question_bank.models import Question, QuestionVersion
+from question_bank import bank, queries, types
 from training import scoring
 from training.exams import attempts
 from training.exams.models import (
@@ -27,14 +27,17 @@ from training.exams.models import (
 )
 from training.exams.setup import SetupError
 
+if TYPE_CHECKING:
+    from question_bank.models import Question, QuestionVersion
+
 
 @dataclass
 class RegradeCandidate:
     """A question an exam used that has a newer version since."""
 
-    question: Question
-    used: list[QuestionVersion]
-    current: QuestionVersion
+    question: "Question"
+    used: "list[QuestionVersion]"
+    current: "QuestionVersion"
     #: fields changed between each used version and the current one
     changed: list[str]
 
@@ -67,9 +70,9 @@ class RegradeRow:
 @dataclass
 class RegradePlan:
     exam: Exam
-    question: Question
-    old_versions: list[QuestionVersion]
-    new_version: QuestionVersion
+    question: "Question"
+    old_versions: "list[QuestionVersion]"
+    new_version: "QuestionVersion"
     #: every submitted attempt that has the question
     rows: list[RegradeRow]
     #: paper items (of submitted and open attempts) that move to the corrected version
@@ -103,20 +106,14 @@ def _used_version_ids(exam: Exam) -> set[int]:
 IGNORED_FOR_REGRADE = ("知识点",)
 
 
-def _changed(old: QuestionVersion, new: QuestionVersion) -> list[str]:
+def _changed(old: "QuestionVersion", new: "QuestionVersion") -> list[str]:
     changed = bank.changed_fields(bank.draft_of(old), bank.draft_of(new))
     return [name for name in changed if name not in IGNORED_FOR_REGRADE]
 
 
 def regrade_candidates(exam: Exam) -> list[RegradeCandidate]:
     """Questions the exam used (in its pools or on a paper) that have a newer version."""
-    versions = db.session.scalars(
-        select(QuestionVersion)
-        .join(Question, Question.id == QuestionVersion.question_id)
-        .where(QuestionVersion.id.in_(_used_version_ids(exam)))
-        .where(QuestionVersion.number < Question.current_number)
-        .order_by(QuestionVersion.question_id, QuestionVersion.number)
-    ).all()
+    versions = queries.outdated_versions(_used_version_ids(exam))
     by_question = defaultdict(list)
     for version in versions:
         by_question[version.question].append(version)
@@ -146,16 +143,11 @@ def regrade_preview(exam: Exam, question_id: int) -> RegradePlan:
     same stem and choices, so only the marking may change."""
     if exam.status == ExamStatus.DRAFT.value:
         raise SetupError("考试尚未发布，没有需要重新评分的答卷。")
-    question = db.session.get(Question, question_id)
+    question = queries.question(question_id)
     if question is None:
         raise SetupError("试题不存在。")
     new = question.current_version
-    old_versions = db.session.scalars(
-        select(QuestionVersion)
-        .where(QuestionVersion.id.in_(_used_version_ids(exam)))
-        .where(QuestionVersion.question_id == question.id, QuestionVersion.id != new.id)
-        .order_by(QuestionVersion.number)
-    ).all()
+    old_versions = queries.versions_of(question.id, among=_used_version_ids(exam), excluding=new.id)
     if not old_versions:
         raise SetupError(f"本考试没有使用试题 #{question.id} 的旧版本，无需重新评分。")
     for old in old_versions:
@@ -232,9 +224,9 @@ def apply_regrade(actor: Actor, exam: Exam, question_id: int) -> RegradePlan:
         .where(Attempt.exam_id == exam.id)
         .where(
             Attempt.id.in_(
-                select(PaperItem.attempt_id)
-                .join(QuestionVersion, QuestionVersion.id == PaperItem.question_version_id)
-                .where(QuestionVersion.question_id == question_id)
+                select(PaperItem.attempt_id).where(
+                    PaperItem.question_version_id.in_(queries.version_ids_of(question_id))
+                )
             )
         )
         .with_for_update()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core.audit import Actor, record
 from core.errors import ServiceError
 from core.extensions import db
-from question_bank.models import Law, Topic
+from question_bank import queries
 from question_bank.types import TYPES
 from training.exams.assembly import BlueprintError, draw, section_pools
 from training.exams.models import (
@@ -74,10 +74,10 @@ def _section(position: int, data: SectionData) -> BlueprintSection:
         raise SetupError(f"{where}：难度应为 1–5。")
     if low is not None and high is not None and low > high:
         raise SetupError(f"{where}：最低难度不能高于最高难度。")
-    law = db.session.get(Law, data.law_id) if data.law_id else None
+    law = queries.law(data.law_id) if data.law_id else None
     if data.law_id and law is None:
         raise SetupError(f"{where}：所选法律不存在。")
-    topic = db.session.get(Topic, data.topic_id) if data.topic_id else None
+    topic = queries.topic(data.topic_id) if data.topic_id else None
     if data.topic_id and topic is None:
         raise SetupError(f"{where}：所选知识点不存在。")
     return BlueprintSection(

@@ -1,0 +1,141 @@
+"""What other packages ask of the bank, so that none of them joins its tables: the
+questions a paper may draw, current and older versions, laws and topics by key.
+
+The current-version condition is models.is_current_version, used here and nowhere else
+outside the bank.
+"""
+
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, literal_column, select
+
+from core.extensions import db
+from question_bank.models import (
+    Citation,
+    Law,
+    LawVersion,
+    Question,
+    QuestionStatus,
+    QuestionTopic,
+    QuestionVersion,
+    Topic,
+    is_current_version,
+)
+
+#: a question a paper may draw: (question id, current version id, number of choices)
+Eligible = tuple[int, int, int]
+
+
+def eligible_questions(
+    question_type: str,
+    *,
+    law_id: int | None = None,
+    topic_id: int | None = None,
+    difficulty_min: int | None = None,
+    difficulty_max: int | None = None,
+) -> list[Eligible]:
+    """Every question in use (在用) of the type, at its current version, that cites the law
+    and carries the topic when they are given, within the difficulties; by question id."""
+    stmt = (
+        select(Question.id, QuestionVersion.id, QuestionVersion.choices)
+        .join(QuestionVersion, is_current_version())
+        .where(Question.status == QuestionStatus.ACTIVE.value)
+        .where(Question.type == question_type)
+        .order_by(Question.id)
+    )
+    if difficulty_min:
+        stmt = stmt.where(Question.difficulty >= difficulty_min)
+    if difficulty_max:
+        stmt = stmt.where(Question.difficulty <= difficulty_max)
+    if topic_id:
+        stmt = stmt.where(
+            select(QuestionTopic.question_id)
+            .where(QuestionTopic.question_id == Question.id)
+            .where(QuestionTopic.topic_id == topic_id)
+            .exists()
+        )
+    if law_id:
+        stmt = stmt.where(
+            select(Citation.id)
+            .join(LawVersion, LawVersion.id == Citation.law_version_id)
+            .where(Citation.version_id == QuestionVersion.id)
+            .where(LawVersion.law_id == law_id)
+            .exists()
+        )
+    return [
+        (question_id, version_id, len(choices))
+        for question_id, version_id, choices in db.session.execute(stmt)
+    ]
+
+
+def question(question_id: int) -> Question | None:
+    return db.session.get(Question, question_id)
+
+
+def outdated_versions(version_ids: Iterable[int]) -> list[QuestionVersion]:
+    """Those of the versions that are no longer their question's current one, by question
+    and version number."""
+    return list(
+        db.session.scalars(
+            select(QuestionVersion)
+            .join(Question, Question.id == QuestionVersion.question_id)
+            .where(QuestionVersion.id.in_(list(version_ids)))
+            .where(QuestionVersion.number < Question.current_number)
+            .order_by(QuestionVersion.question_id, QuestionVersion.number)
+        )
+    )
+
+
+def versions_of(
+    question_id: int, *, among: Iterable[int], excluding: int | None = None
+) -> list[QuestionVersion]:
+    """The question's versions whose ids are `among`, but for `excluding`, by number."""
+    stmt = (
+        select(QuestionVersion)
+        .where(QuestionVersion.question_id == question_id)
+        .where(QuestionVersion.id.in_(list(among)))
+        .order_by(QuestionVersion.number)
+    )
+    if excluding is not None:
+        stmt = stmt.where(QuestionVersion.id != excluding)
+    return list(db.session.scalars(stmt))
+
+
+def version_ids_of(question_id: int) -> Select:
+    """The ids of every version of the question, as a subquery for IN."""
+    return select(QuestionVersion.id).where(QuestionVersion.question_id == question_id)
+
+
+def answer_shape(version_id: ColumnElement) -> tuple[ScalarSelect, ScalarSelect, ScalarSelect]:
+    """Type, number of choices and number of blanks of the version whose id the SQL
+    expression gives, as scalar subqueries (NULL when it gives none).
+
+    Spelled with a qualified name: SQLAlchemy drops table names in the conditions of a
+    subquery inside RETURNING, where a bare `id` is ambiguous."""
+    versions = QuestionVersion.__table__
+
+    def of_version(column):
+        return (
+            select(column)
+            .select_from(versions)
+            .where(literal_column("question_versions.id") == version_id)
+            .scalar_subquery()
+        )
+
+    return (
+        of_version(versions.c.type),
+        of_version(func.json_array_length(versions.c.choices)),
+        of_version(func.json_array_length(versions.c.blanks)),
+    )
+
+
+def law(law_id: int) -> Law | None:
+    return db.session.get(Law, law_id)
+
+
+def law_id(name: str) -> int | None:
+    return db.session.scalar(select(Law.id).where(Law.name == name))
+
+
+def topic(topic_id: int) -> Topic | None:
+    return db.session.get(Topic, topic_id)
