@@ -22,6 +22,7 @@ from ..factories import (
     MULTIPLE_KEYS,
     SINGLE_KEYS,
     add_batch,
+    add_questions,
     correct_answer,
     make_exam,
 )
@@ -582,3 +583,20 @@ def test_a_save_body_over_16_kb_is_413_in_chinese(client, attempt_id):
     db.session.expire_all()
     held = db.session.scalar(select(Response).where(Response.item_id == item["item_id"]))
     assert held.seq == 1
+
+
+def test_the_rules_page_sums_the_paper_by_question_type(client, auth, law, learner):
+    add_questions("single", 18)
+    add_questions("multiple", 2)
+    add_questions("true_false", 3)
+    sections = [
+        ("single", 10, 2),
+        ("true_false", 1, 1),
+        ("single", 8, 2),
+        ("multiple", 2, 3),
+        ("true_false", 2, 2),
+    ]
+    exam = make_exam(roster=[learner], sections=sections)
+    auth.login(learner)
+    page = client.get(f"/exams/{exam.id}").text
+    assert "（单选 18 题，每题 2 分；多选 2 题，每题 3 分；判断 3 题，共 5 分）" in page

@@ -22,6 +22,7 @@ from training.exams.models import (
     AttemptStatus,
     Batch,
     BatchMember,
+    Blueprint,
     Exam,
     ExamKind,
     ExamStatus,
@@ -172,6 +173,36 @@ def exam_standing(
 
 
 # --- the paper, without its key -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaperPart:
+    """All the questions of one type on a paper, however many sections draw them."""
+
+    label: str
+    count: int
+    #: points per question; None when the type's sections give different points
+    points: Decimal | None
+    total: Decimal
+
+
+def paper_outline(blueprint: Blueprint) -> list[PaperPart]:
+    """The paper by question type in the registry's order: 单选 26 题，每题 2 分；…"""
+    parts = []
+    for type_id, kind in types.TYPES.items():
+        sections = [s for s in blueprint.sections if s.question_type == type_id]
+        if not sections:
+            continue
+        points = {section.points for section in sections}
+        parts.append(
+            PaperPart(
+                label=kind.label,
+                count=sum(section.count for section in sections),
+                points=points.pop() if len(points) == 1 else None,
+                total=sum((section.count * section.points for section in sections), Decimal(0)),
+            )
+        )
+    return parts
 
 
 def remaining_seconds(deadline: datetime, now: datetime) -> int:

@@ -29,7 +29,6 @@ from core.errors import ServiceError, error_response
 from core.extensions import db
 from core.forms import EmptyForm
 from core.roles import Role, role_required
-from question_bank.types import QUESTION_TYPES
 from training.exams import attempts, candidate
 from training.exams import outages as exam_outages
 from training.exams.models import COUNTING_LABELS, Attempt, AttemptStatus, Exam
@@ -100,7 +99,7 @@ def exam_rules(exam_id: int):
         "exams/rules.html",
         entry=entry,
         form=EmptyForm(),
-        question_types=QUESTION_TYPES,
+        outline=candidate.paper_outline(entry.exam.blueprint),
         counting_label=COUNTING_LABELS[AttemptRule(entry.exam.counting)],
     )
 
