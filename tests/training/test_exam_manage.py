@@ -527,6 +527,12 @@ def test_extensions_are_never_ones_own_and_bounded_in_total(
     members = {m.user_id: m for m in batch.members}
     take(admin, exam, submit=False)
     auth.login(admin)
+    roster = client.get(f"/manage/batches/{batch.id}").text
+    assert f"/members/{members[admin.id].id}/extend" not in roster  # no button for oneself
+    assert f"/members/{members[candidate.id].id}/extend" in roster
+    board = client.get(f"/manage/batches/{batch.id}/board").text
+    assert f'<option value="{members[admin.id].id}">' not in board
+    assert f'<option value="{members[candidate.id].id}">' in board
 
     own = _extend(client, batch, members[admin.id], 10)
     assert "不能对自己的账号执行此操作" in own.text

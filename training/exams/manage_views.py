@@ -363,10 +363,14 @@ def batch_roster(batch_id: int):
         found = sittings.find_people(
             batch, _scope(), search_form.q.data or "", search_form.unit_id.data or None
         )
+    rows = sittings.roster(batch, _scope())
     return render_template(
         "manage/roster.html",
         batch=batch,
-        rows=sittings.roster(batch, _scope()),
+        rows=rows,
+        acts=accounts.allowed_acts(current_user, [row.user for row in rows]),
+        Act=accounts.Act,
+        extension_max=current_app.config["EXTENSION_MAX_MINUTES"],
         unit_form=unit_form,
         search_form=search_form,
         people_form=AddPeopleForm(),
@@ -481,6 +485,7 @@ def batch_board(batch_id: int):
         board=board,
         filter_form=form,
         extend_form=BoardExtendForm(),
+        extension_max=current_app.config["EXTENSION_MAX_MINUTES"],
         args=_board_args(),
     )
 
