@@ -127,6 +127,17 @@ def _dict_keys(module: Module, expr: ast.expr, seen: set) -> set[str]:
             function = module.function_of(node)
             for source in module.assigned(function, node.id) if function else []:
                 keys |= _dict_keys(module, source, seen)
+            for item in ast.walk(function) if function else []:  # name["key"] = value
+                if isinstance(item, ast.Assign):
+                    for target in item.targets:
+                        if (
+                            isinstance(target, ast.Subscript)
+                            and isinstance(target.value, ast.Name)
+                            and target.value.id == node.id
+                            and isinstance(target.slice, ast.Constant)
+                        ):
+                            keys.add(target.slice.value)
+                            keys |= _dict_keys(module, item.value, seen)
         elif isinstance(node, ast.Call) and (name := _called_name(node)) not in seen:
             seen.add(name)
             for value in module.returned(name):
@@ -175,6 +186,7 @@ def test_the_walk_finds_the_actions_of_every_domain():
     for action in ("login.failure", "logout", "user.deactivate", "exam.publish", "question.edit"):
         assert action in RECORDED
     assert {"unit_id", "is_leader", "phone"} <= RECORDED["user.update"]["keys"]
+    assert "query" in RECORDED["user.list"]["keys"]  # set as detail["query"] = ...
 
 
 @pytest.mark.parametrize("action", sorted(RECORDED))
