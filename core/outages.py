@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from sqlalchemy import String, event
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
+from core.errors import json_error
 from core.extensions import db
 from core.roles import wants_json
 
@@ -30,6 +31,10 @@ RETRY_AFTER_SECONDS = 5
 #: a marker of another process ends at most this long after the last failure it saw: that
 #: process may have had no request since, while this one reached the database at once
 QUIET_END = timedelta(seconds=60)
+#: a marker being recorded is renamed `<host>-<pid>.claimed-<pid of the recorder>`; one
+#: being written is `<host>-<pid>.tmp` (host names may hold dots: names are not split on them)
+CLAIMED = ".claimed-"
+TEMPORARY = ".tmp"
 MESSAGE = "数据库暂时无法连接，请稍后再试。考试答案会先保存在您的设备上，恢复后自动发送。"
 log = logging.getLogger(__name__)
 
@@ -98,7 +103,7 @@ class OutageWatch:
         self.pending = True
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            temporary = self.marker.with_suffix(".tmp")
+            temporary = self.marker.with_name(self.marker.name + TEMPORARY)
             temporary.write_text(
                 json.dumps({"start": started.isoformat(), "last": now.isoformat()})
             )
@@ -121,7 +126,7 @@ class OutageWatch:
 
     def _paths(self):
         try:
-            return [path for path in self.directory.iterdir() if path.suffix != ".tmp"]
+            return [path for path in self.directory.iterdir() if not path.name.endswith(TEMPORARY)]
         except OSError:
             return []
 
@@ -136,7 +141,7 @@ class OutageWatch:
                 last = datetime.fromisoformat(data["last"])
             except (OSError, ValueError, KeyError):
                 continue
-            found.append(Marker(path, path.name.split(".")[0], start, last))
+            found.append(Marker(path, path.name.partition(CLAIMED)[0], start, last))
         return found
 
     def unrecorded_since(self) -> datetime | None:
@@ -145,20 +150,22 @@ class OutageWatch:
         return min(starts, default=None)
 
     def claim(self, now: datetime) -> list[tuple[Marker, datetime]]:
-        """Take the markers to record, each with its end; a marker another process claimed
-        first is skipped (the rename is atomic)."""
+        """Take the markers to record, each with its end; a marker another live process
+        claimed first is skipped (the rename is atomic), one whose claimer died while
+        recording it is taken over."""
         claimed = []
         own = self.marker.name
         for marker in self.markers(now):
-            if "." in marker.path.name:
-                continue  # claimed by another process that is recording it now
+            claimer = marker.path.name.partition(CLAIMED)[2]
+            if claimer and (not claimer.isdigit() or _pid_alive(int(claimer))):
+                continue  # another process is recording it now
             host, _, pid = marker.source.rpartition("-")
             mine = marker.path.name == own
             dead = host == _host() and pid.isdigit() and not _pid_alive(int(pid))
             end = now if mine else min(now, marker.last_failure + QUIET_END)
             if dead:
                 end = min(now, marker.last_failure + timedelta(seconds=RETRY_AFTER_SECONDS))
-            target = marker.path.with_name(f"{marker.path.name}.claimed-{os.getpid()}")
+            target = marker.path.with_name(f"{marker.source}{CLAIMED}{os.getpid()}")
             try:
                 marker.path.rename(target)
             except OSError:
@@ -169,7 +176,7 @@ class OutageWatch:
     def release(self, claimed: list[tuple[Marker, datetime]], recorded: bool) -> None:
         """After the record committed, drop the markers; after a failure, put them back."""
         for marker, _ in claimed:
-            original = marker.path.with_name(marker.path.name.split(".")[0])
+            original = marker.path.with_name(marker.source)
             try:
                 if recorded:
                     marker.path.unlink()
@@ -179,6 +186,31 @@ class OutageWatch:
                 pass
         if recorded:
             self.pending = self.marker.exists()
+
+    def record(self, now: datetime, write):
+        """Turn the markers into the database's record: `write(claimed markers)` adds the
+        rows (and whatever a domain does about them) and flushes; this commits, then drops
+        the markers, or puts them back when anything failed. What `write` returns.
+
+        The record is a transaction of its own, committed here and not by the request
+        that happens to come first: the markers on disk may go only once their rows are
+        committed, which only this function sees happen; that request may still fail (and
+        roll back) without undoing the record; and the deadlines the record moves are not
+        kept locked while the request goes on."""
+        db.session.connection()  # still down: fail here, before the markers are touched
+        claimed = self.claim(now)
+        if not claimed:
+            self.release([], recorded=True)
+            return []
+        try:
+            result = write(claimed)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            self.release(claimed, recorded=False)
+            raise
+        self.release(claimed, recorded=True)
+        return result
 
 
 def watch() -> OutageWatch:
@@ -199,16 +231,22 @@ def unavailable(error):
         type(error).__name__,
         summary[0][:300] if summary else "",
     )
-    if "_login_user" not in g:
-        # The user could not be loaded: later hooks must not ask the database again.
-        g._login_user = current_app.login_manager.anonymous_user()
+    # Whether or not the user was loaded before the connection went, the rest of the
+    # request (the error page, the response hooks) must not ask the database again: a
+    # user loaded earlier was expired by the rollback, and reading it would reconnect.
+    g._login_user = current_app.login_manager.anonymous_user()
     if wants_json():
-        response = jsonify(error="database_unavailable", message=MESSAGE)
-    else:
-        response = current_app.make_response(
-            render_template("error.html", status=503, title="服务暂时不可用", message=MESSAGE)
-        )
-    response.status_code = 503
+        return retry_later("database_unavailable", MESSAGE)
+    page = render_template("error.html", status=503, title="服务暂时不可用", message=MESSAGE)
+    return _retry_later(current_app.make_response((page, 503)))
+
+
+def retry_later(code: str, message: str):
+    """A JSON 503 that asks the client to send the same request again in a moment."""
+    return _retry_later(current_app.make_response(json_error(503, code, message)))
+
+
+def _retry_later(response):
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     return response

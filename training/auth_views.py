@@ -1,6 +1,5 @@
 """Login with CAPTCHA, logout, session limits and password change."""
 
-import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -113,7 +112,7 @@ def login():
                 "failures": logins.recent_failures(
                     outcome.user.login, clock.now(), _login_policy()
                 ),
-                "started": time.time(),
+                "started": _clock_seconds(),
                 "expired": outcome.password_expired,
                 "next": request.args.get("next"),
             }
@@ -169,7 +168,7 @@ def second_factor_login():
         or not user.is_active
         or not user.totp_secret
         or user.session_version != pending.get("version")
-        or time.time() - pending.get("started", 0) > SECOND_FACTOR_MINUTES * 60
+        or _clock_seconds() - pending.get("started", 0) > SECOND_FACTOR_MINUTES * 60
         or logins.recent_failures(user.login, now, policy) != pending.get("failures")
     ):
         session.pop(PENDING_KEY, None)
@@ -211,12 +210,17 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _clock_seconds() -> float:
+    """The server clock in seconds since 1970, as the session cookie keeps its times."""
+    return clock.epoch_ms(clock.now()) / 1000
+
+
 def enforce_session_limits():
     """End a session idle for IDLE_TIMEOUT_MINUTES or older than SESSION_LIFETIME_HOURS."""
     if request.endpoint in (None, "static") or not current_user.is_authenticated:
         return None
     config = current_app.config
-    now = time.time()
+    now = _clock_seconds()
     last_seen = session.get("last_seen", now)
     if now - last_seen > config["IDLE_TIMEOUT_MINUTES"] * 60:
         action = "session.timeout"

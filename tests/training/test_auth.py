@@ -1,5 +1,6 @@
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -86,12 +87,11 @@ def test_admin_reset_forces_a_change_and_ends_old_sessions(app, client, make_use
     )
 
 
-def test_idle_session_times_out(app, client, make_user, auth):
+def test_idle_session_times_out(app, client, make_user, auth, frozen_clock):
     user = make_user()
     auth.login(user)
     assert client.get("/").status_code == 200
-    with client.session_transaction() as session:
-        session["last_seen"] = time.time() - 31 * 60
+    frozen_clock.now += timedelta(minutes=31)  # the server's clock, not the machine's
     response = client.get("/")
     assert response.status_code == 302 and "/login" in response.location
     assert "30 分钟未操作" in client.get("/login").text
@@ -99,14 +99,15 @@ def test_idle_session_times_out(app, client, make_user, auth):
     assert "session.timeout" in actions()
 
 
-def test_idle_timeout_is_configurable_and_activity_keeps_session(app, client, make_user, auth):
+def test_idle_timeout_is_configurable_and_activity_keeps_session(
+    app, client, make_user, auth, frozen_clock
+):
     app.config["IDLE_TIMEOUT_MINUTES"] = 5
     auth.login(make_user())
-    with client.session_transaction() as session:
-        session["last_seen"] = time.time() - 4 * 60
     assert client.get("/").status_code == 200
-    with client.session_transaction() as session:
-        session["last_seen"] = time.time() - 6 * 60
+    frozen_clock.now += timedelta(minutes=4)
+    assert client.get("/").status_code == 200
+    frozen_clock.now += timedelta(minutes=6)
     json_response = client.get("/", headers={"Accept": "application/json"})
     assert json_response.status_code == 401
     assert json_response.json["error"] == "session_expired"

@@ -18,6 +18,7 @@ from core import clock
 from core.audit import SYSTEM, Actor, AuditEntry
 from core.extensions import db
 from core.roles import Role
+from core.spreadsheets import XLSX_MIMETYPE
 from question_bank import bank
 from training import accounts
 from training.exams import attempts, models, regrade, results, setup, sittings
@@ -1027,6 +1028,7 @@ def test_the_export_is_audited_and_scoped(law, tree, client, auth):
     assert first[3] == "已交卷" and first[7:11] == ["85.00", "100.00", "合格", "合格"]
 
     xlsx = client.post(f"/manage/exams/{exam.id}/results/export/xlsx")
+    assert xlsx.mimetype == XLSX_MIMETYPE
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     assert sheet.cell(2, 1).value == "姓名" and sheet.max_row == 4
 

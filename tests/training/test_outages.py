@@ -13,10 +13,11 @@ import logging
 import os
 import random
 import socket
+import subprocess
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import create_engine, event, select, text
 
 from core import outages
 from core.audit import Actor, AuditEntry
@@ -29,6 +30,8 @@ from training.exams.models import Attempt
 
 from ..factories import GRACE, add_batch, correct_answer
 
+LOST = "server closed the connection unexpectedly (test outage)"
+
 
 class Database:
     """Switch the app's database off and on, as a stopped server would be."""
@@ -36,6 +39,7 @@ class Database:
     def __init__(self, app):
         self.app = app
         self.down = False
+        self._listeners = []
         event.listen(db.engine, "do_connect", self._connect)
 
     def _connect(self, dialect, conn_rec, cargs, cparams):
@@ -51,8 +55,48 @@ class Database:
     def start(self):
         self.down = False
 
+    def lose_connection_at(self, fragment: str) -> None:
+        """The server goes away while a request is under way: the next statement that
+        contains `fragment` finds its connection gone (PostgreSQL: the backend is really
+        terminated), and no new connection is let through until start()."""
+
+        fired = []
+
+        def cut(connection, cursor, statement, parameters, context, executemany):
+            if fragment not in statement or fired:
+                return
+            fired.append(statement)
+            self.down = True
+            dialect = connection.dialect
+            if dialect.name != "postgresql":
+                raise dialect.loaded_dbapi.OperationalError(LOST)
+            pid = connection.connection.dbapi_connection.info.backend_pid
+            killer = create_engine(connection.engine.url)
+            with killer.begin() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killer.dispose()
+
+        def lost(context):
+            # SQLite has no server to lose: say of the stand-in what a driver says of a
+            # dropped connection, so that the pool discards it as it would.
+            if str(context.original_exception) == LOST:
+                context.is_disconnect = True
+
+        for name, listener in (("before_cursor_execute", cut), ("handle_error", lost)):
+            event.listen(db.engine, name, listener, insert=True)
+            self._listeners.append((name, listener))
+
     def remove(self):
         event.remove(db.engine, "do_connect", self._connect)
+        for name, listener in self._listeners:
+            event.remove(db.engine, name, listener)
+
+
+@pytest.fixture(autouse=True)
+def busy_candidates(app):
+    """The tests jump the clock across the hour of an exam; the page's saves in between,
+    which keep a session from the idle timeout, are left out."""
+    app.config["IDLE_TIMEOUT_MINUTES"] = 24 * 60
 
 
 @pytest.fixture
@@ -105,6 +149,31 @@ def test_saves_answer_503_with_retry_after_and_one_log_line_while_the_database_i
 
     database.start()
     assert save(client, attempt, item, [0], 2).status_code == 200
+
+
+def test_a_connection_lost_after_the_user_was_loaded_answers_503_too(
+    client, auth, learner, exam, database, caplog
+):
+    """A restart in the middle of a request: the user is loaded, then the save's claim
+    finds the connection gone. The rolled-back user must not be read again (500)."""
+    auth.login(learner)
+    attempt = start(client, exam)
+    database.lose_connection_at("UPDATE attempts")
+    with caplog.at_level(logging.INFO):
+        response = save(client, attempt, attempt.items[0], [0], 1)
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == str(outages.RETRY_AFTER_SECONDS)
+    assert response.json["error"] == "database_unavailable"
+    lines = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert len(lines) == 1 and lines[0].exc_info is None, [r.getMessage() for r in lines]
+
+    database.start()
+    database.lose_connection_at("FROM attempts")  # a page: the user is loaded, then this
+    page = client.get(f"/attempts/{attempt.id}")
+    assert page.status_code == 503 and "数据库暂时无法连接" in page.text
+
+    database.start()
+    assert save(client, attempt, attempt.items[0], [0], 2).status_code == 200
 
 
 def test_the_first_request_after_the_outage_records_it_with_its_start_and_end(
@@ -174,6 +243,22 @@ def test_an_outage_across_the_deadline_costs_no_answer(
     assert attempt.score == 4  # both answers count: 2 points each
 
 
+def test_a_host_name_with_dots_does_not_hide_its_outage(
+    client, auth, learner, exam, database, monkeypatch
+):
+    monkeypatch.setattr(outages, "_host", lambda: "exam1.sifaju.gov.cn")
+    auth.login(learner)
+    attempt = start(client, exam)
+    item = attempt.items[0]
+    database.stop()
+    assert save(client, attempt, item, [0], 1).status_code == 503
+    database.start()
+    assert save(client, attempt, item, [0], 2).status_code == 200
+    outage = db.session.scalar(select(Outage))
+    assert outage is not None and outage.source == f"exam1.sifaju.gov.cn-{os.getpid()}"
+    assert not list(outages.watch().directory.iterdir()) and not outages.watch().pending
+
+
 def test_deadlines_outside_an_outage_do_not_move(app, learner, exam, make_user, frozen_clock):
     other = make_user()
 
@@ -241,12 +326,23 @@ def test_overlapping_records_of_several_workers_count_once_and_chained_outages_a
     assert attempt.deadline_at == deadline + timedelta(seconds=52)
 
 
-def _marker_of_another_worker(app, start, last) -> None:
+def _marker_of_another_worker(app, start, last, claimed_by: int | None = None):
+    """A sibling worker's note of an outage; with `claimed_by`, as a process (that pid)
+    leaves it while it writes the record."""
     directory = outages.watch().directory
     directory.mkdir(parents=True, exist_ok=True)
     # The parent process stands in for a live sibling worker.
     path = directory / f"{socket.gethostname()}-{os.getppid()}"
+    if claimed_by is not None:
+        path = path.with_name(f"{path.name}.claimed-{claimed_by}")
     path.write_text(json.dumps({"start": start.isoformat(), "last": last.isoformat()}))
+    return path
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 def test_nothing_is_submitted_by_the_clock_while_its_deadline_sits_in_an_unrecorded_outage(
@@ -289,6 +385,67 @@ def test_a_request_in_any_worker_records_a_siblings_outage(
     response = save(client, attempt, attempt.items[0], [0], 1)
     assert response.status_code == 200, response.text
     assert reload(attempt).outage_seconds == 45
+
+
+def test_a_save_that_meets_a_record_being_written_is_sent_again_not_refused(
+    client, auth, learner, exam, frozen_clock
+):
+    """The drill's case: the first request after the outage went to another worker, which
+    is still writing the record when a queued save, late by the old deadline, arrives."""
+    auth.login(learner)
+    attempt = start(client, exam)
+    deadline = attempt.deadline_at
+    start_, last = deadline - timedelta(seconds=5), deadline + timedelta(seconds=5)
+    path = _marker_of_another_worker(None, start_, last, claimed_by=os.getppid())
+    frozen_clock.now = deadline + timedelta(seconds=40)
+    item = attempt.items[0]
+    response = save(client, attempt, item, [0], 1)
+    assert response.status_code == 503, response.text
+    assert response.json["error"] == "outage_recording"
+    assert response.headers["Retry-After"] == str(outages.RETRY_AFTER_SECONDS)
+    assert "保存在您的设备上" in response.json["message"]
+    assert reload(attempt).status == "in_progress"
+
+    # The other worker commits its record and drops the marker; the page sends again.
+    marker = outages.Marker(path, path.name.split(".")[0], start_, last)
+    exam_outages.record_outages([(marker, frozen_clock.now)], GRACE)
+    db.session.commit()
+    path.unlink()
+    response = save(client, attempt, item, [0], 1)
+    assert response.status_code == 200, response.text
+    assert reload(attempt).outage_seconds == 45
+
+
+def test_a_record_left_half_written_by_a_dead_worker_is_written_by_the_next_request(
+    client, auth, learner, exam, frozen_clock
+):
+    auth.login(learner)
+    attempt = start(client, exam)
+    deadline = attempt.deadline_at
+    _marker_of_another_worker(
+        None,
+        deadline - timedelta(seconds=5),
+        deadline + timedelta(seconds=5),
+        claimed_by=_dead_pid(),
+    )
+    frozen_clock.now = deadline + timedelta(seconds=40)
+    response = save(client, attempt, attempt.items[0], [0], 1)
+    assert response.status_code == 200, response.text
+    assert reload(attempt).outage_seconds == 45
+    assert not list(outages.watch().directory.iterdir())
+
+
+def test_a_save_late_before_the_outage_began_is_still_refused(
+    client, auth, learner, exam, frozen_clock
+):
+    auth.login(learner)
+    attempt = start(client, exam)
+    deadline = attempt.deadline_at
+    began = deadline + GRACE + timedelta(seconds=10)
+    _marker_of_another_worker(None, began, began + timedelta(seconds=5), os.getppid())
+    frozen_clock.now = began + timedelta(seconds=20)
+    response = save(client, attempt, attempt.items[0], [0], 1)
+    assert response.status_code == 409 and response.json["error"] == "closed"
 
 
 # --- reopening --------------------------------------------------------------------------

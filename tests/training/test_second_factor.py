@@ -178,3 +178,13 @@ def test_a_forced_password_change_does_not_skip_a_required_enrolment(app, make_u
     )
     assert changed.status_code == 302
     assert client.get("/").location == "/account/totp"
+
+
+def test_the_second_step_lapses_by_the_server_clock(app, enrolled, frozen_clock):
+    user, secret, _ = enrolled
+    client = app.test_client()
+    password_step(client, user)
+    frozen_clock.now += timedelta(minutes=6)
+    code = pyotp.TOTP(secret).at(clock.now())
+    assert client.post("/login/second-factor", data={"code": code}).location == "/login"
+    assert client.get("/").status_code == 302

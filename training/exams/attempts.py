@@ -328,7 +328,7 @@ def save_answer(
         },
     ).first()
     if claimed is None:
-        reason, message = refusal(user_id, attempt_id)
+        reason, message = refusal(user_id, attempt_id, now, grace)
         return SaveResult(False, message=message, reason=reason)
     deadline, type_id, choices, blanks = claimed
     if type_id is None:
@@ -372,13 +372,22 @@ def save_flags(user_id: int, attempt_id: int, flags: list[int]) -> bool:
     return kept.rowcount == 1
 
 
-def refusal(user_id: int, attempt_id: int) -> tuple[str, str]:
-    """(reason, message) for a save that could not claim the attempt."""
+OUTAGE_NOT_RECORDED = (
+    "服务器刚恢复连接，正在登记数据库中断的时间。答案已保存在您的设备上，稍后自动发送。"
+)
+
+
+def refusal(user_id: int, attempt_id: int, now: datetime, grace: timedelta) -> tuple[str, str]:
+    """(reason, message) for a save that could not claim the attempt: "missing", "closed",
+    or "outage" when the time is up only by a deadline that an outage not yet recorded
+    (or recorded just now, by another process) moves: the client sends it again."""
     attempt = db.session.get(Attempt, attempt_id, populate_existing=True)
     if attempt is None or attempt.user_id != user_id:
         return "missing", "答卷不存在。"
     if attempt.status == AttemptStatus.SUBMITTED.value:
         return "closed", "本次作答已交卷，不能再修改答案。"
+    if attempt.deadline_at + grace >= now or held_by_outage(attempt.deadline_at, grace):
+        return "outage", OUTAGE_NOT_RECORDED
     return "closed", "考试时间已到，答案未能保存。已保存的答案将自动交卷。"
 
 

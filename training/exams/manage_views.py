@@ -24,8 +24,9 @@ from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.outages import Outage
 from core.roles import Role, role_required
+from core.spreadsheets import XLSX_MIMETYPE
 from core.web import current_actor
-from question_bank import formats, search
+from question_bank import search
 from question_bank.types import QUESTION_TYPES
 from training import accounts, units
 from training.exams import models, regrade, results, setup, sittings
@@ -61,7 +62,7 @@ from training.models import User
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 trainer_required = role_required(Role.TRAINER)
 admin_required = role_required(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
-EXPORT_MIME = {"csv": "text/csv; charset=utf-8", "xlsx": formats.FORMATS["xlsx"].mimetype}
+EXPORT_MIME = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX_MIMETYPE}
 
 
 @bp.context_processor

@@ -103,39 +103,31 @@ def extend_for_outages(grace: timedelta, actor: Actor = SYSTEM) -> dict[int, int
 
 
 def record_recovery(watch: outages.OutageWatch, now: datetime, grace: timedelta) -> list[Outage]:
-    """Turn this host's outage markers into outages rows and move the deadlines they hit.
+    """Called when the database answers again (the first request's hook, the cron job):
+    this host's outage markers become outages rows and the deadlines they hit move, in a
+    transaction of its own (see OutageWatch.record), before anything else is done."""
+    return watch.record(now, lambda claimed: record_outages(claimed, grace))
 
-    Called when the database answers again; commits on its own (a request hook, before
-    the request's own work, so the first save after an outage already sees its deadline
-    moved)."""
-    db.session.connection()  # still down: fail here, before the markers are touched
-    claimed = watch.claim(now)
-    if not claimed:
-        watch.release([], recorded=True)
-        return []
-    try:
-        rows = [
-            Outage(started_at=marker.started_at, ended_at=end, source=marker.source)
-            for marker, end in claimed
-        ]
-        db.session.add_all(rows)
-        db.session.flush()
-        for row in rows:
-            record(
-                SYSTEM,
-                "outage.record",
-                object_type="outage",
-                object_id=row.id,
-                summary=f"服务器 {row.source} 无法连接数据库 {row.seconds} 秒",
-                detail={"started_at": row.started_at, "ended_at": row.ended_at},
-            )
-        extend_for_outages(grace)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        watch.release(claimed, recorded=False)
-        raise
-    watch.release(claimed, recorded=True)
+
+def record_outages(claimed, grace: timedelta) -> list[Outage]:
+    """An outages row for each claimed marker (with its end), audited, and every open
+    attempt whose deadline fell inside moved. Flushes; the caller commits."""
+    rows = [
+        Outage(started_at=marker.started_at, ended_at=end, source=marker.source)
+        for marker, end in claimed
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    for row in rows:
+        record(
+            SYSTEM,
+            "outage.record",
+            object_type="outage",
+            object_id=row.id,
+            summary=f"服务器 {row.source} 无法连接数据库 {row.seconds} 秒",
+            detail={"started_at": row.started_at, "ended_at": row.ended_at},
+        )
+    extend_for_outages(grace)
     return rows
 
 

@@ -192,6 +192,8 @@ def save_answer(attempt_id: int):
         abort(404)
     if result.reason == "bad_item":
         raise _invalid_answer(result.message)  # rolls back the claim of the attempt
+    if result.reason == "outage":
+        return outages.retry_later("outage_recording", result.message)
     _own_attempt_or_404(attempt_id)  # submits it if its time is up
     return jsonify(
         error="closed",
@@ -214,9 +216,11 @@ def save_flags(attempt_id: int):
         raise ServiceError("标记的题目编号格式不正确。", code="invalid_flags")
     if attempts.save_flags(current_user.id, attempt_id, flags):
         return jsonify(saved=True)
-    reason, message = attempts.refusal(current_user.id, attempt_id)
+    reason, message = attempts.refusal(current_user.id, attempt_id, clock.now(), _grace())
     if reason == "missing":
         abort(404)
+    if reason == "outage":
+        return outages.retry_later("outage_recording", message)
     return jsonify(
         error="closed",
         message=message,
