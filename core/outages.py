@@ -187,7 +187,7 @@ class OutageWatch:
         if recorded:
             self.pending = self.marker.exists()
 
-    def record(self, now: datetime, write):
+    def commit_record(self, now: datetime, write):
         """Turn the markers into the database's record: `write(claimed markers)` adds the
         rows (and whatever a domain does about them) and flushes; this commits, then drops
         the markers, or puts them back when anything failed. What `write` returns.

@@ -105,8 +105,8 @@ def extend_for_outages(grace: timedelta, actor: Actor = SYSTEM) -> dict[int, int
 def record_recovery(watch: outages.OutageWatch, now: datetime, grace: timedelta) -> list[Outage]:
     """Called when the database answers again (the first request's hook, the cron job):
     this host's outage markers become outages rows and the deadlines they hit move, in a
-    transaction of its own (see OutageWatch.record), before anything else is done."""
-    return watch.record(now, lambda claimed: record_outages(claimed, grace))
+    transaction of its own (see OutageWatch.commit_record), before anything else is done."""
+    return watch.commit_record(now, lambda claimed: record_outages(claimed, grace))
 
 
 def record_outages(claimed, grace: timedelta) -> list[Outage]:
