@@ -1,6 +1,7 @@
 """Logins: the password check, failed attempts (CAPTCHA for everyone, the hard lock for
 privileged roles only) and login sessions that end on the server."""
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import bindparam, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import captcha, clock
@@ -260,18 +261,25 @@ def end_session(token: str | None, now: datetime) -> None:
         )
 
 
-def load_session_user(token: str) -> User | None:
-    """Flask-Login's loader: one query for the session and its user, as before for the user."""
-    row = db.session.execute(
+@functools.cache
+def _session_user_query():
+    # Built once: this runs before every request, answer saves included, and building the
+    # statement cost more than running it.
+    return (
         select(User, LoginSession.started_at)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
-            LoginSession.id == _digest(token),
+            LoginSession.id == bindparam("digest"),
             LoginSession.ended_at.is_(None),
             LoginSession.user_version == User.session_version,
             User.is_active,
         )
-    ).first()
+    )
+
+
+def load_session_user(token: str) -> User | None:
+    """Flask-Login's loader: one query for the session and its user, as before for the user."""
+    row = db.session.execute(_session_user_query(), {"digest": _digest(token)}).first()
     if row is None:
         return None
     user, started_at = row
