@@ -18,6 +18,7 @@ from core.transaction import TransactionalFlask
 from core.web import REFUSALS, refuse, require_password_change, set_security_headers
 from question_bank import audit_labels as bank_audit_labels
 from question_bank import cli as bank_cli
+from question_bank import law_views, laws_cli
 from question_bank import views as bank_views
 from training import (
     admin_views,
@@ -48,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(cli.admin_password)
     app.cli.add_command(cli.seed_demo)
     app.cli.add_command(bank_cli.bank)
+    app.cli.add_command(laws_cli.laws)
     app.cli.add_command(exam_cli.exams)
     app.cli.add_command(audit_cli)
     app.cli.add_command(backup.backup)
@@ -150,13 +152,17 @@ def configure_blueprints(app: Flask) -> None:
         admin_views,
         audit_views,
         bank_views,
+        law_views,
         exam_views,
         manage_views,
     ):
         app.register_blueprint(module.bp)
-    app.before_request_funcs.setdefault(bank_views.bp.name, []).append(
-        exam_views.refuse_bank_while_writing
-    )
+    # The bank and the law library (which lists the questions citing an article) are
+    # closed to anyone writing an exam.
+    for blueprint in (bank_views.bp, law_views.bp):
+        app.before_request_funcs.setdefault(blueprint.name, []).append(
+            exam_views.refuse_bank_while_writing
+        )
 
     @app.get("/healthz")
     def healthz():

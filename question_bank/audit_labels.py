@@ -76,6 +76,18 @@ LABELS = Labels(
         "question.tag": "批量添加知识点",
         "law.create": "登记法律",
         "law.revise": "登记法律修订",
+        "law.import": Action(
+            "导入法律文本",
+            details={
+                "file": Detail("文件"),
+                "version_label": Detail("版本"),
+                "articles": Detail("条文数"),
+                "amendment_articles": Detail("修正案条文数"),
+                "changes": Detail("条文变化"),
+                "flagged": Detail("待复核试题数"),
+                "moved_questions": Detail("随新版本改引的试题", refers_to="question"),
+            },
+        ),
     },
     objects={
         "question": ObjectKind("试题", names=question_names),

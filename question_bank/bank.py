@@ -2,7 +2,7 @@
 reviewing after a law revision, tagging. Functions flush; the caller commits once."""
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import select, update
@@ -14,6 +14,7 @@ from question_bank.drafts import (
     FIELD_LABELS,
     LawRefDraft,
     QuestionDraft,
+    chinese_numeral,
     clean_draft,
     fingerprint,
     format_law_refs,
@@ -22,6 +23,8 @@ from question_bank.drafts import (
 from question_bank.models import (
     Citation,
     Law,
+    LawArticle,
+    LawArticleChange,
     LawVersion,
     Question,
     QuestionStatus,
@@ -76,14 +79,54 @@ class CitationLookup:
                 db.session.add(self.topics[name])
         return [self.topics[name] for name in names]
 
-    def resolve(self, refs: list[LawRefDraft]) -> tuple[list[tuple[LawVersion, int]], str | None]:
+    #: (law version id, article, suffix) -> the article's paragraphs, None if it has none
+    articles: dict[tuple[int, int, int], list | None] = field(default_factory=dict)
+
+    def resolve(
+        self, refs: list[LawRefDraft]
+    ) -> tuple[list[tuple[LawVersion, LawRefDraft]], str | None]:
         resolved = []
         for ref in refs:
             version, error = self._version(ref)
+            if not error and version.has_text:
+                error = self.place_error(version, ref)
             if error:
                 return [], error
-            resolved.append((version, ref.article))
+            resolved.append((version, ref))
         return resolved, None
+
+    def place_error(self, version: LawVersion, ref: LawRefDraft) -> str | None:
+        """Why `ref` names no text of `version` (whose text is imported), or None."""
+        key = (version.id, ref.article, ref.suffix)
+        if key not in self.articles:
+            with db.session.no_autoflush:
+                self.articles[key] = db.session.scalar(
+                    select(LawArticle.paragraphs).where(
+                        LawArticle.law_version_id == version.id,
+                        LawArticle.series == "",
+                        LawArticle.number == ref.article,
+                        LawArticle.suffix == ref.suffix,
+                    )
+                )
+        paragraphs = self.articles[key]
+        article = replace(ref, paragraph=None, item=None).place
+        where = f"「{version.citation}」"
+        if paragraphs is None:
+            return f"{where}没有{article}，请核对条号"
+        if ref.paragraph and ref.paragraph > len(paragraphs):
+            return f"{where}{article}只有{len(paragraphs)}款，没有第{ref.paragraph}款"
+        if ref.item:
+            with_items = (
+                [paragraphs[ref.paragraph - 1]]
+                if ref.paragraph
+                else [p for p in paragraphs if p["items"]][:1]
+            )
+            count = len(with_items[0]["items"]) if with_items else 0
+            if ref.item > count:
+                whole = replace(ref, item=None).place
+                has = f"只有{count}项" if count else "没有分项"
+                return f"{where}{whole}{has}，没有第（{chinese_numeral(ref.item)}）项"
+        return None
 
     def _version(self, ref: LawRefDraft) -> tuple[LawVersion | None, str | None]:
         law = self.law(ref.law)
@@ -187,7 +230,14 @@ def draft_of(version: QuestionVersion) -> QuestionDraft:
         explanation=version.explanation,
         difficulty=version.difficulty,
         law_refs=[
-            LawRefDraft(c.law_version.law.name, c.law_version.label, c.article)
+            LawRefDraft(
+                c.law_version.law.name,
+                c.law_version.label,
+                c.article,
+                c.article_suffix,
+                c.paragraph,
+                c.item,
+            )
             for c in version.citations
         ],
         topics=list(version.topic_names),
@@ -233,7 +283,7 @@ def _checked(draft: QuestionDraft, lookup: CitationLookup):
     return draft, citations
 
 
-def _status_for(citations: list[tuple[LawVersion, int]]) -> QuestionStatus:
+def _status_for(citations: list[tuple[LawVersion, LawRefDraft]]) -> QuestionStatus:
     outdated = any(not version.is_current for version, _ in citations)
     return QuestionStatus.NEEDS_REVIEW if outdated else QuestionStatus.ACTIVE
 
@@ -259,7 +309,16 @@ def _new_version(
         topic_names=draft.topics,
         change_note=note,
         created_by=actor.id,
-        citations=[Citation(law_version=v, article=article) for v, article in citations],
+        citations=[
+            Citation(
+                law_version=version,
+                article=ref.article,
+                article_suffix=ref.suffix,
+                paragraph=ref.paragraph,
+                item=ref.item,
+            )
+            for version, ref in citations
+        ],
     )
     question.versions.append(version)
     question.current_number = number
@@ -369,7 +428,7 @@ def retire(actor: Actor, question: Question) -> None:
 def restore(actor: Actor, question: Question) -> None:
     if question.status != QuestionStatus.RETIRED.value:
         raise BankError({"status": "该题未停用"})
-    citations = [(c.law_version, c.article) for c in question.current_version.citations]
+    citations = [(c.law_version, c) for c in question.current_version.citations]
     status = _status_for(citations)
     question.status = status.value
     # Retired questions are not flagged by a law revision; say why on the way back.
@@ -386,9 +445,7 @@ def confirm_review(actor: Actor, question: Question) -> QuestionVersion:
     if question.status != QuestionStatus.NEEDS_REVIEW.value:
         raise BankError({"status": "该题不需要复核"})
     draft = current_draft(question)
-    draft.law_refs = [
-        LawRefDraft(ref.law, _current_label(ref.law), ref.article) for ref in draft.law_refs
-    ]
+    draft.law_refs = [_follow_revision(ref) for ref in draft.law_refs]
     lookup = CitationLookup()
     draft, citations = _checked(draft, lookup)
     version = _new_version(
@@ -413,9 +470,35 @@ def confirm_review(actor: Actor, question: Question) -> QuestionVersion:
     return version
 
 
-def _current_label(law_name: str) -> str:
-    law = db.session.scalar(select(Law).where(Law.name == law_name))
-    return law.current_version.label
+def _follow_revision(ref: LawRefDraft) -> LawRefDraft:
+    """`ref` moved to the current version of its law: to the article its text went to
+    when the import's article diff knows it (renumbered), else to the same number."""
+    law = db.session.scalar(select(Law).where(Law.name == ref.law))
+    current = law.current_version
+    if ref.version == current.label:
+        return ref
+    moved = replace(ref, version=current.label)
+    old = next((v for v in law.versions if v.label == ref.version), None)
+    if old is None or current.previous_id != old.id:
+        return moved
+    change = db.session.scalar(
+        select(LawArticleChange)
+        .join(LawArticle, LawArticle.id == LawArticleChange.old_article_id)
+        .where(
+            LawArticleChange.new_version_id == current.id,
+            LawArticle.law_version_id == old.id,
+            LawArticle.series == "",
+            LawArticle.number == ref.article,
+            LawArticle.suffix == ref.suffix,
+        )
+    )
+    if change is None:
+        return moved
+    if change.new_article is None:
+        raise BankError(
+            {"law_refs": f"{ref.place}在「{current.citation}」中已删除，请修改本题的法律依据"}
+        )
+    return replace(moved, article=change.new_article.number, suffix=change.new_article.suffix)
 
 
 def bulk_tag(actor: Actor, questions: list[Question], topic_name: str) -> int:

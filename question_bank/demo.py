@@ -1,6 +1,8 @@
 """The demo bank: original questions written for this project, loaded through the same
-import path a trainer uses, after registering the laws they cite."""
+import path a trainer uses, after registering the laws they cite (and importing their
+texts from LAW_TEXTS_DIR when it is set: statute texts are not shipped with the project)."""
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from core.extensions import db
 from question_bank.bank import register_law
 from question_bank.importing import commit_import, plan_import
 from question_bank.models import Law
+from question_bank.statutes.library import commit_law_import, plan_law_import
 
 DEMO_BANK = Path(__file__).parent / "demo_bank"
 
@@ -37,6 +40,8 @@ def load_demo_bank(actor: Actor) -> int:
     for name, full_name, label, effective_on in DEMO_LAWS:
         if db.session.scalar(select(Law).where(Law.name == name)) is None:
             register_law(name, label, full_name, effective_on)
+    if folder := os.environ.get("LAW_TEXTS_DIR"):
+        load_law_texts(actor, Path(folder))
     added = 0
     for path in sorted(DEMO_BANK.glob("*.csv")):
         plan = plan_import(path.read_bytes(), path.name)
@@ -45,3 +50,29 @@ def load_demo_bank(actor: Actor) -> int:
             raise DemoBankError(f"{path.name}: {details}")
         added += len(commit_import(actor, plan))
     return added
+
+
+TEXT_SUFFIXES = (".docx", ".txt", ".md")
+
+
+def load_law_texts(actor: Actor, folder: Path) -> list[str]:
+    """Import the text of each demo law found in `folder` (named like 行政处罚法.md) into
+    the version the demo bank cites; returns the laws imported. The bank's citations are
+    then checked against these texts as it loads."""
+    imported = []
+    for name, _, label, _ in DEMO_LAWS:
+        path = next(
+            (folder / f"{name}{s}" for s in TEXT_SUFFIXES if (folder / f"{name}{s}").is_file()),
+            None,
+        )
+        if path is None:
+            continue
+        plan = plan_law_import(path.read_bytes(), path.name, name, label)
+        if plan.version is not None and plan.version.has_text:
+            continue
+        if not plan.ok:
+            problems = [*plan.errors, *(p.message for p in plan.parsed.problems[:5])]
+            raise DemoBankError(f"{path.name}: {'; '.join(problems)}")
+        commit_law_import(actor, plan)
+        imported.append(name)
+    return imported

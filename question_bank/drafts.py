@@ -36,6 +36,21 @@ class LawRefDraft:
     law: str  # short name, e.g. "行政处罚法" (no 《》, no leading 中华人民共和国)
     version: str | None  # e.g. "2021年修订"; None when the citation names no version
     article: int
+    suffix: int = 0  # 第10条之一 -> 1
+    paragraph: int | None = None  # 款, from 1
+    item: int | None = None  # 项, from 1
+
+    @property
+    def place(self) -> str:
+        """第64条第1款, 第9条第（二）项, 第10条之一: the article part of the citation."""
+        text = f"第{self.article}条"
+        if self.suffix:
+            text += f"之{chinese_numeral(self.suffix)}"
+        if self.paragraph:
+            text += f"第{self.paragraph}款"
+        if self.item:
+            text += f"第（{chinese_numeral(self.item)}）项"
+        return text
 
 
 @dataclass
@@ -172,14 +187,15 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
 _CN_DIGITS |= {"七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _NUMBER = r"[0-9０-９零〇一二两三四五六七八九十百千]+"
+_ITEM = rf"第[（(]?(?P<item>{_NUMBER})[）)]?项"
 _ARTICLE = re.compile(
-    rf"第({_NUMBER})条(?:之[一二三四五六七八九十]+)?(?:第{_NUMBER}款)?(?:第[（(]?{_NUMBER}[）)]?项)?"
+    rf"第(?P<article>{_NUMBER})条(?:之(?P<suffix>[一二三四五六七八九十]+))?"
+    rf"(?:第(?P<paragraph>{_NUMBER})款)?(?:{_ITEM})?"
     r"|(?P<range>至|到|-|—|－|~|～)"
 )
 _FIRST_ARTICLE = re.compile(rf"第{_NUMBER}条")
-_PARAGRAPH_ONLY = re.compile(
-    rf"第{_NUMBER}款(?:第[（(]?{_NUMBER}[）)]?项)?|第[（(]?{_NUMBER}[）)]?项"
-)
+# 第36条第1款、第2款 and 第9条第（一）项、第（二）项: more of the article just read.
+_PARAGRAPH_ONLY = re.compile(rf"(?:第(?P<paragraph>{_NUMBER})款)?(?:{_ITEM})?")
 _LAW_SEPARATORS = re.compile(r"[;；，,、]")
 _VERSION = re.compile(r"^(?P<law>.*?)[（(](?P<version>[^（）()]*)[）)]$")
 
@@ -202,6 +218,32 @@ def chinese_number(text: str) -> int | None:
     return total + (digit or 0)
 
 
+def chinese_numeral(number: int) -> str:
+    """1 -> 一, 10 -> 十, 101 -> 一百零一, 1260 -> 一千二百六十, as statutes write them."""
+    digits = "零一二三四五六七八九"
+    if number < 10:
+        return digits[number]
+    parts, zero = [], False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit, number = divmod(number, value)
+        if digit:
+            parts.append(("零" if zero else "") + digits[digit] + unit)
+            zero = False
+        elif parts:
+            zero = True
+        if not number:
+            break
+    text = "".join(parts)
+    return text[1:] if text.startswith("一十") else text
+
+
+def _number_or_none(text: str | None) -> int | None:
+    """The number of an optional group; 0 when it is there but not a number we accept."""
+    if not text:
+        return None
+    return chinese_number(text) or 0
+
+
 def parse_law_refs(text: str) -> tuple[list[LawRefDraft], str | None]:
     """Parse a 法律依据 cell such as `行政处罚法（2021年修订）第36条、第37条；宪法第5条`.
 
@@ -216,8 +258,14 @@ def parse_law_refs(text: str) -> tuple[list[LawRefDraft], str | None]:
     for piece in _LAW_SEPARATORS.split(text):
         if not piece:
             continue
-        if refs and _PARAGRAPH_ONLY.fullmatch(piece):
-            continue  # 第36条第1款、第2款: paragraphs of the article just read
+        more = _PARAGRAPH_ONLY.fullmatch(piece)
+        if refs and more and piece:
+            paragraph, item = _number_or_none(more["paragraph"]), _number_or_none(more["item"])
+            if paragraph == 0 or item == 0:
+                return [], f"法律依据中的款项「{clip(piece)}」无法识别"
+            last = refs[-1]
+            refs.append(replace(last, paragraph=paragraph or last.paragraph, item=item))
+            continue
         first = _FIRST_ARTICLE.search(piece)
         start = first.start() if first else len(piece)
         if start > 0:  # the piece names a law
@@ -232,7 +280,7 @@ def parse_law_refs(text: str) -> tuple[list[LawRefDraft], str | None]:
         articles, error = _parse_articles(piece[start:])
         if error:
             return [], error
-        refs.extend(LawRefDraft(law, version, n) for n in articles)
+        refs.extend(LawRefDraft(law, version, *place) for place in articles)
     return list(dict.fromkeys(refs)), None
 
 
@@ -246,46 +294,60 @@ def _split_version(name: str) -> tuple[str, str | None]:
     return name, version
 
 
-def _parse_articles(text: str) -> tuple[list[int], str | None]:
-    articles: list[int] = []
+def _parse_articles(text: str) -> tuple[list[tuple], str | None]:
+    """(article, suffix, paragraph, item) of each reference in `第36条第1款、第37条` or a
+    range `第36条至第38条` (whole articles only)."""
+    articles: list[tuple] = []
     position, range_from = 0, None
     for match in _ARTICLE.finditer(text):
         if match.start() != position:
             break
         position = match.end()
         if match["range"]:
-            if not articles or range_from is not None:
+            if not articles or range_from is not None or articles[-1][1:] != (0, None, None):
                 return [], f"法律依据中的条款范围「{clip(text)}」无法识别"
-            range_from = articles[-1]
+            range_from = articles[-1][0]
             continue
-        number = chinese_number(match[1])
+        number = chinese_number(match["article"])
         if not number:
-            return [], f"法律依据中的条号「{match[1]}」无法识别"
+            return [], f"法律依据中的条号「{match['article']}」无法识别"
+        place = [_number_or_none(match[name]) for name in _PLACES]
+        if 0 in place:
+            return [], f"法律依据中的条款「{clip(match[0])}」无法识别"
+        suffix, paragraph, item = place
         if range_from is not None:
-            if not range_from < number <= range_from + 200:
+            if not range_from < number <= range_from + 200 or any(place):
                 return [], f"法律依据中的条款范围「{clip(text)}」无法识别"
-            articles.extend(range(range_from + 1, number + 1))
+            articles.extend((n, 0, None, None) for n in range(range_from + 1, number + 1))
             range_from = None
         else:
-            articles.append(number)
+            articles.append((number, suffix or 0, paragraph, item))
     if position != len(text) or range_from is not None or not articles:
         return [], f"法律依据中的条款「{clip(text)}」无法识别，应写作“第36条”"
     return articles, None
 
 
-def format_law_refs(refs: list[LawRefDraft]) -> str:
-    """Canonical text, e.g. `行政处罚法（2021年修订）第36条、第37条；宪法第5条`."""
-    groups: list[tuple[str, str | None, list[int]]] = []
+_PLACES = ("suffix", "paragraph", "item")
+
+
+def group_law_refs(refs: list[LawRefDraft]) -> list[tuple[str, list[LawRefDraft]]]:
+    """Runs of references to one law version, each with its name: 行政处罚法（2021年修订）."""
+    groups: list[tuple[str, list[LawRefDraft]]] = []
     for ref in refs:
-        if groups and groups[-1][:2] == (ref.law, ref.version):
-            groups[-1][2].append(ref.article)
+        name = f"{ref.law}（{ref.version}）" if ref.version else ref.law
+        last = groups[-1][1][-1] if groups else None
+        if last is not None and (last.law, last.version) == (ref.law, ref.version):
+            groups[-1][1].append(ref)
         else:
-            groups.append((ref.law, ref.version, [ref.article]))
-    parts = []
-    for law, version, articles in groups:
-        name = f"{law}（{version}）" if version else law
-        parts.append(name + "、".join(f"第{n}条" for n in articles))
-    return "；".join(parts)
+            groups.append((name, [ref]))
+    return groups
+
+
+def format_law_refs(refs: list[LawRefDraft]) -> str:
+    """Canonical text, e.g. `行政处罚法（2021年修订）第36条第1款、第37条；宪法第5条`."""
+    return "；".join(
+        name + "、".join(ref.place for ref in group) for name, group in group_law_refs(refs)
+    )
 
 
 # ---------------------------------------------------------------- answer notations

@@ -5,6 +5,7 @@ import re
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    HiddenField,
     RadioField,
     SelectField,
     StringField,
@@ -266,3 +267,35 @@ class RevisionForm(Form):
         validators=[DataRequired("请填写新版本"), Length(max=50, message="版本最多50字")],
     )
     effective_on = ChineseDateField("施行日期", validators=[Optional()])
+
+
+# --- statute texts -------------------------------------------------------------------
+
+LAW_TEXT_EXTENSIONS = ["docx", "txt", "md"]
+
+
+class LawTextImportForm(Form):
+    file = FileField(
+        "法律文本文件",
+        description="从国家法律法规数据库下载的 .docx，或 .txt（UTF-8/GB18030）、Markdown 文本",
+        validators=[
+            FileRequired("请选择文件"),
+            FileAllowed(LAW_TEXT_EXTENSIONS, "只支持 docx、txt、md 文件"),
+        ],
+    )
+    law_name = StringField(
+        "法律简称",
+        filters=[_law_name],
+        description="留空则取自标题或文件名，如：行政处罚法",
+        validators=[Optional(), Length(max=100, message="简称最多100字")],
+    )
+    label = StringField(
+        "版本",
+        description="留空则按题注判断，如：2021年修订；法律库中已有该法时，新版本会与现行版本逐条比较",
+        validators=[Optional(), Length(max=50, message="版本最多50字")],
+    )
+
+
+class ConfirmLawImportForm(Form):
+    law_name = HiddenField("法律简称", validators=[Optional(), Length(max=100)])
+    label = HiddenField("版本", validators=[Optional(), Length(max=50)])

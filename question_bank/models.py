@@ -54,12 +54,26 @@ class LawVersion(db.Model):
     label: Mapped[str] = mapped_column(String(50))
     effective_on: Mapped[date | None]
     is_current: Mapped[bool] = mapped_column(default=False)
+    # The statute text, once imported (question_bank.statutes): without it the version is
+    # a name citations use, and nothing checks that a cited article exists.
+    title: Mapped[str] = mapped_column(String(200), default="")
+    #: the 题注 (adoption and amendment dates), one line each
+    caption: Mapped[str] = mapped_column(Text, default="")
+    preamble: Mapped[str] = mapped_column(Text, default="")
+    source_name: Mapped[str] = mapped_column(String(255), default="")
+    imported_at: Mapped[datetime | None]
+    #: the version this one was compared with on import (its article diff)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("law_versions.id"))
 
     law: Mapped[Law] = relationship(back_populates="versions")
 
     @property
     def citation(self) -> str:
         return f"{self.law.name}（{self.label}）"
+
+    @property
+    def has_text(self) -> bool:
+        return self.imported_at is not None
 
 
 class QuestionStatus(enum.StrEnum):
@@ -167,15 +181,26 @@ class QuestionVersion(db.Model):
 
 
 class Citation(db.Model):
-    """A law reference of one question version: law version and article."""
+    """A law reference of one question version: law version, article (之一 as suffix 1)
+    and, where the question rests on one, its paragraph (款) and item (项)."""
 
     __tablename__ = "citations"
-    __table_args__ = (CheckConstraint("article > 0", name="positive_article"),)
+    __table_args__ = (
+        CheckConstraint("article > 0", name="positive_article"),
+        CheckConstraint(
+            "article_suffix >= 0 AND (paragraph IS NULL OR paragraph > 0) "
+            "AND (item IS NULL OR item > 0)",
+            name="positive_parts",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("question_versions.id"), index=True)
     law_version_id: Mapped[int] = mapped_column(ForeignKey("law_versions.id"), index=True)
     article: Mapped[int]
+    article_suffix: Mapped[int] = mapped_column(default=0, server_default="0")
+    paragraph: Mapped[int | None]
+    item: Mapped[int | None]
 
     law_version: Mapped[LawVersion] = relationship()
 
@@ -198,3 +223,103 @@ class QuestionTopic(db.Model):
 
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), primary_key=True, index=True)
+
+
+# --- the statute texts ---------------------------------------------------------------
+
+
+class LawPart(db.Model):
+    """A heading of a statute: 编, 分编, 章, 节, or one 宪法修正案 (kind 修正案)."""
+
+    __tablename__ = "law_parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    law_version_id: Mapped[int] = mapped_column(ForeignKey("law_versions.id"), index=True)
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(10))
+    number: Mapped[int | None]
+    #: as the statute writes it: 第一编　总则
+    heading: Mapped[str] = mapped_column(String(200))
+    #: the amendment's adoption line, for a 修正案
+    note: Mapped[str] = mapped_column(String(200), default="")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("law_parts.id"))
+    depth: Mapped[int] = mapped_column(default=0)
+
+
+class LawArticle(db.Model):
+    """One article of an imported version, with its paragraphs (款) and their items (项)."""
+
+    __tablename__ = "law_articles"
+    __table_args__ = (
+        UniqueConstraint(
+            "law_version_id", "series", "number", "suffix", name="uq_law_articles_number"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    law_version_id: Mapped[int] = mapped_column(ForeignKey("law_versions.id"), index=True)
+    part_id: Mapped[int | None] = mapped_column(ForeignKey("law_parts.id"))
+    position: Mapped[int]
+    #: "" for the statute's own articles, 修正案 for the 宪法's amendment articles
+    series: Mapped[str] = mapped_column(String(10), default="")
+    number: Mapped[int]
+    suffix: Mapped[int] = mapped_column(default=0)
+    #: as the statute writes it: 第十条之一
+    heading: Mapped[str] = mapped_column(String(30))
+    #: [{"text": 款, "items": [项, ...]}, ...]
+    paragraphs: Mapped[list] = mapped_column(JSON, default=list)
+    #: plain text, one line per 款 and 项 (the diff compares it)
+    text: Mapped[str] = mapped_column(Text, default="")
+    #: normalised text for search within the law (bank.search_key)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    law_version: Mapped[LawVersion] = relationship()
+    part: Mapped[LawPart | None] = relationship()
+
+    @property
+    def is_amendment(self) -> bool:
+        return self.series != ""
+
+
+class ArticleChangeKind(enum.StrEnum):
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"
+    ADDED = "added"
+    REMOVED = "removed"
+    RENUMBERED = "renumbered"
+
+    @property
+    def label(self) -> str:
+        return {
+            "unchanged": "未变",
+            "changed": "修改",
+            "added": "新增",
+            "removed": "删除",
+            "renumbered": "移位",
+        }[self.value]
+
+
+CHANGE_VALUES = ", ".join(f"'{kind.value}'" for kind in ArticleChangeKind)
+
+
+class LawArticleChange(db.Model):
+    """One line of the article diff made when a version was imported after another."""
+
+    __tablename__ = "law_article_changes"
+    __table_args__ = (CheckConstraint(f"kind IN ({CHANGE_VALUES})", name="known_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    new_version_id: Mapped[int] = mapped_column(ForeignKey("law_versions.id"), index=True)
+    old_version_id: Mapped[int] = mapped_column(ForeignKey("law_versions.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    old_article_id: Mapped[int | None] = mapped_column(ForeignKey("law_articles.id"), index=True)
+    new_article_id: Mapped[int | None] = mapped_column(ForeignKey("law_articles.id"))
+    #: text similarity of the pair, 0-100 (100 for identical texts)
+    similarity: Mapped[int] = mapped_column(default=0)
+
+    old_article: Mapped[LawArticle | None] = relationship(foreign_keys=[old_article_id])
+    new_article: Mapped[LawArticle | None] = relationship(foreign_keys=[new_article_id])
+
+    @property
+    def kind_label(self) -> str:
+        return ArticleChangeKind(self.kind).label

@@ -34,7 +34,8 @@ from question_bank.forms import (
     QuestionForm,
     RevisionForm,
 )
-from question_bank.models import Law, Question, QuestionVersion
+from question_bank.models import Law, Question, QuestionStatus, QuestionVersion
+from question_bank.statutes.library import review_items
 from question_bank.types import LETTERS, QUESTION_TYPES
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
@@ -128,6 +129,9 @@ def _question_page(form: QuestionForm, question: Question | None, preview):
 @trainer_required
 def new_question():
     form = QuestionForm()
+    if not form.is_submitted() and request.args.get("law_refs"):
+        # Drafting from an article page: the citation comes filled in.
+        form.law_refs.data = request.args["law_refs"][:200]
     preview = None
     if form.validate_on_submit():
         try:
@@ -186,6 +190,9 @@ def question_detail(question_id: int):
         current=bank.current_draft(question),
         history=search.version_history(question),
         button_form=EmptyForm(),
+        review=review_items(question)
+        if question.status == QuestionStatus.NEEDS_REVIEW.value
+        else [],
     )
 
 

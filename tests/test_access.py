@@ -11,6 +11,7 @@ from core.outages import Outage
 from core.roles import Role
 from question_bank import bank
 from question_bank.drafts import LawRefDraft, QuestionDraft
+from question_bank.statutes.library import commit_law_import, plan_law_import
 from tests.factories import make_exam
 from training.exams import attempts
 from training.exams.models import Exam
@@ -83,6 +84,16 @@ EXPECTED_ACCESS = {
     "bank.law_list": TRAINERS,
     "bank.create_law": TRAINERS,
     "bank.revise_law": TRAINERS,
+    "laws.library": ANY_USER,
+    "laws.reader": ANY_USER,
+    "laws.article": ANY_USER,
+    "laws.amendment": ANY_USER,
+    "laws.cite": ANY_USER,
+    "laws.search": ANY_USER,
+    "laws.changes": ANY_USER,
+    "laws.import_text": TRAINERS,
+    "laws.confirm_import": TRAINERS,
+    "laws.version_report": TRAINERS,
     "manage.blueprint_list": TRAINERS,
     "manage.new_blueprint": TRAINERS,
     "manage.edit_blueprint": TRAINERS,
@@ -129,8 +140,17 @@ def _bank_values(uploader_id: int | None) -> dict:
         ),
     )
     token = uploads.stash(uploader_id, "访问检查.csv", "csv", IMPORT_CSV)
+    # A short made-up text, so that the reader's pages render for every role.
+    text = "第一条　访问检查用的条文。\n第二条　另一条。\n".encode()
+    commit_law_import(SYSTEM, plan_law_import(text, "宪法.txt", "宪法", "2018年修正"))
     db.session.commit()
-    return {"law_id": law.id, "question_id": question.id, "token": token}
+    return {
+        "law_id": law.id,
+        "question_id": question.id,
+        "token": token,
+        "version_id": law.versions[0].id,
+        "key": "1",
+    }
 
 
 def _exam_values(candidate) -> dict:

@@ -274,7 +274,8 @@ def test_preview_shows_the_question_as_learners_see_it_and_saves_nothing(client,
     assert "当事人要求听证的" in question_part
     assert "五日" not in question_part and "正确答案" not in question_part
     assert "五日 / 5日" in key_part and "第六十四条" in key_part
-    assert "行政处罚法第64条" in key_part
+    # Each reference links to the article it cites.
+    assert re.search(r'<a href="/laws/cite\?[^"]+">行政处罚法第64条</a>', key_part)
 
 
 def test_preview_of_a_choice_question_marks_no_choice(client, trainer, laws):
