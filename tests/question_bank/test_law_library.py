@@ -342,7 +342,9 @@ def test_citations_link_to_the_cited_text(app, client, login_as):
     db.session.commit()
     login_as(Role.TRAINER)
     page = client.get(f"/bank/{cited.id}").text
-    link = re.search(r'<a href="(/laws/cite\?[^"]+)">示范管理法（2010年修正）第2条第1款第（二）项</a>', page)
+    link = re.search(
+        r'<a href="(/laws/cite\?[^"]+)">示范管理法（2010年修正）第2条第1款第（二）项</a>', page
+    )
     assert link, page
     target = client.get(link[1].replace("&amp;", "&"))
     assert target.status_code == 302
