@@ -23,10 +23,16 @@ PROBLEMS_SHOWN = 200
 def parse_summary(plan: LawImportPlan) -> str:
     """One paragraph: what the file holds, as the preview shows it."""
     parsed = plan.parsed
-    kinds = {}
+    kinds, unnumbered = {}, []
     for part in parsed.parts:
-        kinds[part.kind] = kinds.get(part.kind, 0) + 1
-    structure = "，".join(f"{count} {kind}" for kind, count in kinds.items()) or "不分章节"
+        if part.number is None and part.kind != "修正案":
+            unnumbered.append(part.heading)  # 民法典's 附则 after its seven books
+        else:
+            kinds[part.kind] = kinds.get(part.kind, 0) + 1
+    structure = "，".join(
+        [f"{count} {kind}" for kind, count in kinds.items()] + [f"另有{h}" for h in unnumbered]
+    )
+    structure = structure or "不分章节"
     articles = parsed.main_articles
     span = f"（{articles[0].heading}至{articles[-1].heading}）" if articles else ""
     lines = [
