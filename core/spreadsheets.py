@@ -188,7 +188,7 @@ def read_xlsx(data: bytes) -> list[list[tuple]]:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
         raise SpreadsheetError(NOT_XLSX) from None
-    _check_archive(members)
+    check_archive(members)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it drops; irrelevant for reading.
@@ -204,7 +204,9 @@ def read_xlsx(data: bytes) -> list[list[tuple]]:
         raise SpreadsheetError(NOT_XLSX) from None
 
 
-def _check_archive(members: list[zipfile.ZipInfo]) -> None:
+def check_archive(members: list[zipfile.ZipInfo]) -> None:
+    """Refuse an Office file (xlsx, docx) that unpacks too large or compresses like a zip
+    bomb, before any XML in it is parsed."""
     # zipfile stops reading a part at its declared size (a part that understates it fails
     # its CRC check), so the declared sizes bound the work.
     unpacked = sum(member.file_size for member in members)

@@ -101,6 +101,7 @@ LABELS = Labels(
         "question": Detail("试题", refers_to="question"),
         "created": Detail("新增试题数"),
         "skipped_duplicates": Detail("跳过的重复试题数"),
+        "skipped_invalid": Detail("跳过的有错误的行数"),
         "registered_laws": Detail("新登记的法律"),
         "include_retired": Detail("包括已停用的试题"),
         "exported": Detail("导出试题数"),

@@ -86,6 +86,9 @@ class ParseResult:
     rows: list[ParsedRow]
     errors: list[RowError]
     duplicates: list[tuple[int, int]]  # (row, first row with the same fingerprint)
+    #: row -> what the parser read of a refused row, as cells of the template's columns
+    #: (formats/template.HEADER), for the error file a trainer fixes and imports again
+    refused: dict[int, list[str]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- validation
@@ -170,11 +173,11 @@ def _unique(items) -> list[str]:
 def fingerprint(draft: QuestionDraft) -> str:
     """Key for duplicate detection: same type, stem and set of choices up to
     width, case, whitespace and punctuation. A hex digest, so it indexes well."""
-    parts = [draft.type, _squash(draft.stem), *sorted(_squash(c) for c in draft.choices)]
+    parts = [draft.type, squash(draft.stem), *sorted(squash(c) for c in draft.choices)]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     return "".join(
         ch for ch in text if not ch.isspace() and not unicodedata.category(ch).startswith("P")
@@ -383,7 +386,9 @@ def parse_answer_letters(text: str) -> list[int] | None:
 # ---------------------------------------------------------------- shared by the importers
 
 
-def finish(rows: list[ParsedRow], errors: list[RowError]) -> ParseResult:
+def finish(
+    rows: list[ParsedRow], errors: list[RowError], refused: dict[int, list[str]] | None = None
+) -> ParseResult:
     """Bundle a parse: errors in file order, and duplicates within the file."""
     first_seen: dict[str, int] = {}
     duplicates = []
@@ -394,7 +399,7 @@ def finish(rows: list[ParsedRow], errors: list[RowError]) -> ParseResult:
         else:
             first_seen[key] = parsed.row
     errors = sorted(errors, key=lambda e: e.row)
-    return ParseResult(rows=rows, errors=errors, duplicates=duplicates)
+    return ParseResult(rows=rows, errors=errors, duplicates=duplicates, refused=refused or {})
 
 
 def check_draft(

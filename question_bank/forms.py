@@ -23,7 +23,7 @@ from question_bank.search import ANY_STATUS, NOT_RETIRED, QuestionFilters
 from question_bank.types import LETTERS, QUESTION_TYPES, TRUE_FALSE_CHOICES, TYPES, letter
 
 DIFFICULTIES = [("1", "1（最易）"), ("2", "2"), ("3", "3（中等）"), ("4", "4"), ("5", "5（最难）")]
-IMPORT_EXTENSIONS = ["xlsx", "csv", "gift", "txt", "aiken", "xml"]
+IMPORT_EXTENSIONS = ["xlsx", "csv", "gift", "txt", "aiken", "xml", "docx", "doc"]
 
 
 # --- list --------------------------------------------------------------------------
@@ -101,6 +101,10 @@ class QuestionForm(Form):
     answer = MultiCheckboxField(
         "正确答案", choices=choices((x, x) for x in LETTERS), validators=[Optional()]
     )
+    # One key only: radio buttons, so a second choice replaces the first.
+    single_answer = RadioField(
+        "正确答案", choices=choices((x, x) for x in LETTERS), validators=[Optional()]
+    )
     judgement = RadioField(
         "正确答案",
         choices=choices((str(i), text) for i, text in enumerate(TRUE_FALSE_CHOICES)),
@@ -120,6 +124,8 @@ class QuestionForm(Form):
     topics = StringField("知识点", description="多个知识点用 | 或 ， 分隔")
     save = SubmitField("保存")
     preview = SubmitField("预览")
+    # Shown beside the list of nearly identical questions found when saving a new one.
+    save_anyway = SubmitField("仍然保存")
 
     def choice_fields(self):
         return [getattr(self, f"choice_{x.lower()}") for x in LETTERS]
@@ -136,7 +142,10 @@ class QuestionForm(Form):
         options, answer, blanks = [], [], []
         if editor == "choices":
             options = [field.data or "" for field in self.choice_fields()]
-            answer = sorted(LETTERS.index(x) for x in self.answer.data or [])
+            if _one_key(kind):
+                answer = [LETTERS.index(self.single_answer.data)] if self.single_answer.data else []
+            else:
+                answer = sorted(LETTERS.index(x) for x in self.answer.data or [])
         elif editor == "judgement":
             options = list(TRUE_FALSE_CHOICES)
             answer = [int(self.judgement.data)] if self.judgement.data else []
@@ -167,6 +176,8 @@ class QuestionForm(Form):
             for field, text in zip(self.choice_fields(), draft.choices, strict=False):
                 field.data = text
             self.answer.data = [letter(i) for i in draft.answer]
+            if _one_key(draft.type) and draft.answer:
+                self.single_answer.data = letter(draft.answer[0])
         elif editor == "judgement" and draft.answer:
             self.judgement.data = str(draft.answer[0])
         self.blanks.data = "\n".join("/".join(alternatives) for alternatives in draft.blanks)
@@ -181,6 +192,8 @@ class QuestionForm(Form):
         for name, message in errors.items():
             if name == "answer" and _editor(self.type.data) == "judgement":
                 name = "judgement"
+            elif name == "answer" and _one_key(self.type.data):
+                name = "single_answer"
             elif name == "choices":
                 name = "choice_a"
             field = self._fields.get(name)
@@ -189,6 +202,12 @@ class QuestionForm(Form):
             else:
                 field.errors = [*field.errors, message]
         return []
+
+
+def _one_key(type_id: str | None) -> bool:
+    """Whether the type's key is one of its choices, picked with radio buttons."""
+    kind = TYPES.get(type_id or "")
+    return kind is not None and kind.editor == "choices" and kind.input == "radio"
 
 
 def _editor(type_id: str | None) -> str | None:
@@ -213,13 +232,16 @@ class ImportForm(Form):
         "题库文件",
         validators=[
             FileRequired("请选择文件"),
-            FileAllowed(IMPORT_EXTENSIONS, "只支持 xlsx、csv、gift、txt、aiken、xml 文件"),
+            FileAllowed(IMPORT_EXTENSIONS, "只支持 xlsx、csv、gift、txt、aiken、xml、docx 文件"),
         ],
     )
     format = SelectField(
         "文件格式",
         choices=choices(
-            [("", "默认按扩展名"), *((key, spec.label) for key, spec in formats.FORMATS.items())]
+            [
+                ("", "自动识别（按扩展名和内容）"),
+                *((key, spec.label) for key, spec in formats.FORMATS.items()),
+            ]
         ),
         validators=[Optional()],
     )
@@ -231,6 +253,8 @@ class ConfirmImportForm(Form):
         choices=choices([("skip", "跳过重复"), ("keep", "保留重复")]),
         default="skip",
     )
+    # Off unless ticked: an import is all or nothing unless the trainer chooses otherwise.
+    skip_invalid = BooleanField("只导入通过检查的试题，跳过有错误的行（可下载错误行改正后再导入）")
 
 
 # --- laws --------------------------------------------------------------------------

@@ -383,9 +383,14 @@ def of(type_id: str) -> QuestionType:
         raise ValueError(f"unknown question type {type_id!r}") from None
 
 
-def with_editor(editor: str) -> list[str]:
-    """Type ids whose key the given part of the edit form holds."""
-    return [kind.id for kind in TYPES.values() if kind.editor == editor]
+def with_editor(editor: str, input: str | None = None) -> list[str]:
+    """Type ids whose key the given part of the edit form holds (with that input, if given:
+    a 单选 key is chosen with radio buttons, a 多选 key with check boxes)."""
+    return [
+        kind.id
+        for kind in TYPES.values()
+        if kind.editor == editor and (input is None or kind.input == input)
+    ]
 
 
 def grade(key: Key, response: object, points: Decimal, policy: MultiplePolicy | str) -> Decimal:

@@ -21,7 +21,7 @@ from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
 from core.web import current_actor
-from question_bank import bank, exporting, formats, importing, search, types
+from question_bank import bank, exporting, formats, importing, search, similar, types
 from question_bank.bank import BankError
 from question_bank.drafts import format_law_refs
 from question_bank.forms import (
@@ -42,7 +42,11 @@ bp = Blueprint("bank", __name__, url_prefix="/bank")
 trainer_required = role_required(Role.TRAINER)
 
 PER_PAGE = 50
-IMPORT_PREVIEW_ROWS = 20
+IMPORT_PREVIEW_ROWS = 50
+IMPORT_ERRORS_PER_PAGE = 100
+SIMILAR_SHOWN = 200
+#: an import's error file waiting for download, in core.uploads beside the uploads
+ERROR_FILE = "bank_errors"
 EXPORT_EXTENSIONS = {"xlsx": ".xlsx", "csv": ".csv", "gift": ".gift.txt", "moodle_xml": ".xml"}
 EXPORT_FORMATS = [(key, spec.label) for key, spec in formats.FORMATS.items() if spec.export]
 
@@ -71,6 +75,7 @@ def bank_helpers() -> dict:
         "format_law_refs": format_law_refs,
         "law_refs_text": law_refs_text,
         "list_args": list_args,
+        "similar_key": similar.key_text,
     }
 
 
@@ -121,8 +126,14 @@ def bulk_tag():
 # --- one question ------------------------------------------------------------------
 
 
-def _question_page(form: QuestionForm, question: Question | None, preview):
-    return render_template("bank/form.html", form=form, question=question, preview=preview)
+def _question_page(form: QuestionForm, question: Question | None, preview, similar_found=()):
+    return render_template(
+        "bank/form.html",
+        form=form,
+        question=question,
+        preview=preview,
+        similar_found=similar_found,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -132,20 +143,23 @@ def new_question():
     if not form.is_submitted() and request.args.get("law_refs"):
         # Drafting from an article page: the citation comes filled in.
         form.law_refs.data = request.args["law_refs"][:200]
-    preview = None
+    preview, similar_found = None, []
     if form.validate_on_submit():
         try:
+            checked = bank.check_question(form.draft())
+            if not form.save_anyway.data:  # the trainer has seen the list and saves anyway
+                similar_found = similar.similar_in_bank(checked)
             if form.preview.data:
-                preview = bank.check_question(form.draft())
-            else:
+                preview = checked
+            elif not similar_found:
                 question = bank.add_question(current_actor(), form.draft())
         except BankError as error:
             show_error(error, form)
         else:
-            if preview is None:
+            if preview is None and not similar_found:
                 flash(f"已新建试题 #{question.id}。", "success")
                 return redirect(url_for("bank.question_detail", question_id=question.id))
-    return _question_page(form, None, preview)
+    return _question_page(form, None, preview, similar_found)
 
 
 @bp.route("/<int:question_id>/edit", methods=["GET", "POST"])
@@ -228,22 +242,39 @@ def confirm_question(question_id: int):
 # --- import ------------------------------------------------------------------------
 
 
+def _page_number(name: str, count: int, per_page: int) -> tuple[int, int]:
+    """(page asked for, clamped to what exists; number of pages)."""
+    pages = max(1, -(-count // per_page))
+    return min(max(request.args.get(name, 1, type=int), 1), pages), pages
+
+
 def _import_page(form: ImportForm, plan=None, token: str | None = None, failed: bool = False):
     preview = None
     if plan is not None:
+        error_page, error_pages = _page_number("page", len(plan.errors), IMPORT_ERRORS_PER_PAGE)
+        row_page, row_pages = _page_number("rows", len(plan.rows), IMPORT_PREVIEW_ROWS)
+        errors_from = (error_page - 1) * IMPORT_ERRORS_PER_PAGE
+        rows_from = (row_page - 1) * IMPORT_PREVIEW_ROWS
         preview = {
             "plan": plan,
             "format_label": formats.FORMATS[plan.format].label
             if plan.format in formats.FORMATS
             else "",
-            "rows": plan.rows[:IMPORT_PREVIEW_ROWS],
+            "errors": plan.errors[errors_from : errors_from + IMPORT_ERRORS_PER_PAGE],
+            "error_page": error_page,
+            "error_pages": error_pages,
+            "rows": plan.rows[rows_from : rows_from + IMPORT_PREVIEW_ROWS],
+            "row_page": row_page,
+            "row_pages": row_pages,
+            "similar": plan.similar[:SIMILAR_SHOWN],
             "duplicate_rows": plan.duplicate_rows,
             "registrations": importing.registrations_needed(plan),
             "token": token,
             "failed": failed,
             "confirm_form": ConfirmImportForm(formdata=None),
+            "args": {k: v for k, v in request.args.items() if k in ("page", "rows")},
         }
-    page = render_template("bank/import.html", form=form, preview=preview)
+    page = render_template("bank/import.html", form=form, preview=preview, error_file=None)
     return page, 400 if plan is not None and plan.errors else 200
 
 
@@ -252,14 +283,32 @@ def _import_page(form: ImportForm, plan=None, token: str | None = None, failed: 
 def import_questions():
     form = ImportForm()
     if not form.validate_on_submit():
-        return _import_page(form)
+        errors_token = request.args.get("errors", "")
+        error_upload = uploads.take(current_user.id, errors_token, [ERROR_FILE])
+        return render_template(
+            "bank/import.html", form=form, preview=None, error_file=error_upload
+        )
     filename = uploads.base_name(form.file.data.filename)
     data = form.file.data.read()
     plan = importing.plan_import(data, filename, form.format.data or None)
     token = None
-    if not plan.errors:
+    if plan.format in formats.FORMATS:
+        # Kept even when it has errors: their pages, the error file and a partial import
+        # all read it again.
         token = uploads.stash(current_user.id, filename, plan.format, data)
     return _import_page(form, plan, token)
+
+
+@bp.route("/import/<token>")
+@trainer_required
+def import_preview(token: str):
+    """Another page of a preview's errors or rows."""
+    pending = uploads.take(current_user.id, token, formats.FORMATS)
+    if pending is None:
+        flash("该文件已导入或预览已过期（超过一天），请重新上传。", "warning")
+        return redirect(url_for("bank.import_questions"))
+    plan = importing.plan_import(pending.data, pending.filename, pending.format)
+    return _import_page(ImportForm(formdata=None), plan, token)
 
 
 @bp.route("/import/<token>", methods=["POST"])
@@ -274,18 +323,61 @@ def confirm_import(token: str):
         abort(400)
     filename = pending.filename
     # Plan again from the stored bytes: the bank may have changed since the preview.
-    plan = importing.plan_import(pending.data, pending.filename, pending.format)
+    plan = importing.plan_import(
+        pending.data, pending.filename, pending.format, near_duplicates=False
+    )
+    skip_invalid = bool(form.skip_invalid.data)
     try:
         created = importing.commit_import(
-            current_actor(), plan, keep_duplicates=form.duplicates.data == "keep"
+            current_actor(),
+            plan,
+            keep_duplicates=form.duplicates.data == "keep",
+            skip_invalid=skip_invalid,
         )
     except BankError as error:
         upload = ImportForm(formdata=None)
         show_error(error, upload)  # by the upload field; the plan lists each row's problem
-        return _import_page(upload, plan, failed=True)
+        return _import_page(upload, plan, token=token, failed=True)
     uploads.discard(pending)
+    if skip_invalid and plan.errors:
+        skipped = len(plan.error_rows)
+        errors_name = f"{filename.rsplit('.', 1)[0][:200]}-错误行.xlsx"
+        errors_token = uploads.stash(
+            current_user.id, errors_name, ERROR_FILE, importing.error_file(plan)
+        )
+        flash(
+            f"已从「{filename}」导入 {len(created)} 道试题，跳过有错误的 {skipped} 行。"
+            "请下载错误文件，改正后再次导入。",
+            "success",
+        )
+        return redirect(url_for("bank.import_questions", errors=errors_token))
     flash(f"已从「{filename}」导入 {len(created)} 道试题。", "success")
     return redirect(url_for("bank.question_list"))
+
+
+@bp.route("/import/<token>/errors.xlsx")
+@trainer_required
+def import_errors(token: str):
+    """The refused rows in the template with a 错误原因 column: of a preview (made from
+    the stored upload) or of a partial import just done (kept as made)."""
+    pending = uploads.take(current_user.id, token, [*formats.FORMATS, ERROR_FILE])
+    if pending is None:
+        flash("错误文件已过期（超过一天），请重新上传原文件。", "warning")
+        return redirect(url_for("bank.import_questions"))
+    if pending.format == ERROR_FILE:
+        data, name = pending.data, pending.filename
+    else:
+        plan = importing.plan_import(
+            pending.data, pending.filename, pending.format, near_duplicates=False
+        )
+        data = importing.error_file(plan)
+        name = f"{pending.filename.rsplit('.', 1)[0][:200]}-错误行.xlsx"
+    return send_file(
+        io.BytesIO(data),
+        mimetype=formats.FORMATS["xlsx"].mimetype,
+        as_attachment=True,
+        download_name=name,
+    )
 
 
 @bp.route("/import/template.xlsx")

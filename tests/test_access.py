@@ -79,6 +79,8 @@ EXPECTED_ACCESS = {
     "bank.confirm_question": TRAINERS,
     "bank.import_questions": TRAINERS,
     "bank.confirm_import": TRAINERS,
+    "bank.import_preview": TRAINERS,
+    "bank.import_errors": TRAINERS,
     "bank.import_template": TRAINERS,
     "bank.export_questions": TRAINERS,
     "bank.law_list": TRAINERS,

@@ -111,7 +111,7 @@ def parse_xlsx(data: bytes) -> ParseResult:
         sheets = read_xlsx(data)
     except SpreadsheetError as error:
         return _file_error(error.message)
-    return _parse_table(sheets)
+    return parse_table(sheets)
 
 
 def parse_csv(data: bytes) -> ParseResult:
@@ -121,10 +121,10 @@ def parse_csv(data: bytes) -> ParseResult:
             rows = read_csv(data, delimiter)
         except SpreadsheetError as error:
             return _file_error(error.message)
-        if _find_header(rows):
-            return _parse_table([rows])
+        if find_header(rows):
+            return parse_table([rows])
         tables.append(rows)
-    return _parse_table(tables[:1])
+    return parse_table(tables[:1])
 
 
 def _file_error(message: str, row: int = 0) -> ParseResult:
@@ -147,7 +147,7 @@ def _header_columns(row) -> dict[str, tuple[int, str]]:
     return columns
 
 
-def _find_header(rows) -> tuple[int, dict[str, tuple[int, str]]] | None:
+def find_header(rows) -> tuple[int, dict[str, tuple[int, str]]] | None:
     for index, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
         columns = _header_columns(row)
         if "type" in columns and "stem" in columns:
@@ -155,9 +155,9 @@ def _find_header(rows) -> tuple[int, dict[str, tuple[int, str]]] | None:
     return None
 
 
-def _parse_table(sheets: list[list]) -> ParseResult:
+def parse_table(sheets: list[list]) -> ParseResult:
     for rows in sheets:
-        found = _find_header(rows)
+        found = find_header(rows)
         if found:
             break
     else:
@@ -167,7 +167,7 @@ def _parse_table(sheets: list[list]) -> ParseResult:
     if missing:
         return _file_error("缺少必填列：" + "、".join(missing), row=header_index + 1)
 
-    parsed, errors = [], []
+    parsed, errors, refused = [], [], {}
     for index in range(header_index + 1, len(rows)):
         cells = [_cell_text(value) for value in rows[index]]
         if not any(cells):
@@ -176,7 +176,25 @@ def _parse_table(sheets: list[list]) -> ParseResult:
         errors.extend(row_errors)
         if draft is not None and not row_errors:
             parsed.append(ParsedRow(index + 1, draft, notes))
-    return finish(parsed, errors)
+        else:
+            refused[index + 1] = _template_cells(cells, columns)
+    return finish(parsed, errors, refused)
+
+
+def _template_cells(cells: list[str], columns) -> list[str]:
+    """A row of any accepted layout as the cells of the canonical HEADER."""
+
+    def cell(key: str) -> str:
+        index = columns.get(key, (None,))[0]
+        return cells[index] if index is not None and index < len(cells) else ""
+
+    options, _ = _read_options(columns, cell)
+    return [
+        cell("type"),
+        cell("stem"),
+        *(options + [""] * len(LETTERS))[: len(LETTERS)],
+        *(cell(key) for key in ("answer", "explanation", "difficulty", "law_refs", "topics")),
+    ]
 
 
 def _missing_header_message(sheets) -> str:
@@ -237,9 +255,9 @@ def _read_row(
         if message:
             errors.append(RowError(row, labels["answer"], message))
     else:
-        blanks = _blanks(answer_text, options, cell("stem"))
+        blanks = blanks_from_text(answer_text, options, cell("stem"))
 
-    difficulty, message = _difficulty(cell("difficulty"))
+    difficulty, message = difficulty_value(cell("difficulty"))
     if message:
         errors.append(RowError(row, labels["difficulty"], message))
     law_refs, message = parse_law_refs(cell("law_refs"))
@@ -334,7 +352,7 @@ def _true_false_answer(text: str, options: list[str]) -> tuple[list[int], str | 
     return [0 if value else 1], None
 
 
-def _blanks(text: str, options: list[str], stem: str) -> list[list[str]]:
+def blanks_from_text(text: str, options: list[str], stem: str) -> list[list[str]]:
     if not text and any(options):
         # Layout seen in real templates: each blank's answer in an option column.
         parts = [o for o in options if o]
@@ -353,7 +371,7 @@ def _alternatives(text: str) -> list[str]:
     return list(dict.fromkeys(a.strip() for a in re.split(r"[/／]", text) if a.strip()))
 
 
-def _difficulty(text: str) -> tuple[int | None, str | None]:
+def difficulty_value(text: str) -> tuple[int | None, str | None]:
     if not text:
         return None, None
     if text in _DIFFICULTY_WORDS:
@@ -375,7 +393,7 @@ def split_topics(text: str) -> list[str]:
 # ---------------------------------------------------------------- export
 
 
-def _row(draft: QuestionDraft) -> list[str | int | None]:
+def template_row(draft: QuestionDraft) -> list[str | int | None]:
     kind = TYPES[draft.type]
     options = list(draft.choices) if kind.editor == "choices" else []
     answer = kind.key_cell(draft)
@@ -395,7 +413,7 @@ def export_xlsx(drafts: list[QuestionDraft]) -> bytes:
     bank = Sheet(
         "题库",
         HEADER,
-        (_row(draft) for draft in drafts),
+        (template_row(draft) for draft in drafts),
         widths=[None, 60],
         dropdowns={0: list(QUESTION_TYPES.values())},
     )
@@ -403,8 +421,25 @@ def export_xlsx(drafts: list[QuestionDraft]) -> bytes:
     return write_xlsx([bank, notes])
 
 
+ERROR_COLUMNS = ["原位置", "错误原因"]
+
+
+def export_refused(rows: list[list]) -> bytes:
+    """Refused rows in the template, each with where it was and why (ERROR_COLUMNS last):
+    the trainer fixes them and imports this file again (extra columns are not read)."""
+    bank = Sheet(
+        "错误行",
+        [*HEADER, *ERROR_COLUMNS],
+        rows,
+        widths=[None, 60, *([None] * (len(HEADER) - 2)), 14, 60],
+        dropdowns={0: list(QUESTION_TYPES.values())},
+    )
+    notes = Sheet("填写说明", None, ([line] for line in _INSTRUCTIONS), widths=[100])
+    return write_xlsx([bank, notes])
+
+
 def export_csv(drafts: list[QuestionDraft]) -> bytes:
-    return write_csv(HEADER, (_row(draft) for draft in drafts))
+    return write_csv(HEADER, (template_row(draft) for draft in drafts))
 
 
 _INSTRUCTIONS = [

@@ -49,7 +49,7 @@ def single_form(**overrides) -> dict:
         "choice_b": "二年",
         "choice_c": "三年",
         "choice_d": "五年",
-        "answer": ["B"],
+        "single_answer": "B",
         "explanation": "二年内未被发现的，不再给予行政处罚。",
         "difficulty": "2",
         "law_refs": "行政处罚法（2021年修订）第36条",
@@ -232,8 +232,8 @@ def test_trainer_creates_true_false_and_fill_blank_questions(client, trainer, la
     ("overrides", "message"),
     [
         ({"stem": " "}, "题干不能为空"),
-        ({"answer": ["A", "B"]}, "单选题只能有一个正确答案（现有2个）"),
-        ({"answer": None}, "未设置正确答案"),
+        ({"type": "multiple", "answer": ["A"]}, "多选题至少应有两个正确选项"),
+        ({"single_answer": None}, "未设置正确答案"),
         ({"choice_b": ""}, "选项B为空，但其后还有选项"),
         ({"type": "true_false"}, "判断题的答案必须是「正确」或「错误」之一"),
         ({"type": "fill_blank", "stem": "两个空____和____"}, "填空题至少需要一个空的答案"),
@@ -297,7 +297,7 @@ def test_edit_page_shows_the_current_version(client, trainer, laws):
     assert "违法行为在几年内未被发现的" in page
     assert 'value="行政处罚法（2021年修订）第36条"' in page
     assert 'value="追责时效 | 总则"' in page
-    assert re.search(r'<input checked[^>]* name="answer" type="checkbox" value="B">', page)
+    assert re.search(r'<input checked[^>]* name="single_answer" type="radio" value="B">', page)
     assert "修改说明" in page
 
 
@@ -306,7 +306,7 @@ def test_edit_makes_version_two_and_the_history_shows_what_changed(client, train
     response = client.post(
         f"/bank/{question.id}/edit",
         data=single_form(
-            answer=["C"],
+            single_answer="C",
             explanation="三年内未被发现的，不再给予行政处罚。",
             change_note="按新法调整",
         ),
@@ -536,9 +536,14 @@ def test_import_dry_run_lists_errors_by_row_and_writes_nothing(client, trainer, 
     rows = re.findall(r'data-label="行">(\d+)</td><td data-label="列">([^<]+)</td>', errors)
     assert rows == [("3", "答案"), ("4", "难度"), ("4", "题干")]
     assert "答案「E」不是已填写的选项" in errors
-    assert 'action="/bank/import/' not in page, "no confirm form when the file has errors"
+    # All or nothing unless the trainer ticks the partial import, which starts unticked.
+    confirm = page.split('action="/bank/import/')[1].split("</form>")[0]
+    assert 'name="skip_invalid"' in confirm and "checked" not in confirm.split("skip_invalid")[1]
+    response = client.post(f"/bank/import/{token_of(page)}", data={"duplicates": "skip"})
+    assert response.status_code == 400 and "导入失败，未写入任何试题" in response.text
     assert question_count() == 0
-    assert db.session.scalar(select(func.count(PendingUpload.id))) == 0
+    # Kept for the error pages, the error file and a partial import.
+    assert db.session.scalar(select(func.count(PendingUpload.id))) == 1
 
 
 def test_import_preview_then_confirm_writes_every_row(client, trainer, laws):

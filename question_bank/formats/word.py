@@ -1,0 +1,217 @@
+"""Word (.docx) question banks, read with python-docx.
+
+The document is read in order as lines: each paragraph (a soft line break inside one
+starts a new line), and each table cell's paragraphs row by row, so options laid out in a
+table read as option lines. Those lines are a numbered bank (formats/numbered.py). A table
+whose header is the bank template's (题型, 题干, 答案 …) is read as the template instead,
+row by row. A question holding a picture or an embedded object is refused by number.
+
+Before python-docx sees the file, the archive is checked as an xlsx is (unpacked size,
+compression ratio), and each XML part is checked by defusedxml for a DTD: Word never
+writes one, and a DTD is how entity expansion and external entities get in. (python-docx's
+own lxml parser does not resolve entities either.)
+"""
+
+import io
+import zipfile
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
+from docx import Document
+from docx.oxml.ns import qn
+
+from core.spreadsheets import SpreadsheetError, check_archive, strip_control
+from question_bank.drafts import ParseResult, RowError
+from question_bank.formats.numbered import Line, parse_lines
+from question_bank.formats.template import find_header, parse_table
+
+NOT_DOCX = "文件不是有效的 .docx 文件或已损坏"
+OLD_DOC = "不支持旧版 .doc 文件，请在 Word 中另存为 .docx（Word 文档）后再导入"
+HAS_DTD = "文件中含有文档类型定义（DTD），Word 不会生成这种内容，为安全起见未读取"
+
+#: The document's XML, unpacked: lxml holds about ten times this in memory while reading,
+#: so this keeps a worker within its few hundred MB. A 5,000-question bank has about 5 MB.
+MAX_XML_BYTES = 30 * 1024 * 1024
+TOO_MUCH_XML = (
+    "文档正文解压后有 {} MB，超过上限 30 MB（约两万道题），未读取。请分成几个文件上传"
+)
+
+_P, _TBL, _TR, _TC = qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")
+_TEXT = {qn("w:t"): None, qn("w:tab"): "\t", qn("w:br"): "\n", qn("w:cr"): "\n"}
+_OBJECTS = (qn("w:drawing"), qn("w:pict"), qn("w:object"))
+
+
+class _Refused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def parse_docx(data: bytes) -> ParseResult:
+    try:
+        document = _open(data)
+    except _Refused as refused:
+        return ParseResult([], [RowError(0, "", refused.message)], [])
+    numbering = _Numbering(document)
+    lines: list[Line] = []
+    for element in document.element.body:
+        if element.tag == _P:
+            _add_paragraph(lines, element, numbering)
+        elif element.tag == _TBL:
+            rows = _table_rows(element)
+            if find_header(rows):
+                # A bank kept as a table in the template's columns: rows, not lines.
+                return parse_table([rows])
+            for row in element.iter(_TR):
+                for cell in row.iter(_TC):
+                    for paragraph in cell.iter(_P):
+                        _add_paragraph(lines, paragraph, numbering)
+    return parse_lines(lines)
+
+
+def _open(data: bytes):
+    """The document, after the checks; raises _Refused."""
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _Refused(OLD_DOC)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            try:
+                check_archive(members)
+            except SpreadsheetError as error:
+                raise _Refused(error.message) from None
+            xml = sum(m.file_size for m in members if m.filename.endswith((".xml", ".rels")))
+            if xml > MAX_XML_BYTES:
+                raise _Refused(TOO_MUCH_XML.format(xml // (1024 * 1024)))
+            for member in members:
+                if member.filename.endswith((".xml", ".rels")):
+                    with archive.open(member) as part:
+                        _refuse_dtd(part)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        raise _Refused(NOT_DOCX) from None
+    try:
+        return Document(io.BytesIO(data))
+    except Exception:  # not a Word package, or a damaged part: many kinds of error
+        raise _Refused(NOT_DOCX) from None
+
+
+def _refuse_dtd(part) -> None:
+    # A DTD can only come before the root element: reading up to its start is enough.
+    try:
+        for _ in iterparse(part, events=("start",), forbid_dtd=True):
+            return
+    except DefusedXmlException:
+        raise _Refused(HAS_DTD) from None
+    except Exception:  # not well-formed: python-docx would fail on it too
+        raise _Refused(NOT_DOCX) from None
+
+
+def _add_paragraph(lines: list[Line], paragraph, numbering: "_Numbering") -> None:
+    """The paragraph as lines numbered by paragraph (a soft break splits the lines), with
+    the number or letter Word's list numbering shows before it."""
+    number = (lines[-1].number if lines else 0) + 1
+    image = any(True for _ in paragraph.iter(*_OBJECTS))
+    text = numbering.label(paragraph) + _text(paragraph)
+    for piece in text.replace("\t", " ").split("\n"):
+        lines.append(Line(number, piece, image))
+
+
+_CN_DIGITS = "〇一二三四五六七八九"
+
+
+def _chinese(number: int) -> str:
+    """1..99 as 一 … 九十九 (list numbering of sections: 一、二、…)."""
+    if number < 10:
+        return _CN_DIGITS[number]
+    tens, units = divmod(number, 10)
+    return f"{'' if tens == 1 else _CN_DIGITS[tens]}十{_CN_DIGITS[units] if units else ''}"
+
+
+_NUMBER_FORMATS = {
+    "decimal": str,
+    "decimalFullWidth": lambda n: str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    "upperLetter": lambda n: chr(ord("A") + (n - 1) % 26),
+    "lowerLetter": lambda n: chr(ord("a") + (n - 1) % 26),
+    "chineseCounting": _chinese,
+    "chineseCountingThousand": _chinese,
+    "ideographTraditional": _chinese,
+    "japaneseCounting": _chinese,
+    "ideographDigital": lambda n: "".join(_CN_DIGITS[int(d)] for d in str(n)),
+}
+
+
+class _Numbering:
+    """The labels Word's automatic list numbering puts before paragraphs (`1.`, `A.`,
+    `一、`): they are not in the text, and a bank numbered that way would read as one
+    long question without them. Counters run per list and level, as Word counts them;
+    a level's counter restarts when a level above it moves on. Bullets add nothing."""
+
+    def __init__(self, document):
+        self.levels: dict[tuple[str, str], tuple[str, int, str]] = {}
+        self.counters: dict[str, dict[int, int]] = {}
+        try:
+            numbering = document.part.numbering_part.element
+        except (KeyError, NotImplementedError):
+            return  # no list numbering in this document
+        abstract = {a.get(qn("w:abstractNumId")): a for a in numbering.iter(qn("w:abstractNum"))}
+        for num in numbering.iter(qn("w:num")):
+            reference = num.find(qn("w:abstractNumId"))
+            definition = abstract.get(reference.get(qn("w:val")) if reference is not None else None)
+            if definition is None:
+                continue
+            for level in definition.iter(qn("w:lvl")):
+                number_format = _value(level, "w:numFmt") or "decimal"
+                start = int(_value(level, "w:start") or 1)
+                pattern = _value(level, "w:lvlText") or ""
+                self.levels[(num.get(qn("w:numId")), level.get(qn("w:ilvl")))] = (
+                    number_format,
+                    start,
+                    pattern,
+                )
+
+    def label(self, paragraph) -> str:
+        properties = paragraph.find(qn("w:pPr"))
+        numbered = properties.find(qn("w:numPr")) if properties is not None else None
+        if numbered is None:
+            return ""
+        num_id = _value(numbered, "w:numId")
+        level = int(_value(numbered, "w:ilvl") or 0)
+        if (num_id, str(level)) not in self.levels:
+            return ""
+        counters = self.counters.setdefault(num_id, {})
+        number_format, start, pattern = self.levels[(num_id, str(level))]
+        counters[level] = counters.get(level, start - 1) + 1
+        for deeper in [k for k in counters if k > level]:
+            del counters[deeper]
+        write = _NUMBER_FORMATS.get(number_format)
+        if write is None:  # bullets and formats a bank does not number with
+            return ""
+        label = pattern
+        for shown in range(level + 1):
+            value = counters.get(shown, self.levels.get((num_id, str(shown)), ("", 1, ""))[1])
+            shown_format = self.levels.get((num_id, str(shown)), (number_format,))[0]
+            label = label.replace(f"%{shown + 1}", _NUMBER_FORMATS.get(shown_format, str)(value))
+        return label + " " if label else ""
+
+
+def _value(element, tag: str) -> str | None:
+    child = element.find(qn(tag))
+    return child.get(qn("w:val")) if child is not None else None
+
+
+def _text(paragraph) -> str:
+    parts = []
+    for node in paragraph.iter(*_TEXT):
+        replacement = _TEXT[node.tag]
+        parts.append((node.text or "") if replacement is None else replacement)
+    return strip_control("".join(parts))
+
+
+def _table_rows(table) -> list[tuple[str, ...]]:
+    rows = []
+    for row in table.iter(_TR):
+        cells = []
+        for cell in row.iter(_TC):
+            cells.append("\n".join(_text(paragraph) for paragraph in cell.iter(_P)).strip())
+        rows.append(tuple(cells))
+    return rows

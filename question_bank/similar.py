@@ -1,0 +1,159 @@
+"""Near-duplicate questions: stems that read nearly the same, beside the exact duplicates
+the fingerprint finds.
+
+Two stems are similar when difflib's ratio of their squashed text (width, case, spaces and
+punctuation ignored, as the fingerprint does) is at least 0.9. Comparing every pair is too
+slow for a 5,000-question file against a large bank, so pairs are first found by their
+character pairs (bigrams): a pair that similar shares at least half of its bigrams
+(Jaccard ≥ 0.5), and prefix filtering finds every pair sharing that many by indexing only
+each stem's rarest bigrams. Only those candidates are compared character by character.
+
+Same stem, different key: two sources often hold the same question with different keys
+after a law changed. Keys are compared by what they mean (the texts of the correct
+choices, the blanks), not by letter, so reordered choices are not a conflict.
+"""
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from sqlalchemy import select
+
+from core.extensions import db
+from question_bank.drafts import QuestionDraft, fingerprint, squash
+from question_bank.models import Question, QuestionStatus, QuestionVersion, is_current_version
+from question_bank.types import TRUE_FALSE_CHOICES, TYPES, letter
+
+THRESHOLD = 0.9
+_CANDIDATE_JACCARD = 0.5
+#: per question listed, at most this many similar ones (the most similar first)
+PER_QUESTION = 3
+
+
+@dataclass(frozen=True)
+class Item:
+    """A question to compare: a file row (row set) or a bank question (question_id set)."""
+
+    draft: QuestionDraft
+    row: int | None = None
+    question_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Similar:
+    item: Item  # the question being checked (a file row, or the form's draft)
+    other: Item  # an earlier row of the file, or a question in the bank
+    similarity: float
+
+    @property
+    def percent(self) -> int:
+        return math.floor(self.similarity * 100)
+
+    @property
+    def keys_differ(self) -> bool:
+        return key_meaning(self.item.draft) != key_meaning(self.other.draft)
+
+    @property
+    def exact(self) -> bool:
+        return fingerprint(self.item.draft) == fingerprint(self.other.draft)
+
+
+def key_text(draft: QuestionDraft) -> str:
+    """The key with the texts it stands for: `B．二年`, `正确`, `十五日/15日`."""
+    if draft.type == "fill_blank":
+        return "｜".join("/".join(blank) for blank in draft.blanks)
+    if draft.type == "true_false":
+        return "、".join(TRUE_FALSE_CHOICES[i] for i in draft.answer if i < 2)
+    return "；".join(
+        f"{letter(i)}．{draft.choices[i]}" for i in draft.answer if i < len(draft.choices)
+    )
+
+
+def key_meaning(draft: QuestionDraft) -> tuple:
+    if draft.type == "fill_blank":
+        return ("blanks", tuple(tuple(squash(a) for a in blank) for blank in draft.blanks))
+    if draft.type == "true_false":
+        return ("true_false", tuple(draft.answer))
+    texts = frozenset(squash(draft.choices[i]) for i in draft.answer if i < len(draft.choices))
+    return ("choices", texts)
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
+
+
+def find_similar(
+    items: list[Item], against: list[Item], *, include_exact: bool = False
+) -> list[Similar]:
+    """For each of `items`, the most similar of `against` and of the items before it
+    (at most PER_QUESTION). Exact duplicates with the same key are left out unless
+    `include_exact`: an import lists them as duplicates already."""
+    texts = [squash(i.draft.stem) for i in against] + [squash(i.draft.stem) for i in items]
+    everything = against + items
+    grams = [_bigrams(text) for text in texts]
+    frequency = Counter(gram for found in grams for gram in found)
+    index: dict[str, list[int]] = defaultdict(list)
+    for position, found in enumerate(grams[: len(against)]):
+        for gram in _prefix(found, frequency):
+            index[gram].append(position)
+    results = []
+    for offset, item in enumerate(items):
+        position = len(against) + offset
+        prefix = _prefix(grams[position], frequency)
+        candidates = {other for gram in prefix for other in index.get(gram, ())}
+        matches = []
+        a = texts[position]
+        for other in candidates:
+            b = texts[other]
+            if 2 * min(len(a), len(b)) < THRESHOLD * (len(a) + len(b)):
+                continue  # lengths alone rule it out
+            common = len(grams[position] & grams[other])
+            union = len(grams[position]) + len(grams[other]) - common
+            if common < _CANDIDATE_JACCARD * union:
+                continue
+            ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
+            if ratio >= THRESHOLD:
+                found = Similar(item, everything[other], ratio)
+                if include_exact or not (found.exact and not found.keys_differ):
+                    matches.append(found)
+        matches.sort(key=lambda s: (-s.similarity, s.other.row or 0, s.other.question_id or 0))
+        results.extend(matches[:PER_QUESTION])
+        for gram in prefix:  # later rows are compared with this one too
+            index[gram].append(position)
+    return results
+
+
+def _prefix(grams: set[str], frequency: Counter) -> list[str]:
+    # Two sets with Jaccard ≥ t share one of the rarest |x| - ceil(t·|x|) + 1 of each.
+    ordered = sorted(grams, key=lambda gram: (frequency[gram], gram))
+    return ordered[: len(ordered) - math.ceil(_CANDIDATE_JACCARD * len(ordered)) + 1]
+
+
+def bank_items(exclude_id: int | None = None) -> list[Item]:
+    """The current version of every question not retired."""
+    stmt = (
+        select(
+            Question.id,
+            QuestionVersion.type,
+            QuestionVersion.stem,
+            QuestionVersion.choices,
+            QuestionVersion.answer,
+            QuestionVersion.blanks,
+        )
+        .join(QuestionVersion, is_current_version())
+        .where(Question.status != QuestionStatus.RETIRED.value)
+        .order_by(Question.id)
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Question.id != exclude_id)
+    return [
+        Item(QuestionDraft(kind, stem, list(choices), list(answer), blanks), question_id=qid)
+        for qid, kind, stem, choices, answer, blanks in db.session.execute(stmt)
+        if kind in TYPES
+    ]
+
+
+def similar_in_bank(draft: QuestionDraft, exclude_id: int | None = None) -> list[Similar]:
+    """Questions in the bank whose stems read nearly as `draft`'s, for the question form."""
+    return find_similar([Item(draft)], bank_items(exclude_id), include_exact=True)
