@@ -33,18 +33,81 @@ from docx import Document
 ROOT = Path(__file__).resolve().parents[1]
 FLASK = [sys.executable, "-m", "flask", "--app", "app"]
 
-SUBJECTS = ["行政机关", "当事人", "执法人员", "复议机关", "人民法院", "公安机关", "市场监管部门",
-            "乡镇人民政府", "被处罚人", "听证主持人", "证人", "鉴定机构", "上级机关", "代理人"]
-ACTIONS = ["作出行政处罚决定", "实施行政强制措施", "受理行政复议申请", "组织听证", "送达决定书",
-           "调查取证", "责令改正", "没收违法所得", "暂扣许可证件", "公开执法信息",
-           "告知陈述申辩权利", "制作现场笔录", "采取查封扣押措施", "申请强制执行"]
-CONDITIONS = ["在紧急情况下", "在法定期限内", "对于情节轻微的", "涉及国家秘密的", "案情复杂的",
-              "当事人要求听证的", "违法事实确凿的", "初次违法且危害后果轻微的", "依法需要检测的"]
-ASKS = ["应当遵守的规定是", "下列说法正确的是", "依法应当如何处理", "期限一般为", "适用的程序是",
-        "不得实施的行为是", "可以采取的措施是", "需要经过的审批是"]
-OPTIONS = ["三日", "五日", "七日", "十日", "十五日", "三十日", "六十日", "口头告知", "书面告知",
-           "报请批准", "立即执行", "暂缓执行", "依法回避", "听取意见", "不予处罚", "从轻处罚",
-           "减轻处罚", "移送司法机关", "制作笔录", "两名以上执法人员"]
+SUBJECTS = [
+    "行政机关",
+    "当事人",
+    "执法人员",
+    "复议机关",
+    "人民法院",
+    "公安机关",
+    "市场监管部门",
+    "乡镇人民政府",
+    "被处罚人",
+    "听证主持人",
+    "证人",
+    "鉴定机构",
+    "上级机关",
+    "代理人",
+]
+ACTIONS = [
+    "作出行政处罚决定",
+    "实施行政强制措施",
+    "受理行政复议申请",
+    "组织听证",
+    "送达决定书",
+    "调查取证",
+    "责令改正",
+    "没收违法所得",
+    "暂扣许可证件",
+    "公开执法信息",
+    "告知陈述申辩权利",
+    "制作现场笔录",
+    "采取查封扣押措施",
+    "申请强制执行",
+]
+CONDITIONS = [
+    "在紧急情况下",
+    "在法定期限内",
+    "对于情节轻微的",
+    "涉及国家秘密的",
+    "案情复杂的",
+    "当事人要求听证的",
+    "违法事实确凿的",
+    "初次违法且危害后果轻微的",
+    "依法需要检测的",
+]
+ASKS = [
+    "应当遵守的规定是",
+    "下列说法正确的是",
+    "依法应当如何处理",
+    "期限一般为",
+    "适用的程序是",
+    "不得实施的行为是",
+    "可以采取的措施是",
+    "需要经过的审批是",
+]
+OPTIONS = [
+    "三日",
+    "五日",
+    "七日",
+    "十日",
+    "十五日",
+    "三十日",
+    "六十日",
+    "口头告知",
+    "书面告知",
+    "报请批准",
+    "立即执行",
+    "暂缓执行",
+    "依法回避",
+    "听取意见",
+    "不予处罚",
+    "从轻处罚",
+    "减轻处罚",
+    "移送司法机关",
+    "制作笔录",
+    "两名以上执法人员",
+]
 
 
 def question(rng: random.Random, n: int) -> tuple[str, list[str], str]:
@@ -73,9 +136,11 @@ def bank_lines(count: int) -> list[str]:
             else:
                 lines.append(f"{number}、{stem}")
             if section == 2:
-                lines.extend(f"{letter}．{text}" for letter, text in zip("ABCD", options))
+                lines.extend(
+                    f"{letter}．{text}" for letter, text in zip("ABCD", options, strict=True)
+                )
             else:
-                lines.append("  ".join(f"{l}．{t}" for l, t in zip("ABCD", options)))
+                lines.append("  ".join(f"{x}．{t}" for x, t in zip("ABCD", options, strict=True)))
             if section in (0, 2):
                 lines.append(f"正确答案：{answer}")
             elif section == 3:
@@ -142,7 +207,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         files = write_files(workdir, args.questions)
-        for suffix, path in files.items():
+        for path in files.values():
             print(f"{path.name}: {path.stat().st_size / 1024 / 1024:.1f} MB")
         kinds = ["sqlite"] + (["postgresql"] if args.postgres else [])
         number = 0
@@ -153,8 +218,13 @@ def main() -> None:
                     number += 1
                     url = fresh_database(kind, args.postgres, workdir, number)
                     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
-                    subprocess.run([*FLASK, "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                                   capture_output=True)
+                    subprocess.run(
+                        [*FLASK, "db", "upgrade"],
+                        cwd=ROOT,
+                        env=env,
+                        check=True,
+                        capture_output=True,
+                    )
                     steps = [
                         ("preview", ["--dry-run"]),
                         ("import", []),

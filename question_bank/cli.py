@@ -39,7 +39,9 @@ def _print_errors(errors, errors_to: Path | None) -> None:
 def _write_errors(plan, errors_to: Path | None) -> None:
     if errors_to and plan.errors:
         errors_to.write_bytes(error_file(plan))
-        click.echo(f"已把 {len(plan.error_rows)} 行的全部错误写入 {errors_to}（改正后可再次导入）。")
+        click.echo(
+            f"已把 {len(plan.error_rows)} 行的全部错误写入 {errors_to}（改正后可再次导入）。"
+        )
 
 
 @bank.command("import")

@@ -285,9 +285,7 @@ def import_questions():
     if not form.validate_on_submit():
         errors_token = request.args.get("errors", "")
         error_upload = uploads.take(current_user.id, errors_token, [ERROR_FILE])
-        return render_template(
-            "bank/import.html", form=form, preview=None, error_file=error_upload
-        )
+        return render_template("bank/import.html", form=form, preview=None, error_file=error_upload)
     filename = uploads.base_name(form.file.data.filename)
     data = form.file.data.read()
     plan = importing.plan_import(data, filename, form.format.data or None)

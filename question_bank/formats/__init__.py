@@ -96,7 +96,9 @@ TEXT_LAYOUTS_HELP = (
 _LOOKS_LIKE = {
     "gift": re.compile(r"\{[^{}]*[=~][^{}]*\}", re.DOTALL),
     "aiken": re.compile(r"^\s*ANSWER\s*:", re.MULTILINE | re.IGNORECASE),
-    "cn_text": re.compile(r"^\s*(?:第\s*[0-9０-９]+\s*题|[0-9０-９]{1,6}\s*[.．、:：])", re.MULTILINE),
+    "cn_text": re.compile(
+        r"^\s*(?:第\s*[0-9０-９]+\s*题|[0-9０-９]{1,6}\s*[.．、:：])", re.MULTILINE
+    ),
 }
 
 
@@ -128,7 +130,11 @@ def read_text(data: bytes) -> tuple[str, ParseResult, list[str]]:
     results = {fmt: FORMATS[fmt].parse(data) for fmt in TEXT_FORMATS}
     best = max(
         TEXT_FORMATS,
-        key=lambda fmt: (len(results[fmt].rows), -len(results[fmt].errors), -TEXT_FORMATS.index(fmt)),
+        key=lambda fmt: (
+            len(results[fmt].rows),
+            -len(results[fmt].errors),
+            -TEXT_FORMATS.index(fmt),
+        ),
     )
     tried = "；".join(
         f"{FORMATS[fmt].label}读出 {len(results[fmt].rows)} 道、{len(results[fmt].errors)} 处错误"
@@ -145,7 +151,9 @@ def read_text(data: bytes) -> tuple[str, ParseResult, list[str]]:
     return "cn_text", ParseResult([], [RowError(0, "", TEXT_LAYOUTS_HELP)], []), []
 
 
-def read(data: bytes, filename: str, fmt: str | None = None) -> tuple[str | None, ParseResult, list[str]]:
+def read(
+    data: bytes, filename: str, fmt: str | None = None
+) -> tuple[str | None, ParseResult, list[str]]:
     """Parse an upload: (format key or None if unknown, result, notes on how it was read)."""
     fmt = fmt or _format_by_name(filename)
     if fmt == "txt":

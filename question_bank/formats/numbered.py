@@ -86,7 +86,15 @@ _TYPE_WORDS = {
     "填空": "fill_blank",
 }
 # Kinds a bank file may hold that the platform does not take; their questions are refused.
-_UNSUPPORTED_WORDS = ["简答题", "论述题", "案例分析题", "案例题", "问答题", "名词解释", "材料分析题"]
+_UNSUPPORTED_WORDS = [
+    "简答题",
+    "论述题",
+    "案例分析题",
+    "案例题",
+    "问答题",
+    "名词解释",
+    "材料分析题",
+]
 _KIND_PATTERN = "|".join(
     sorted([*_TYPE_WORDS, *_UNSUPPORTED_WORDS], key=len, reverse=True)  # longest first
 )
@@ -104,7 +112,9 @@ _TAG = re.compile(rf"^[【\[(（]\s*({_KIND_PATTERN})\s*[】\])）]\s*")
 _OPTION_LETTER = "[A-HＡ-Ｈ]"
 _OPTION = re.compile(rf"^(?:({_OPTION_LETTER})\s*{_SEP}|[（(]({_OPTION_LETTER})[）)])\s*(.*)$")
 # Where the next option starts on a line holding several: after whitespace.
-_NEXT_OPTION = re.compile(rf"[ \t\u3000\xa0]+(?:({_OPTION_LETTER})\s*{_SEP}|[（(]({_OPTION_LETTER})[）)])")
+_NEXT_OPTION = re.compile(
+    rf"[ \t\u3000\xa0]+(?:({_OPTION_LETTER})\s*{_SEP}|[（(]({_OPTION_LETTER})[）)])"
+)
 _ANSWER_WORDS = "正确答案|参考答案|标准答案|答案"
 _LABELLED = r"^(?:【\s*(?:{0})\s*】|(?:{0})\s*[:：])\s*(.*)$"
 _ANSWER = re.compile(_LABELLED.format(_ANSWER_WORDS))
@@ -120,17 +130,14 @@ _FIELDS = {
 _TRUE_FALSE_MARKS = "√×✓✗✔✘对错"
 _KEY_VALUE = rf"(?:[A-H]+|正确|错误|[{_TRUE_FALSE_MARKS}]+)"
 # One entry of an answer key block, on NFKC text: `1-5 ABCDA`, `6.AB`, `7 √`, `8、对`.
-_KEY_ENTRY = re.compile(
-    rf"(\d+)\s*(?:[-—–~～至]\s*(\d+))?\s*[.、:)]?\s*({_KEY_VALUE})(?![A-Za-z])"
-)
+_KEY_ENTRY = re.compile(rf"(\d+)\s*(?:[-—–~～至]\s*(\d+))?\s*[.、:)]?\s*({_KEY_VALUE})(?![A-Za-z])")
 _KEY_GAP = re.compile(r"[\s,，;；、]*")
 _TRAILING_ANSWER = re.compile(
     rf"[ \t\u3000]+(?:【\s*(?:{_ANSWER_WORDS})\s*】|(?:{_ANSWER_WORDS})\s*[:：])\s*"
     rf"({_OPTION_LETTER}+|正确|错误|[{_TRUE_FALSE_MARKS}])\s*$"
 )
-_STEM_ANSWER = re.compile(
-    rf"[（(][ \u3000\xa0]*({_OPTION_LETTER}(?:[ ,，、]*{_OPTION_LETTER})*|正确|错误|[{_TRUE_FALSE_MARKS}])[ \u3000\xa0]*[）)]"
-)
+_STEM_KEY = rf"{_OPTION_LETTER}(?:[ ,，、]*{_OPTION_LETTER})*|正确|错误|[{_TRUE_FALSE_MARKS}]"
+_STEM_ANSWER = re.compile(rf"[（(][ \u3000\xa0]*({_STEM_KEY})[ \u3000\xa0]*[）)]")
 
 
 @dataclass
@@ -249,7 +256,9 @@ def parse_lines(lines: list[Line]) -> ParseResult:
     if not questions and not stray:
         return ParseResult([], [RowError(0, "", NOTHING_READ)], [])
     if len(questions) > MAX_ROWS:
-        message = f"文件有 {len(questions)} 道题，超过上限 {MAX_ROWS} 道，未导入。请分成几个文件上传"
+        message = (
+            f"文件有 {len(questions)} 道题，超过上限 {MAX_ROWS} 道，未导入。请分成几个文件上传"
+        )
         return ParseResult([], [RowError(0, "", message)], [])
     rows: list[ParsedRow] = []
     errors = list(stray)
@@ -322,9 +331,8 @@ def _add_stem(question: _Question, text: str) -> None:
     if tag:
         question.tag = tag[1]
         text = text[tag.end() :]
-    if text.strip():
-        if not _add_options(question, text.strip()):
-            question.stem.append(text.strip())
+    if text.strip() and not _add_options(question, text.strip()):
+        question.stem.append(text.strip())
 
 
 def _add_options(question: _Question, text: str) -> bool:
@@ -492,7 +500,9 @@ def _build(question: _Question) -> tuple[QuestionDraft | None, list[str], list[R
         blanks = blanks_from_text(answer_text, [], stem)
         return QuestionDraft("fill_blank", stem, [], [], blanks), notes, []
 
-    if kind == "true_false" or (kind is None and (tf_options or (not options and truth is not None))):
+    if kind == "true_false" or (
+        kind is None and (tf_options or (not options and truth is not None))
+    ):
         if indices is not None and len(indices) == 1 and indices[0] < len(options):
             truth = true_false_value(options[indices[0]])
         elif indices == [0] or indices == [1]:

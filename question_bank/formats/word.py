@@ -32,9 +32,7 @@ HAS_DTD = "文件中含有文档类型定义（DTD），Word 不会生成这种�
 #: The document's XML, unpacked: lxml holds about ten times this in memory while reading,
 #: so this keeps a worker within its few hundred MB. A 5,000-question bank has about 5 MB.
 MAX_XML_BYTES = 30 * 1024 * 1024
-TOO_MUCH_XML = (
-    "文档正文解压后有 {} MB，超过上限 30 MB（约两万道题），未读取。请分成几个文件上传"
-)
+TOO_MUCH_XML = "文档正文解压后有 {} MB，超过上限 30 MB（约两万道题），未读取。请分成几个文件上传"
 
 _P, _TBL, _TR, _TC = qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")
 _TEXT = {qn("w:t"): None, qn("w:tab"): "\t", qn("w:br"): "\n", qn("w:cr"): "\n"}
@@ -129,7 +127,9 @@ def _chinese(number: int) -> str:
 
 _NUMBER_FORMATS = {
     "decimal": str,
-    "decimalFullWidth": lambda n: str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    "decimalFullWidth": lambda n: str(n).translate(
+        str.maketrans("0123456789", "０１２３４５６７８９")
+    ),
     "upperLetter": lambda n: chr(ord("A") + (n - 1) % 26),
     "lowerLetter": lambda n: chr(ord("a") + (n - 1) % 26),
     "chineseCounting": _chinese,

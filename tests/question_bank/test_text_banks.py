@@ -252,7 +252,7 @@ def test_detection_picks_the_layout_that_reads_the_file(data, fmt):
 
 
 def test_a_text_file_no_layout_reads_says_what_was_expected_with_examples():
-    fmt, result, _ = formats.read("这只是一段说明文字，没有题目。\n".encode(), "说明.txt")
+    _, result, _ = formats.read("这只是一段说明文字，没有题目。\n".encode(), "说明.txt")
     [error] = result.errors
     assert error.row == 0 and "无法识别文本题库的写法" in error.message
     for example in ("答案：B", "参考答案：1-5 ABCDA", "ANSWER: B", "{~一年 =二年 ~三年}"):
@@ -294,7 +294,9 @@ def test_word_paragraphs_soft_breaks_and_an_option_table():
     document.add_paragraph("1．行政处罚的追责时效一般为（ ）。")
     table = document.add_table(rows=2, cols=2)
     for cell, text in zip(
-        [c for row in table.rows for c in row.cells], ["A．一年", "B．二年", "C．三年", "D．五年"]
+        [c for row in table.rows for c in row.cells],
+        ["A．一年", "B．二年", "C．三年", "D．五年"],
+        strict=True,
     ):
         cell.text = text
     document.add_paragraph("答案：B")
@@ -318,8 +320,8 @@ def test_word_table_in_the_template_columns_is_read_as_the_template():
         ["单选", "表格中的单选题", "甲", "乙", "B"],
         ["判断", "表格中的判断题", "", "", "错误"],
     ]
-    for row, values in zip(table.rows, rows):
-        for cell, value in zip(row.cells, values):
+    for row, values in zip(table.rows, rows, strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
             cell.text = value
     result = parse_docx(docx_bytes(document))
     assert only(result) == [
@@ -401,7 +403,9 @@ def numbered_list(document, num_id: str, levels: list[tuple[str, str]]):
     )
     numbering = document.part.numbering_part.element
     numbering.append(
-        parse_xml(f'<w:abstractNum {namespace} w:abstractNumId="{num_id}">{level_xml}</w:abstractNum>')
+        parse_xml(
+            f'<w:abstractNum {namespace} w:abstractNumId="{num_id}">{level_xml}</w:abstractNum>'
+        )
     )
     numbering.append(
         parse_xml(

@@ -178,7 +178,14 @@ def test_the_edit_form_shows_each_types_inputs_from_the_registry(client, login_a
     page = client.get("/bank/new").text
     shown = set(re.findall(r'data-for-types="([^"]*)"', page))
     assert shown == {
-        " ".join(types.with_editor(part)) for part in ("choices", "judgement", "blanks")
+        " ".join(types.with_editor(*part))
+        for part in (
+            ("choices",),
+            ("choices", "checkbox"),  # 多选: check boxes
+            ("choices", "radio"),  # 单选: radio buttons
+            ("judgement",),
+            ("blanks",),
+        )
     }
     options = re.findall(r'<option[^>]*value="(\w+)"[^>]*>([^<]+)</option>', page)
     assert {value: label for value, label in options if value in TYPES} == types.QUESTION_TYPES

@@ -596,7 +596,7 @@ def test_preview_says_which_rows_lost_their_option_numbering(client, trainer, la
     ]
     page = upload(client, csv_file(numbered, content)).text
     rows = re.findall(
-        r'<td data-label="行">(\d+)</td>.*?<td data-label="备注">(.*?)</td>', page, re.S
+        r'<td data-label="行">(\d+)</td>.*?<td data-label="读法与备注">(.*?)</td>', page, re.S
     )
     notes = {int(row): "已去掉选项前的字母编号" in cell for row, cell in rows}
     assert notes == {2: True, 3: False}
@@ -635,8 +635,10 @@ def test_duplicates_are_skipped_or_kept(client, trainer, laws, choice, created):
 
 
 def test_import_refuses_an_unknown_file_type(client, trainer):
-    page = upload(client, b"hello", filename="题库.doc").text
-    assert "只支持 xlsx、csv、gift、txt、aiken、xml 文件" in page
+    page = upload(client, b"hello", filename="题库.pdf").text
+    assert "只支持 xlsx、csv、gift、txt、aiken、xml、docx 文件" in page
+    old_word = upload(client, b"\xd0\xcf\x11\xe0hello", filename="题库.doc").text
+    assert "不支持旧版 .doc 文件，请在 Word 中另存为 .docx" in old_word
 
 
 def test_import_honours_the_chosen_format(client, trainer, laws):
