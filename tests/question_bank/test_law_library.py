@@ -438,3 +438,14 @@ def test_demo_texts_come_from_a_folder(app, tmp_path):
     version = db.session.scalar(select(Law).where(Law.name == name)).current_version
     assert version.label == label and version.has_text
     assert load_law_texts(SYSTEM, tmp_path) == []  # already there: left alone
+
+
+def test_the_report_lists_broken_citations_for_trainers(app, client, login_as):
+    bank.add_law(SYSTEM, LAW, FIRST)
+    db.session.commit()
+    wrong = question("第8条")
+    version = import_text(label=FIRST).version
+    login_as(Role.TRAINER)
+    assert "题库引用核对" in client.get("/laws/").text
+    page = client.get(f"/laws/{version.id}/report").text
+    assert f"/bank/{wrong.id}" in page and "没有第8条" in page

@@ -1132,7 +1132,7 @@ def test_the_bank_is_closed_to_anyone_writing_an_exam(law, make_user, client, au
     person.set_roles({Role.LEARNER, Role.TRAINER})  # granted while writing
     db.session.commit()
     auth.login(person)
-    for url in ("/bank/", f"/bank/{questions[0].id}"):
+    for url in ("/bank/", f"/bank/{questions[0].id}", "/laws/"):
         refused = client.get(url)
         assert refused.status_code == 403, url
         assert "您有正在进行的考试，交卷之前不能打开题库" in refused.text
