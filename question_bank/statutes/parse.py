@@ -177,6 +177,7 @@ def read_lines(data: bytes, filename: str) -> tuple[list[str], str, list[Problem
 
 def _docx_lines(data: bytes) -> tuple[list[str], str, list[Problem]]:
     from docx import Document  # only Word files need it
+    from docx.oxml.ns import qn
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -194,21 +195,34 @@ def _docx_lines(data: bytes) -> tuple[list[str], str, list[Problem]]:
         return [], "段", [Problem(0, "文件不是有效的 .docx 文件或已损坏")]
     body = document.element.body
     problems = []
-    revisions = body.xpath(".//w:ins | .//w:del | .//w:moveFrom | .//w:moveTo")
-    if revisions:
-        problems.append(
-            Problem(
-                0,
-                f"文件含有 {len(revisions)} 处修订标记（修订模式下的增删）。"
-                "请在 Word 中「接受所有修订」或使用官方原文后再导入",
+    # Where each problem sits: the body's paragraphs are numbered as read below.
+    paragraph_tag, table_tag = qn("w:p"), qn("w:tbl")
+    numbers, count = {}, 0
+    for child in body.iterchildren():
+        if child.tag == paragraph_tag:
+            count += 1
+            numbers[child] = count
+        elif child.tag == table_tag:
+            problems.append(
+                Problem(
+                    count,
+                    "此段之后有一个表格：法律文本不应有表格，无法确定表格内容属于哪一条。"
+                    "请删除表格或使用官方原文",
+                )
             )
-        )
-    if document.tables:
+    revised: dict[int, int] = {}
+    for mark in body.xpath(".//w:ins | .//w:del | .//w:moveFrom | .//w:moveTo"):
+        top = mark
+        while top.getparent() is not None and top.getparent() is not body:
+            top = top.getparent()
+        where = numbers.get(top, 0)
+        revised[where] = revised.get(where, 0) + 1
+    for where, marks in sorted(revised.items()):
         problems.append(
             Problem(
-                0,
-                f"文件含有 {len(document.tables)} 个表格，法律文本不应有表格，"
-                "无法确定表格内容属于哪一条。请删除表格或使用官方原文",
+                where,
+                f"有 {marks} 处修订标记（修订模式下的增删）。"
+                "请在 Word 中「接受所有修订」或使用官方原文后再导入",
             )
         )
     lines = []

@@ -20,7 +20,7 @@ from question_bank.statutes.library import (
     commit_law_import,
     plan_law_import,
 )
-from tests.statute_texts import MARKDOWN, OFFICIAL, REVISED, docx_bytes
+from tests.statute_texts import CHARTER, MARKDOWN, OFFICIAL, REVISED, docx_bytes
 
 LAW = "示范管理法"
 FIRST = "2010年修正"
@@ -449,3 +449,17 @@ def test_the_report_lists_broken_citations_for_trainers(app, client, login_as):
     assert "题库引用核对" in client.get("/laws/").text
     page = client.get(f"/laws/{version.id}/report").text
     assert f"/bank/{wrong.id}" in page and "没有第8条" in page
+
+
+def test_a_constitution_reads_with_its_preamble_and_amendments(app, client, login_as):
+    version = import_text(CHARTER, "章程.md", law="示范章程", label="2020年修正").version
+    login_as(Role.LEARNER)
+    page = client.get(f"/laws/{version.id}").text
+    assert "本章程是示范组织的根本章程。" in page
+    assert "示范组织章程修正案（2010年）" in page and "第二节　理事会" not in page
+    amendment = client.get(f"/laws/{version.id}/amendments/2").text
+    assert "理事会执行大会的决议" in amendment and "示范章程修正案第二条" in amendment
+    # The article an amendment quotes is not an article of the charter.
+    assert client.get(f"/laws/{version.id}/articles/3-1").status_code == 404
+    with pytest.raises(BankError, match="没有第4条"):
+        question("第4条", law="示范章程", version="2020年修正")

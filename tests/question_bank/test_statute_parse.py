@@ -188,8 +188,11 @@ def _problems_bytes(data: bytes, filename: str) -> str:
     return " ".join(p.message for p in parse_statute(data, filename).problems)
 
 
-def test_word_files_with_tables_or_tracked_changes_are_refused():
+def test_word_files_with_tables_or_tracked_changes_are_refused_naming_where():
     lines = ["某某法", "第一条　甲。", "第二条　乙。"]
     assert parse_statute(docx_bytes(lines), "a.docx").problems == []
-    assert "表格" in _problems_bytes(docx_bytes(lines, table=True), "a.docx")
-    assert "修订标记" in _problems_bytes(docx_bytes(lines, tracked=True), "a.docx")
+    table = parse_statute(docx_bytes(lines, table=True), "a.docx")
+    assert [(p.line, "表格" in p.message) for p in table.problems] == [(3, True)]
+    tracked = parse_statute(docx_bytes(lines, tracked=True), "a.docx")
+    assert [(p.line, "1 处修订标记" in p.message) for p in tracked.problems] == [(3, True)]
+    assert tracked.unit == "段"
