@@ -463,3 +463,23 @@ def test_a_constitution_reads_with_its_preamble_and_amendments(app, client, logi
     assert client.get(f"/laws/{version.id}/articles/3-1").status_code == 404
     with pytest.raises(BankError, match="没有第4条"):
         question("第4条", law="示范章程", version="2020年修正")
+
+
+NUMBERED_BANK = """一、单项选择题
+1．违法行为在几年内未被发现的，不再给予行政处罚？
+A．一年
+B．二年
+答案：B
+法律依据：行政处罚法（2021年修订）第36条第1款、第9条第（二）项
+"""
+
+
+@pytest.mark.parametrize("fmt", ["cn_text", "docx"])
+def test_numbered_and_word_banks_keep_paragraphs_and_items(fmt):
+    data = NUMBERED_BANK.encode() if fmt == "cn_text" else docx_bytes(NUMBERED_BANK.splitlines())
+    parsed = formats.parse(data, fmt)
+    assert parsed.errors == []
+    assert parsed.rows[0].draft.law_refs == [
+        LawRefDraft("行政处罚法", "2021年修订", 36, 0, 1),
+        LawRefDraft("行政处罚法", "2021年修订", 9, 0, None, 2),
+    ]
