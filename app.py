@@ -34,6 +34,8 @@ from training.exams import cli as exam_cli
 from training.exams import manage_views
 from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
+from training.study import audit_labels as study_audit_labels
+from training.study import views as study_views
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -155,6 +157,7 @@ def configure_blueprints(app: Flask) -> None:
         law_views,
         exam_views,
         manage_views,
+        study_views,
     ):
         app.register_blueprint(module.bp)
     # The bank and the law library (which lists the questions citing an article) are
@@ -183,6 +186,7 @@ def configure_audit(app: Flask) -> None:
         audit_labels.LABELS,
         exam_audit_labels.LABELS,
         bank_audit_labels.LABELS,
+        study_audit_labels.LABELS,
     ):
         audit.register(labels)
     if app.config["AUDIT_RETENTION_DAYS"] < audit.MIN_RETENTION_DAYS:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, ScalarSelect, Select, func, literal_column, select
 
 from core.extensions import db
+from question_bank.bank import CitationLookup
 from question_bank.models import (
     Citation,
     Law,
@@ -139,3 +140,32 @@ def law_id(name: str) -> int | None:
 
 def topic(topic_id: int) -> Topic | None:
     return db.session.get(Topic, topic_id)
+
+
+def topic_id(name: str) -> int | None:
+    return db.session.scalar(select(Topic.id).where(Topic.name == name))
+
+
+def laws() -> list[Law]:
+    """Every law in the library, by name."""
+    return list(db.session.scalars(select(Law).order_by(Law.name)))
+
+
+def topics() -> list[Topic]:
+    """Every topic (知识点), by name."""
+    return list(db.session.scalars(select(Topic).order_by(Topic.name)))
+
+
+def existing_question_ids(question_ids: Iterable[int]) -> set[int]:
+    """Those of the ids that name a question of the bank."""
+    wanted = list(question_ids)
+    if not wanted:
+        return set()
+    return set(db.session.scalars(select(Question.id).where(Question.id.in_(wanted))))
+
+
+def law_refs_problem(refs: list) -> str | None:
+    """Why the references (LawRefDrafts) name no law version of the library, or no article
+    of its text when the text is imported; None when every one resolves. Registers nothing."""
+    _, error = CitationLookup().resolve(refs)
+    return error

@@ -22,6 +22,7 @@ from question_bank.models import Question
 from training.exams import attempts, setup, sittings
 from training.exams.models import Attempt, Batch, BatchMember, Exam
 from training.exams.setup import SectionData
+from training.study import modules
 
 GRACE = timedelta(seconds=30)
 
@@ -287,3 +288,31 @@ def take(user, exam, answers=None, submit: bool = True, seed: int = 0) -> Attemp
         attempts.submit(attempt, clock.now(), "candidate")
     db.session.commit()
     return attempt
+
+
+# --- study modules ---------------------------------------------------------------------
+
+
+def make_module(
+    lessons: int = 2,
+    *,
+    publish: bool = True,
+    title: str = "测试模块",
+    quiz=(("quiz_true_false", 1),),
+    credit_hours: str = "2",
+    law_refs: str = "",
+):
+    """A module of `lessons` made-up lessons whose quiz draws `quiz` (field, count) from
+    the whole bank (one point each, 60% to pass), published unless told otherwise."""
+    data = modules.ModuleData(title=title, credit_hours=Decimal(credit_hours), **dict(quiz))
+    module = modules.create_module(SYSTEM, data)
+    for number in range(1, lessons + 1):
+        modules.save_lesson(
+            SYSTEM,
+            module,
+            modules.LessonData(f"第{number}课", f"## 要点\n\n第{number}课的正文。", law_refs),
+        )
+    if publish:
+        modules.publish_module(SYSTEM, module, clock.now(), random.Random(1))
+    db.session.commit()
+    return module

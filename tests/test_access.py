@@ -12,9 +12,10 @@ from core.roles import Role
 from question_bank import bank
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.statutes.library import commit_law_import, plan_law_import
-from tests.factories import make_exam
+from tests.factories import make_exam, make_module
 from training.exams import attempts
 from training.exams.models import Exam
+from training.study import modules
 
 PUBLIC = "public"
 # The CAPTCHA image: anyone, but only after the login page asked for one (404 before).
@@ -120,6 +121,27 @@ EXPECTED_ACCESS = {
     "manage.export_results": ADMINS,
     "manage.outage_list": ADMINS,
     "manage.reopen_attempt": ADMINS,
+    "study.manage": TRAINERS,
+    "study.new_module": TRAINERS,
+    "study.module_detail": TRAINERS,
+    "study.edit_module": TRAINERS,
+    "study.new_lesson": TRAINERS,
+    "study.edit_lesson": TRAINERS,
+    "study.move_lesson": TRAINERS,
+    "study.remove_lesson": TRAINERS,
+    "study.preview_lesson": TRAINERS,
+    "study.publish_module": TRAINERS,
+    "study.retire_module": TRAINERS,
+    "study.new_program": TRAINERS,
+    "study.edit_program": TRAINERS,
+    "study.publish_program": TRAINERS,
+    "study.retire_program": TRAINERS,
+    # A learner's own reading and quiz; progress is never shown to anyone else.
+    "study.home": LEARNERS,
+    "study.program": LEARNERS,
+    "study.module": LEARNERS,
+    "study.lesson": LEARNERS,
+    "study.start_quiz": LEARNERS,
 }
 
 IMPORT_CSV = (
@@ -169,6 +191,20 @@ def _exam_values(candidate) -> dict:
     }
 
 
+def _study_values() -> dict:
+    """A published module of two lessons in a published program (call after _bank_values,
+    whose one question the module's quiz draws)."""
+    module = make_module(lessons=2)
+    program = modules.save_program(SYSTEM, modules.ProgramData("访问检查课程", "", [module.id]))
+    modules.publish_program(SYSTEM, program)
+    db.session.commit()
+    return {
+        "module_id": module.id,
+        "number": module.current_number,
+        "program_id": program.id,
+    }
+
+
 def _attempt_values(candidate, exam_id: int) -> dict:
     """`candidate`'s attempt at the exam, so that every /attempts URL resolves."""
     exam = db.session.get(Exam, exam_id)
@@ -209,6 +245,7 @@ def test_every_route_answers_each_role_as_expected(app, make_user, make_unit, ro
     values |= _bank_values(actor.id if actor else None)
     values |= _exam_values(target)
     values |= _attempt_values(target, values["exam_id"])
+    values |= _study_values()
     for rule, method in _routes(app):
         url = rule.build({arg: values[arg] for arg in rule.arguments})[1]
         response = client.open(url, method=method)
@@ -257,6 +294,7 @@ def test_every_post_route_rejects_a_missing_csrf_token(app, make_user, root_unit
     values = {"user_id": target.id, "unit_id": root_unit.id, **_bank_values(admin.id)}
     values |= _exam_values(target)
     values |= _attempt_values(target, values["exam_id"])
+    values |= _study_values()
     posts = [rule for rule, method in _routes(app) if method == "POST"]
     assert posts
     for rule in posts:

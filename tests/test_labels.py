@@ -18,6 +18,7 @@ from tests.test_access import (
     _bank_values,
     _exam_values,
     _routes,
+    _study_values,
 )
 
 #: inputs that are not fields a person fills in
@@ -89,6 +90,7 @@ def test_every_input_on_every_page_has_a_label(app, make_user, make_unit, root_u
     values |= _bank_values(actor.id if actor else None)
     values |= _exam_values(target)
     values |= _attempt_values(target, values["exam_id"])
+    values |= _study_values()
     problems, pages = {}, 0
     for rule, method in _routes(app):
         expected = EXPECTED_ACCESS[rule.endpoint]

@@ -1,0 +1,128 @@
+"""WTForms for the trainers' study screens."""
+
+import re
+from decimal import Decimal
+
+from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+
+from core.forms import Form
+from question_bank import queries
+from training.study.modules import (
+    MAX_BODY,
+    MAX_QUIZ_PER_TYPE,
+    MAX_SUMMARY,
+    MAX_TITLE,
+    LessonData,
+    ModuleData,
+)
+
+QUESTION_ID_SEPARATORS = re.compile(r"[\s,，、;；#]+")
+
+
+def _none_if_zero(value: int | None) -> int | None:
+    return value or None
+
+
+class ModuleForm(Form):
+    title = StringField(
+        "模块名称", validators=[InputRequired("请填写模块名称。"), Length(max=MAX_TITLE)]
+    )
+    summary = TextAreaField("简介", validators=[Length(max=MAX_SUMMARY)])
+    credit_hours = DecimalField(
+        "学时",
+        places=1,
+        default=Decimal(1),
+        validators=[InputRequired("请填写学时。"), NumberRange(min=0.1, max=50)],
+        description="完成模块（读完全部课程并通过测验）后记入学习档案的学时。",
+    )
+    quiz_law_id = SelectField("测验题目所依据的法律", coerce=int)
+    quiz_topic_id = SelectField("测验题目的知识点", coerce=int)
+    quiz_single = IntegerField(
+        "单选题数", default=0, validators=[NumberRange(0, MAX_QUIZ_PER_TYPE)]
+    )
+    quiz_multiple = IntegerField(
+        "多选题数", default=0, validators=[NumberRange(0, MAX_QUIZ_PER_TYPE)]
+    )
+    quiz_true_false = IntegerField(
+        "判断题数", default=0, validators=[NumberRange(0, MAX_QUIZ_PER_TYPE)]
+    )
+    quiz_pass_percent = IntegerField(
+        "合格线（%）", default=60, validators=[NumberRange(1, 100, "合格线应为 1–100。")]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quiz_law_id.choices = [(0, "不限"), *((law.id, law.name) for law in queries.laws())]
+        self.quiz_topic_id.choices = [
+            (0, "不限"),
+            *((topic.id, topic.name) for topic in queries.topics()),
+        ]
+
+    def fill(self, data: ModuleData) -> None:
+        for name, value in vars(data).items():
+            getattr(self, name).data = value or (0 if name.startswith("quiz_") else value)
+
+    def module_data(self) -> ModuleData:
+        return ModuleData(
+            title=self.title.data,
+            summary=self.summary.data or "",
+            credit_hours=self.credit_hours.data,
+            quiz_law_id=_none_if_zero(self.quiz_law_id.data),
+            quiz_topic_id=_none_if_zero(self.quiz_topic_id.data),
+            quiz_single=self.quiz_single.data or 0,
+            quiz_multiple=self.quiz_multiple.data or 0,
+            quiz_true_false=self.quiz_true_false.data or 0,
+            quiz_pass_percent=self.quiz_pass_percent.data,
+        )
+
+
+def parse_question_ids(text: str) -> list[int] | None:
+    """`12, 15、#20` -> [12, 15, 20]; None when a piece is not a number."""
+    pieces = [piece for piece in QUESTION_ID_SEPARATORS.split(text or "") if piece]
+    if not all(piece.isdigit() and len(piece) < 10 for piece in pieces):
+        return None
+    return [int(piece) for piece in pieces]
+
+
+class LessonForm(Form):
+    title = StringField(
+        "课程标题", validators=[InputRequired("请填写课程标题。"), Length(max=MAX_TITLE)]
+    )
+    law_refs = StringField(
+        "法律依据",
+        validators=[Length(max=1000)],
+        description="与试题相同的写法，如：民法典（2020年）第13条、第17条；宪法（2018年修正）第27条第3款",
+    )
+    question_ids = StringField(
+        "关联试题编号", validators=[Length(max=300)], description="题库中的试题编号，用逗号分隔"
+    )
+    body = TextAreaField(
+        "正文（Markdown）",
+        validators=[InputRequired("请填写课程正文。"), Length(max=MAX_BODY)],
+        render_kw={"rows": 18},
+        description="可用 ## 标题、列表、**加粗**、> 引用和表格；不支持 HTML。",
+    )
+
+    def validate_question_ids(self, field):
+        if parse_question_ids(field.data) is None:
+            raise ValidationError("试题编号应为数字，用逗号分隔。")
+
+    def fill(self, data: LessonData) -> None:
+        self.title.data, self.body.data, self.law_refs.data = data.title, data.body, data.law_refs
+        self.question_ids.data = "、".join(str(n) for n in data.question_ids)
+
+    def lesson_data(self) -> LessonData:
+        return LessonData(
+            self.title.data,
+            self.body.data,
+            self.law_refs.data or "",
+            parse_question_ids(self.question_ids.data) or [],
+        )
+
+
+class ProgramForm(Form):
+    title = StringField(
+        "课程名称", validators=[InputRequired("请填写课程名称。"), Length(max=MAX_TITLE)]
+    )
+    summary = TextAreaField("简介", validators=[Length(max=MAX_SUMMARY)])
