@@ -9,6 +9,7 @@ from core.roles import Role
 from question_bank.demo import load_demo_bank
 from training.demo_exams import seed_demo_exams
 from training.models import Unit, User
+from training.study.demo import load_demo_course
 
 DEMO_PASSWORD = "Demo@2026"
 
@@ -93,6 +94,7 @@ def seed_demo() -> bool:
     db.session.flush()
     trainer = db.session.scalar(select(User).where(User.login == "trainer"))
     load_demo_bank(Actor(trainer.id, trainer.login))
+    load_demo_course(Actor(trainer.id, trainer.login))
     admin = db.session.scalar(select(User).where(User.login == "admin"))
     seed_demo_exams(trainer, admin)
     return True
