@@ -4,12 +4,14 @@ cards fit the phone, and no column heading breaks inside a word."""
 import pytest
 from playwright.sync_api import sync_playwright
 
+from core import clock
 from core.audit import SYSTEM
 from core.extensions import db
 from core.roles import Role
 from question_bank import bank
-from tests.factories import add_question, add_questions, make_exam
+from tests.factories import add_question, add_questions, make_exam, make_module
 from tests.training.test_exam_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, live_server
+from training.study import modules
 
 __all__ = ["live_server"]  # the fixture, used by name below
 
@@ -79,3 +81,44 @@ def test_column_headings_stay_on_one_line_on_a_desktop(pages, path):
     page = pages(path, 1280)
     assert page.locator("th").count() > 0
     assert page.evaluate(BROKEN_HEADINGS) == []
+
+
+WIDE_LESSON = (
+    "## 一张宽表\n\n| 情形 | 行为能力 | 怎样实施民事法律行为 | 依据 |\n|---|---|---|---|\n"
+    + "| 十八周岁以上的成年人，以及十六周岁以上以自己的劳动收入为主要生活来源的未成年人"
+    " | 完全民事行为能力人 | 可以独立实施民事法律行为，不需要任何人同意或者追认 | 《民法典》第17条、第18条 |\n"
+    + "\n### 案例一：某镇政府的合同\n\n"
+    + "某镇人民政府与某公司签订的道路养护合同约定" * 20
+    + "\n\n> 引用："
+    + "行政机关" * 40
+    + "\n"
+)
+
+
+def test_the_lesson_reader_fits_a_phone(live_server, make_user, law):
+    add_questions("true_false", 2)
+    module = make_module(lessons=0, publish=False)
+    modules.save_lesson(
+        SYSTEM, module, modules.LessonData("宽表格的课程", WIDE_LESSON, "宪法第1条")
+    )
+    modules.publish_module(SYSTEM, module, clock.now())
+    db.session.commit()
+    learner = make_user(Role.LEARNER)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 800}, bypass_csp=True)
+        page = context.new_page()
+        page.goto(f"{live_server}/login")
+        page.fill("#login", learner.login)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server}/**")
+        for path in (
+            f"/study/modules/{module.id}/lessons/1",
+            f"/study/modules/{module.id}",
+            "/study/",
+        ):
+            page.goto(f"{live_server}{path}")
+            assert page.locator("main h1").count() == 1, path
+            assert page.evaluate(TOO_WIDE) == [], path
+        browser.close()

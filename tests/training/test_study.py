@@ -365,6 +365,7 @@ def test_learner_reads_and_takes_the_quiz_through_the_pages(client, login_as, ba
             json={"item_id": item.id, "answer": list(item.question_version.answer), "seq": seq},
         )
     client.post(f"/attempts/{attempt_id}/submit")
+    assert "已完成 1 个模块，共 2.0 学时" in client.get("/study/").text
     page = client.get(f"/study/modules/{module.id}").text
     assert "已完成" in page and "2.0 学时" in page
     assert db.session.scalar(select(ModuleCompletion.user_id)) == learner.id

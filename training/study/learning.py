@@ -252,6 +252,15 @@ def sync_completion(user: User, module: StudyModule, now: datetime) -> ModuleCom
     return done
 
 
+def sync_all(user: User, now: datetime) -> None:
+    """sync_completion for every module the learner studies and has not completed."""
+    done = completed_module_ids(user.id)
+    studying = db.session.scalars(select(ModuleStudy).where(ModuleStudy.user_id == user.id))
+    for mine in studying:
+        if mine.module_id not in done:
+            sync_completion(user, db.session.get(StudyModule, mine.module_id), now)
+
+
 def _sync_programs(user: User, module: StudyModule, now: datetime) -> None:
     done = completed_module_ids(user.id)
     for program in published_programs():

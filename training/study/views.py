@@ -271,6 +271,8 @@ def retire_program(program_id: int):
 @bp.get("/")
 @learner_required
 def home():
+    # A quiz passed since the last visit completes its module here.
+    learning.sync_all(current_user, clock.now())
     programs = learning.published_programs()
     in_programs = {entry.module_id for program in programs for entry in program.entries}
     return render_template(
