@@ -2,19 +2,29 @@
 seed-demo's own test), and how a 民法典 module's quiz picks its book's questions."""
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from core.audit import SYSTEM
 from core.extensions import db
 from question_bank import bank
-from question_bank.demo import DEMO_BANK
+from question_bank.demo import DEMO_BANK, load_demo_bank
 from question_bank.drafts import chinese_numeral, parse_law_refs
 from question_bank.statutes.library import commit_law_import, plan_law_import
 from tests.factories import add_questions
+from training.demo import DEMO_PASSWORD
 from training.exams.models import Exam
-from training.study.demo import DemoCourseError, load_demo_course, read_course
+from training.study.demo import (
+    DEMO_COURSE,
+    DemoCourseError,
+    check_course,
+    load_demo_course,
+    read_course,
+)
+from training.study.models import Program
 
 #: 民法典's books by article (its own headings: 第一编 总则 第1–204条 … 第七编 第1164–1258条)
 BOOKS = {
@@ -134,3 +144,53 @@ def test_a_lesson_without_front_matter_is_refused(demo_laws, tmp_path):
 
 def test_an_empty_folder_loads_nothing(app, tmp_path):
     assert load_demo_course(SYSTEM, tmp_path) == []
+
+
+# --- the shipped course -----------------------------------------------------------------
+
+SHARED_LAWS = Path(__file__).resolve().parents[2].parent / "shared" / "laws"
+CASE = re.compile(r"^### 案例", re.M)
+
+
+def test_the_shipped_course_has_the_shape_the_issue_asks_for():
+    course = read_course(DEMO_COURSE)
+    civil = course["民法典"]
+    assert [m.topic for m in civil] == list(BOOKS)  # one module per book, in order
+    assert len(course["宪法"]) == 1
+    for module in [*civil, *course["宪法"]]:
+        assert len(module.lessons) >= 3, module.path
+        assert 60 <= len(module.summary) <= 200, module.path
+        for lesson in module.lessons:
+            characters = len(re.sub(r"\s", "", lesson.body))
+            assert 800 <= characters <= 2000, (lesson.path, characters)
+            assert 2 <= len(CASE.findall(lesson.body)) <= 5, lesson.path
+            assert "<" not in lesson.body, lesson.path  # no HTML
+
+
+def test_seed_demo_loads_the_course_and_a_learner_can_study_it(runner, app):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    titles = db.session.scalars(select(Program.title).order_by(Program.id)).all()
+    assert titles == ["民法典学习课程", "任前宪法学习"]
+    client = app.test_client()
+    client.post("/login", data={"login": "leader", "password": DEMO_PASSWORD})
+    home = client.get("/study/").text
+    assert "民法典学习课程" in home and "任前宪法学习" in home
+    module = db.session.scalars(select(Program).order_by(Program.id)).first().modules[0]
+    for lesson in module.published.lessons:
+        page = client.get(f"/study/modules/{module.id}/lessons/{lesson.key}")
+        assert page.status_code == 200 and 'href="/laws/cite?law=' in page.text
+    started = client.post(f"/study/modules/{module.id}/quiz")
+    assert started.status_code == 302 and "/attempts/" in started.location
+    paper = client.get(started.location.rstrip("/") + "/paper").json
+    assert len(paper["items"]) == 10
+
+
+@pytest.mark.skipif(
+    not SHARED_LAWS.is_dir(), reason="the statute texts (../shared/laws) are absent"
+)
+def test_every_citation_of_the_shipped_course_is_in_the_statute_texts(app, monkeypatch):
+    """With the real texts imported (as seed-demo does when LAW_TEXTS_DIR is set), every
+    article, 款 and 项 a lesson's 依据 names exists (the texts stay outside the repository)."""
+    monkeypatch.setenv("LAW_TEXTS_DIR", str(SHARED_LAWS))
+    load_demo_bank(SYSTEM)
+    assert check_course(read_course(DEMO_COURSE)) == []
