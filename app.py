@@ -35,6 +35,7 @@ from training.exams import manage_views
 from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
 from training.study import audit_labels as study_audit_labels
+from training.study import learning as study_learning
 from training.study import views as study_views
 
 
@@ -160,6 +161,9 @@ def configure_blueprints(app: Flask) -> None:
         study_views,
     ):
         app.register_blueprint(module.bp)
+    # What else cites an article, for the law library's article pages (question_bank does
+    # not know training): the study modules' lessons.
+    app.extensions["law_citing_sources"] = [study_learning.lessons_citing]
     # The bank and the law library (which lists the questions citing an article) are
     # closed to anyone writing an exam.
     for blueprint in (bank_views.bp, law_views.bp):

@@ -4,7 +4,16 @@ revision, and the trainers' import of a statute text with its preview."""
 
 from dataclasses import replace
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -295,6 +304,13 @@ def _article_page(version: LawVersion, article: LawArticle):
         after=after,
         path=_part_path(article),
         citing=citing_questions(article) if trainer and not article.is_amendment else None,
+        lessons=[
+            lesson
+            for source in current_app.extensions.get("law_citing_sources", [])
+            for lesson in source(version, article)
+        ]
+        if not article.is_amendment
+        else [],
         change=change,
         cite_text=format_law_refs([ref]),
         ref=ref,

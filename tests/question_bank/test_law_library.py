@@ -483,3 +483,20 @@ def test_numbered_and_word_banks_keep_paragraphs_and_items(fmt):
         LawRefDraft("行政处罚法", "2021年修订", 36, 0, 1),
         LawRefDraft("行政处罚法", "2021年修订", 9, 0, None, 2),
     ]
+
+
+def test_the_article_page_lists_the_lessons_citing_it(app, client, login_as):
+    from tests.factories import make_module
+
+    version = import_text().version
+    question("第1条")  # for the module's quiz
+    module = make_module(1, title="示范模块", law_refs=f"{LAW}（{FIRST}）第2条第1款")
+    lesson_url = f"/study/modules/{module.id}/lessons/{module.published.lessons[0].key}"
+    login_as(Role.LEARNER)
+    page = client.get(f"/laws/{version.id}/articles/2").text
+    assert "引用本条的课程" in page and f'href="{lesson_url}">示范模块 · 第1课</a>' in page
+    assert "引用本条的课程" not in client.get(f"/laws/{version.id}/articles/1").text
+    client.post("/logout")
+    login_as(Role.TRAINER)  # reads the library, does not take lessons: the title alone
+    page = client.get(f"/laws/{version.id}/articles/2").text
+    assert "示范模块 · 第1课" in page and lesson_url not in page

@@ -314,3 +314,30 @@ def study_record(user_id: int) -> StudyRecord:
             )
         ),
     )
+
+
+def lessons_citing(version, article) -> list[tuple[str, str | None]]:
+    """The published lessons whose 依据 cite `article` of the law `version` (a reference
+    without a version cites the current one): (module · lesson, its page for a learner,
+    else None). The law library's article page asks; the bank does not know lessons."""
+    from flask import url_for
+    from flask_login import current_user
+
+    from core.roles import Role
+    from question_bank.drafts import parse_law_refs
+
+    reader = current_user.is_authenticated and current_user.has_any_role(Role.LEARNER)
+    found = []
+    for module in published_modules():
+        published = module.published
+        for lesson in published.lessons if published else ():
+            refs, _ = parse_law_refs(lesson.law_refs or "")
+            if any(
+                ref.law == version.law.name
+                and (ref.version == version.label or (ref.version is None and version.is_current))
+                and (ref.article, ref.suffix) == (article.number, article.suffix)
+                for ref in refs
+            ):
+                url = url_for("study.lesson", module_id=module.id, key=lesson.key)
+                found.append((f"{published.title} · {lesson.title}", url if reader else None))
+    return found
