@@ -34,7 +34,9 @@ def set_security_headers(response):
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if current_app.config["SESSION_COOKIE_SECURE"]:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if current_user.is_authenticated:
+    # Every page may show personal data. Not decided by current_user: after a rollback
+    # (a database outage mid-request) reading it would query the database again here.
+    if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -176,6 +176,17 @@ def test_a_connection_lost_after_the_user_was_loaded_answers_503_too(
     assert save(client, attempt, attempt.items[0], [0], 2).status_code == 200
 
 
+def test_the_response_hooks_read_nothing_from_the_database(client, auth, learner, database):
+    """The view's commit expires every loaded object, the signed-in user too: a response
+    hook that read it again would query the database after the view, and a connection lost
+    just then would turn a finished page into a 500."""
+    auth.login(learner)
+    database.lose_connection_at("WHERE users.id = ")
+    response = client.get("/")
+    assert response.status_code == 200, response.text
+    assert response.headers["Cache-Control"] == "no-store"
+
+
 def test_the_first_request_after_the_outage_records_it_with_its_start_and_end(
     app, client, auth, learner, exam, database, frozen_clock
 ):
