@@ -376,3 +376,23 @@ def test_a_learner_sees_neither_drafts_nor_others_progress(client, login_as, ban
     login_as(Role.LEARNER)
     assert client.get(f"/study/modules/{draft.id}").status_code == 404
     assert client.get(f"/study/modules/{draft.id}/lessons/1").status_code == 404
+
+
+def test_article_mentions_in_a_lesson_link_to_the_version_its_basis_names(client, login_as, bank):
+    module = make_module(lessons=0, publish=False)
+    body = (
+        "依照《宪法》第5条，<b>不是标签</b>；[外部](https://www.npc.gov.cn/)；`宪法第6条`。\n\n"
+        "| 依据 |\n|---|\n| 宪法第33条第2款 |\n"
+    )
+    modules.save_lesson(
+        SYSTEM, module, modules.LessonData("课", body, "宪法（2018年修正）第5条、第33条")
+    )
+    db.session.commit()
+    login_as(Role.TRAINER)
+    page = client.get(f"/study/manage/modules/{module.id}/preview/2/1").text
+    body_html = page.split('<div class="lesson-body">')[1].split("</div>")[0]
+    cites = [v for n, v in _elements(body_html).attributes if n == "href" and "/laws/cite" in v]
+    assert len(cites) == 2  # 第5条 and 第33条第2款, not the one in code
+    assert all("version=2018" in href for href in cites)
+    assert "paragraph=2" in cites[1]
+    assert "&lt;b&gt;不是标签&lt;/b&gt;" in body_html and "<code>宪法第6条</code>" in body_html

@@ -13,7 +13,7 @@ from core.forms import EmptyForm
 from core.roles import Role, role_required
 from core.web import current_actor
 from question_bank.drafts import parse_law_refs
-from question_bank.law_links import cite_url
+from question_bank.law_links import cite_url, link_mentions
 from training.study import learning, modules
 from training.study.forms import LessonForm, ModuleForm, ProgramForm
 from training.study.markdown import render
@@ -32,9 +32,12 @@ def lesson_refs(text: str) -> list[tuple[str, str]]:
     return [(f"{ref.law}{ref.place}", cite_url(ref)) for ref in refs]
 
 
-@bp.app_template_filter("lesson_html")
-def lesson_html(markdown: str):
-    return render(markdown)
+@bp.app_template_global("lesson_html")
+def lesson_html(lesson):
+    """The lesson's body as safe HTML, each mention of an article (《民法典》第143条) a link
+    to its page in the version the lesson's 依据 names for that law."""
+    refs, _ = parse_law_refs(lesson.law_refs or "")
+    return render(lesson.body, lambda text: link_mentions(text, refs))
 
 
 def _module_or_404(module_id: int) -> StudyModule:
