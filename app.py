@@ -163,7 +163,7 @@ def configure_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     # What else cites an article, for the law library's article pages (question_bank does
     # not know training): the study modules' lessons.
-    app.extensions["law_citing_sources"] = [study_learning.lessons_citing]
+    app.extensions["law_citing_sources"] = [study_learning.lesson_citations]
     # The bank and the law library (which lists the questions citing an article) are
     # closed to anyone writing an exam.
     for blueprint in (bank_views.bp, law_views.bp):

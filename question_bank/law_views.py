@@ -276,6 +276,28 @@ def _change_against_previous(version: LawVersion, article: LawArticle):
     return change, diff.marked(change.old_article.text, article.text)
 
 
+def citing_lessons(
+    version: LawVersion, articles: list[LawArticle], unversioned: bool
+) -> dict[int, list[tuple[str, str | None]]]:
+    """Article id -> the lessons (title, link) citing it: what the app registered as other
+    sources of citations. A reference naming no version counts when `unversioned` (it
+    meant the version current when it was written)."""
+    wanted = {(a.number, a.suffix): a.id for a in articles if not a.is_amendment}
+    found: dict[int, list[tuple[str, str | None]]] = {}
+    for source in current_app.extensions.get("law_citing_sources", []):
+        for title, url, refs in source():
+            hits = {
+                wanted[(ref.article, ref.suffix)]
+                for ref in refs
+                if ref.law == version.law.name
+                and (ref.version == version.label or (ref.version is None and unversioned))
+                and (ref.article, ref.suffix) in wanted
+            }
+            for article_id in hits:
+                found.setdefault(article_id, []).append((title, url))
+    return found
+
+
 @bp.route("/<int:version_id>/articles/<key>")
 @login_required
 def article(version_id: int, key: str):
@@ -304,11 +326,7 @@ def _article_page(version: LawVersion, article: LawArticle):
         after=after,
         path=_part_path(article),
         citing=citing_questions(article) if trainer and not article.is_amendment else None,
-        lessons=[
-            lesson
-            for source in current_app.extensions.get("law_citing_sources", [])
-            for lesson in source(version, article)
-        ]
+        lessons=citing_lessons(version, [article], version.is_current).get(article.id, [])
         if not article.is_amendment
         else [],
         change=change,
@@ -420,10 +438,16 @@ def changes(version_id: int):
         if (row.kind == kind if kind else row.kind != diff.UNCHANGED)
     ]
     counts = {k: sum(1 for r in rows if r.kind == k) for k in (c.kind for c in rows)}
+    previous = db.session.get(LawVersion, version.previous_id)
+    # Lessons citing an article that changed, went or moved (a reference naming no version
+    # was written against the previous one, and now points into this one).
+    affected = [r for r in rows if r.kind != diff.UNCHANGED and r.old_article is not None]
+    lessons = citing_lessons(previous, [r.old_article for r in affected], True)
     return render_template(
         "laws/changes.html",
         version=version,
-        previous=db.session.get(LawVersion, version.previous_id),
+        previous=previous,
+        lessons=[(r, lessons[r.old_article.id]) for r in affected if r.old_article.id in lessons],
         rows=shown,
         counts=counts,
         kind=kind,

@@ -500,3 +500,17 @@ def test_the_article_page_lists_the_lessons_citing_it(app, client, login_as):
     login_as(Role.TRAINER)  # reads the library, does not take lessons: the title alone
     page = client.get(f"/laws/{version.id}/articles/2").text
     assert "示范模块 · 第1课" in page and lesson_url not in page
+
+
+def test_the_changes_page_names_lessons_citing_articles_that_moved(app, client, login_as):
+    from tests.factories import make_module
+
+    import_text()
+    question("第1条")  # for the module's quiz
+    make_module(1, title="示范模块", law_refs=f"{LAW}第3条")  # no version: the current one
+    make_module(1, title="无关模块", law_refs=f"{LAW}第1条")  # unchanged: not named
+    version = import_text(REVISED).version
+    login_as(Role.LEARNER)
+    page = client.get(f"/laws/{version.id}/changes").text
+    assert "示范模块 · 第1课</a>：原第三条移位（现为第四条）" in page
+    assert "无关模块" not in page

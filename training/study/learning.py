@@ -316,10 +316,10 @@ def study_record(user_id: int) -> StudyRecord:
     )
 
 
-def lessons_citing(version, article) -> list[tuple[str, str | None]]:
-    """The published lessons whose 依据 cite `article` of the law `version` (a reference
-    without a version cites the current one): (module · lesson, its page for a learner,
-    else None). The law library's article page asks; the bank does not know lessons."""
+def lesson_citations() -> list[tuple[str, str | None, list]]:
+    """Every published lesson with its 依据 parsed (LawRefDrafts): (module · lesson, its page
+    for a learner, else None, refs). The law library matches them against its articles;
+    the bank does not know lessons."""
     from flask import url_for
     from flask_login import current_user
 
@@ -332,12 +332,7 @@ def lessons_citing(version, article) -> list[tuple[str, str | None]]:
         published = module.published
         for lesson in published.lessons if published else ():
             refs, _ = parse_law_refs(lesson.law_refs or "")
-            if any(
-                ref.law == version.law.name
-                and (ref.version == version.label or (ref.version is None and version.is_current))
-                and (ref.article, ref.suffix) == (article.number, article.suffix)
-                for ref in refs
-            ):
+            if refs:
                 url = url_for("study.lesson", module_id=module.id, key=lesson.key)
-                found.append((f"{published.title} · {lesson.title}", url if reader else None))
+                found.append((f"{published.title} · {lesson.title}", url if reader else None, refs))
     return found
