@@ -32,6 +32,7 @@ A question with an image (Word) is refused by number: its content is not all tex
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from core.spreadsheets import ENCODING_ERROR, MAX_ROWS, decode_text, strip_control
 from question_bank.drafts import (
@@ -104,8 +105,9 @@ _SECTION_HEAD = (
 )
 _SECTION = re.compile(_SECTION_HEAD + r"\s*$")
 _SECTION_PREFIX = re.compile(_SECTION_HEAD)
+# `1.5倍` is a number, not question 1; `2．1804年的…` and `33、2010年…` are questions.
 _QUESTION = re.compile(
-    rf"^(?:第\s*({_D}+)\s*题\s*{_SEP}?|({_D}{{1,6}})\s*{_SEP}(?!{_D})|"
+    rf"^(?:第\s*({_D}+)\s*题\s*{_SEP}?|({_D}{{1,6}})\s*(?:\.(?!{_D})|[．、:：)）])|"
     rf"[【\[]\s*(?:(?:题号|编号|ID|id)\s*[:：]?\s*)?({_D}+)\s*[】\]])\s*(.*)$"
 )
 _TAG = re.compile(rf"^[【\[(（]\s*({_KIND_PATTERN})\s*[】\])）]\s*")
@@ -244,8 +246,7 @@ def parse_lines(lines: list[Line]) -> ParseResult:
         if question.last == "stem":
             question.stem.append(text)
         elif question.last == "option":
-            question.options[-1] += "\n" + text
-            _note(question, "选项跨行")
+            _continue_option(question, text)
         elif question.last in question.fields:
             question.fields[question.last].append(text)
         else:  # text after the answer line that is no field: a new, unnumbered question
@@ -358,6 +359,20 @@ def _add_options(question: _Question, text: str) -> bool:
     return True
 
 
+def _continue_option(question: _Question, text: str) -> None:
+    """A line continuing the last option; the next options may follow on it
+    (`……应当负刑事责任。  B．在刑事责任年龄……`)."""
+    expected = letter(len(question.options))
+    following = next(
+        (m for m in _NEXT_OPTION.finditer(text) if _letter(m[1] or m[2]) == expected), None
+    )
+    head = text[: following.start()] if following else text
+    question.options[-1] += "\n" + head.strip()
+    _note(question, "选项跨行")
+    if following:
+        _add_options(question, text[following.start() :].strip())
+
+
 def _letter(text: str) -> str:
     return unicodedata.normalize("NFKC", text).upper()
 
@@ -436,6 +451,17 @@ class _KeyBlock:
                 question.answer = (key.value, f"文末参考答案「{key.written}」")
 
 
+def _could_be_key(text: str, options: int) -> bool:
+    """Letters in the stem's parentheses are a key only as a key is written: distinct,
+    in order, each an option the question has."""
+    letters = [ch for ch in unicodedata.normalize("NFKC", text).upper() if "A" <= ch <= "Z"]
+    if not letters:
+        return True  # 对/错, √/×
+    indices = [ord(ch) - ord("A") for ch in letters]
+    in_order = all(a < b for a, b in pairwise(indices))
+    return in_order and (options == 0 or indices[-1] < options)
+
+
 def _same_key(first: str, second: str) -> bool:
     letters = parse_answer_letters(first)
     if letters is not None and letters == parse_answer_letters(second):
@@ -471,6 +497,8 @@ def _build(question: _Question) -> tuple[QuestionDraft | None, list[str], list[R
 
     answer_text, rule = question.answer or ("", "")
     in_stem = _STEM_ANSWER.search(stem) if kind != "fill_blank" else None
+    if in_stem and not _could_be_key(in_stem[1], len(question.options)):
+        in_stem = None  # （FCFE）: an abbreviation, not a key
     if in_stem:
         # The key must not stay in the stem learners read: it becomes the blank （ ）.
         stem = stem[: in_stem.start()] + "（ ）" + stem[in_stem.end() :]

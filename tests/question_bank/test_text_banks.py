@@ -213,6 +213,29 @@ A．甲 B．乙
     assert second[1] == "下一题"
 
 
+def test_a_stem_starting_with_a_year_still_starts_a_question():
+    text = "1．第一题\nA．甲 B．乙\n答案：A\n2．1804年的法典是第一部民法典吗？（A）\nA．甲 B．乙\n33、2010年通则生效\nA．甲 B．乙\n答案：B\n"
+    result = read_txt(text)
+    assert [r.draft.stem for r in result.rows] == [
+        "第一题",
+        "1804年的法典是第一部民法典吗？（ ）",
+        "2010年通则生效",
+    ]
+
+
+def test_an_option_over_two_lines_with_the_next_options_after_it():
+    text = "1．以下说法正确的是\nA．第一行\n第二行  B．乙  C．丙\n答案：B\n"
+    assert only(read_txt(text)) == [
+        ("single", "以下说法正确的是", ["第一行\n第二行", "乙", "丙"], [1])
+    ]
+
+
+def test_letters_in_parentheses_that_are_no_key_stay_in_the_stem():
+    text = "1．股权自由现金流（FCFE）为多少\nA．335  B．365  C．375\n答案：C\n"
+    [row] = read_txt(text).rows
+    assert row.draft.stem == "股权自由现金流（FCFE）为多少" and row.draft.answer == [2]
+
+
 def test_gbk_text_with_full_width_numbers_and_separators():
     text = "１．全角题号的题干\r\nＡ．甲\r\nＢ．乙\r\n答案：Ｂ\r\n２．第二题\r\nA.甲 B.乙\r\n答案：A\r\n"
     result = read_txt(text, "gbk")
