@@ -4,9 +4,10 @@ the fingerprint finds.
 Two stems are similar when difflib's ratio of their squashed text (width, case, spaces and
 punctuation ignored, as the fingerprint does) is at least 0.9. Comparing every pair is too
 slow for a 5,000-question file against a large bank, so pairs are first found by their
-character pairs (bigrams): a pair that similar shares at least half of its bigrams
-(Jaccard ≥ 0.5), and prefix filtering finds every pair sharing that many by indexing only
-each stem's rarest bigrams. Only those candidates are compared character by character.
+character pairs (bigrams): a pair that similar shares about half of its bigrams or more
+(Jaccard ≥ 0.5), and candidates are the stems sharing one of their rarest bigrams
+(prefix filtering, capped: see MAX_PREFIX). Only those are compared character by
+character (difflib, after its cheap upper bound).
 
 Same stem, different key: two sources often hold the same question with different keys
 after a law changed. Keys are compared by what they mean (the texts of the correct
@@ -27,6 +28,11 @@ from question_bank.types import TRUE_FALSE_CHOICES, TYPES, letter
 
 THRESHOLD = 0.9
 _CANDIDATE_JACCARD = 0.5
+#: Prefix filtering guarantees every pair only when half of each stem's bigrams are indexed;
+#: that costs tens of seconds on templated banks. The rarest four find near-identical
+#: stems in practice (they share most bigrams, so mostly the same rarest ones) and keep a
+#: 5,000-row preview in seconds; a pair whose rarest bigrams all differ can be missed.
+MAX_PREFIX = 4
 #: per question listed, at most this many similar ones (the most similar first)
 PER_QUESTION = 3
 
@@ -45,18 +51,12 @@ class Similar:
     item: Item  # the question being checked (a file row, or the form's draft)
     other: Item  # an earlier row of the file, or a question in the bank
     similarity: float
+    keys_differ: bool  # the keys mean different things (see key_meaning)
+    exact: bool  # the same fingerprint: an exact duplicate
 
     @property
     def percent(self) -> int:
         return math.floor(self.similarity * 100)
-
-    @property
-    def keys_differ(self) -> bool:
-        return key_meaning(self.item.draft) != key_meaning(self.other.draft)
-
-    @property
-    def exact(self) -> bool:
-        return fingerprint(self.item.draft) == fingerprint(self.other.draft)
 
 
 def key_text(draft: QuestionDraft) -> str:
@@ -97,13 +97,28 @@ def find_similar(
     for position, found in enumerate(grams[: len(against)]):
         for gram in _prefix(found, frequency):
             index[gram].append(position)
+    fingerprints: dict[int, str] = {}
+    meanings: dict[int, tuple] = {}
+
+    def fingerprint_of(position: int) -> str:
+        if position not in fingerprints:
+            fingerprints[position] = fingerprint(everything[position].draft)
+        return fingerprints[position]
+
+    def meaning_of(position: int) -> tuple:
+        if position not in meanings:
+            meanings[position] = key_meaning(everything[position].draft)
+        return meanings[position]
+
     results = []
+    matcher = SequenceMatcher(None, autojunk=False)
     for offset, item in enumerate(items):
         position = len(against) + offset
         prefix = _prefix(grams[position], frequency)
         candidates = {other for gram in prefix for other in index.get(gram, ())}
         matches = []
         a = texts[position]
+        matcher.set_seq2(a)  # what difflib caches: the side that stays
         for other in candidates:
             b = texts[other]
             if 2 * min(len(a), len(b)) < THRESHOLD * (len(a) + len(b)):
@@ -112,11 +127,16 @@ def find_similar(
             union = len(grams[position]) + len(grams[other]) - common
             if common < _CANDIDATE_JACCARD * union:
                 continue
-            ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
-            if ratio >= THRESHOLD:
-                found = Similar(item, everything[other], ratio)
-                if include_exact or not (found.exact and not found.keys_differ):
-                    matches.append(found)
+            matcher.set_seq1(b)
+            if matcher.quick_ratio() < THRESHOLD:  # an upper bound of ratio(), cheaply
+                continue
+            ratio = matcher.ratio()
+            if ratio < THRESHOLD:
+                continue
+            exact = fingerprint_of(position) == fingerprint_of(other)
+            differ = meaning_of(position) != meaning_of(other)
+            if include_exact or not exact or differ:
+                matches.append(Similar(item, everything[other], ratio, differ, exact))
         matches.sort(key=lambda s: (-s.similarity, s.other.row or 0, s.other.question_id or 0))
         results.extend(matches[:PER_QUESTION])
         for gram in prefix:  # later rows are compared with this one too
@@ -127,7 +147,8 @@ def find_similar(
 def _prefix(grams: set[str], frequency: Counter) -> list[str]:
     # Two sets with Jaccard ≥ t share one of the rarest |x| - ceil(t·|x|) + 1 of each.
     ordered = sorted(grams, key=lambda gram: (frequency[gram], gram))
-    return ordered[: len(ordered) - math.ceil(_CANDIDATE_JACCARD * len(ordered)) + 1]
+    length = len(ordered) - math.ceil(_CANDIDATE_JACCARD * len(ordered)) + 1
+    return ordered[: min(length, MAX_PREFIX)]
 
 
 def bank_items(exclude_id: int | None = None) -> list[Item]:
