@@ -127,12 +127,15 @@ def find_similar(
             union = len(grams[position]) + len(grams[other]) - common
             if common < _CANDIDATE_JACCARD * union:
                 continue
-            matcher.set_seq1(b)
-            if matcher.quick_ratio() < THRESHOLD:  # an upper bound of ratio(), cheaply
-                continue
-            ratio = matcher.ratio()
-            if ratio < THRESHOLD:
-                continue
+            if a == b:
+                ratio = 1.0
+            else:
+                matcher.set_seq1(b)
+                if matcher.quick_ratio() < THRESHOLD:  # an upper bound of ratio(), cheaply
+                    continue
+                ratio = matcher.ratio()
+                if ratio < THRESHOLD:
+                    continue
             exact = fingerprint_of(position) == fingerprint_of(other)
             differ = meaning_of(position) != meaning_of(other)
             if include_exact or not exact or differ:

@@ -6,50 +6,28 @@ table read as option lines. Those lines are a numbered bank (formats/numbered.py
 whose header is the bank template's (题型, 题干, 答案 …) is read as the template instead,
 row by row. A question holding a picture or an embedded object is refused by number.
 
-Before python-docx sees the file, the archive is checked as an xlsx is (unpacked size,
-compression ratio), and each XML part is checked by defusedxml for a DTD: Word never
-writes one, and a DTD is how entity expansion and external entities get in. (python-docx's
-own lxml parser does not resolve entities either.)
+The file is opened by core.documents.open_docx, which checks it before python-docx reads
+it (unpacked size, compression ratio, size of the XML, no DTD).
 """
 
-import io
-import zipfile
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
-from docx import Document
 from docx.oxml.ns import qn
 
-from core.spreadsheets import SpreadsheetError, check_archive, strip_control
+from core.documents import DocumentError, open_docx
+from core.spreadsheets import strip_control
 from question_bank.drafts import ParseResult, RowError
 from question_bank.formats.numbered import Line, parse_lines
 from question_bank.formats.template import find_header, parse_table
-
-NOT_DOCX = "文件不是有效的 .docx 文件或已损坏"
-OLD_DOC = "不支持旧版 .doc 文件，请在 Word 中另存为 .docx（Word 文档）后再导入"
-HAS_DTD = "文件中含有文档类型定义（DTD），Word 不会生成这种内容，为安全起见未读取"
-
-#: The document's XML, unpacked: lxml holds about ten times this in memory while reading,
-#: so this keeps a worker within its few hundred MB. A 5,000-question bank has about 5 MB.
-MAX_XML_BYTES = 30 * 1024 * 1024
-TOO_MUCH_XML = "文档正文解压后有 {} MB，超过上限 30 MB（约两万道题），未读取。请分成几个文件上传"
 
 _P, _TBL, _TR, _TC = qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")
 _TEXT = {qn("w:t"): None, qn("w:tab"): "\t", qn("w:br"): "\n", qn("w:cr"): "\n"}
 _OBJECTS = (qn("w:drawing"), qn("w:pict"), qn("w:object"))
 
 
-class _Refused(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
 def parse_docx(data: bytes) -> ParseResult:
     try:
-        document = _open(data)
-    except _Refused as refused:
-        return ParseResult([], [RowError(0, "", refused.message)], [])
+        document = open_docx(data)  # size, ratio and DTD checks first
+    except DocumentError as error:
+        return ParseResult([], [RowError(0, "", error.message)], [])
     numbering = _Numbering(document)
     lines: list[Line] = []
     for element in document.element.body:
@@ -65,43 +43,6 @@ def parse_docx(data: bytes) -> ParseResult:
                     for paragraph in cell.iter(_P):
                         _add_paragraph(lines, paragraph, numbering)
     return parse_lines(lines)
-
-
-def _open(data: bytes):
-    """The document, after the checks; raises _Refused."""
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _Refused(OLD_DOC)
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-            try:
-                check_archive(members)
-            except SpreadsheetError as error:
-                raise _Refused(error.message) from None
-            xml = sum(m.file_size for m in members if m.filename.endswith((".xml", ".rels")))
-            if xml > MAX_XML_BYTES:
-                raise _Refused(TOO_MUCH_XML.format(xml // (1024 * 1024)))
-            for member in members:
-                if member.filename.endswith((".xml", ".rels")):
-                    with archive.open(member) as part:
-                        _refuse_dtd(part)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
-        raise _Refused(NOT_DOCX) from None
-    try:
-        return Document(io.BytesIO(data))
-    except Exception:  # not a Word package, or a damaged part: many kinds of error
-        raise _Refused(NOT_DOCX) from None
-
-
-def _refuse_dtd(part) -> None:
-    # A DTD can only come before the root element: reading up to its start is enough.
-    try:
-        for _ in iterparse(part, events=("start",), forbid_dtd=True):
-            return
-    except DefusedXmlException:
-        raise _Refused(HAS_DTD) from None
-    except Exception:  # not well-formed: python-docx would fail on it too
-        raise _Refused(NOT_DOCX) from None
 
 
 def _add_paragraph(lines: list[Line], paragraph, numbering: "_Numbering") -> None:

@@ -12,20 +12,15 @@ The 宪法's amendment articles (修正案, numbered 第一条 onwards again) ar
 line, and the import refuses a text with any Problem (all or nothing).
 """
 
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 
+from core.documents import DocumentError, open_docx
 from core.spreadsheets import decode_text
 from question_bank.drafts import chinese_number
 
 MAX_LINES = 50_000
-#: unpacked size of a .docx; a 3 MB statute unpacks to a few MB
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
-MAX_RATIO = 100
-_RATIO_FROM_BYTES = 1024 * 1024
 
 MAIN = ""  #: the series of the statute's own articles
 AMENDMENTS = "修正案"  #: the series of the 宪法's amendment articles
@@ -176,23 +171,12 @@ def read_lines(data: bytes, filename: str) -> tuple[list[str], str, list[Problem
 
 
 def _docx_lines(data: bytes) -> tuple[list[str], str, list[Problem]]:
-    from docx import Document  # only Word files need it
     from docx.oxml.ns import qn
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
-        return [], "段", [Problem(0, "文件不是有效的 .docx 文件或已损坏")]
-    if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES or any(
-        m.file_size > _RATIO_FROM_BYTES and m.file_size > MAX_RATIO * max(m.compress_size, 1)
-        for m in members
-    ):
-        return [], "段", [Problem(0, "文件解压后过大或压缩比异常，疑似压缩炸弹，未读取")]
-    try:
-        document = Document(io.BytesIO(data))
-    except Exception:  # a damaged part surfaces as many kinds of error from zipfile/XML/docx
-        return [], "段", [Problem(0, "文件不是有效的 .docx 文件或已损坏")]
+        document = open_docx(data)  # size, ratio and DTD checks first
+    except DocumentError as error:
+        return [], "段", [Problem(0, error.message)]
     body = document.element.body
     problems = []
     # Where each problem sits: the body's paragraphs are numbered as read below.

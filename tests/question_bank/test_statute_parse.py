@@ -196,3 +196,22 @@ def test_word_files_with_tables_or_tracked_changes_are_refused_naming_where():
     tracked = parse_statute(docx_bytes(lines, tracked=True), "a.docx")
     assert [(p.line, "1 处修订标记" in p.message) for p in tracked.problems] == [(3, True)]
     assert tracked.unit == "段"
+
+
+def test_a_statute_in_word_goes_through_the_one_safe_opener():
+    """core.documents.open_docx: a DTD (entity expansion, external entities) is refused."""
+    import io
+    import zipfile
+
+    from core.documents import HAS_DTD
+
+    data = docx_bytes(["某某法", "第一条　甲。"])
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "word/document.xml":
+                content = content.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY e "e">]>', 1)
+            target.writestr(item, content)
+    assert HAS_DTD in _problems_bytes(buffer.getvalue(), "a.docx")

@@ -10,9 +10,10 @@ import pytest
 from docx import Document
 from PIL import Image
 
+from core.documents import HAS_DTD, NOT_DOCX, OLD_DOC
 from question_bank import formats
 from question_bank.formats.numbered import NOTHING_READ, parse_numbered
-from question_bank.formats.word import HAS_DTD, NOT_DOCX, OLD_DOC, parse_docx
+from question_bank.formats.word import parse_docx
 
 
 def read_txt(text: str, encoding: str = "utf-8"):
