@@ -396,3 +396,24 @@ def test_article_mentions_in_a_lesson_link_to_the_version_its_basis_names(client
     assert all("version=2018" in href for href in cites)
     assert "paragraph=2" in cites[1]
     assert "&lt;b&gt;不是标签&lt;/b&gt;" in body_html and "<code>宪法第6条</code>" in body_html
+
+
+def test_a_retired_module_leaves_the_program_page_but_for_those_who_started_it(
+    client, login_as, bank, make_user
+):
+    kept, retired = make_module(title="保留的模块"), make_module(title="停用的模块")
+    program = modules.save_program(SYSTEM, modules.ProgramData("课程", "", [kept.id, retired.id]))
+    modules.publish_program(SYSTEM, program)
+    reader = make_user()
+    _read_all(reader, retired)
+    modules.retire_module(SYSTEM, retired)
+    db.session.commit()
+    login_as(Role.LEARNER)
+    page = client.get(f"/study/programs/{program.id}").text
+    assert "保留的模块" in page and "停用的模块" not in page
+    client.post("/logout")
+    client.post("/login", data={"login": reader.login, "password": "Passw0rd!"})
+    assert "停用的模块" in client.get(f"/study/programs/{program.id}").text
+    assert "第1课" in client.get(f"/study/modules/{retired.id}/lessons/1").text
+    refused = client.post(f"/study/modules/{retired.id}/quiz", follow_redirects=True)
+    assert "考试未发布或已结束" in refused.text  # its quiz closed with it

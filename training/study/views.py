@@ -296,6 +296,8 @@ def program(program_id: int):
     return render_template(
         "study/program.html",
         program=program,
+        # A module retired since is shown only to those who started it.
+        shown=[m for m in program.modules if learning.visible(current_user, m)],
         done=learning.program_completion(current_user.id, program.id),
         completed=learning.completed_module_ids(current_user.id),
     )
