@@ -205,8 +205,11 @@ def start_quiz(user: User, module: StudyModule, now: datetime, rng: random.Rando
         .select_from(BatchMember)
         .where(BatchMember.batch_id == batch.id, BatchMember.user_id == user.id)
     ):
-        db.session.add(BatchMember(batch_id=batch.id, user_id=user.id))
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(BatchMember(batch_id=batch.id, user_id=user.id))
+        except IntegrityError:  # joined from another tab meanwhile
+            pass
     try:
         return attempts.start_attempt(user, exam, now, rng)
     except attempts.ExamError as error:
