@@ -175,7 +175,7 @@ def test_the_paper_json(client, attempt_id, questions):
     }
     assert paper["attempt_id"] == attempt_id and paper["status"] == "in_progress"
     assert paper["deadline"] - paper["server_now"] == pytest.approx(3600 * 1000, abs=2000)
-    assert paper["remaining_seconds"] in (3599, 3600)
+    assert 3590 <= paper["remaining_seconds"] <= 3600  # seconds pass on a busy machine
     assert [item["position"] for item in paper["items"]] == [1, 2, 3, 4, 5]
     by_question = items_by_question(attempt_id)
     for question in questions.values():
@@ -201,7 +201,7 @@ def test_saving_answers(client, attempt_id):
     saved = save(client, attempt_id, item, [0], 10)
     assert saved.status_code == 200
     assert saved.json["saved"] is True and saved.json["seq"] == 10
-    assert saved.json["remaining_seconds"] in (3599, 3600)
+    assert 3590 <= saved.json["remaining_seconds"] <= 3600
     stale = save(client, attempt_id, item, [1], 9)
     assert stale.status_code == 200 and stale.json["seq"] == 10
     db.session.expire_all()
