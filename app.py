@@ -36,6 +36,7 @@ from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
 from training.study import audit_labels as study_audit_labels
 from training.study import learning as study_learning
+from training.study import reviews as study_reviews
 from training.study import views as study_views
 
 
@@ -164,6 +165,9 @@ def configure_blueprints(app: Flask) -> None:
     # What else cites an article, for the law library's article pages (question_bank does
     # not know training): the study modules' lessons.
     app.extensions["law_citing_sources"] = [study_learning.lesson_citations]
+    # What else a law revision puts under review besides questions: the lessons citing a
+    # changed, removed or renumbered article (each listener returns how many it flagged).
+    app.extensions["law_revision_listeners"] = [study_reviews.flag_lessons]
     # The bank and the law library (which lists the questions citing an article) are
     # closed to anyone writing an exam.
     for blueprint in (bank_views.bp, law_views.bp):

@@ -518,6 +518,8 @@ def confirm_import(token: str):
     )
     if version.previous_id:
         message += result.summary_line() + f"；{len(result.moved)} 道试题已随新版本改引。"
+        if result.flagged_elsewhere:
+            message += f"引用改动条文的 {result.flagged_elsewhere} 课学习课程待复核。"
     elif result.flagged_without_diff:
         message += f"原版本没有文本，无法逐条比较：{result.flagged} 道试题待复核。"
     flash(message, "success")

@@ -96,6 +96,8 @@ def import_command(paths: tuple[Path, ...], law_name: str | None, label: str | N
         db.session.commit()
         if result.version.previous_id or result.flagged_without_diff:
             click.echo(_impact_line(result))
+        if result.flagged_elsewhere:
+            click.echo(f"待复核学习课程 {result.flagged_elsewhere}")
         broken = broken_citations(result.version)
         if broken:
             click.echo(f"题库中有 {len(broken)} 处引用了本版本中不存在的条款：", err=True)

@@ -132,6 +132,7 @@ EXPECTED_ACCESS = {
     "study.preview_lesson": TRAINERS,
     "study.publish_module": TRAINERS,
     "study.retire_module": TRAINERS,
+    "study.confirm_review": TRAINERS,
     "study.new_program": TRAINERS,
     "study.edit_program": TRAINERS,
     "study.publish_program": TRAINERS,
@@ -202,6 +203,7 @@ def _study_values() -> dict:
         "module_id": module.id,
         "number": module.current_number,
         "program_id": program.id,
+        "review_id": 1,
     }
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -14,6 +15,7 @@ from core import clock
 from core.audit import Actor, record
 from core.errors import ServiceError
 from core.extensions import db
+from question_bank import drafts
 from question_bank.bank import (
     CitationLookup,
     _new_version,
@@ -100,6 +102,8 @@ class LawImportResult:
     moved: list[int] = field(default_factory=list)
     #: the whole-law fallback of a revision whose previous version has no text
     flagged_without_diff: bool = False
+    #: what the app's revision listeners flagged besides questions (study lessons)
+    flagged_elsewhere: int = 0
 
     def summary_line(self) -> str:
         c = self.counts
@@ -256,10 +260,66 @@ def main_articles(version_id: int) -> list[LawArticle]:
     )
 
 
+@dataclass(frozen=True)
+class ArticleFate:
+    """What a revision did to one article of the version before it."""
+
+    kind: str
+    #: 修改 / 删除 / 移位 / 原文中没有 (an article the old text lacks)
+    label: str
+    old_key: str | None = None
+    new_number: int | None = None
+    new_suffix: int = 0
+
+    @property
+    def new_key(self) -> str | None:
+        if self.new_number is None:
+            return None
+        return f"{self.new_number}-{self.new_suffix}" if self.new_suffix else str(self.new_number)
+
+
+MISSING = ArticleFate("missing", "原文中没有")
+
+
+@dataclass
+class LawRevision:
+    """A new version's diff against the one before, as the revision listeners the app
+    registers (`app.extensions["law_revision_listeners"]`) see it: the bank does not know
+    what else cites a law (study lessons), so it hands each listener this and the actor."""
+
+    law_name: str
+    old_label: str
+    new_label: str
+    old_version_id: int
+    new_version_id: int
+    fates: dict[tuple[int, int], ArticleFate]
+
+    def cites_old(self, ref: LawRefDraft, unversioned: bool = False) -> bool:
+        """`ref` names the version before (or, when `unversioned`, no version: it was
+        written against the version current then)."""
+        wanted = (self.old_label, None) if unversioned else (self.old_label,)
+        return ref.law == self.law_name and ref.version in wanted
+
+    def fate(self, ref: LawRefDraft) -> ArticleFate:
+        return self.fates.get((ref.article, ref.suffix), MISSING)
+
+    def describe(self, ref: LawRefDraft) -> str | None:
+        """Why a reference to the version before needs review, or None (article unchanged)."""
+        fate = self.fate(ref)
+        if fate.kind == diff.UNCHANGED:
+            return None
+        where = ""
+        if fate.kind == diff.RENUMBERED:
+            suffix = f"之{drafts.chinese_numeral(fate.new_suffix)}" if fate.new_suffix else ""
+            where = f"→第{fate.new_number}条{suffix}"
+        return f"{ref.place}{fate.label}{where}"
+
+
 def _apply_revision(actor: Actor, version: LawVersion, result: LawImportResult) -> None:
     """Diff the new version against the previous one, store the diff, then: questions
     citing only unchanged articles move to the new version (a new question version each);
-    those citing a changed, removed or renumbered article are flagged for review."""
+    those citing a changed, removed or renumbered article are flagged for review; then
+    the app's revision listeners review what else cites the law."""
     old, new = main_articles(version.previous_id), main_articles(version.id)
     matches = diff.diff_articles(
         [((a.number, a.suffix), a.text) for a in old],
@@ -280,24 +340,30 @@ def _apply_revision(actor: Actor, version: LawVersion, result: LawImportResult) 
     db.session.flush()
     result.counts = Counter({kind.value: 0 for kind in ArticleChangeKind})
     result.counts.update(match.kind for match in matches)
-    fate = {
-        (old[m.old].number, old[m.old].suffix): (m, new[m.new] if m.new is not None else None)
-        for m in matches
-        if m.old is not None
-    }
     previous = db.session.get(LawVersion, version.previous_id)
+    fates = {}
+    for m in matches:
+        if m.old is None:
+            continue
+        before = old[m.old]
+        after = new[m.new] if m.new is not None else None
+        fates[(before.number, before.suffix)] = ArticleFate(
+            m.kind,
+            ArticleChangeKind(m.kind).label,
+            f"{before.number}-{before.suffix}" if before.suffix else str(before.number),
+            after.number if after is not None else None,
+            after.suffix if after is not None else 0,
+        )
+    revision = LawRevision(
+        previous.law.name, previous.label, version.label, previous.id, version.id, fates
+    )
     for question in _active_questions_citing(previous.id):
         draft = current_draft(question)
-        affected = []
-        for ref in draft.law_refs:
-            if ref.law != previous.law.name or ref.version != previous.label:
-                continue
-            match, target = fate.get((ref.article, ref.suffix), (None, None))
-            if match is None:
-                affected.append(f"{ref.place}原文中没有")
-            elif match.kind != diff.UNCHANGED:
-                where = f"→第{target.number}条" if match.kind == diff.RENUMBERED else ""
-                affected.append(f"{ref.place}{ArticleChangeKind(match.kind).label}{where}")
+        affected = [
+            why
+            for ref in draft.law_refs
+            if revision.cites_old(ref) and (why := revision.describe(ref))
+        ]
         if affected:
             question.status = QuestionStatus.NEEDS_REVIEW.value
             note = f"《{previous.law.name}》{version.label}：{'、'.join(affected)}，请核对"
@@ -327,6 +393,9 @@ def _apply_revision(actor: Actor, version: LawVersion, result: LawImportResult) 
             lookup,
         )
         result.moved.append(question.id)
+    db.session.flush()
+    for listener in current_app.extensions.get("law_revision_listeners", []):
+        result.flagged_elsewhere += listener(actor, revision)
     db.session.flush()
 
 
@@ -415,6 +484,8 @@ class Impact:
     flagged: int
     moved: int
     flagged_without_diff: bool
+    #: lessons the app's revision listeners would flag
+    flagged_elsewhere: int = 0
 
     def summary_line(self) -> str:
         return LawImportResult.summary_line(self)  # type: ignore[arg-type]
@@ -428,7 +499,11 @@ def preview_impact(actor: Actor, plan: LawImportPlan) -> Impact | None:
     with db.session.begin_nested() as savepoint:
         result = commit_law_import(actor, plan)
         impact = Impact(
-            Counter(result.counts), result.flagged, len(result.moved), result.flagged_without_diff
+            Counter(result.counts),
+            result.flagged,
+            len(result.moved),
+            result.flagged_without_diff,
+            result.flagged_elsewhere,
         )
         savepoint.rollback()
     # The plan's objects were expired by the rollback; load them again for the caller.

@@ -29,6 +29,9 @@ LABELS = Labels(
         "study.program.save": "保存学习课程",
         "study.program.publish": "发布学习课程",
         "study.program.retire": "停用学习课程",
+        "study.lesson.review_flag": "法律修订：课程待复核",
+        "study.lesson.review_confirm": "确认课程复核（依据改引新版本）",
+        "study.lesson.review_publish": "发布修改后的课程，结束复核",
     },
     objects={
         "study_module": ObjectKind("学习模块", names=module_names),
@@ -37,6 +40,7 @@ LABELS = Labels(
     details={
         "version": Detail("版本"),
         "lessons": Detail("课程数"),
+        "lesson_key": Detail("课程编号"),
         "modules": Detail("模块", refers_to="study_module"),
     },
 )

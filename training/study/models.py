@@ -243,3 +243,35 @@ class ProgramCompletion(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("study_programs.id"))
     completed_at: Mapped[datetime]
+
+
+class LessonReview(db.Model):
+    """A lesson a law revision put under review (待复核): its module's current version
+    cited an article that the revision changed, removed or renumbered. The module stays
+    as it is (published ones stay offered); the row goes when a trainer confirms the
+    lesson or publishes a version that edits it, and the audit log keeps both."""
+
+    __tablename__ = "study_lesson_reviews"
+    __table_args__ = (
+        UniqueConstraint(
+            "module_id", "lesson_key", "law_version_id", name="uq_study_lesson_reviews_lesson"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("study_modules.id"), index=True)
+    lesson_key: Mapped[int]
+    #: the module version whose lesson was flagged
+    module_number: Mapped[int]
+    #: the law's new version, and the one before it (the lesson cited that one)
+    law_version_id: Mapped[int] = mapped_column(ForeignKey("law_versions.id"))
+    previous_law_version_id: Mapped[int] = mapped_column(ForeignKey("law_versions.id"))
+    law_name: Mapped[str] = mapped_column(String(100))
+    old_label: Mapped[str] = mapped_column(String(50))
+    new_label: Mapped[str] = mapped_column(String(50))
+    #: each reference needing review: {"article", "suffix", "why", "old_key", "new_key"}
+    #: (new_key None: the article is gone from the new version)
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    flagged_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+
+    module: Mapped[StudyModule] = relationship()

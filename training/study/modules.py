@@ -7,7 +7,7 @@ Functions flush; the request commits once. Every change is audited.
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -21,8 +21,10 @@ from question_bank.drafts import format_law_refs, parse_law_refs
 from training.exams import setup, sittings
 from training.exams.models import Exam, ExamKind, ExamStatus, ReviewPolicy
 from training.exams.setup import BlueprintData, ExamData, SectionData
+from training.study import reviews
 from training.study.models import (
     Lesson,
+    LessonReview,
     ModuleVersion,
     Program,
     ProgramModule,
@@ -362,7 +364,35 @@ def publish_module(
         summary=f"{version.title} 第{version.number}版",
         detail={"version": version.number},
     )
+    reviews.clear_edited(actor, module, version)
     return version
+
+
+def confirm_lesson_review(actor: Actor, module: StudyModule, review_id: int) -> ModuleVersion:
+    """The trainer checked a flagged lesson against the revised law and it still holds:
+    a new version whose lesson cites the new version (renumbered articles by their new
+    number), and the review is settled. Like any new version, learners get it once
+    published."""
+    _editable(module)
+    review = db.session.get(LessonReview, review_id)
+    if review is None or review.module_id != module.id:
+        raise StudyError("该待复核提醒不存在或已处理。")
+    lesson = module.current.lesson(review.lesson_key)
+    if lesson is None:
+        raise StudyError("该课程已不在模块的当前版本中，发布当前版本即可结束复核。")
+    law_refs, problem = reviews.confirmed_refs(review, lesson)
+    if problem:
+        raise StudyError(problem)
+    data = replace(lesson_data_of(lesson), law_refs=law_refs)
+    _, version = save_lesson(actor, module, data, lesson.key)
+    reviews.clear(
+        actor,
+        review,
+        "study.lesson.review_confirm",
+        f"{module.current.title} · {lesson.title}",
+        f"确认课程内容仍然成立，依据改引新版本（第{module.current_number}版）",
+    )
+    return version or module.current
 
 
 def retire_module(actor: Actor, module: StudyModule) -> None:

@@ -14,7 +14,7 @@ from core.roles import Role, role_required
 from core.web import current_actor
 from question_bank.drafts import parse_law_refs
 from question_bank.law_links import cite_url, link_mentions
-from training.study import learning, modules
+from training.study import learning, modules, reviews
 from training.study.forms import LessonForm, ModuleForm, ProgramForm
 from training.study.markdown import render
 from training.study.models import Program, StudyModule
@@ -54,6 +54,7 @@ def manage():
         "study/manage.html",
         modules=modules.all_modules(),
         programs=modules.all_programs(),
+        under_review=reviews.modules_under_review(),
         form=EmptyForm(),
     )
 
@@ -77,7 +78,12 @@ def new_module():
 @trainer_required
 def module_detail(module_id: int):
     module = _module_or_404(module_id)
-    return render_template("study/module_detail.html", module=module, form=EmptyForm())
+    return render_template(
+        "study/module_detail.html",
+        module=module,
+        reviews=reviews.open_reviews(module),
+        form=EmptyForm(),
+    )
 
 
 @bp.route("/manage/modules/<int:module_id>/edit", methods=["GET", "POST"])
@@ -166,6 +172,17 @@ def preview_lesson(module_id: int, number: int, key: int):
     lesson = version.lesson(key) or abort(404)
     return render_template(
         "study/lesson.html", module=module, version=version, lesson=lesson, preview=True
+    )
+
+
+@bp.post("/manage/modules/<int:module_id>/reviews/<int:review_id>/confirm")
+@trainer_required
+def confirm_review(module_id: int, review_id: int):
+    module = _module_or_404(module_id)
+    return button_action(
+        lambda: modules.confirm_lesson_review(current_actor(), module, review_id),
+        "已确认：课程依据已改引新版本，生成新版本；发布后学员看到新的依据。",
+        url_for("study.module_detail", module_id=module.id),
     )
 
 
