@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from itertools import chain
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from core.extensions import db
+from question_bank.bank import search_key
 from question_bank.drafts import QuestionDraft, fingerprint, squash
 from question_bank.models import Question, QuestionStatus, QuestionVersion, is_current_version
 from question_bank.types import TRUE_FALSE_CHOICES, TYPES, letter
@@ -161,8 +162,8 @@ def _prefix(grams: set[str], frequency: Counter) -> list[str]:
     return ordered[: min(length, MAX_PREFIX)]
 
 
-def bank_items(exclude_id: int | None = None) -> list[Item]:
-    """The current version of every question not retired."""
+def bank_items(exclude_id: int | None = None, *conditions) -> list[Item]:
+    """The current version of every question not retired (that meets `conditions`)."""
     stmt = (
         select(
             Question.id,
@@ -173,7 +174,7 @@ def bank_items(exclude_id: int | None = None) -> list[Item]:
             QuestionVersion.blanks,
         )
         .join(QuestionVersion, is_current_version())
-        .where(Question.status != QuestionStatus.RETIRED.value)
+        .where(Question.status != QuestionStatus.RETIRED.value, *conditions)
         .order_by(Question.id)
     )
     if exclude_id is not None:
@@ -185,6 +186,29 @@ def bank_items(exclude_id: int | None = None) -> list[Item]:
     ]
 
 
+#: pieces of a stem looked up in the bank's search text to find the candidates of one draft
+STEM_PIECES = 8
+
+
 def similar_in_bank(draft: QuestionDraft, exclude_id: int | None = None) -> list[Similar]:
-    """Questions in the bank whose stems read nearly as `draft`'s, for the question form."""
-    return find_similar([Item(draft)], bank_items(exclude_id), include_exact=True)
+    """Questions in the bank whose stems read nearly as `draft`'s, for the question form.
+
+    Reading the whole bank took seconds at 20,000 questions, on every save. A stem at least
+    90% like this one shares most of its three-character pieces, so the candidates are the
+    questions whose search text holds one of STEM_PIECES pieces spread over the stem
+    (PostgreSQL answers that from the search text's trigram index), and exact duplicates."""
+    pieces = _stem_pieces(draft.stem)
+    matches = [Question.search_text.contains(piece, autoescape=True) for piece in pieces]
+    candidates = bank_items(exclude_id, or_(Question.fingerprint == fingerprint(draft), *matches))
+    return find_similar([Item(draft)], candidates, include_exact=True)
+
+
+def _stem_pieces(stem: str) -> list[str]:
+    """Three-character runs of the stem's search form with no space or punctuation in them,
+    evenly spread."""
+    text = search_key(stem)
+    pieces = [text[i : i + 3] for i in range(len(text) - 2) if len(squash(text[i : i + 3])) == 3]
+    if len(pieces) <= STEM_PIECES:
+        return pieces
+    step = len(pieces) / STEM_PIECES
+    return [pieces[int(n * step)] for n in range(STEM_PIECES)]

@@ -261,6 +261,27 @@ def test_saving_a_question_like_one_in_the_bank_warns_first(client, trainer):
     assert saved.status_code == 302 and question_count() == 2
 
 
+def test_a_stem_a_word_apart_is_found_among_many_in_the_bank(client, trainer):
+    """The form looks up candidates by pieces of the stem, not by reading the whole bank."""
+    for number in range(30):
+        bank.add_question(SYSTEM, draft(f"第{number}号无关试题：政府信息公开的期限是多少？", [0]))
+    bank.add_question(SYSTEM, draft("根据行政处罚法，行政处罚的追责时效一般为几年？", [1]))
+    db.session.commit()
+    form = {
+        "type": "single",
+        "stem": "根据行政处罚法,行政处罚的追责时效通常为几年?",
+        "choice_a": "一年",
+        "choice_b": "二年",
+        "choice_c": "三年",
+        "single_answer": "B",
+        "difficulty": "",
+    }
+    warned = client.post("/bank/new", data=form)
+    assert warned.status_code == 200, warned.status_code
+    warning = warned.text.split('data-part="similar-warning"')[1].split("</section>")[0]
+    assert "追责时效一般为几年" in warning and "无关试题" not in warning
+
+
 def test_a_new_question_unlike_any_other_saves_at_once(client, trainer):
     bank.add_question(SYSTEM, draft("行政处罚的追责时效一般为几年？", [1]))
     db.session.commit()
