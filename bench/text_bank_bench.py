@@ -27,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
 from docx import Document
+from import_bench import drop_database, fresh_database  # bench/ is the script's path
 
 ROOT = Path(__file__).resolve().parents[1]
 FLASK = [sys.executable, "-m", "flask", "--app", "app"]
@@ -180,22 +180,6 @@ def run_measured(args, env) -> tuple[subprocess.CompletedProcess, float, float]:
         errors.seek(0)
         result = subprocess.CompletedProcess(args, process.returncode, stdout, errors.read())
     return result, seconds, usage.ru_maxrss / 1024
-
-
-def fresh_database(kind: str, postgres: str | None, workdir: Path, number: int) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir / f'bench{number}.db'}"
-    name = f"xuefa_textbench_{os.getpid()}_{number}"
-    with psycopg.connect(postgres, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name}")
-        connection.execute(f"CREATE DATABASE {name}")
-    return postgres.rsplit("/", 1)[0] + "/" + name
-
-
-def drop_database(url: str, postgres: str | None) -> None:
-    if url.startswith("postgresql"):
-        with psycopg.connect(postgres, autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]}")
 
 
 def main() -> None:
