@@ -34,6 +34,7 @@ from training.exams import cli as exam_cli
 from training.exams import manage_views
 from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
+from training.reports import views as report_views
 from training.study import audit_labels as study_audit_labels
 from training.study import learning as study_learning
 from training.study import reviews as study_reviews
@@ -160,6 +161,7 @@ def configure_blueprints(app: Flask) -> None:
         exam_views,
         manage_views,
         study_views,
+        report_views,
     ):
         app.register_blueprint(module.bp)
     # What else cites an article, for the law library's article pages (question_bank does

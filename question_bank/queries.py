@@ -169,3 +169,12 @@ def law_refs_problem(refs: list) -> str | None:
     of its text when the text is imported; None when every one resolves. Registers nothing."""
     _, error = CitationLookup().resolve(refs)
     return error
+
+
+def versions_by_id(version_ids: Iterable[int]) -> dict[int, QuestionVersion]:
+    """The question versions whose ids are given, by id (for reports on papers)."""
+    wanted = list(version_ids)
+    if not wanted:
+        return {}
+    rows = db.session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(wanted)))
+    return {version.id: version for version in rows}

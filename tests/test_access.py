@@ -121,6 +121,8 @@ EXPECTED_ACCESS = {
     "manage.export_results": ADMINS,
     "manage.outage_list": ADMINS,
     "manage.reopen_attempt": ADMINS,
+    "reports.item_analysis_page": TRAINERS,
+    "reports.question_report": TRAINERS,
     "study.manage": TRAINERS,
     "study.new_module": TRAINERS,
     "study.module_detail": TRAINERS,

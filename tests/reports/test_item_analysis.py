@@ -1,0 +1,186 @@
+"""Item analysis of a real exam: the attempts chosen (first, best, all), the figures read
+from the papers, the choices counted, the cache and its invalidation, and the pages."""
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from core import clock
+from core.audit import SYSTEM
+from core.extensions import db
+from core.roles import Role
+from question_bank import bank
+from question_bank.item_statistics import ItemScores, paper_statistics
+from tests.factories import GRACE, add_batch, add_questions, make_exam
+from training.exams import attempts, regrade
+from training.reports import item_analysis
+
+RIGHT, WRONG = [0], [1]
+# Who gets which of the four 判断 right (1) or wrong (0): the first three columns are
+# the hand-computed matrix of tests/question_bank/test_item_statistics.py; everyone gets
+# the fourth right, so it is flagged too easy.
+PATTERNS = {
+    "甲": (1, 1, 1, 1),
+    "乙": (1, 1, 0, 1),
+    "丙": (1, 0, 1, 1),
+    "丁": (1, 0, 0, 1),
+    "戊": (0, 0, 0, 1),
+}
+
+
+def sit(user, exam, marks, submit=True):
+    """`user` answers the i-th question (by id) right when marks[i] is 1."""
+    attempt = attempts.start_attempt(user, exam, clock.now(), random.Random(0))
+    db.session.flush()
+    order = sorted(item.question_version.question_id for item in attempt.items)
+    for seq, item in enumerate(attempt.items, start=1):
+        mark = marks[order.index(item.question_version.question_id)]
+        saved = attempts.save_answer(
+            user.id, attempt.id, item.id, RIGHT if mark else WRONG, seq, clock.now(), GRACE
+        )
+        assert saved.saved
+    if submit:
+        attempts.submit(attempt, clock.now(), "candidate")
+    db.session.commit()
+    return attempt
+
+
+@pytest.fixture
+def sat(law, make_user):
+    questions = add_questions("true_false", 4)
+    people = {name: make_user(name=name) for name in PATTERNS}
+    exam = make_exam(
+        sections=[("true_false", 4, 1)],
+        pass_mark=Decimal(2),
+        grade_bands=[],
+        attempts_allowed=2,
+        retake_after_pass=True,
+        roster=list(people.values()),
+    )
+    for name, marks in PATTERNS.items():
+        sit(people[name], exam, marks)
+    return exam, questions, people
+
+
+def expected(patterns):
+    names = list(patterns)
+    return paper_statistics(
+        ItemScores(column, 1, {name: patterns[name][column] for name in names})
+        for column in range(4)
+    )
+
+
+def figures(paper) -> list:
+    """Every item's count, facility, discrimination and efficiency in one flat list (-1
+    for none), and then every item's flags."""
+    numbers = [
+        -1 if value is None else value
+        for item in paper.items
+        for value in (item.count, item.facility, item.discrimination, item.efficiency)
+    ]
+    return numbers + [flag for item in paper.items for flag in item.flags]
+
+
+def test_first_attempts_give_the_hand_computed_figures(sat):
+    exam, questions, _people = sat
+    analysis = item_analysis.analyse_exam(exam)
+    want = expected(PATTERNS)
+    assert analysis.which == "first" and analysis.paper.count == 5
+    assert figures(analysis.paper) == pytest.approx(figures(want))
+    assert analysis.paper.alpha == pytest.approx(want.alpha)
+    assert analysis.paper.standard_error == pytest.approx(want.standard_error)
+    assert [row.question_id for row in analysis.rows] == [q.id for q in questions]
+    assert [row.question_id for row in analysis.flagged] == [questions[3].id]
+    # How the choices were picked: question one, 正确 by four and 错误 by one.
+    first = analysis.rows[0].choices
+    assert [(c.text, c.count, c.correct) for c in first] == [
+        ("正确", 4, True),
+        ("错误", 1, False),
+        ("未作答", 0, False),
+    ]
+
+
+def test_first_best_and_all_attempts(sat):
+    exam, _questions, people = sat
+    sit(people["戊"], exam, (1, 1, 1, 1))  # a retake, all right
+    first = item_analysis.analyse_exam(exam, "first")
+    best = item_analysis.analyse_exam(exam, "best")
+    every = item_analysis.analyse_exam(exam, "all")
+    assert (first.paper.count, best.paper.count, every.paper.count) == (5, 5, 6)
+    assert figures(first.paper) == pytest.approx(figures(expected(PATTERNS)))
+    assert figures(best.paper) == pytest.approx(figures(expected(PATTERNS | {"戊": (1, 1, 1, 1)})))
+    assert every.paper.items[0].facility == pytest.approx(5 / 6)
+
+
+def test_the_cache_is_kept_until_a_submission_or_a_regrade(sat, make_user):
+    exam, questions, _people = sat
+    analysis = item_analysis.analyse_exam(exam)
+    assert item_analysis.analyse_exam(exam) is analysis
+
+    newcomer = make_user(name="己")
+    add_batch(exam, [newcomer])
+    attempt = sit(newcomer, exam, (1, 1, 1, 1), submit=False)
+    assert item_analysis.analyse_exam(exam) is analysis  # an open attempt changes nothing
+    attempts.submit(attempt, clock.now(), "candidate")
+    db.session.commit()
+    after_submit = item_analysis.analyse_exam(exam)
+    assert after_submit.paper.count == 6
+
+    # The second question's key corrected to 错误: three of the six had it right before.
+    draft = bank.current_draft(questions[1])
+    draft.answer = [1]
+    bank.edit_question(SYSTEM, questions[1], draft, "更正答案")
+    db.session.commit()
+    regrade.apply_regrade(SYSTEM, exam, questions[1].id)
+    db.session.commit()
+    regraded = item_analysis.analyse_exam(exam)
+    assert regraded is not after_submit
+    assert after_submit.paper.items[1].facility == pytest.approx(3 / 6)
+    assert regraded.paper.items[1].facility == pytest.approx(3 / 6)
+    assert regraded.rows[1].version_number == 2
+    assert [c.correct for c in regraded.rows[1].choices] == [False, True, False]
+
+
+def test_the_page_shows_sample_size_warning_flags_and_edit_links(sat, client, login_as):
+    exam, questions, _people = sat
+    login_as(Role.TRAINER)
+    page = client.get(f"/reports/exams/{exam.id}/items")
+    assert page.status_code == 200
+    text = page.text
+    assert "data-sample>5<" in text and "data-small-sample" in text
+    assert "过易（难度系数 &gt; 0.9）" in text
+    assert f"/bank/{questions[3].id}/edit" in text
+    assert f"/bank/{questions[0].id}/edit" not in text  # nothing to fix there
+    assert "0.80" in text  # question one's facility
+
+    refused = client.get(f"/reports/exams/{exam.id}/items?which=everyone")
+    assert refused.status_code == 200 and "已按每人第一次作答统计" in refused.text
+
+
+def test_an_exam_without_attempts_says_so(law, client, login_as):
+    add_questions("true_false", 2)
+    exam = make_exam(sections=[("true_false", 2, 1)], pass_mark=Decimal(1), grade_bands=[])
+    login_as(Role.TRAINER)
+    page = client.get(f"/reports/exams/{exam.id}/items")
+    assert page.status_code == 200 and "还没有已交卷的答卷" in page.text
+    assert client.get("/reports/exams/999/items").status_code == 404
+
+
+def test_a_question_across_every_exam_that_used_it(sat, make_user, client, login_as):
+    exam, questions, _people = sat
+    other = make_exam(sections=[("true_false", 4, 1)], pass_mark=Decimal(2), grade_bands=[])
+    person = make_user(name="庚")
+    add_batch(other, [person])
+    sit(person, other, (0, 1, 1, 1))
+    uses = item_analysis.question_across_exams(questions[0].id)
+    assert [(use.exam.id, [row.stats.facility for row in use.rows]) for use in uses] == [
+        (other.id, [0.0]),
+        (exam.id, [pytest.approx(0.8)]),
+    ]
+    login_as(Role.TRAINER)
+    page = client.get(f"/reports/questions/{questions[0].id}")
+    assert page.status_code == 200
+    assert page.text.count("data-exam=") == 2 and "样本 1 份" in page.text
+    unused = add_questions("single", 1)[0]
+    assert "还没有哪场考试" in client.get(f"/reports/questions/{unused.id}").text

@@ -1,0 +1,1 @@
+"""Reports: dashboards, pass rates and the queries behind item analysis."""
