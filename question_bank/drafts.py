@@ -89,6 +89,8 @@ class ParseResult:
     #: row -> what the parser read of a refused row, as cells of the template's columns
     #: (formats/template.HEADER), for the error file a trainer fixes and imports again
     refused: dict[int, list[str]] = field(default_factory=dict)
+    #: row -> fingerprint of its draft
+    fingerprints: dict[int, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- validation
@@ -392,14 +394,15 @@ def finish(
     """Bundle a parse: errors in file order, and duplicates within the file."""
     first_seen: dict[str, int] = {}
     duplicates = []
+    fingerprints = {}
     for parsed in rows:
-        key = fingerprint(parsed.draft)
+        key = fingerprints[parsed.row] = fingerprint(parsed.draft)
         if key in first_seen:
             duplicates.append((parsed.row, first_seen[key]))
         else:
             first_seen[key] = parsed.row
     errors = sorted(errors, key=lambda e: e.row)
-    return ParseResult(rows=rows, errors=errors, duplicates=duplicates, refused=refused or {})
+    return ParseResult(rows, errors, duplicates, refused or {}, fingerprints)
 
 
 def check_draft(

@@ -9,7 +9,7 @@ from core.audit import Actor, record
 from core.extensions import db
 from question_bank import formats
 from question_bank.bank import BankError, CitationLookup, add_question
-from question_bank.drafts import FIELD_LABELS, ParsedRow, RowError, fingerprint
+from question_bank.drafts import FIELD_LABELS, ParsedRow, RowError
 from question_bank.formats.template import HEADER, export_refused, template_row
 from question_bank.models import Question
 from question_bank.similar import Item, Similar, bank_items, find_similar
@@ -80,7 +80,7 @@ def plan_import(
         notes=notes,
         refused=dict(parsed.refused),
     )
-    fingerprints = {row.row: fingerprint(row.draft) for row in parsed.rows}
+    fingerprints = parsed.fingerprints
     existing = _questions_with_fingerprints(set(fingerprints.values()))
     # A row repeating an earlier row counts once, as a duplicate within the file.
     in_file = {row for row, _ in parsed.duplicates}
@@ -89,7 +89,7 @@ def plan_import(
         for row, fp in fingerprints.items()
         if fp in existing and row not in in_file
     ]
-    items = [Item(row.draft, row=row.row) for row in parsed.rows]
+    items = [Item(row.draft, row=row.row, fingerprint=fingerprints[row.row]) for row in parsed.rows]
     plan.similar = find_similar(items, bank_items()) if items and near_duplicates else []
     return plan
 
