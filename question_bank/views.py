@@ -23,7 +23,7 @@ from core.roles import Role, role_required
 from core.web import current_actor
 from question_bank import bank, exporting, formats, importing, search, similar, types
 from question_bank.bank import BankError
-from question_bank.drafts import format_law_refs
+from question_bank.drafts import format_law_refs, squash
 from question_bank.forms import (
     BulkTagForm,
     ConfirmImportForm,
@@ -169,21 +169,27 @@ def edit_question(question_id: int):
     form = EditQuestionForm()
     if not form.is_submitted():
         form.fill(bank.current_draft(question))
-    preview = None
+    preview, similar_found = None, []
     if form.validate_on_submit():
         try:
+            checked = bank.check_question(form.draft())
+            # An edit that rewords the stem may make it read like another question; an
+            # edit leaving the stem alone (a key, a citation) is not held up by old pairs.
+            reworded = squash(checked.stem) != squash(bank.current_draft(question).stem)
+            if reworded and not form.save_anyway.data:
+                similar_found = similar.similar_in_bank(checked, exclude_id=question_id)
             if form.preview.data:
-                preview = bank.check_question(form.draft())
-            else:
+                preview = checked
+            elif not similar_found:
                 version = bank.edit_question(
                     current_actor(), question, form.draft(), form.change_note.data or ""
                 )
         except BankError as error:
             show_error(error, form)
         else:
-            if preview is None:
+            if preview is None and not similar_found:
                 return _after_edit(question_id, version)
-    return _question_page(form, question, preview)
+    return _question_page(form, question, preview, similar_found)
 
 
 def _after_edit(question_id: int, version: QuestionVersion | None):

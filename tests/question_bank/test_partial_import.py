@@ -321,3 +321,49 @@ def test_an_empty_single_key_is_flagged_on_the_radio_buttons(client, trainer):
     radio_block = page.split('data-for-types="single"')[1].split("data-for-types=")[0]
     assert "未设置正确答案" in radio_block and "is-invalid" in radio_block
     assert question_count() == 0
+
+
+def test_an_edit_rewording_the_stem_like_another_question_warns_first(client, trainer):
+    bank.add_question(SYSTEM, draft("根据行政处罚法，行政处罚的追责时效一般为几年？", [1]))
+    edited = bank.add_question(SYSTEM, draft("政府信息公开申请的答复期限是多少个工作日？", [1]))
+    db.session.commit()
+    form = {
+        "type": "single",
+        "stem": "根据行政处罚法，行政处罚的追责时效通常为几年？",
+        "choice_a": "一年",
+        "choice_b": "二年",
+        "choice_c": "三年",
+        "single_answer": "B",
+        "difficulty": "",
+        "change_note": "改写题干",
+    }
+    warned = client.post(f"/bank/{edited.id}/edit", data=form)
+    assert warned.status_code == 200
+    warning = warned.text.split('data-part="similar-warning"')[1].split("</section>")[0]
+    assert f"试题 #{edited.id - 1}" in warning and f"试题 #{edited.id}<" not in warning
+    assert "保存修改" in warning
+    assert bank.current_draft(edited).stem.startswith("政府信息公开")
+    saved = client.post(f"/bank/{edited.id}/edit", data=form | {"save_anyway": "仍然保存"})
+    assert saved.status_code == 302
+    db.session.expire_all()  # the request ran in its own session
+    assert bank.current_draft(edited).stem == "根据行政处罚法，行政处罚的追责时效通常为几年？"
+
+
+def test_an_edit_keeping_the_stem_is_not_held_up_by_a_similar_question(client, trainer):
+    bank.add_question(SYSTEM, draft("根据行政处罚法，行政处罚的追责时效一般为几年？", [1]))
+    twin = bank.add_question(SYSTEM, draft("根据行政处罚法，行政处罚的追责时效通常为几年？", [1]))
+    db.session.commit()
+    form = {
+        "type": "single",
+        "stem": "根据行政处罚法，行政处罚的追责时效通常为几年？",
+        "choice_a": "一年",
+        "choice_b": "二年",
+        "choice_c": "三年",
+        "single_answer": "C",
+        "difficulty": "",
+        "change_note": "改答案",
+    }
+    saved = client.post(f"/bank/{twin.id}/edit", data=form)
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert bank.current_draft(twin).answer == [2]
