@@ -23,8 +23,10 @@ Rules, each named in the preview note of the question it applied to:
 - the key, first found of: an answer line (`正确答案：A`, `答案：A`, `【答案】A`); the answer
   key block at the end (`参考答案：1-5 ABCDA 6.AB 7.√`), matched by question number (the
   k-th key for number n goes to the k-th question numbered n, so numbering may restart
-  per section); the answer written in the stem's parentheses `（A）`, which then becomes
-  the blank `（ ）`;
+  per section); fill-in keys there as `21．十五日/15日`, one a line, under a 填空题
+  heading or straight after a 填空题 section; a key block may close each section (a
+  heading after it with questions, not keys, below is the body's next section); the
+  answer written in the stem's parentheses `（A）`, which then becomes the blank `（ ）`;
 - `解析：` `法律依据：` `知识点：` `难度：` lines (or `【解析】`) fill those fields.
 A question with an image (Word) is refused by number: its content is not all text.
 """
@@ -134,6 +136,7 @@ _KEY_VALUE = rf"(?:[A-H]+|正确|错误|[{_TRUE_FALSE_MARKS}]+)"
 # One entry of an answer key block, on NFKC text: `1-5 ABCDA`, `6.AB`, `7 √`, `8、对`.
 _KEY_ENTRY = re.compile(rf"(\d+)\s*(?:[-—–~～至]\s*(\d+))?\s*[.、:)]?\s*({_KEY_VALUE})(?![A-Za-z])")
 _KEY_GAP = re.compile(r"[\s,，;；、]*")
+_FILL_KEY = re.compile(r"(\d+)\s*[.、:)]\s*(\S.*)")
 _TRAILING_ANSWER = re.compile(
     rf"[ \t\u3000]+(?:【\s*(?:{_ANSWER_WORDS})\s*】|(?:{_ANSWER_WORDS})\s*[:：])\s*"
     rf"({_OPTION_LETTER}+|正确|错误|[{_TRUE_FALSE_MARKS}])\s*$"
@@ -198,12 +201,17 @@ def parse_lines(lines: list[Line]) -> ParseResult:
             if keys.read(text):
                 continue
             in_key_block = False
+            if keys.pending:  # 参考答案 … 五、判断题 then questions: the body's heading
+                section, part, keys.part = keys.pending[3], _part(keys.pending), None
+                keys.pending = None
         heading = _SECTION.match(text)
         if heading:
             section, part, question = heading[3], _part(heading), None
             continue
         if _KEY_HEADING.match(text):
             in_key_block, question, keys.part = True, None, None
+            # Keys listed straight after a 填空题 section may be words: `1．十五日`.
+            keys.fill = _TYPE_WORDS.get(section or "") == "fill_blank"
             continue
         answer = _ANSWER.match(text)
         if answer and keys.read(answer[1], whole=True):
@@ -394,41 +402,36 @@ class _Key:
 
 @dataclass
 class _KeyBlock:
-    """The answer key block: `1-5 ABCDA` lines, under headings naming parts of the file."""
+    """The answer key block: `1-5 ABCDA` lines, under headings naming parts of the file;
+    under a 填空题 heading (or straight after a 填空题 section), also `21．十五日` lines,
+    one question a line."""
 
     part: str | None = None
+    fill: bool = False  # keys here may be words (a 填空题 part), not only letters
+    #: a heading read alone last: if no keys follow, it was the body's next section
+    pending: re.Match | None = None
     #: question number -> its keys in file order
     keys: dict[int, list[_Key]] = field(default_factory=dict)
 
     def read(self, text: str, whole: bool = False) -> bool:
         """Read a key line (after 参考答案： when `whole`); False, reading nothing, when
         it is not one. A heading alone, or before keys, names the part that follows."""
-        normal = unicodedata.normalize("NFKC", text).upper()
+        normal = unicodedata.normalize("NFKC", text)
         heading = None if whole else _SECTION_PREFIX.match(normal)
-        part = self.part
+        part, fill = self.part, self.fill and not whole
         if heading:  # 一、单项选择题 1-5 ABCDA
-            part = _part(heading)
+            part, fill = _part(heading), _TYPE_WORDS.get(heading[3]) == "fill_blank"
             normal = normal[heading.end() :]
-        entries, position = [], _KEY_GAP.match(normal).end()
-        if position == len(normal):
+        if _KEY_GAP.fullmatch(normal):
             if heading:
-                self.part = part
+                self.part, self.fill, self.pending = part, fill, heading
             return bool(heading)
-        while position < len(normal):
-            entry = _KEY_ENTRY.match(normal, position)
-            if entry is None:
-                return False
-            first, last, value = int(entry[1]), entry[2], entry[3]
-            if last is None:
-                entries.append((first, value, entry[0].strip()))
-            else:
-                count = int(last) - first + 1
-                marks = re.findall(rf"[A-H]|[{_TRUE_FALSE_MARKS}]", value)
-                if count < 1 or count != len(marks):
-                    return False
-                entries.extend((first + i, mark, entry[0].strip()) for i, mark in enumerate(marks))
-            position = _KEY_GAP.match(normal, entry.end()).end()
-        self.part = part
+        entries = _letter_keys(normal.upper())
+        if entries is None and fill:
+            entries = _fill_keys(normal)
+        if entries is None:
+            return False
+        self.part, self.fill, self.pending = part, fill, None
         for number, value, written in entries:
             self.keys.setdefault(number, []).append(_Key(part, value, written))
         return True
@@ -449,6 +452,34 @@ class _KeyBlock:
             if key is not None:
                 key.used = True
                 question.answer = (key.value, f"文末参考答案「{key.written}」")
+
+
+def _letter_keys(normal: str) -> list[tuple[int, str, str]] | None:
+    """(number, key, as written) of `1-5 ABCDA 6.AB 7 √`; None if the line is not keys."""
+    entries, position = [], _KEY_GAP.match(normal).end()
+    while position < len(normal):
+        entry = _KEY_ENTRY.match(normal, position)
+        if entry is None:
+            return None
+        first, last, value = int(entry[1]), entry[2], entry[3]
+        if last is None:
+            entries.append((first, value, entry[0].strip()))
+        else:
+            count = int(last) - first + 1
+            marks = re.findall(rf"[A-H]|[{_TRUE_FALSE_MARKS}]", value)
+            if count < 1 or count != len(marks):
+                return None
+            entries.extend((first + i, mark, entry[0].strip()) for i, mark in enumerate(marks))
+        position = _KEY_GAP.match(normal, entry.end()).end()
+    return entries
+
+
+def _fill_keys(normal: str) -> list[tuple[int, str, str]] | None:
+    """`21．十五日/15日` under a 填空题 heading; a line with a blank is a question, not a key."""
+    entry = _FILL_KEY.fullmatch(normal.strip())
+    if entry is None or BLANK_MARKER.search(entry[2]):
+        return None
+    return [(int(entry[1]), entry[2].strip(), clip(entry[0].strip(), 20))]
 
 
 def _could_be_key(text: str, options: int) -> bool:

@@ -90,6 +90,9 @@ class _Numbering:
     def __init__(self, document):
         self.levels: dict[tuple[str, str], tuple[str, int, str]] = {}
         self.counters: dict[str, dict[int, int]] = {}
+        #: paragraph style id -> (numId, level) of the list numbering the style carries
+        self.by_style: dict[str, tuple[str | None, str | None]] = {}
+        style_levels: dict[str, str] = {}  # style id -> the level that names it (w:pStyle)
         try:
             numbering = document.part.numbering_part.element
         except (KeyError, NotImplementedError):
@@ -109,15 +112,22 @@ class _Numbering:
                     start,
                     pattern,
                 )
+                linked_style = _value(level, "w:pStyle")
+                if linked_style:
+                    style_levels[linked_style] = level.get(qn("w:ilvl"))
+        self.by_style = _style_numbering(document, style_levels)
 
     def label(self, paragraph) -> str:
         properties = paragraph.find(qn("w:pPr"))
         numbered = properties.find(qn("w:numPr")) if properties is not None else None
-        if numbered is None:
-            return ""
-        num_id = _value(numbered, "w:numId")
-        level = int(_value(numbered, "w:ilvl") or 0)
-        if (num_id, str(level)) not in self.levels:
+        style = _value(properties, "w:pStyle") if properties is not None else None
+        # A list style (List Number, a bank's own 题号 style) numbers its paragraphs too;
+        # the paragraph's own numPr wins where it says something.
+        style_num_id, style_level = self.by_style.get(style, (None, None))
+        num_id = (_value(numbered, "w:numId") if numbered is not None else None) or style_num_id
+        written_level = _value(numbered, "w:ilvl") if numbered is not None else None
+        level = int(written_level or style_level or 0)
+        if num_id is None or (num_id, str(level)) not in self.levels:
             return ""
         counters = self.counters.setdefault(num_id, {})
         number_format, start, pattern = self.levels[(num_id, str(level))]
@@ -133,6 +143,35 @@ class _Numbering:
             shown_format = self.levels.get((num_id, str(shown)), (number_format,))[0]
             label = label.replace(f"%{shown + 1}", _NUMBER_FORMATS.get(shown_format, str)(value))
         return label + " " if label else ""
+
+
+def _style_numbering(document, style_levels: dict[str, str]):
+    """Style id -> (numId, level) for paragraph styles carrying list numbering, their own
+    or inherited through w:basedOn (each of the two from the nearest style giving it)."""
+    try:
+        styles = document.styles.element
+    except (KeyError, NotImplementedError):
+        return {}
+    own, based_on = {}, {}
+    for style in styles.iter(qn("w:style")):
+        style_id = style.get(qn("w:styleId"))
+        based_on[style_id] = _value(style, "w:basedOn")
+        properties = style.find(qn("w:pPr"))
+        numbered = properties.find(qn("w:numPr")) if properties is not None else None
+        if numbered is not None:
+            own[style_id] = (_value(numbered, "w:numId"), _value(numbered, "w:ilvl"))
+    found = {}
+    for style_id in based_on:
+        num_id = level = None
+        seen, current = set(), style_id
+        while current and current not in seen:
+            seen.add(current)
+            own_num_id, own_level = own.get(current, (None, None))
+            num_id, level = num_id or own_num_id, level or own_level
+            current = based_on.get(current)
+        if num_id and num_id != "0":  # numId 0 switches numbering off
+            found[style_id] = (num_id, level or style_levels.get(style_id))
+    return found
 
 
 def _value(element, tag: str) -> str | None:

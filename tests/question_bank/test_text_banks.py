@@ -463,3 +463,114 @@ def test_word_automatic_list_numbering_reads_as_written_numbers():
         ("single", "自动编号的第一题", ["甲", "乙"], [1]),
         ("single", "自动编号的第二题", ["甲", "乙"], [0]),
     ]
+
+
+def test_word_numbering_from_a_paragraph_style_reads_as_written_numbers():
+    """Banks numbered through a list style (List Number, or a style of their own based
+    on one) carry no numbering on the paragraphs themselves."""
+    from docx.oxml import parse_xml
+
+    document = Document()
+    numbered_list(document, "902", [("decimal", "%1、"), ("upperLetter", "%2．")])
+    namespace = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    styles = document.styles.element
+    styles.append(
+        parse_xml(
+            f'<w:style {namespace} w:type="paragraph" w:styleId="QuestionNumber">'
+            '<w:name w:val="题号"/><w:pPr><w:numPr><w:ilvl w:val="0"/><w:numId w:val="902"/>'
+            "</w:numPr></w:pPr></w:style>"
+        )
+    )
+    styles.append(
+        parse_xml(
+            f'<w:style {namespace} w:type="paragraph" w:styleId="OptionLetter">'
+            '<w:name w:val="选项"/><w:basedOn w:val="QuestionNumber"/>'
+            '<w:pPr><w:numPr><w:ilvl w:val="1"/></w:numPr></w:pPr></w:style>'
+        )
+    )
+    styles.append(
+        parse_xml(
+            f'<w:style {namespace} w:type="paragraph" w:styleId="OptionPlain">'
+            '<w:name w:val="选项二"/><w:basedOn w:val="OptionLetter"/></w:style>'
+        )
+    )
+
+    def styled(text: str, style_id: str):
+        paragraph = document.add_paragraph(text)
+        paragraph._p.get_or_add_pPr().append(
+            parse_xml(f'<w:pStyle {namespace} w:val="{style_id}"/>')
+        )
+
+    for stem, answer in (("样式编号的第一题", "B"), ("样式编号的第二题", "A")):
+        styled(stem, "QuestionNumber")
+        styled("甲", "OptionLetter")
+        styled("乙", "OptionPlain")
+        document.add_paragraph(f"答案：{answer}")
+    result = parse_docx(docx_bytes(document))
+    assert only(result) == [
+        ("single", "样式编号的第一题", ["甲", "乙"], [1]),
+        ("single", "样式编号的第二题", ["甲", "乙"], [0]),
+    ]
+    assert [row.row for row in result.rows] == [1, 5]
+
+
+def test_fill_in_keys_in_the_key_block_under_their_heading():
+    text = """一、单项选择题
+1．单选第一题
+A．甲 B．乙
+二、填空题
+1．当事人应当自收到行政处罚决定书之日起____内，到指定的银行缴纳罚款。
+2．行政复议机关收到申请后，应当在____日内进行审查。
+
+参考答案
+一、单项选择题
+1. B
+二、填空题
+1．十五日/15日
+2．五
+"""
+    result = read_txt(text)
+    read = [(r.draft.type, r.draft.answer, r.draft.blanks) for r in result.rows]
+    assert result.errors == []
+    assert read == [
+        ("single", [1], []),
+        ("fill_blank", [], [["十五日", "15日"]]),
+        ("fill_blank", [], [["五"]]),
+    ]
+    assert "答案取自文末参考答案「1.十五日/15日」" in notes_of(result)[1]
+
+
+def test_a_key_block_after_each_section_leaves_the_next_heading_to_the_body():
+    text = """一、填空题
+1．罚款应当在____内缴纳。
+参考答案
+1．十五日
+二、判断题
+1．宪法是国家的根本法。
+2．行政法规可以设定限制人身自由的行政处罚。
+参考答案：1-2 √×
+"""
+    result = read_txt(text)
+    read = [(r.draft.type, r.draft.answer, r.draft.blanks) for r in result.rows]
+    assert result.errors == []
+    assert read == [
+        ("fill_blank", [], [["十五日"]]),
+        ("true_false", [0], []),
+        ("true_false", [1], []),
+    ]
+    assert "题型取自标题「判断题」" in notes_of(result)[1]
+
+
+def test_a_numbered_question_with_a_blank_after_a_fill_in_key_block_is_a_question():
+    text = """填空题
+1．罚款应当在____内缴纳。
+参考答案
+填空题
+1．十五日
+2．听证应当在举行____日前通知当事人。
+答案：七
+"""
+    result = read_txt(text)
+    read = [(r.draft.type, r.draft.blanks) for r in result.rows]
+    assert result.errors == []
+    assert read == [("fill_blank", [["十五日"]]), ("fill_blank", [["七"]])]
