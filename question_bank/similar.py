@@ -6,7 +6,7 @@ punctuation ignored, as the fingerprint does) is at least 0.9. Comparing every p
 slow for a 5,000-question file against a large bank, so pairs are first found by their
 character pairs (bigrams): a pair that similar shares about half of its bigrams or more
 (Jaccard ≥ 0.5), and candidates are the stems sharing two of their rarest bigrams
-(prefix filtering, capped: see MAX_PREFIX). Only those are compared character by
+(prefix filtering, capped: see MIN_PREFIX). Only those are compared character by
 character (difflib, after its cheap upper bound).
 
 Same stem, different key: two sources often hold the same question with different keys
@@ -32,11 +32,16 @@ THRESHOLD = 0.9
 _CANDIDATE_JACCARD = 0.5
 #: Prefix filtering guarantees every pair only when half of each stem's bigrams are indexed
 #: and one shared bigram makes a candidate; that costs tens of seconds on templated banks.
-#: Here a candidate shares two of the six rarest: near-identical stems share most bigrams,
-#: so mostly the same rarest ones. On the real shared data (5,000 stems against 10,000)
-#: this finds as many pairs as one-of-four did, in less time; a pair whose rarest bigrams
+#: Here a candidate shares SHARED_NEEDED of the MIN_PREFIX rarest, and of up to MAX_PREFIX
+#: when the ones past MIN_PREFIX are rare (in at most RARE_SHARE of the stems: cheap to
+#: index). Measured on 750 near-copies (1–4 characters changed, ratio ≥ 0.9) of real
+#: JEC-QA stems among 6,000: six rarest found 95.1% of the pairs, this 99.5%, while a
+#: templated bank (every bigram common) costs what six did. A pair whose rarest bigrams
 #: differ can still be missed.
-MAX_PREFIX = 6
+MIN_PREFIX = 6
+MAX_PREFIX = 10
+SHARED_NEEDED = 2
+RARE_SHARE = 0.005
 #: per question listed, at most this many similar ones (the most similar first)
 PER_QUESTION = 3
 
@@ -100,9 +105,10 @@ def find_similar(
     everything = against + items
     grams = [_bigrams(text) for text in texts]
     frequency = Counter(gram for found in grams for gram in found)
+    rare = RARE_SHARE * len(texts)
     index: dict[str, list[int]] = defaultdict(list)
     for position, found in enumerate(grams[: len(against)]):
-        for gram in _prefix(found, frequency):
+        for gram in _prefix(found, frequency, rare):
             index[gram].append(position)
     fingerprints: dict[int, str] = {}
     meanings: dict[int, tuple] = {}
@@ -123,12 +129,12 @@ def find_similar(
     matcher = SequenceMatcher(None, autojunk=False)
     for offset, item in enumerate(items):
         position = len(against) + offset
-        prefix = _prefix(grams[position], frequency)
+        prefix = _prefix(grams[position], frequency, rare)
         # Candidates share two of the rarest bigrams (one for a stem that short), counted
         # in C: in a templated bank even the rarest bigrams are common. The cheap tests
         # run as comprehensions: a templated bank gives each stem dozens of candidates.
         shared = Counter(chain.from_iterable(index.get(gram, ()) for gram in prefix))
-        need = min(2, len(prefix))
+        need = min(SHARED_NEEDED, len(prefix))
         a, found = texts[position], grams[position]
         # ratio ≥ THRESHOLD needs 2·min(len) ≥ THRESHOLD·(sum of lengths): lengths alone
         shortest = len(a) * THRESHOLD / (2 - THRESHOLD)
@@ -170,11 +176,14 @@ def find_similar(
     return results
 
 
-def _prefix(grams: set[str], frequency: Counter) -> list[str]:
+def _prefix(grams: set[str], frequency: Counter, rare: float) -> list[str]:
     # Two sets with Jaccard ≥ t share one of the rarest |x| - ceil(t·|x|) + 1 of each.
     ordered = sorted(grams, key=lambda gram: (frequency[gram], gram))
-    length = len(ordered) - math.ceil(_CANDIDATE_JACCARD * len(ordered)) + 1
-    return ordered[: min(length, MAX_PREFIX)]
+    length = min(len(ordered) - math.ceil(_CANDIDATE_JACCARD * len(ordered)) + 1, MAX_PREFIX)
+    count = min(length, MIN_PREFIX)
+    while count < length and frequency[ordered[count]] <= rare:
+        count += 1  # a rare bigram costs little to index and finds pairs the others miss
+    return ordered[:count]
 
 
 def bank_items(exclude_id: int | None = None, *conditions) -> list[Item]:

@@ -367,3 +367,16 @@ def test_an_edit_keeping_the_stem_is_not_held_up_by_a_similar_question(client, t
     assert saved.status_code == 302
     db.session.expire_all()
     assert bank.current_draft(twin).answer == [2]
+
+
+def test_rare_bigrams_past_the_first_six_are_indexed_common_ones_are_not():
+    from collections import Counter
+
+    from question_bank.similar import MAX_PREFIX, MIN_PREFIX, _prefix
+
+    grams = {f"{chr(0x4E00 + n)}{chr(0x4E00 + n + 1)}" for n in range(30)}
+    ordered = sorted(grams)
+    rare = Counter(dict.fromkeys(ordered, 1))
+    common = Counter(dict.fromkeys(ordered, 100))
+    assert len(_prefix(grams, rare, rare=5)) == MAX_PREFIX
+    assert len(_prefix(grams, common, rare=5)) == MIN_PREFIX
