@@ -17,8 +17,8 @@ from core.roles import Role, wants_json
 from core.transaction import TransactionalFlask
 from core.web import REFUSALS, refuse, require_password_change, set_security_headers
 from question_bank import audit_labels as bank_audit_labels
+from question_bank import case_views, law_views, laws_cli
 from question_bank import cli as bank_cli
-from question_bank import law_views, laws_cli
 from question_bank import views as bank_views
 from training import (
     admin_views,
@@ -157,6 +157,7 @@ def configure_blueprints(app: Flask) -> None:
         admin_views,
         audit_views,
         bank_views,
+        case_views,
         law_views,
         exam_views,
         manage_views,
@@ -172,7 +173,7 @@ def configure_blueprints(app: Flask) -> None:
     app.extensions["law_revision_listeners"] = [study_reviews.flag_lessons]
     # The bank and the law library (which lists the questions citing an article) are
     # closed to anyone writing an exam.
-    for blueprint in (bank_views.bp, law_views.bp):
+    for blueprint in (bank_views.bp, case_views.bp, law_views.bp):
         app.before_request_funcs.setdefault(blueprint.name, []).append(
             exam_views.refuse_bank_while_writing
         )

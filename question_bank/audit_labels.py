@@ -6,6 +6,7 @@ from core.audit import Action, Detail, Labels, ObjectKind
 from core.extensions import db
 from question_bank import formats
 from question_bank.models import (
+    Case,
     Law,
     Question,
     QuestionStatus,
@@ -29,6 +30,11 @@ def question_names(ids: list[int]) -> dict[int, str]:
         question_id: f"#{question_id}「{stem[:STEM_SHOWN]}{'…' if len(stem) > STEM_SHOWN else ''}」"
         for question_id, stem in rows
     }
+
+
+def case_names(ids: list[int]) -> dict[int, str]:
+    rows = db.session.execute(select(Case.id, Case.title).where(Case.id.in_(ids)))
+    return {case_id: f"#{case_id}「{title[:STEM_SHOWN]}」" for case_id, title in rows}
 
 
 def law_names(ids: list[int]) -> dict[int, str]:
@@ -74,6 +80,10 @@ LABELS = Labels(
             details=FILTERS | {"format": FORMAT, "skipped": Detail("格式无法表示而未导出的试题数")},
         ),
         "question.tag": "批量添加知识点",
+        "case.create": "新建案例",
+        "case.edit": "修改案例",
+        "case.retire": "停用案例",
+        "case.restore": "恢复案例",
         "law.create": "登记法律",
         "law.revise": "登记法律修订",
         "law.import": Action(
@@ -91,6 +101,7 @@ LABELS = Labels(
     },
     objects={
         "question": ObjectKind("试题", names=question_names),
+        "case": ObjectKind("案例", names=case_names),
         "law": ObjectKind("法律", names=law_names),
         "topic": ObjectKind("知识点", names=topic_names),
     },

@@ -323,3 +323,39 @@ class LawTextImportForm(Form):
 class ConfirmLawImportForm(Form):
     law_name = HiddenField("法律简称", validators=[Optional(), Length(max=100)])
     label = HiddenField("版本", validators=[Optional(), Length(max=50)])
+
+
+# --- cases -------------------------------------------------------------------------
+
+
+CASE_PARTS_HELP = (
+    "每道小题按中文编号题库的写法：「1．【单选题】题干」，下一行起「A．选项」各占一行，"
+    "再一行「答案：B」；可加「解析：」「法律依据：行政处罚法第36条」「知识点：」「难度：」行。"
+    "题与题之间空一行。题型可为单选、多选、判断、填空。"
+)
+
+
+class CaseForm(Form):
+    title = StringField("案例标题", validators=[DataRequired(), Length(max=200)])
+    material = TextAreaField(
+        "案例材料", validators=[DataRequired(), Length(max=20000)], render_kw={"rows": 8}
+    )
+    table = TextAreaField(
+        "表格（可选）",
+        validators=[Optional(), Length(max=10000)],
+        description="每行一行表格，单元格用 | 分隔，第一行为表头。",
+        render_kw={"rows": 3},
+    )
+    questions = TextAreaField(
+        "小题",
+        validators=[DataRequired(), Length(max=40000)],
+        description=CASE_PARTS_HELP,
+        render_kw={"rows": 14},
+    )
+    points = StringField(
+        "小题分值",
+        validators=[DataRequired(), Length(max=200)],
+        description="按小题顺序填写，用空格分隔，如「2 2 3」；各题相同可只填一个数。",
+    )
+    change_note = StringField("修改说明", validators=[Optional(), Length(max=200)])
+    submit = SubmitField("保存")

@@ -119,6 +119,9 @@ class Question(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
     #: why the question needs review, e.g. the law revision that triggered it
     review_note: Mapped[str] = mapped_column(String(200), default="")
+    #: the case (案例) whose sub-question this is; such a question is drawn with its case
+    #: only, never on its own
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
 
     versions: Mapped[list["QuestionVersion"]] = relationship(
         back_populates="question", order_by="QuestionVersion.number"
@@ -223,6 +226,63 @@ class QuestionTopic(db.Model):
 
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"), primary_key=True, index=True)
+
+
+class Case(db.Model):
+    """A case (案例分析/材料题): a material and an ordered list of sub-questions, drawn,
+    edited and retired as a unit. Every change of the material, the table, the list of
+    sub-questions or their points adds a CaseVersion; the sub-questions are ordinary
+    questions (case_id set) with their own versions, keys and citations."""
+
+    __tablename__ = "cases"
+    __table_args__ = (CheckConstraint(f"status IN ({STATUS_VALUES})", name="known_status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default=QuestionStatus.ACTIVE.value)
+    current_number: Mapped[int] = mapped_column(default=1)
+    #: a copy of the current version's title, for the list
+    title: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+
+    versions: Mapped[list["CaseVersion"]] = relationship(
+        back_populates="case", order_by="CaseVersion.number"
+    )
+    current_version: Mapped["CaseVersion"] = relationship(
+        primaryjoin=lambda: and_(
+            CaseVersion.case_id == Case.id, CaseVersion.number == Case.current_number
+        ),
+        viewonly=True,
+        uselist=False,
+    )
+
+    @property
+    def status_label(self) -> str:
+        return QuestionStatus(self.status).label
+
+
+class CaseVersion(db.Model):
+    """An immutable snapshot of a case: its material and its sub-questions in order."""
+
+    __tablename__ = "case_versions"
+    __table_args__ = (UniqueConstraint("case_id", "number", name="uq_case_versions_case_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    #: the case text candidates read before the sub-questions
+    material: Mapped[str] = mapped_column(Text)
+    #: an optional table under the material: rows of cells, the first row the header
+    table: Mapped[list] = mapped_column(JSON, default=list)
+    #: the sub-questions in order: [[question id, points as text], ...]; a paper takes
+    #: each question's version current when the exam is published
+    parts: Mapped[list] = mapped_column(JSON, default=list)
+    change_note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+
+    case: Mapped[Case] = relationship(back_populates="versions")
 
 
 # --- the statute texts ---------------------------------------------------------------

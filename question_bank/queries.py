@@ -12,6 +12,8 @@ from sqlalchemy import ColumnElement, ScalarSelect, Select, func, literal_column
 from core.extensions import db
 from question_bank.bank import CitationLookup
 from question_bank.models import (
+    Case,
+    CaseVersion,
     Citation,
     Law,
     LawVersion,
@@ -42,6 +44,7 @@ def eligible_questions(
         .join(QuestionVersion, is_current_version())
         .where(Question.status == QuestionStatus.ACTIVE.value)
         .where(Question.type == question_type)
+        .where(Question.case_id.is_(None))  # a case's sub-question comes with its case
         .order_by(Question.id)
     )
     if difficulty_min:
@@ -67,6 +70,88 @@ def eligible_questions(
         (question_id, version_id, len(choices))
         for question_id, version_id, choices in db.session.execute(stmt)
     ]
+
+
+#: a case a paper may draw: (case id, current case version id, its sub-questions as
+#: ((question version id, number of choices, points as text, type id), ...))
+EligibleCase = tuple[int, int, tuple[tuple[int, int, str, str], ...]]
+
+
+def eligible_cases(*, law_id: int | None = None, topic_id: int | None = None) -> list[EligibleCase]:
+    """Every case in use (在用) whose sub-questions are all in use, at its current version
+    and with each sub-question's current version, where a sub-question cites the law and
+    one carries the topic when they are given; by case id."""
+    stmt = (
+        select(Case.id, CaseVersion.id, CaseVersion.parts)
+        .join(
+            CaseVersion,
+            (CaseVersion.case_id == Case.id) & (CaseVersion.number == Case.current_number),
+        )
+        .where(Case.status == QuestionStatus.ACTIVE.value)
+        .order_by(Case.id)
+    )
+    found = db.session.execute(stmt).all()
+    ids = {question_id for _, _, parts in found for question_id, _ in parts}
+    current = {}
+    if ids:
+        sub = (
+            select(Question.id, Question.status, QuestionVersion.id, QuestionVersion.type)
+            .add_columns(QuestionVersion.choices)
+            .join(QuestionVersion, is_current_version())
+            .where(Question.id.in_(ids))
+        )
+        for question_id, status, version_id, type_id, choices in db.session.execute(sub):
+            current[question_id] = (status, version_id, type_id, len(choices))
+    matching = _matching(ids, law_id, topic_id) if (law_id or topic_id) else None
+    cases = []
+    for case_id, case_version_id, parts in found:
+        question_ids = [question_id for question_id, _ in parts]
+        if any(current[q][0] != QuestionStatus.ACTIVE.value for q in question_ids):
+            continue
+        if matching is not None and not matching.intersection(question_ids):
+            continue
+        entries = tuple(
+            (current[question_id][1], current[question_id][3], points, current[question_id][2])
+            for question_id, points in parts
+        )
+        cases.append((case_id, case_version_id, entries))
+    return cases
+
+
+def _matching(question_ids: set[int], law_id: int | None, topic_id: int | None) -> set[int]:
+    """Those of the questions that cite the law (current version) and carry the topic."""
+    stmt = (
+        select(Question.id)
+        .join(QuestionVersion, is_current_version())
+        .where(Question.id.in_(question_ids))
+    )
+    if topic_id:
+        stmt = stmt.where(
+            select(QuestionTopic.question_id)
+            .where(QuestionTopic.question_id == Question.id)
+            .where(QuestionTopic.topic_id == topic_id)
+            .exists()
+        )
+    if law_id:
+        stmt = stmt.where(
+            select(Citation.id)
+            .join(LawVersion, LawVersion.id == Citation.law_version_id)
+            .where(Citation.version_id == QuestionVersion.id)
+            .where(LawVersion.law_id == law_id)
+            .exists()
+        )
+    return set(db.session.scalars(stmt))
+
+
+def case_versions(version_ids: Iterable[int]) -> dict[int, CaseVersion]:
+    """Case versions by id (the materials of a paper)."""
+    wanted = list(set(version_ids))
+    if not wanted:
+        return {}
+    return {
+        version.id: version
+        for version in db.session.scalars(select(CaseVersion).where(CaseVersion.id.in_(wanted)))
+    }
 
 
 def question(question_id: int) -> Question | None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from core import clock
 from core.audit import SYSTEM
 from core.extensions import db
-from question_bank import bank
+from question_bank import bank, cases
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.models import Question
 from training.exams import attempts, setup, sittings
@@ -171,6 +171,40 @@ def standard_bank() -> dict[str, Question]:
     }
 
 
+#: texts of the made-up case materials, easy to find in a page or JSON
+CASE_MATERIAL = "案例材料：某县示范局对甲公司作出处理决定。"
+
+
+def add_case(parts: int = 3, title: str | None = None, points=None, law_name=None):
+    """A case of `parts` sub-questions (single, true_false, multiple, single, ...), each
+    keyed as ANSWERS says, worth `points` each (default 2)."""
+    number = next(_serial)
+    kinds = ["single", "true_false", "multiple"]
+    drafts = [
+        QuestionDraft(
+            kinds[i % 3],
+            f"案例{number}第{i + 1}小题：依照材料，下列说法正确的是",
+            CHOICES[kinds[i % 3]],
+            ANSWERS[kinds[i % 3]],
+            [],
+            law_refs=[LawRefDraft(law_name, None, i + 1)] if law_name else [],
+        )
+        for i in range(parts)
+    ]
+    case = cases.add_case(
+        SYSTEM,
+        cases.CaseDraft(
+            title=title or f"测试案例{number}",
+            material=f"{CASE_MATERIAL}（{number}）",
+            questions=drafts,
+            points=[Decimal(p) for p in (points or [2] * parts)],
+            table=[["项目", "金额"], ["罚款", "5000元"]],
+        ),
+    )
+    db.session.commit()
+    return case
+
+
 def correct_answer(question: Question) -> list:
     return key_of(question.current_version)
 
@@ -217,6 +251,7 @@ def make_exam(
     random_per_candidate: bool = False,
     shuffle_questions: bool = False,
     shuffle_choices: bool = False,
+    shuffle_within_case: bool = False,
     seed: int = 1,
     **exam_fields,
 ) -> Exam:
@@ -230,6 +265,7 @@ def make_exam(
             random_per_candidate=random_per_candidate,
             shuffle_questions=shuffle_questions,
             shuffle_choices=shuffle_choices,
+            shuffle_within_case=shuffle_within_case,
         )
     data = setup.ExamData(
         title="2026年度学法考试",

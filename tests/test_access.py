@@ -12,7 +12,7 @@ from core.roles import Role
 from question_bank import bank
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.statutes.library import commit_law_import, plan_law_import
-from tests.factories import make_exam, make_module
+from tests.factories import add_case, make_exam, make_module
 from training.exams import attempts
 from training.exams.models import Exam
 from training.study import modules
@@ -85,6 +85,12 @@ EXPECTED_ACCESS = {
     "bank.import_template": TRAINERS,
     "bank.export_questions": TRAINERS,
     "bank.law_list": TRAINERS,
+    "cases.case_list": TRAINERS,
+    "cases.new_case": TRAINERS,
+    "cases.edit_case": TRAINERS,
+    "cases.case_detail": TRAINERS,
+    "cases.retire_case": TRAINERS,
+    "cases.restore_case": TRAINERS,
     "bank.create_law": TRAINERS,
     "bank.revise_law": TRAINERS,
     "laws.library": ANY_USER,
@@ -166,6 +172,7 @@ def _bank_values(uploader_id: int | None) -> dict:
             law_refs=[LawRefDraft("宪法", None, 1)],
         ),
     )
+    case = add_case(parts=2)
     token = uploads.stash(uploader_id, "访问检查.csv", "csv", IMPORT_CSV)
     # A short made-up text, so that the reader's pages render for every role.
     text = "第一条　访问检查用的条文。\n第二条　另一条。\n".encode()
@@ -174,6 +181,7 @@ def _bank_values(uploader_id: int | None) -> dict:
     return {
         "law_id": law.id,
         "question_id": question.id,
+        "case_id": case.id,
         "token": token,
         "version_id": law.versions[0].id,
         "key": "1",

@@ -738,10 +738,65 @@
     return section;
   }
 
+  // A case's material above its sub-questions: open, and on a phone folded away with a tap
+  // on its title (on a wide screen it stays in view while its sub-questions scroll).
+  function renderCase(material, number) {
+    const group = make("div", "exam-case mb-3");
+    const details = make("details", "card exam-material mb-2");
+    details.open = true;
+    const summary = make("summary", "card-header fw-semibold", `案例${number}：${material.title}`);
+    const body = make("div", "card-body");
+    body.append(make("p", "pre-wrap mb-2", material.material));
+    if (material.table && material.table.length) {
+      const box = make("div", "table-responsive");
+      const table = make("table", "table table-sm table-bordered mb-0");
+      const head = make("thead");
+      const headRow = make("tr");
+      material.table[0].forEach((cell) => headRow.append(make("th", "", cell)));
+      head.append(headRow);
+      const rows = make("tbody");
+      material.table.slice(1).forEach((cells) => {
+        const row = make("tr");
+        cells.forEach((cell) => row.append(make("td", "", cell)));
+        rows.append(row);
+      });
+      table.append(head, rows);
+      box.append(table);
+      body.append(box);
+    }
+    details.append(summary, body);
+    group.append(details);
+    return group;
+  }
+
   function render(paper) {
     items = paper.items;
-    el.questions.replaceChildren(...items.map(renderItem));
-    el.nav.replaceChildren(...items.map((item) => item.navButton));
+    const cases = paper.cases || {};
+    const sections = [];
+    const buttons = [];
+    let group = null;
+    let navGroup = null;
+    let number = 0;
+    items.forEach((item, index) => {
+      const section = renderItem(item);
+      if (!item.case) {
+        sections.push(section);
+        buttons.push(item.navButton);
+        return;
+      }
+      if (index === 0 || items[index - 1].case !== item.case) {
+        number += 1;
+        group = renderCase(cases[String(item.case)], number);
+        sections.push(group);
+        navGroup = make("div", "exam-nav-case");
+        navGroup.append(make("div", "exam-nav-case-label small text-muted", `案例${number}`));
+        buttons.push(navGroup);
+      }
+      group.append(section);
+      navGroup.append(item.navButton);
+    });
+    el.questions.replaceChildren(...sections);
+    el.nav.replaceChildren(...buttons);
     items.forEach((item) => byId.set(String(item.item_id), item));
   }
 

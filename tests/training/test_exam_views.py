@@ -28,7 +28,7 @@ from ..factories import (
 )
 
 ITEM_FIELDS = {"item_id", "position", "type", "type_label", "stem", "points", "input", "choices"}
-ITEM_FIELDS |= {"blanks", "max_chars"}
+ITEM_FIELDS |= {"blanks", "max_chars", "case"}  # case: the id of its material, never a key
 KEY_FIELDS = {"answer", "answers", "blanks", "explanation", "earned", "key", "correct"}
 
 
@@ -172,7 +172,9 @@ def test_the_paper_json(client, attempt_id, questions):
         "csrf_token",
         "result_url",
         "flags",
+        "cases",
     }
+    assert paper["cases"] == {}  # no case on this paper
     assert paper["attempt_id"] == attempt_id and paper["status"] == "in_progress"
     assert paper["deadline"] - paper["server_now"] == pytest.approx(3600 * 1000, abs=2000)
     assert 3590 <= paper["remaining_seconds"] <= 3600  # seconds pass on a busy machine

@@ -3,12 +3,12 @@ fill a blueprint, and drawing a paper (question versions, order, choice order)."
 
 import random
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from core.errors import ServiceError
 from question_bank import queries, types
 from question_bank.types import QUESTION_TYPES
-from training.exams.models import Blueprint, BlueprintSection
+from training.exams.models import CASE_SECTION, CASE_SECTION_LABEL, Blueprint, BlueprintSection
 
 
 class BlueprintError(ServiceError):
@@ -17,8 +17,11 @@ class BlueprintError(ServiceError):
     code = "bank_too_small"
 
 
-#: a question a section may draw: (question id, current version id, number of choices)
-PoolEntry = queries.Eligible
+#: what a section may draw: a question (question id, current version id, number of
+#: choices), or in a case section a case (case id, case version id, its sub-questions
+#: ((version id, number of choices, points on this paper as text, type id), ...))
+PoolEntry = queries.Eligible | queries.EligibleCase
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,17 @@ class DrawnItem:
     choice_order: tuple[int, ...]
     #: index of the blueprint section the question was drawn for
     section: int = 0
+    #: the case version whose sub-question this is
+    case_version_id: int | None = None
+
+
+def is_case_section(section: BlueprintSection) -> bool:
+    return section.question_type == CASE_SECTION
 
 
 def section_label(section: BlueprintSection) -> str:
-    parts = [QUESTION_TYPES[section.question_type]]
+    kind = CASE_SECTION_LABEL if is_case_section(section) else QUESTION_TYPES[section.question_type]
+    parts = [kind]
     if section.law is not None:
         parts.append(section.law.name)
     if section.topic is not None:
@@ -42,7 +52,14 @@ def section_label(section: BlueprintSection) -> str:
 
 
 def eligible_pool(section: BlueprintSection) -> list[PoolEntry]:
-    """Every question in use the section may draw."""
+    """Every question (case) in use the section may draw."""
+    if is_case_section(section):
+        return [
+            (case_id, version_id, scaled_parts(parts, section.points))
+            for case_id, version_id, parts in queries.eligible_cases(
+                law_id=section.law_id, topic_id=section.topic_id
+            )
+        ]
     return queries.eligible_questions(
         section.question_type,
         law_id=section.law_id,
@@ -52,22 +69,43 @@ def eligible_pool(section: BlueprintSection) -> list[PoolEntry]:
     )
 
 
+def scaled_parts(parts, total: Decimal) -> tuple:
+    """A case's sub-questions with their points scaled so the case is worth `total`, in
+    proportion to the points the case gives each; cents left by rounding down go to the
+    sub-questions that lost the most (so the case sums to `total` exactly)."""
+    weights = [Decimal(points) for _, _, points, _ in parts]
+    whole = sum(weights, Decimal(0))
+    exact = [total * weight / whole for weight in weights]
+    scaled = [value.quantize(CENT, ROUND_DOWN) for value in exact]
+    left = int((total - sum(scaled, Decimal(0))) / CENT)
+    for index in sorted(range(len(parts)), key=lambda i: scaled[i] - exact[i])[:left]:
+        scaled[index] += CENT
+    return tuple(
+        (version_id, choices, str(points), type_id)
+        for (version_id, choices, _, type_id), points in zip(parts, scaled, strict=True)
+    )
+
+
 def section_pools(blueprint: Blueprint) -> list[list[PoolEntry]]:
     """Each section's pool, or BlueprintError naming every section the bank cannot fill.
 
-    Sections draw without repeating a question, so a section can only count on what the
-    sections before it left over.
+    Sections draw without repeating a question (a case), so a section can only count on
+    what the sections before it left over. Question and case sections never compete: a
+    case's sub-questions are not drawn on their own.
     """
-    pools, taken, shortfalls = [], set(), []
+    pools, shortfalls = [], []
+    taken: dict[bool, set[int]] = {False: set(), True: set()}
     for number, section in enumerate(blueprint.sections, start=1):
         pool = eligible_pool(section)
-        available = [entry for entry in pool if entry[0] not in taken]
+        cases = is_case_section(section)
+        available = [entry for entry in pool if entry[0] not in taken[cases]]
         if len(available) < section.count:
+            what = "个" if cases else "道"
             shortfalls.append(
-                f"第{number}部分（{section_label(section)}）需要 {section.count} 道，"
-                f"题库中只有 {len(available)} 道符合条件的在用试题"
+                f"第{number}部分（{section_label(section)}）需要 {section.count} {what}，"
+                f"题库中只有 {len(available)} {what}符合条件的在用" + ("案例" if cases else "试题")
             )
-        taken.update(entry[0] for entry in available[: section.count])
+        taken[cases].update(entry[0] for entry in available[: section.count])
         pools.append(pool)
     if not blueprint.sections:
         shortfalls.append("组卷规则至少需要一个部分")
@@ -81,19 +119,60 @@ def draw(blueprint: Blueprint, pools: list[list[PoolEntry]], rng: random.Random)
     order unless the blueprint shuffles questions; choices shuffled when it says so.
 
     A fixed-paper exam passes pools that hold exactly its paper, so everyone gets the same
-    questions, each in their own order when shuffling is on."""
+    questions, each in their own order when shuffling is on.
+
+    A case is drawn as a unit: its sub-questions follow one another in the case's order
+    (shuffled among themselves when the blueprint says so), and shuffling the questions
+    moves the case as a whole."""
     sections = blueprint.sections
-    picks = _pick(sections, pools, rng)
-    drawn = []
+    picks = _pick_apart(sections, pools, rng)
+    units: list[list[DrawnItem]] = []
     for number, (section, chosen) in enumerate(zip(sections, picks, strict=True)):
-        for _, version_id, choice_count in chosen:
-            order = list(range(choice_count))
-            if blueprint.shuffle_choices and types.of(section.question_type).shuffles:
-                rng.shuffle(order)
-            drawn.append(DrawnItem(version_id, section.points, tuple(order), number))
+        for entry in chosen:
+            if is_case_section(section):
+                _, case_version_id, parts = entry
+                unit = [
+                    DrawnItem(
+                        version_id,
+                        Decimal(points),
+                        _choice_order(blueprint, type_id, choice_count, rng),
+                        number,
+                        case_version_id,
+                    )
+                    for version_id, choice_count, points, type_id in parts
+                ]
+                if blueprint.shuffle_within_case:
+                    rng.shuffle(unit)
+            else:
+                _, version_id, choice_count = entry
+                order = _choice_order(blueprint, section.question_type, choice_count, rng)
+                unit = [DrawnItem(version_id, section.points, order, number)]
+            units.append(unit)
     if blueprint.shuffle_questions:
-        rng.shuffle(drawn)
-    return drawn
+        rng.shuffle(units)
+    return [item for unit in units for item in unit]
+
+
+def _choice_order(blueprint: Blueprint, type_id: str, count: int, rng) -> tuple[int, ...]:
+    order = list(range(count))
+    if blueprint.shuffle_choices and types.of(type_id).shuffles:
+        rng.shuffle(order)
+    return tuple(order)
+
+
+def _pick_apart(
+    sections: list[BlueprintSection], pools: list[list[PoolEntry]], rng: random.Random
+) -> list[list[PoolEntry]]:
+    """_pick for the question sections and for the case sections, each on their own (a
+    question id and a case id may be the same number)."""
+    picks: list[list[PoolEntry]] = [[] for _ in sections]
+    for cases in (False, True):
+        chosen = [i for i, section in enumerate(sections) if is_case_section(section) == cases]
+        if chosen:
+            found = _pick([sections[i] for i in chosen], [pools[i] for i in chosen], rng)
+            for i, pick in zip(chosen, found, strict=True):
+                picks[i] = pick
+    return picks
 
 
 def _pick(

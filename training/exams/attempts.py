@@ -222,6 +222,7 @@ def start_attempt(
                 "question_version_id": item.version_id,
                 "points": item.points,
                 "choice_order": list(item.choice_order),
+                "case_version_id": item.case_version_id,
             }
             for position, item in enumerate(paper, start=1)
         ],

@@ -13,11 +13,13 @@ from sqlalchemy import select
 
 from core import clock
 from core.extensions import db
-from question_bank import types
+from question_bank import queries, types
 from question_bank.types import LETTERS
 from training import scoring
 from training.exams import attempts
 from training.exams.models import (
+    CASE_SECTION,
+    CASE_SECTION_LABEL,
     Attempt,
     AttemptStatus,
     Batch,
@@ -187,16 +189,18 @@ class PaperPart:
 
 
 def paper_outline(blueprint: Blueprint) -> list[PaperPart]:
-    """The paper by question type in the registry's order: 单选 26 题，每题 2 分；…"""
+    """The paper by question type in the registry's order, cases last: 单选 26 题，每题 2
+    分；… 案例分析 2 题（每题一个案例），每题 10 分"""
     parts = []
-    for type_id, kind in types.TYPES.items():
+    labels = {type_id: kind.label for type_id, kind in types.TYPES.items()}
+    for type_id, label in (labels | {CASE_SECTION: CASE_SECTION_LABEL}).items():
         sections = [s for s in blueprint.sections if s.question_type == type_id]
         if not sections:
             continue
         points = {section.points for section in sections}
         parts.append(
             PaperPart(
-                label=kind.label,
+                label=label,
                 count=sum(section.count for section in sections),
                 points=points.pop() if len(points) == 1 else None,
                 total=sum((section.count * section.points for section in sections), Decimal(0)),
@@ -221,12 +225,22 @@ def item_payload(item: PaperItem) -> dict:
         "type_label": kind.label,
         "stem": version.stem,
         "points": float(item.points),
+        "case": item.case_version_id,
         **kind.paper(version, item.choice_order),
     }
 
 
+def material_payload(version) -> dict:
+    """A case's material as the exam page shows it above its sub-questions."""
+    return {"title": version.title, "material": version.material, "table": version.table}
+
+
 def paper_payload(attempt: Attempt, now: datetime) -> dict:
     responses = attempts.responses_of(attempt)
+    items = attempts.paper_items(attempt)
+    materials = queries.case_versions(
+        item.case_version_id for item in items if item.case_version_id
+    )
     return {
         "attempt_id": attempt.id,
         "title": attempt.exam.title,
@@ -234,7 +248,8 @@ def paper_payload(attempt: Attempt, now: datetime) -> dict:
         "deadline": clock.epoch_ms(attempt.deadline_at),
         "remaining_seconds": remaining_seconds(attempt.deadline_at, now),
         "status": attempt.status,
-        "items": [item_payload(item) for item in attempts.paper_items(attempt)],
+        "items": [item_payload(item) for item in items],
+        "cases": {str(key): material_payload(version) for key, version in materials.items()},
         "responses": {
             str(item_id): {"answer": response.answer, "seq": response.seq}
             for item_id, response in responses.items()
@@ -266,6 +281,8 @@ class ReviewItem:
     given: list[str] = field(default_factory=list)
     accepted: list[list[str]] = field(default_factory=list)
     explanation: str = ""
+    #: the case material to show above this item: set on a case's first sub-question
+    material: object = None
 
 
 @dataclass
@@ -301,9 +318,9 @@ def review(attempt: Attempt, now: datetime, grace: timedelta) -> Review:
     items = []
     if shows_answers:
         responses = attempts.responses_of(attempt)
-        items = [
-            _review_item(item, responses.get(item.id)) for item in attempts.paper_items(attempt)
-        ]
+        paper = attempts.paper_items(attempt)
+        items = [_review_item(item, responses.get(item.id)) for item in paper]
+        _add_materials(paper, items)
     return Review(
         attempt=attempt,
         shows_score=shows_score,
@@ -318,6 +335,18 @@ def review(attempt: Attempt, now: datetime, grace: timedelta) -> Review:
         ),
         items=items,
     )
+
+
+def _add_materials(paper: list[PaperItem], items: list[ReviewItem]) -> None:
+    """Each case's material on the first of its sub-questions (they follow one another)."""
+    materials = queries.case_versions(
+        item.case_version_id for item in paper if item.case_version_id
+    )
+    previous = None
+    for item, entry in zip(paper, items, strict=True):
+        if item.case_version_id and item.case_version_id != previous:
+            entry.material = materials[item.case_version_id]
+        previous = item.case_version_id
 
 
 def _review_item(item: PaperItem, response) -> ReviewItem:

@@ -25,7 +25,13 @@ from core.clock import china_time, from_china_time
 from core.forms import Form, MultiCheckboxField, choices
 from question_bank.types import QUESTION_TYPES, MultiplePolicy
 from training.exams import setup
-from training.exams.models import COUNTING_LABELS, EXAM_KIND_LABELS, ReviewPolicy
+from training.exams.models import (
+    CASE_SECTION,
+    CASE_SECTION_LABEL,
+    COUNTING_LABELS,
+    EXAM_KIND_LABELS,
+    ReviewPolicy,
+)
 
 MULTIPLE_POLICY_LABELS = {
     MultiplePolicy.ALL_OR_NOTHING: "全部选对才得分",
@@ -89,7 +95,11 @@ class SectionForm(wtforms.Form):
         locales = ("zh",)
 
     question_type = SelectField(
-        "题型", choices=choices([("", "（不使用）"), *QUESTION_TYPES.items()]), default=""
+        "题型",
+        choices=choices(
+            [("", "（不使用）"), *QUESTION_TYPES.items(), (CASE_SECTION, CASE_SECTION_LABEL)]
+        ),
+        default="",
     )
     count = IntegerField(
         "题数", validators=[Optional(), NumberRange(1, setup.MAX_SECTION_COUNT, "题数应为 1–500")]
@@ -133,6 +143,7 @@ class BlueprintForm(Form):
     paper_mode = SelectField("组卷方式", choices=choices(PAPER_MODES.items()))
     shuffle_questions = BooleanField("打乱题目顺序（每位考生顺序不同）")
     shuffle_choices = BooleanField("打乱选项顺序（单选、多选）")
+    shuffle_within_case = BooleanField("打乱案例内小题的顺序（小题仍紧随其材料）")
     sections = FieldList(FormField(SectionForm), min_entries=SECTION_ROWS, max_entries=30)
 
     def set_choices(self, laws, topics) -> None:
@@ -147,6 +158,7 @@ class BlueprintForm(Form):
         self.paper_mode.data = "random" if data.random_per_candidate else "fixed"
         self.shuffle_questions.data = data.shuffle_questions
         self.shuffle_choices.data = data.shuffle_choices
+        self.shuffle_within_case.data = data.shuffle_within_case
         while len(self.sections) < max(SECTION_ROWS, len(data.sections) + 2):
             self.sections.append_entry()
         for entry, section in zip(self.sections, data.sections, strict=False):
@@ -176,6 +188,7 @@ class BlueprintForm(Form):
             random_per_candidate=self.paper_mode.data == "random",
             shuffle_questions=self.shuffle_questions.data,
             shuffle_choices=self.shuffle_choices.data,
+            shuffle_within_case=self.shuffle_within_case.data,
         )
 
 

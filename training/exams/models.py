@@ -19,12 +19,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
 from core.extensions import db
-from question_bank.models import Law, QuestionVersion, Topic
+from question_bank.models import CaseVersion, Law, QuestionVersion, Topic
 from question_bank.types import TYPE_VALUES, MultiplePolicy
 from training.models import User
 from training.scoring import AttemptRule
 
 Points = Numeric(7, 2)
+#: a blueprint section of cases (案例分析) rather than questions of one type
+CASE_SECTION = "case"
+CASE_SECTION_LABEL = "案例分析"
+SECTION_TYPE_VALUES = f"{TYPE_VALUES}, '{CASE_SECTION}'"
 
 
 class ExamKind(enum.StrEnum):
@@ -101,6 +105,8 @@ class Blueprint(db.Model):
     random_per_candidate: Mapped[bool] = mapped_column(default=False)
     shuffle_questions: Mapped[bool] = mapped_column(default=False)
     shuffle_choices: Mapped[bool] = mapped_column(default=False)
+    #: shuffle the sub-questions of each case (they stay together after its material)
+    shuffle_within_case: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_by: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
@@ -123,7 +129,7 @@ class BlueprintSection(db.Model):
         CheckConstraint("count > 0", name="positive_count"),
         CheckConstraint("points > 0", name="positive_points"),
         CheckConstraint(
-            f"question_type IN ({TYPE_VALUES})",
+            f"question_type IN ({SECTION_TYPE_VALUES})",
             name="known_type",
         ),
     )
@@ -131,9 +137,11 @@ class BlueprintSection(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     blueprint_id: Mapped[int] = mapped_column(ForeignKey("blueprints.id"), index=True)
     position: Mapped[int]
+    #: a question type id, or CASE_SECTION: `count` cases, `points` each (spread over
+    #: their sub-questions in proportion to the points the case gives them)
     question_type: Mapped[str] = mapped_column(String(20))
     count: Mapped[int]
-    #: points per question
+    #: points per question (per case)
     points: Mapped[Decimal] = mapped_column(Points)
     law_id: Mapped[int | None] = mapped_column(ForeignKey("laws.id"))
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
@@ -312,10 +320,13 @@ class PaperItem(db.Model):
     points: Mapped[Decimal] = mapped_column(Points)
     #: original choice indices in the order shown to this candidate
     choice_order: Mapped[list] = mapped_column(JSON, default=list)
+    #: the case version whose sub-question this is (its material is shown above it)
+    case_version_id: Mapped[int | None] = mapped_column(ForeignKey("case_versions.id"))
     #: points earned, set when the attempt is scored
     earned: Mapped[Decimal | None] = mapped_column(Points)
 
     question_version: Mapped[QuestionVersion] = relationship()
+    case_version: Mapped[CaseVersion | None] = relationship()
 
 
 class Response(db.Model):

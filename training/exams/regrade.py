@@ -88,8 +88,30 @@ class RegradePlan:
         return sum(row.pass_changed for row in self.rows)
 
 
+def _is_case(entry) -> bool:
+    """A case section's pool entry: (case id, case version id, sub-questions)."""
+    return isinstance(entry[2], list | tuple)
+
+
+def _entry_version_ids(entry) -> list[int]:
+    """The question versions a pool entry may put on a paper."""
+    return [part[0] for part in entry[2]] if _is_case(entry) else [entry[1]]
+
+
+def _corrected(entry, old_ids: set[int], new_id: int) -> list:
+    if _is_case(entry):
+        parts = [[new_id if part[0] in old_ids else part[0], *part[1:]] for part in entry[2]]
+        return [entry[0], entry[1], parts]
+    return [entry[0], new_id if entry[1] in old_ids else entry[1], entry[2]]
+
+
 def _used_version_ids(exam: Exam) -> set[int]:
-    in_pools = {entry[1] for pool in exam.pools or [] for entry in pool}
+    in_pools = {
+        version_id
+        for pool in exam.pools or []
+        for entry in pool
+        for version_id in _entry_version_ids(entry)
+    }
     on_papers = set(
         db.session.scalars(
             select(PaperItem.question_version_id)
@@ -237,10 +259,7 @@ def apply_regrade(actor: Actor, exam: Exam, question_id: int) -> RegradePlan:
         item.question_version = plan.new_version
     if exam.pools:
         exam.pools = [
-            [
-                [entry[0], plan.new_version.id if entry[1] in old_ids else entry[1], entry[2]]
-                for entry in pool
-            ]
+            [_corrected(entry, old_ids, plan.new_version.id) for entry in pool]
             for pool in exam.pools
         ]
         # In SQL, so two regrades at once cannot both write the same next revision.

@@ -18,6 +18,7 @@ from question_bank import queries
 from question_bank.types import TYPES
 from training.exams.assembly import BlueprintError, draw, section_pools
 from training.exams.models import (
+    CASE_SECTION,
     Blueprint,
     BlueprintSection,
     Exam,
@@ -56,13 +57,16 @@ class BlueprintData:
     random_per_candidate: bool = False
     shuffle_questions: bool = False
     shuffle_choices: bool = False
+    shuffle_within_case: bool = False
 
 
 def _section(position: int, data: SectionData) -> BlueprintSection:
     """A section with its law and topic loaded, so a shortfall message can name them."""
     where = f"第{position}部分"
-    if data.question_type not in TYPES:
+    if data.question_type not in TYPES and data.question_type != CASE_SECTION:
         raise SetupError(f"{where}：题型不正确。")
+    if data.question_type == CASE_SECTION and (data.difficulty_min or data.difficulty_max):
+        raise SetupError(f"{where}：案例分析部分不按难度抽取，请清空难度。")
     if not 1 <= data.count <= MAX_SECTION_COUNT:
         raise SetupError(f"{where}：题数应为 1–{MAX_SECTION_COUNT}。")
     if not Decimal(0) < data.points <= MAX_SECTION_POINTS:
@@ -116,6 +120,7 @@ def save_blueprint(
         blueprint.random_per_candidate = data.random_per_candidate
         blueprint.shuffle_questions = data.shuffle_questions
         blueprint.shuffle_choices = data.shuffle_choices
+        blueprint.shuffle_within_case = data.shuffle_within_case
         blueprint.sections = sections
         try:
             section_pools(blueprint)
@@ -163,6 +168,7 @@ def blueprint_data_of(blueprint: Blueprint) -> BlueprintData:
         random_per_candidate=blueprint.random_per_candidate,
         shuffle_questions=blueprint.shuffle_questions,
         shuffle_choices=blueprint.shuffle_choices,
+        shuffle_within_case=blueprint.shuffle_within_case,
     )
 
 
@@ -268,7 +274,8 @@ def publish(actor: Actor, exam: Exam, rng: random.Random | None = None) -> None:
         paper = draw(exam.blueprint, pools, rng or random.Random())
         # Each section keeps exactly the questions drawn for it: with overlapping filters
         # a shared pool would let a question move between sections (and their points).
-        chosen = {(item.section, item.version_id) for item in paper}
+        # (A case section's entries are cases: their id is the case version's.)
+        chosen = {(item.section, item.case_version_id or item.version_id) for item in paper}
         pools = [
             [entry for entry in pool if (number, entry[1]) in chosen]
             for number, pool in enumerate(pools)

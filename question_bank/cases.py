@@ -1,0 +1,326 @@
+"""Cases (案例分析/材料题): a material, optionally a table, and ordered sub-questions of
+the existing types, each with its own key, points and citations.
+
+A case is written, edited, retired and imported as a unit. Its sub-questions are bank
+questions (Question.case_id set) versioned as every question is; a change of the case's
+own content (title, material, table, which sub-questions in which order, their points)
+adds a CaseVersion. A case with a sub-question that is not in use (待复核, 已停用) is not
+drawn. Functions flush; the request commits once.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+
+from core.audit import Actor, record
+from core.extensions import db
+from question_bank import bank
+from question_bank.bank import BankError
+from question_bank.drafts import QuestionDraft, format_law_refs
+from question_bank.formats.numbered import parse_numbered
+from question_bank.models import Case, CaseVersion, Question, QuestionStatus
+from question_bank.types import LETTERS, TRUE_FALSE_CHOICES, clip
+
+MAX_TITLE_CHARS = 200
+MAX_MATERIAL_CHARS = 20_000
+MAX_PARTS = 20
+MAX_TABLE_ROWS = 50
+MAX_TABLE_COLUMNS = 12
+MAX_PART_POINTS = Decimal(100)
+CENT = Decimal("0.01")
+#: cells of a table row as the case form writes them
+TABLE_SEPARATORS = ("\t", "|", "｜")
+
+
+@dataclass
+class CaseDraft:
+    title: str
+    material: str
+    questions: list[QuestionDraft]
+    #: points of each sub-question, in order
+    points: list[Decimal]
+    #: rows of cells, the first the header; [] for no table
+    table: list[list[str]] = field(default_factory=list)
+
+
+def parse_table(text: str) -> list[list[str]]:
+    """A table typed in the form: one row a line, cells split by a tab or |."""
+    rows = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            continue
+        separator = next((sep for sep in TABLE_SEPARATORS if sep in line), None)
+        cells = line.split(separator) if separator else [line]
+        rows.append([cell.strip() for cell in cells])
+    return rows
+
+
+def table_text(table: list[list[str]]) -> str:
+    return "\n".join(" | ".join(row) for row in table)
+
+
+def parse_points(text: str, count: int) -> tuple[list[Decimal], str | None]:
+    """Points per sub-question from `2 2 3` (or `2,2,3`); one number for all of them."""
+    words = text.replace("，", " ").replace(",", " ").replace("、", " ").split()
+    try:
+        points = [Decimal(word) for word in words]
+    except InvalidOperation:
+        return [], "小题分值应为数字，用空格或逗号分隔，如：2 2 3"
+    if len(points) == 1 and count > 1:
+        points = points * count
+    return points, None
+
+
+def check_case(draft: CaseDraft) -> dict[str, str]:
+    """Field name -> Chinese message for the case's own fields (the sub-questions are
+    checked as bank questions when they are saved)."""
+    errors = {}
+    if not draft.title.strip():
+        errors["title"] = "请填写案例标题"
+    elif len(draft.title.strip()) > MAX_TITLE_CHARS:
+        errors["title"] = f"案例标题不能超过{MAX_TITLE_CHARS}字"
+    material = draft.material.strip()
+    if not material:
+        errors["material"] = "案例材料不能为空"
+    elif len(material) > MAX_MATERIAL_CHARS:
+        errors["material"] = f"案例材料不能超过{MAX_MATERIAL_CHARS}字（现有{len(material)}字）"
+    if len(draft.table) > MAX_TABLE_ROWS:
+        errors["table"] = f"表格最多{MAX_TABLE_ROWS}行"
+    elif draft.table:
+        widths = {len(row) for row in draft.table}
+        if len(widths) > 1:
+            errors["table"] = "表格每行的单元格数应相同（用 | 或制表符分隔）"
+        elif widths.pop() > MAX_TABLE_COLUMNS:
+            errors["table"] = f"表格最多{MAX_TABLE_COLUMNS}列"
+    if not draft.questions:
+        errors["questions"] = "案例至少需要一道小题"
+    elif len(draft.questions) > MAX_PARTS:
+        errors["questions"] = f"一个案例最多{MAX_PARTS}道小题"
+    elif any(question.type not in CASE_PART_TYPES for question in draft.questions):
+        errors["questions"] = "案例的小题只能是单选、多选、判断或填空题"
+    if len(draft.points) != len(draft.questions):
+        errors["points"] = (
+            f"小题分值的个数（{len(draft.points)}）应与小题数（{len(draft.questions)}）相同"
+        )
+    elif any(not Decimal(0) < p <= MAX_PART_POINTS or p != p.quantize(CENT) for p in draft.points):
+        errors["points"] = f"每道小题的分值应大于 0、不超过 {MAX_PART_POINTS}，最多两位小数"
+    return errors
+
+
+#: the types a sub-question may have: the objective ones
+CASE_PART_TYPES = ("single", "multiple", "true_false", "fill_blank")
+
+
+def _checked_parts(draft: CaseDraft) -> list[QuestionDraft]:
+    """Every sub-question checked as the question form checks it; one BankError naming
+    the sub-questions at fault."""
+    errors = check_case(draft)
+    if errors:
+        raise BankError(errors)
+    checked, problems = [], []
+    for number, question in enumerate(draft.questions, start=1):
+        try:
+            checked.append(bank.check_question(question))
+        except BankError as error:
+            problems.append(f"第{number}小题：{error.message}")
+    if problems:
+        raise BankError({"questions": "；".join(problems)})
+    return checked
+
+
+def _version(case: Case, draft: CaseDraft, parts: list, actor: Actor, note: str) -> CaseVersion:
+    version = CaseVersion(
+        number=len(case.versions) + 1,
+        title=draft.title.strip(),
+        material=draft.material.strip().replace("\r\n", "\n"),
+        table=draft.table,
+        parts=parts,
+        change_note=note,
+        created_by=actor.id,
+    )
+    case.versions.append(version)
+    case.current_number = version.number
+    case.title = version.title
+    db.session.flush()
+    db.session.expire(case, ["current_version"])  # a viewonly relationship: read it again
+    return version
+
+
+def _points_text(points: Decimal) -> str:
+    return str(points.quantize(CENT))
+
+
+def add_case(actor: Actor, draft: CaseDraft, *, audit: bool = True) -> Case:
+    """A new case (version 1) with its sub-questions as new bank questions."""
+    questions = _checked_parts(draft)
+    case = Case(title=draft.title.strip(), created_by=actor.id)
+    db.session.add(case)
+    db.session.flush()
+    parts = []
+    for question_draft, points in zip(questions, draft.points, strict=True):
+        question = bank.add_question(actor, question_draft, audit=False)
+        question.case_id = case.id
+        db.session.flush()
+        parts.append([question.id, _points_text(points)])
+    _version(case, draft, parts, actor, "新建")
+    case.status = _status_of(case).value
+    db.session.flush()
+    if audit:
+        record(
+            actor,
+            "case.create",
+            object_type="case",
+            object_id=case.id,
+            summary=f"{case.title}：{len(parts)} 道小题",
+        )
+    return case
+
+
+def edit_case(actor: Actor, case: Case, draft: CaseDraft, note: str = "") -> CaseVersion | None:
+    """Save `draft`: each sub-question that changed gets a new version (its old ones stay
+    for the papers that used them), new ones are added, dropped ones retired; a new case
+    version when the case's own content changed. None when nothing changed."""
+    questions = _checked_parts(draft)
+    current = case.current_version
+    old_ids = [question_id for question_id, _ in current.parts]
+    parts, changed = [], []
+    for number, (question_draft, points) in enumerate(
+        zip(questions, draft.points, strict=True), start=1
+    ):
+        if number <= len(old_ids):
+            question = db.session.get(Question, old_ids[number - 1])
+            if bank.edit_question(actor, question, question_draft, note) is not None:
+                changed.append(f"第{number}小题")
+        else:
+            question = bank.add_question(actor, question_draft, audit=False)
+            question.case_id = case.id
+            db.session.flush()
+            changed.append(f"第{number}小题（新增）")
+        parts.append([question.id, _points_text(points)])
+    for question_id in old_ids[len(parts) :]:
+        question = db.session.get(Question, question_id)
+        question.status = QuestionStatus.RETIRED.value
+        changed.append("删除小题")
+    own = []
+    if draft.title.strip() != current.title:
+        own.append("标题")
+    if draft.material.strip().replace("\r\n", "\n") != current.material:
+        own.append("材料")
+    if draft.table != current.table:
+        own.append("表格")
+    if parts != current.parts:
+        own.append("小题")
+    version = None
+    if own:
+        version = _version(case, draft, parts, actor, note.strip() or "修改")
+    if not own and not changed:
+        return None
+    if case.status != QuestionStatus.RETIRED.value:
+        case.status = _status_of(case).value
+    db.session.flush()
+    record(
+        actor,
+        "case.edit",
+        object_type="case",
+        object_id=case.id,
+        summary=f"第 {case.current_number} 版：{'、'.join(own + changed)}",
+        detail={"version": case.current_number, "changed": own + changed},
+    )
+    return version or case.current_version
+
+
+def _status_of(case: Case) -> QuestionStatus:
+    """待复核 while a sub-question is (a law it cites was revised), else 在用."""
+    ids = [question_id for question_id, _ in case.current_version.parts]
+    flagged = db.session.scalar(
+        select(Question.id)
+        .where(Question.id.in_(ids), Question.status == QuestionStatus.NEEDS_REVIEW.value)
+        .limit(1)
+    )
+    return QuestionStatus.NEEDS_REVIEW if flagged else QuestionStatus.ACTIVE
+
+
+def retire_case(actor: Actor, case: Case) -> None:
+    if case.status == QuestionStatus.RETIRED.value:
+        raise BankError({"status": "该案例已停用"})
+    case.status = QuestionStatus.RETIRED.value
+    record(actor, "case.retire", object_type="case", object_id=case.id, summary=case.title)
+
+
+def restore_case(actor: Actor, case: Case) -> None:
+    if case.status != QuestionStatus.RETIRED.value:
+        raise BankError({"status": "该案例未停用"})
+    case.status = _status_of(case).value
+    record(actor, "case.restore", object_type="case", object_id=case.id, summary=case.title)
+
+
+def parts_of(version: CaseVersion) -> list[tuple[Question, Decimal]]:
+    """The sub-questions of a case version in order, with their points."""
+    ids = [question_id for question_id, _ in version.parts]
+    found = {q.id: q for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))}
+    return [(found[question_id], Decimal(points)) for question_id, points in version.parts]
+
+
+def draft_of(case: Case) -> CaseDraft:
+    """The case as it stands, to fill the edit form."""
+    version = case.current_version
+    parts = parts_of(version)
+    return CaseDraft(
+        title=version.title,
+        material=version.material,
+        questions=[bank.current_draft(question) for question, _ in parts],
+        points=[points for _, points in parts],
+        table=[list(row) for row in version.table],
+    )
+
+
+def cases(status: str | None = None) -> list[Case]:
+    stmt = select(Case).order_by(Case.id.desc())
+    if status:
+        stmt = stmt.where(Case.status == status)
+    return list(db.session.scalars(stmt))
+
+
+# --- the sub-questions as text --------------------------------------------------------
+
+
+def numbered_text(drafts: list[QuestionDraft]) -> str:
+    """Sub-questions in the numbered layout the text importer reads (formats.numbered),
+    so the case form edits them as one text and reads them back the same way."""
+    blocks = []
+    for number, draft in enumerate(drafts, start=1):
+        lines = [f"{number}．【{_TAGS[draft.type]}】{draft.stem}"]
+        if draft.type in ("single", "multiple"):
+            lines += [f"{LETTERS[i]}．{choice}" for i, choice in enumerate(draft.choices)]
+            lines.append("答案：" + "".join(LETTERS[i] for i in draft.answer))
+        elif draft.type == "true_false":
+            lines.append("答案：" + TRUE_FALSE_CHOICES[draft.answer[0]])
+        else:
+            lines.append("答案：" + "|".join("/".join(blank) for blank in draft.blanks))
+        if draft.explanation:
+            lines.append("解析：" + " ".join(draft.explanation.split("\n")))
+        if draft.law_refs:
+            lines.append("法律依据：" + format_law_refs(draft.law_refs))
+        if draft.topics:
+            lines.append("知识点：" + "、".join(draft.topics))
+        if draft.difficulty:
+            lines.append(f"难度：{draft.difficulty}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+_TAGS = {"single": "单选题", "multiple": "多选题", "true_false": "判断题", "fill_blank": "填空题"}
+
+
+def parse_parts(text: str) -> tuple[list[QuestionDraft], str | None]:
+    """The sub-questions typed in the case form (the numbered layout), or why not."""
+    result = parse_numbered(text.encode("utf-8"))
+    if result.errors:
+        first = result.errors[:3]
+        return [], "；".join(
+            f"第{error.row}行{('「' + error.column + '」') if error.column else ''}："
+            f"{clip(error.message, 60)}"
+            for error in first
+        )
+    return [row.draft for row in result.rows], None

@@ -1,0 +1,215 @@
+"""Cases (案例分析): written, edited (a new version), retired as a unit; their sub-questions
+are bank questions drawn only with their case; the trainers' screens."""
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from core.audit import SYSTEM, AuditEntry
+from core.extensions import db
+from core.roles import Role
+from question_bank import bank, cases, queries
+from question_bank.bank import BankError
+from question_bank.drafts import QuestionDraft
+from question_bank.models import Case, Question, QuestionStatus
+
+from ..factories import CASE_MATERIAL, add_case
+
+
+def sub_drafts(case: Case) -> list[QuestionDraft]:
+    return cases.draft_of(case).questions
+
+
+def test_a_case_keeps_its_sub_questions_in_order_with_their_points(app):
+    case = add_case(parts=3, points=[2, 3, 5])
+    version = case.current_version
+    assert version.number == 1 and version.material.startswith(CASE_MATERIAL)
+    assert version.table == [["项目", "金额"], ["罚款", "5000元"]]
+    parts = cases.parts_of(version)
+    assert [points for _, points in parts] == [2, 3, 5]
+    assert [q.type for q, _ in parts] == ["single", "true_false", "multiple"]
+    assert all(q.case_id == case.id for q, _ in parts)
+    assert db.session.scalars(select(AuditEntry.action)).all().count("case.create") == 1
+
+
+def test_sub_questions_are_never_drawn_on_their_own(app):
+    add_case(parts=3)
+    loose = bank.add_question(SYSTEM, QuestionDraft("single", "单独的题", ["甲", "乙"], [0], []))
+    assert [entry[0] for entry in queries.eligible_questions("single")] == [loose.id]
+    assert len(queries.eligible_cases()) == 1
+
+
+def test_editing_the_material_makes_a_new_case_version_and_keeps_the_old(app):
+    case = add_case(parts=2)
+    old = case.current_version
+    draft = cases.draft_of(case)
+    draft.material = "修改后的案例材料。"
+    version = cases.edit_case(SYSTEM, case, draft, "更正材料")
+    db.session.commit()
+    assert version.number == 2 and case.current_version.material == "修改后的案例材料。"
+    assert old.material.startswith(CASE_MATERIAL)  # the old version stays as it was
+    assert version.parts == old.parts
+    assert version.change_note == "更正材料"
+
+
+def test_editing_a_sub_question_versions_the_question_not_the_case(app):
+    case = add_case(parts=2)
+    draft = cases.draft_of(case)
+    draft.questions[0].answer = [2]
+    cases.edit_case(SYSTEM, case, draft)
+    db.session.commit()
+    question, _ = cases.parts_of(case.current_version)[0]
+    assert question.current_number == 2 and question.current_version.answer == [2]
+    assert case.current_number == 1
+    # The pool of cases now offers the sub-question's new version.
+    ((_, _, entries),) = queries.eligible_cases()
+    assert entries[0][0] == question.current_version.id
+
+
+def test_unchanged_case_makes_no_version(app):
+    case = add_case(parts=2)
+    assert cases.edit_case(SYSTEM, case, cases.draft_of(case)) is None
+
+
+def test_dropping_and_adding_sub_questions(app):
+    case = add_case(parts=3)
+    dropped_id = case.current_version.parts[2][0]
+    draft = cases.draft_of(case)
+    draft.questions = draft.questions[:2]
+    draft.points = draft.points[:2]
+    cases.edit_case(SYSTEM, case, draft)
+    assert db.session.get(Question, dropped_id).status == QuestionStatus.RETIRED.value
+    assert len(case.current_version.parts) == 2 and case.current_number == 2
+    # The case is still drawn: a dropped sub-question is no part of its current version.
+    assert len(queries.eligible_cases()) == 1
+
+
+def test_retired_case_and_case_with_a_retired_sub_question_are_not_drawn(app):
+    case = add_case(parts=2)
+    other = add_case(parts=2)
+    cases.retire_case(SYSTEM, case)
+    question = db.session.get(Question, other.current_version.parts[0][0])
+    bank.retire(SYSTEM, question)
+    assert queries.eligible_cases() == []
+    with pytest.raises(BankError):
+        cases.retire_case(SYSTEM, case)
+    cases.restore_case(SYSTEM, case)
+    assert [entry[0] for entry in queries.eligible_cases()] == [case.id]
+
+
+def test_case_checks_name_the_faulty_sub_question_and_store_nothing(app):
+    draft = cases.CaseDraft(
+        title="案例",
+        material="材料",
+        questions=[
+            QuestionDraft("single", "第一题", ["甲", "乙"], [0], []),
+            QuestionDraft("single", "第二题", ["甲", "乙"], [0, 1], []),
+        ],
+        points=[Decimal(2), Decimal(2)],
+    )
+    with pytest.raises(BankError, match="第2小题"):
+        cases.add_case(SYSTEM, draft)
+    draft.questions = draft.questions[:1]
+    with pytest.raises(BankError) as raised:
+        cases.add_case(SYSTEM, draft)
+    assert "points" in raised.value.fields
+    draft.points = [Decimal(0)]
+    with pytest.raises(BankError):
+        cases.add_case(SYSTEM, draft)
+    draft.points, draft.material = [Decimal(2)], "  "
+    with pytest.raises(BankError) as raised:
+        cases.add_case(SYSTEM, draft)
+    assert "material" in raised.value.fields
+    draft.material, draft.table = "材料", [["a", "b"], ["c"]]
+    with pytest.raises(BankError) as raised:
+        cases.add_case(SYSTEM, draft)
+    assert "table" in raised.value.fields
+    db.session.rollback()
+    assert db.session.scalar(select(Case.id)) is None
+
+
+def test_sub_questions_round_trip_through_the_numbered_text(app):
+    case = add_case(parts=3)
+    drafts = sub_drafts(case)
+    parsed, problem = cases.parse_parts(cases.numbered_text(drafts))
+    assert problem is None and parsed == drafts
+
+
+def test_points_and_table_parsing():
+    assert cases.parse_points("2 3，5", 3) == ([Decimal(2), Decimal(3), Decimal(5)], None)
+    assert cases.parse_points("2", 3)[0] == [Decimal(2)] * 3
+    assert cases.parse_points("两分", 1)[1]
+    assert cases.parse_table("a | b\n\nc\td\n") == [["a", "b"], ["c", "d"]]
+
+
+# --- the trainers' screens ----------------------------------------------------------
+
+CASE_TEXT = """1．【单选题】甲公司应当在几日内提出？
+A．三日
+B．五日
+答案：B
+
+2．【判断题】示范局的决定合法。
+答案：错误
+"""
+
+
+def test_trainer_writes_edits_and_retires_a_case(client, login_as):
+    login_as(Role.TRAINER)
+    page = client.get("/bank/cases/new")
+    assert page.status_code == 200 and "小题" in page.text
+    saved = client.post(
+        "/bank/cases/new",
+        data={
+            "title": "示范局处罚案",
+            "material": "某县示范局对甲公司作出决定。",
+            "table": "项目 | 金额\n罚款 | 100元",
+            "questions": CASE_TEXT,
+            "points": "3 2",
+        },
+    )
+    assert saved.status_code == 302
+    case = db.session.scalar(select(Case))
+    detail = client.get(saved.location)
+    assert "某县示范局" in detail.text and "100元" in detail.text and "甲公司应当" in detail.text
+    form = client.get(f"/bank/cases/{case.id}/edit").text
+    assert "【单选题】甲公司应当在几日内提出" in form and "3 2" in form
+    edited = client.post(
+        f"/bank/cases/{case.id}/edit",
+        data={
+            "title": "示范局处罚案",
+            "material": "某县示范局对甲公司作出了处罚决定。",
+            "table": "项目 | 金额\n罚款 | 100元",
+            "questions": CASE_TEXT,
+            "points": "3 2",
+            "change_note": "改材料",
+        },
+        follow_redirects=True,
+    )
+    assert "第 2 版" in edited.text
+    assert "案例分析" in client.get("/bank/").text
+    assert "示范局处罚案" in client.get("/bank/cases/").text
+    client.post(f"/bank/cases/{case.id}/retire")
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == QuestionStatus.RETIRED.value
+
+
+def test_a_case_form_with_bad_text_says_why_and_stores_nothing(client, login_as):
+    login_as(Role.TRAINER)
+    page = client.post(
+        "/bank/cases/new",
+        data={
+            "title": "坏案例",
+            "material": "材料",
+            "questions": "1．【单选题】没有选项的题\n答案：A",
+            "points": "2",
+        },
+    )
+    assert page.status_code == 200 and "第1行" in page.text
+    page = client.post(
+        "/bank/cases/new",
+        data={"title": "坏案例", "material": "材料", "questions": CASE_TEXT, "points": "2 两"},
+    )
+    assert "小题分值应为数字" in page.text
+    assert db.session.scalar(select(Case.id)) is None
