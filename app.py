@@ -37,6 +37,7 @@ from training.privacy import mask_id_number, mask_phone
 from training.reports import views as report_views
 from training.study import audit_labels as study_audit_labels
 from training.study import learning as study_learning
+from training.study import practice_views
 from training.study import reviews as study_reviews
 from training.study import views as study_views
 
@@ -163,6 +164,7 @@ def configure_blueprints(app: Flask) -> None:
         manage_views,
         study_views,
         report_views,
+        practice_views,
     ):
         app.register_blueprint(module.bp)
     # What else cites an article, for the law library's article pages (question_bank does
@@ -172,8 +174,8 @@ def configure_blueprints(app: Flask) -> None:
     # changed, removed or renumbered article (each listener returns how many it flagged).
     app.extensions["law_revision_listeners"] = [study_reviews.flag_lessons]
     # The bank and the law library (which lists the questions citing an article) are
-    # closed to anyone writing an exam.
-    for blueprint in (bank_views.bp, case_views.bp, law_views.bp):
+    # closed to anyone writing an exam, and so is practice (it shows keys and the law).
+    for blueprint in (bank_views.bp, case_views.bp, law_views.bp, practice_views.bp):
         app.before_request_funcs.setdefault(blueprint.name, []).append(
             exam_views.refuse_bank_while_writing
         )

@@ -6,16 +6,19 @@ outside the bank.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, func, literal_column, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, literal_column, select
 
 from core.extensions import db
-from question_bank.bank import CitationLookup
+from question_bank.bank import CitationLookup, draft_of
 from question_bank.models import (
     Case,
     CaseVersion,
     Citation,
     Law,
+    LawArticle,
+    LawPart,
     LawVersion,
     Question,
     QuestionStatus,
@@ -263,3 +266,173 @@ def versions_by_id(version_ids: Iterable[int]) -> dict[int, QuestionVersion]:
         return {}
     rows = db.session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(wanted)))
     return {version.id: version for version in rows}
+
+
+# --- practice: what a learner may be asked, and in which order --------------------------
+
+
+def practice_question_ids(
+    *,
+    law_id: int | None = None,
+    topic_id: int | None = None,
+    difficulty: int | None = None,
+    among: Iterable[int] | None = None,
+) -> list[int]:
+    """Ids of the questions in use (在用) citing the law, carrying the topic, of the
+    difficulty, among the given ids, when those are given; by id."""
+    stmt = select(Question.id).where(Question.status == QuestionStatus.ACTIVE.value)
+    if difficulty:
+        stmt = stmt.where(Question.difficulty == difficulty)
+    if topic_id:
+        stmt = stmt.where(
+            select(QuestionTopic.question_id)
+            .where(QuestionTopic.question_id == Question.id)
+            .where(QuestionTopic.topic_id == topic_id)
+            .exists()
+        )
+    if law_id:
+        stmt = stmt.where(Question.id.in_(_citing_law(law_id)))
+    if among is not None:
+        stmt = stmt.where(Question.id.in_(list(among)))
+    return list(db.session.scalars(stmt.order_by(Question.id)))
+
+
+def _citing_law(law_id: int) -> Select:
+    return (
+        select(QuestionVersion.question_id)
+        .join(Question, is_current_version())
+        .join(Citation, Citation.version_id == QuestionVersion.id)
+        .join(LawVersion, LawVersion.id == Citation.law_version_id)
+        .where(LawVersion.law_id == law_id)
+    )
+
+
+def current_version(question_id: int) -> QuestionVersion | None:
+    return db.session.scalar(
+        select(QuestionVersion)
+        .join(Question, is_current_version())
+        .where(Question.id == question_id)
+    )
+
+
+def version(version_id: int) -> QuestionVersion | None:
+    return db.session.get(QuestionVersion, version_id)
+
+
+def in_use(question_id: int) -> bool:
+    """Whether the question is in use (在用): not retired, not waiting for review."""
+    status = db.session.scalar(select(Question.status).where(Question.id == question_id))
+    return status == QuestionStatus.ACTIVE.value
+
+
+#: the chapter of questions whose cited article is not in the library's text
+NO_TEXT_CHAPTER = "（条文未导入，按条号排列）"
+
+
+@dataclass(frozen=True)
+class SequenceEntry:
+    question_id: int
+    #: the chapter (章, with the 编 above it) of the article the question cites
+    chapter: str
+    #: its place in the law: chapter position, article, 之几, question id
+    rank: tuple[int, int, int, int]
+
+
+def law_sequence(law_id: int) -> list[SequenceEntry]:
+    """The questions in use citing the law, in the law's order: by the chapter of the
+    first article they cite (from the library's text, where the cited version has one),
+    then article number, then question. Questions citing an article the library has no
+    text for come last, by article number."""
+    rows = db.session.execute(
+        select(Question.id, Citation.article, Citation.article_suffix, LawArticle.part_id)
+        .join(QuestionVersion, is_current_version())
+        .join(Citation, Citation.version_id == QuestionVersion.id)
+        .join(LawVersion, LawVersion.id == Citation.law_version_id)
+        .outerjoin(
+            LawArticle,
+            and_(
+                LawArticle.law_version_id == Citation.law_version_id,
+                LawArticle.number == Citation.article,
+                LawArticle.suffix == Citation.article_suffix,
+                LawArticle.series == "",
+            ),
+        )
+        .where(LawVersion.law_id == law_id, Question.status == QuestionStatus.ACTIVE.value)
+    ).all()
+    parts = {
+        part.id: part
+        for part in db.session.scalars(
+            select(LawPart).where(
+                LawPart.law_version_id.in_(select(LawVersion.id).where(LawVersion.law_id == law_id))
+            )
+        )
+    }
+    first: dict[int, tuple] = {}
+    for question_id, article, suffix, part_id in rows:
+        position, chapter = _chapter(parts, part_id)
+        place = (position, article, suffix, question_id)
+        if question_id not in first or place < first[question_id][0]:
+            first[question_id] = (place, chapter)
+    entries = [SequenceEntry(qid, chapter, place) for qid, (place, chapter) in first.items()]
+    return sorted(entries, key=lambda entry: entry.rank)
+
+
+def _chapter(parts: dict[int, LawPart], part_id: int | None) -> tuple[int, str]:
+    """(position, heading path) of the 章 holding the part (the part itself when it is
+    no 节 under a 章); the 编 above it named too, as 民法典 numbers chapters per book."""
+    part = parts.get(part_id) if part_id is not None else None
+    if part is None:
+        return 10**9, NO_TEXT_CHAPTER
+    while part.kind == "节" and part.parent_id in parts:
+        part = parts[part.parent_id]
+    path, above = [part.heading], parts.get(part.parent_id) if part.parent_id else None
+    while above is not None:
+        path.insert(0, above.heading)
+        above = parts.get(above.parent_id) if above.parent_id else None
+    return part.position, " · ".join(path)
+
+
+def citation_law_ids(question_ids: Iterable[int]) -> dict[int, set[int]]:
+    """The laws each question's current version cites."""
+    wanted = list(question_ids)
+    found: dict[int, set[int]] = {}
+    if not wanted:
+        return found
+    rows = db.session.execute(
+        select(Question.id, LawVersion.law_id)
+        .join(QuestionVersion, is_current_version())
+        .join(Citation, Citation.version_id == QuestionVersion.id)
+        .join(LawVersion, LawVersion.id == Citation.law_version_id)
+        .where(Question.id.in_(wanted))
+    )
+    for question_id, law in rows:
+        found.setdefault(question_id, set()).add(law)
+    return found
+
+
+def active_counts_by_law() -> dict[int, int]:
+    """How many questions in use cite each law."""
+    rows = db.session.execute(
+        select(LawVersion.law_id, func.count(func.distinct(Question.id)))
+        .select_from(Question)
+        .join(QuestionVersion, is_current_version())
+        .join(Citation, Citation.version_id == QuestionVersion.id)
+        .join(LawVersion, LawVersion.id == Citation.law_version_id)
+        .where(Question.status == QuestionStatus.ACTIVE.value)
+        .group_by(LawVersion.law_id)
+    )
+    return dict(rows.all())
+
+
+def question_of_version(version_id: ColumnElement) -> ScalarSelect:
+    """The question id of the version the SQL expression gives, as a scalar subquery."""
+    return (
+        select(QuestionVersion.question_id)
+        .where(QuestionVersion.id == version_id)
+        .scalar_subquery()
+    )
+
+
+def law_refs_of(version: QuestionVersion) -> list:
+    """The version's law references (LawRefDrafts), as pages show and link them."""
+    return draft_of(version).law_refs

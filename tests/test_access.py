@@ -151,6 +151,15 @@ EXPECTED_ACCESS = {
     "study.module": LEARNERS,
     "study.lesson": LEARNERS,
     "study.start_quiz": LEARNERS,
+    # A learner's own practice, notebook, settings and progress.
+    "practice.index": LEARNERS,
+    "practice.law": LEARNERS,
+    "practice.question": LEARNERS,
+    "practice.answer": LEARNERS,
+    "practice.star": LEARNERS,
+    "practice.mistakes": LEARNERS,
+    "practice.remove_mistake": LEARNERS,
+    "practice.settings": LEARNERS,
 }
 
 IMPORT_CSV = (

@@ -126,3 +126,25 @@ class ProgramForm(Form):
         "课程名称", validators=[InputRequired("请填写课程名称。"), Length(max=MAX_TITLE)]
     )
     summary = TextAreaField("简介", validators=[Length(max=MAX_SUMMARY)])
+
+
+class PracticeSettingsForm(Form):
+    """A learner's own practice settings."""
+
+    retention = DecimalField(
+        "期望记忆保持率",
+        places=2,
+        validators=[
+            InputRequired("请填写期望记忆保持率。"),
+            NumberRange(min=0.80, max=0.97, message="期望记忆保持率应在 0.80 到 0.97 之间。"),
+        ],
+        description="复习安排的目标：到复习时您仍记得这道题的把握。越高复习越频繁；默认 0.90。",
+    )
+    streak = IntegerField(
+        "连续答对几次移出错题本",
+        validators=[
+            InputRequired("请填写次数。"),
+            NumberRange(min=1, max=10, message="次数应为 1–10。"),
+        ],
+        description="默认 3 次。",
+    )

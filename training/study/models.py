@@ -7,9 +7,14 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
+    Float,
     ForeignKey,
+    Index,
+    Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -275,3 +280,136 @@ class LessonReview(db.Model):
     flagged_at: Mapped[datetime] = mapped_column(default=clock.default_now)
 
     module: Mapped[StudyModule] = relationship()
+
+
+# --- practice over the bank: memory (FSRS), review log, mistakes, stars ---------------
+
+
+class PracticeSettings(db.Model):
+    """A learner's own practice settings; no row means the defaults."""
+
+    __tablename__ = "practice_settings"
+    __table_args__ = (
+        CheckConstraint("desired_retention BETWEEN 0.80 AND 0.97", name="retention"),
+        CheckConstraint("mistake_streak BETWEEN 1 AND 10", name="mistake_streak"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    #: the probability of recall FSRS schedules reviews for (and mastery is judged by)
+    desired_retention: Mapped[float] = mapped_column(Float, default=0.9)
+    #: right answers in a row that take a question out of the mistakes notebook
+    mistake_streak: Mapped[int] = mapped_column(default=3)
+
+
+class MemoryCard(db.Model):
+    """What FSRS knows of one person's memory of one question (fsrs.Card); its id is the
+    card id passed to the library and kept in the review log."""
+
+    __tablename__ = "practice_cards"
+    __table_args__ = (
+        UniqueConstraint("user_id", "question_id", name="uq_practice_cards_user_question"),
+        # The due queue: a person's cards by due time.
+        Index("ix_practice_cards_user_due", "user_id", "due"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
+    #: fsrs.State: 1 learning, 2 review, 3 relearning
+    state: Mapped[int] = mapped_column(SmallInteger, default=1)
+    step: Mapped[int | None]
+    stability: Mapped[float | None] = mapped_column(Float)
+    difficulty: Mapped[float | None] = mapped_column(Float)
+    due: Mapped[datetime]
+    last_review: Mapped[datetime | None]
+    reviews: Mapped[int] = mapped_column(default=0)
+
+
+class ReviewRecord(db.Model):
+    """One practice answer as FSRS saw it (fsrs.ReviewLog), kept to optimise the
+    scheduler's parameters from real data later."""
+
+    __tablename__ = "practice_reviews"
+    __table_args__ = (Index("ix_practice_reviews_user_time", "user_id", "reviewed_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("practice_cards.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("question_versions.id"))
+    #: fsrs.Rating: 1 again, 2 hard, 3 good, 4 easy
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    correct: Mapped[bool]
+    reviewed_at: Mapped[datetime]
+    #: from the server's record of when the question was served
+    duration_ms: Mapped[int | None]
+    mode: Mapped[str] = mapped_column(String(20))
+
+
+class ServedQuestion(db.Model):
+    """The question a learner was last shown in practice, per question: which version,
+    when (the server's clock times the answer), and whether it has been answered (an
+    answer counts once, however often it is sent)."""
+
+    __tablename__ = "practice_served"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("question_versions.id"))
+    served_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    #: sequential practice: {"law_id", "chapter", "rank"} of the question in its law, so
+    #: that the answer moves the position without recomputing the law's order
+    sequence: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Mistake(db.Model):
+    """A question in a learner's mistakes notebook (错题本)."""
+
+    __tablename__ = "practice_mistakes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+    #: the version last answered wrongly
+    version_id: Mapped[int] = mapped_column(ForeignKey("question_versions.id"))
+    #: where the last wrong answer was given: practice, mock or exam
+    source: Mapped[str] = mapped_column(String(20))
+    wrong_count: Mapped[int] = mapped_column(default=1)
+    right_streak: Mapped[int] = mapped_column(default=0)
+    first_wrong_at: Mapped[datetime]
+    last_wrong_at: Mapped[datetime]
+
+
+class CollectedAttempt(db.Model):
+    """A submitted exam attempt whose wrong answers have gone into the notebook."""
+
+    __tablename__ = "practice_collected_attempts"
+
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    collected_at: Mapped[datetime]
+
+
+class Star(db.Model):
+    """A question a learner starred (收藏)."""
+
+    __tablename__ = "practice_stars"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+    starred_at: Mapped[datetime]
+
+
+class SequencePosition(db.Model):
+    """How far a learner has come through a law (or one chapter of it) in sequential
+    practice: the place of the last question answered there. Only ever moves forward."""
+
+    __tablename__ = "practice_positions"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    law_id: Mapped[int] = mapped_column(ForeignKey("laws.id"), primary_key=True)
+    #: the chapter's heading, "" for the whole law
+    chapter: Mapped[str] = mapped_column(String(200), primary_key=True, default="")
+    #: the last answered question's place in the law's order (queries.SequenceEntry.rank)
+    rank: Mapped[list] = mapped_column(JSON)
+    updated_at: Mapped[datetime]

@@ -1,0 +1,148 @@
+"""The mistakes notebook (错题本): every wrong answer in practice, in a mock exam, or in an
+exam whose review shows the answers lands here; a question leaves after the person
+answers it right `mistake_streak` times in a row (their setting, default 3), or when they
+take it out by hand."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, select
+
+from core.extensions import db
+from question_bank import queries
+from training.exams import attempts, candidate
+from training.exams.models import Attempt, AttemptStatus, Exam, ExamKind, PaperItem
+from training.study.models import CollectedAttempt, Mistake, PracticeSettings
+
+DEFAULT_STREAK = 3
+
+
+def settings(user_id: int) -> PracticeSettings:
+    """The person's practice settings (defaults when they never changed them; not added)."""
+    found = db.session.get(PracticeSettings, user_id)
+    return found or PracticeSettings(user_id=user_id, desired_retention=0.9, mistake_streak=3)
+
+
+def note(
+    user_id: int,
+    question_id: int,
+    version_id: int,
+    correct: bool,
+    source: str,
+    now: datetime,
+    streak_needed: int,
+) -> str:
+    """Record one answer against the notebook: "added" (wrong, newly in), "again" (wrong,
+    already in), "streak" (right, still in), "left" (right enough times: out) or ""."""
+    mistake = db.session.get(Mistake, (user_id, question_id), with_for_update=True)
+    if not correct:
+        if mistake is None:
+            db.session.add(
+                Mistake(
+                    user_id=user_id,
+                    question_id=question_id,
+                    version_id=version_id,
+                    source=source,
+                    wrong_count=1,
+                    right_streak=0,
+                    first_wrong_at=now,
+                    last_wrong_at=now,
+                )
+            )
+            return "added"
+        mistake.wrong_count += 1
+        mistake.right_streak = 0
+        mistake.version_id, mistake.source, mistake.last_wrong_at = version_id, source, now
+        return "again"
+    if mistake is None:
+        return ""
+    mistake.right_streak += 1
+    if mistake.right_streak >= streak_needed:
+        db.session.delete(mistake)
+        return "left"
+    return "streak"
+
+
+def remove(user_id: int, question_id: int) -> bool:
+    """Take a question out by hand; False when it was not in the notebook."""
+    gone = db.session.execute(
+        delete(Mistake).where(Mistake.user_id == user_id, Mistake.question_id == question_id)
+    )
+    return gone.rowcount > 0
+
+
+def _reviewable(exam: Exam, now: datetime, grace: timedelta) -> bool:
+    """A mock is practice: its mistakes land at once. Any other exam once its review
+    shows the answers (the same rule as its result page)."""
+    if exam.kind == ExamKind.ENFORCEMENT_MOCK.value:
+        return True
+    return candidate.answers_visible(exam, now, grace)
+
+
+def collect_exam_mistakes(user_id: int, now: datetime, grace: timedelta, streak: int) -> int:
+    """Bring the wrong answers of the person's submitted attempts whose review allows it
+    into the notebook (each attempt once); how many attempts were collected."""
+    pending = db.session.scalars(
+        select(Attempt)
+        .where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.SUBMITTED.value)
+        .where(~exists().where(CollectedAttempt.attempt_id == Attempt.id))
+        .order_by(Attempt.submitted_at)
+    ).all()
+    collected = 0
+    for attempt in pending:
+        if not _reviewable(attempt.exam, now, grace):
+            continue
+        source = "mock" if attempt.exam.kind == ExamKind.ENFORCEMENT_MOCK.value else "exam"
+        for item in attempts.paper_items(attempt):
+            right = item.earned is not None and item.earned >= item.points
+            note(
+                user_id,
+                item.question_version.question_id,
+                item.question_version_id,
+                right,
+                source,
+                attempt.submitted_at or now,
+                streak,
+            )
+        db.session.add(CollectedAttempt(attempt_id=attempt.id, user_id=user_id, collected_at=now))
+        db.session.flush()
+        collected += 1
+    return collected
+
+
+def open_paper_question_ids(user_id: int) -> set[int]:
+    """The questions on exam papers the person has open: practice never shows their key."""
+    return set(
+        db.session.scalars(
+            select(queries.question_of_version(PaperItem.question_version_id))
+            .select_from(PaperItem)
+            .join(Attempt, Attempt.id == PaperItem.attempt_id)
+            .where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.IN_PROGRESS.value)
+        )
+    )
+
+
+@dataclass
+class NotebookEntry:
+    mistake: Mistake
+    version: object
+    #: on an exam paper the person has open: no key shown
+    hidden: bool
+
+
+def entries(user_id: int) -> list[NotebookEntry]:
+    mistakes = db.session.scalars(
+        select(Mistake).where(Mistake.user_id == user_id).order_by(Mistake.last_wrong_at.desc())
+    ).all()
+    hidden = open_paper_question_ids(user_id) if mistakes else set()
+    return [
+        NotebookEntry(m, queries.version(m.version_id), m.question_id in hidden) for m in mistakes
+    ]
+
+
+def question_ids(user_id: int) -> list[int]:
+    return list(db.session.scalars(select(Mistake.question_id).where(Mistake.user_id == user_id)))
+
+
+def count(user_id: int) -> int:
+    return len(question_ids(user_id))

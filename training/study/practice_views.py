@@ -1,0 +1,164 @@
+"""A learner's practice pages under /practice/: choosing a mode, a question and its
+feedback, stars, the mistakes notebook, their settings and their own progress."""
+
+import random
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from core import clock
+from core.errors import ServiceError, button_action, show_error
+from core.forms import EmptyForm
+from core.roles import Role, role_required
+from question_bank import queries, types
+from training.study import notebook, practice
+from training.study.forms import PracticeSettingsForm
+
+bp = Blueprint("practice", __name__, url_prefix="/practice")
+learner_required = role_required(Role.LEARNER)
+
+
+@bp.app_template_global("question_type")
+def question_type(type_id: str):
+    return types.of(type_id)
+
+
+@bp.app_template_global("letter")
+def letter(index: int) -> str:
+    return types.letter(index)
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=current_app.config["EXAM_GRACE_SECONDS"])
+
+
+@bp.get("/")
+@learner_required
+def index():
+    now = clock.now()
+    return render_template(
+        "practice/index.html",
+        modes=practice.MODES,
+        laws=queries.laws(),
+        topics=queries.topics(),
+        difficulties=practice.DIFFICULTIES,
+        due=len(practice.due_question_ids(current_user.id, practice.end_of_today(now))),
+        mistakes=notebook.count(current_user.id),
+        starred=len(practice.starred_ids(current_user.id)),
+    )
+
+
+@bp.get("/laws/<int:law_id>")
+@learner_required
+def law(law_id: int):
+    law = queries.law(law_id) or abort(404)
+    return render_template("practice/law.html", law=law, chapters=practice.chapters(law.id))
+
+
+@bp.get("/question")
+@learner_required
+def question():
+    try:
+        choice = practice.parse_choice(request.args)
+        served = practice.next_question(current_user.id, choice, clock.now(), random.Random())
+    except ServiceError as error:
+        show_error(error)
+        return redirect(url_for("practice.index"))
+    return render_template("practice/question.html", served=served, given=[], form=EmptyForm())
+
+
+def _given() -> list:
+    """The answer as the form sent it: choice numbers, or the texts of the blanks."""
+    if "blank" in request.form:
+        return request.form.getlist("blank")
+    return [int(v) if v.isdecimal() and len(v) < 4 else v for v in request.form.getlist("choice")]
+
+
+#: refusals that leave the question open: it is shown again with what was typed
+RETRY_CODES = ("invalid_answer", "choice_out_of_range", "repeated_choice", "empty_answer")
+
+
+@bp.post("/answer")
+@learner_required
+def answer():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    question_id = request.form.get("question_id", "")
+    given = _given()
+    choice = None
+    try:
+        choice = practice.parse_choice(request.form)
+        if not question_id.isdecimal() or len(question_id) > 9:
+            raise practice.PracticeError("缺少试题编号，请从练习首页开始。")
+        user_id, now = current_user.id, clock.now()
+        feedback = practice.answer(user_id, int(question_id), given, choice.mode, now)
+    except practice.PracticeError as error:
+        show_error(error)
+        if choice is not None and error.code in RETRY_CODES:
+            served = practice.served_again(current_user.id, int(question_id), choice)
+            if served is not None:
+                page = render_template(
+                    "practice/question.html", served=served, given=given, form=EmptyForm()
+                )
+                return page, 400
+        next_url = url_for("practice.question", **choice.query()) if choice else None
+        return render_template("practice/refused.html", next_url=next_url), error.status
+    return render_template(
+        "practice/feedback.html", feedback=feedback, choice=choice, form=EmptyForm()
+    )
+
+
+@bp.post("/questions/<int:question_id>/star")
+@learner_required
+def star(question_id: int):
+    on = request.args.get("on") != "0"
+    back = request.form.get("back") or url_for("practice.index")
+    if not back.startswith("/"):
+        back = url_for("practice.index")
+    return button_action(
+        lambda: practice.set_star(current_user.id, question_id, on, clock.now()),
+        "已收藏。" if on else "已取消收藏。",
+        back,
+    )
+
+
+@bp.get("/mistakes")
+@learner_required
+def mistakes():
+    mine = practice.settings(current_user.id)
+    notebook.collect_exam_mistakes(current_user.id, clock.now(), _grace(), mine.mistake_streak)
+    return render_template(
+        "practice/mistakes.html",
+        entries=notebook.entries(current_user.id),
+        streak=mine.mistake_streak,
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/mistakes/<int:question_id>/remove")
+@learner_required
+def remove_mistake(question_id: int):
+    def remove():
+        if not notebook.remove(current_user.id, question_id):
+            raise practice.PracticeError("这道题不在错题本中。")
+
+    return button_action(remove, "已从错题本中移除。", url_for("practice.mistakes"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@learner_required
+def settings():
+    mine = practice.settings(current_user.id)
+    form = PracticeSettingsForm()
+    if not form.is_submitted():
+        form.retention.data, form.streak.data = mine.desired_retention, mine.mistake_streak
+    if form.validate_on_submit():
+        try:
+            practice.save_settings(current_user.id, float(form.retention.data), form.streak.data)
+        except ServiceError as error:
+            show_error(error, form)
+        else:
+            flash("已保存练习设置。", "success")
+            return redirect(url_for("practice.index"))
+    return render_template("practice/settings.html", form=form)
