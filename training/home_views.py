@@ -24,6 +24,4 @@ def home():
         # request and submitted for good by the candidate's next real visit.
         grace = timedelta(seconds=current_app.config["EXAM_GRACE_SECONDS"])
         open_exams = candidate.open_exam_count(current_user, clock.now(), grace)
-    return render_template(
-        "home.html", open_exams=open_exams, practice_summary=practice_summary
-    )
+    return render_template("home.html", open_exams=open_exams, practice_summary=practice_summary)
