@@ -1,7 +1,7 @@
 """Practice: memory cards, review log, mistakes, stars, positions
 
 Revision ID: 0032_practice
-Revises: 0031_study_lesson_reviews
+Revises: 0060_cases
 Create Date: 2026-12-07 14:15:29.282408
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0032_practice'
-down_revision = '0031_study_lesson_reviews'
+down_revision = '0060_cases'
 branch_labels = None
 depends_on = None
 
