@@ -34,6 +34,7 @@ from training.exams import cli as exam_cli
 from training.exams import manage_views
 from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
+from training.reports import cli as report_cli
 from training.reports import views as report_views
 from training.study import audit_labels as study_audit_labels
 from training.study import learning as study_learning
@@ -57,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(bank_cli.bank)
     app.cli.add_command(laws_cli.laws)
     app.cli.add_command(exam_cli.exams)
+    app.cli.add_command(report_cli.reports)
     app.cli.add_command(audit_cli)
     app.cli.add_command(backup.backup)
     app.cli.add_command(backup.restore)

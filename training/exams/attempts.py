@@ -33,6 +33,7 @@ from training.exams.models import (
     Response,
 )
 from training.models import User
+from training.reports import summaries
 
 
 class ExamError(ServiceError):
@@ -407,6 +408,7 @@ def submit(attempt: Attempt, now: datetime, by: str) -> bool:
     if not closed:
         return False
     score_attempt(attempt)
+    summaries.attempt_submitted(attempt)
     return True
 
 

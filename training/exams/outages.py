@@ -19,6 +19,7 @@ from core.extensions import db
 from core.outages import Outage
 from training.exams.attempts import ExamError, open_attempt
 from training.exams.models import Attempt, AttemptStatus
+from training.reports import summaries
 
 REOPEN_MAX_MINUTES = 60
 
@@ -194,6 +195,7 @@ def reopen(
         raise ExamError(f"重新开放的时间应为 1–{REOPEN_MAX_MINUTES} 分钟。")
     if open_attempt(attempt.user_id, attempt.exam_id) is not None:
         raise ExamError("该考生已有一份进行中的答卷，不能再重新开放这一份。")
+    outcome = summaries.outcomes(attempt.exam, [attempt.user_id]).get(attempt.user_id)
     before = {
         "score": attempt.score,
         "deadline_at": attempt.deadline_at,
@@ -207,6 +209,7 @@ def reopen(
     attempt.score = attempt.passed = None
     attempt.grade_label = ""
     db.session.flush()
+    summaries.attempt_reopened(attempt, outcome)
     record(
         actor,
         "attempt.reopen",

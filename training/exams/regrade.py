@@ -26,6 +26,7 @@ from training.exams.models import (
     Response,
 )
 from training.exams.setup import SetupError
+from training.reports import summaries
 
 if TYPE_CHECKING:
     from question_bank.models import Question, QuestionVersion
@@ -264,9 +265,11 @@ def apply_regrade(actor: Actor, exam: Exam, question_id: int) -> RegradePlan:
         ]
         # In SQL, so two regrades at once cannot both write the same next revision.
         exam.pools_revision = Exam.pools_revision + 1
+    before = summaries.outcomes(exam, {row.attempt.user_id for row in plan.rows})
     for row in plan.rows:
         attempts.score_attempt(row.attempt)
     db.session.flush()
+    summaries.regraded(exam, before)
     old_numbers = "、".join(f"第{version.number}版" for version in plan.old_versions)
     record(
         actor,

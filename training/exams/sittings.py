@@ -27,6 +27,7 @@ from training.exams.models import (
 )
 from training.exams.setup import SetupError
 from training.models import Unit, User, UserRole, subtree_ids, users_matching
+from training.reports import summaries
 
 # --- batches and rosters -----------------------------------------------------------
 
@@ -78,8 +79,10 @@ def add_members(
         db.session.scalars(select(BatchMember.user_id).where(BatchMember.batch_id == batch.id))
     )
     added = [user for user in users if user.id not in present and user.is_active]
+    counted_at = summaries.first_batches(batch.exam_id, [user.id for user in added])
     batch.members.extend(BatchMember(user_id=user.id) for user in added)
     db.session.flush()
+    summaries.roster_changed(batch.exam_id, added, counted_at)
     record(
         actor,
         "batch.roster",
@@ -145,8 +148,10 @@ def remove_member(actor: Actor, member: BatchMember) -> None:
     if started:
         raise SetupError(f"「{member.user.name}」已在本场次开始作答，不能移出名单。")
     batch_id, user = member.batch_id, member.user
+    counted_at = summaries.first_batches(member.batch.exam_id, [user.id])
     db.session.delete(member)
     db.session.flush()
+    summaries.roster_changed(member.batch.exam_id, [user], counted_at)
     record(
         actor,
         "batch.roster",

@@ -18,6 +18,7 @@ from core.extensions import db
 from training.exams import attempts
 from training.exams.models import Attempt, AttemptStatus, Batch, BatchMember, Exam
 from training.models import User
+from training.reports import summaries
 from training.study.models import (
     Lesson,
     LessonOpened,
@@ -207,7 +208,10 @@ def start_quiz(user: User, module: StudyModule, now: datetime, rng: random.Rando
     ):
         try:
             with db.session.begin_nested():
+                counted_at = summaries.first_batches(exam.id, [user.id])
                 db.session.add(BatchMember(batch_id=batch.id, user_id=user.id))
+                db.session.flush()
+                summaries.roster_changed(exam.id, [user], counted_at)
         except IntegrityError:  # joined from another tab meanwhile
             pass
     try:
