@@ -111,6 +111,11 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # Answers sent up to this long after an exam's deadline still count (the network).
         EXAM_GRACE_SECONDS=_env_int("EXAM_GRACE_SECONDS", 30),
         EXTENSION_MAX_MINUTES=_env_int("EXTENSION_MAX_MINUTES", 60),
+        # 候考: from this long before a batch opens its candidates wait on the exam's page,
+        # which opens their papers at the start, each at a random moment within the spread
+        # (so a batch does not arrive in one second; each one's time counts from its start).
+        EXAM_WAITING_ROOM_MINUTES=_env_int("EXAM_WAITING_ROOM_MINUTES", 15),
+        EXAM_START_SPREAD_SECONDS=_env_int("EXAM_START_SPREAD_SECONDS", 60),
         AUDIT_RETENTION_DAYS=_env_int("AUDIT_RETENTION_DAYS", audit.MIN_RETENTION_DAYS),
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         SESSION_COOKIE_SAMESITE="Lax",

@@ -18,7 +18,7 @@ from core import clock
 from core.extensions import db
 from training.exams.models import Attempt, Response
 
-from ..factories import make_exam, standard_bank
+from ..factories import add_batch, make_exam, standard_bank
 from .test_outages import Database
 
 CHROMIUM = "/usr/bin/chromium"
@@ -444,3 +444,31 @@ def test_a_jump_from_the_answer_sheet_focuses_the_question_not_a_choice(
     assert tab.page.locator("#q-3 input:checked").count() == 0
     tab.page.keyboard.press("Tab")  # the keyboard goes on to the question's choices
     assert tab.page.evaluate("document.activeElement.closest('#q-3') !== null")
+
+
+def test_the_waiting_room_counts_down_and_opens_the_paper_at_the_start(
+    app, live_server, browser, make_user, frozen_clock
+):
+    standard_bank()
+    learner = make_user()
+    exam = make_exam(roster=[])
+    opens_at = clock.now() + timedelta(seconds=3)
+    add_batch(exam, [learner], opens_at=opens_at, closes_at=opens_at + timedelta(hours=2))
+    app.config["EXAM_START_SPREAD_SECONDS"] = 2
+    tab = Page(browser.new_context(viewport={"width": 390, "height": 844}))
+    page = tab.page
+    tab.login(live_server, learner)
+    asked = []
+    page.goto(f"{live_server}/exams/{exam.id}")
+    expect(page.locator("[data-countdown]")).to_have_text(re.compile(r"0:0[0-3]"))
+    page.on("request", lambda request: asked.append((request.method, request.url)))
+    # The server's clock reaches the start (the browser's own counted the 3 seconds).
+    frozen_clock.now = opens_at + timedelta(seconds=1)
+    page.wait_for_url("**/attempts/*", timeout=20_000)
+    expect(page.locator("[data-item-id]")).to_have_count(5)
+    assert tab.errors == []
+    # Until the start the page asked the server nothing; then one start, then the paper.
+    assert asked[0] == ("POST", f"{live_server}/exams/{exam.id}/start")
+    db.session.expire_all()
+    attempt = db.session.scalar(select(Attempt).where(Attempt.user_id == learner.id))
+    assert attempt.started_at == frozen_clock.now

@@ -5,6 +5,7 @@ Functions may submit an expired attempt (with what was saved); the request commi
 """
 
 import enum
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -172,6 +173,29 @@ def exam_standing(
     elif published and later is not None:
         entry.state, entry.batch = ExamState.UPCOMING, later
     return entry
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """候考: the batch the candidate waits for and the seconds until it opens."""
+
+    batch: Batch
+    seconds: int
+
+
+def waiting_for(entry: Assigned, now: datetime, waiting_room: timedelta) -> Waiting | None:
+    """The candidate's next batch (a first sitting or a 补考) when it opens within
+    `waiting_room`: the exam's page then counts down and opens the paper at the start."""
+    if entry.state == ExamState.UPCOMING:
+        batch = entry.batch
+    elif entry.state == ExamState.SUBMITTED:
+        batch = entry.retake_batch
+    else:
+        return None
+    wait = batch.opens_at - now if batch is not None else timedelta(0)
+    if timedelta(0) < wait <= waiting_room:
+        return Waiting(batch, math.ceil(wait.total_seconds()))
+    return None
 
 
 # --- the paper, without its key -----------------------------------------------------

@@ -25,10 +25,10 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from core import clock, outages
-from core.errors import ServiceError, error_response
+from core.errors import ServiceError, error_response, json_error
 from core.extensions import db
 from core.forms import EmptyForm
-from core.roles import Role, role_required
+from core.roles import Role, role_required, wants_json
 from training.exams import attempts, candidate
 from training.exams import outages as exam_outages
 from training.exams.models import COUNTING_LABELS, Attempt, AttemptStatus, Exam
@@ -93,6 +93,10 @@ def _assigned_or_404(exam_id: int) -> candidate.Assigned:
     return entry
 
 
+def _waiting_room() -> timedelta:
+    return timedelta(minutes=current_app.config["EXAM_WAITING_ROOM_MINUTES"])
+
+
 @bp.get("/exams/<int:exam_id>")
 @role_required(Role.LEARNER)
 def exam_rules(exam_id: int):
@@ -103,22 +107,36 @@ def exam_rules(exam_id: int):
         form=EmptyForm(),
         outline=candidate.paper_outline(entry.exam.blueprint),
         counting_label=COUNTING_LABELS[AttemptRule(entry.exam.counting)],
+        waiting=candidate.waiting_for(entry, clock.now(), _waiting_room()),
+        waiting_room_minutes=current_app.config["EXAM_WAITING_ROOM_MINUTES"],
+        start_spread=current_app.config["EXAM_START_SPREAD_SECONDS"],
     )
 
 
 @bp.post("/exams/<int:exam_id>/start")
 @role_required(Role.LEARNER)
 def start(exam_id: int):
+    """Start (or resume) the attempt. The waiting room asks for JSON: the attempt page's
+    address, or why not and, before the batch opens, when to ask again (Retry-After)."""
     exam = db.session.get(Exam, exam_id) or abort(404)
+    now = clock.now()
     try:
-        attempt = attempts.start_attempt(
-            current_user, exam, clock.now(), random.Random(), grace=_grace()
-        )
+        attempt = attempts.start_attempt(current_user, exam, now, random.Random(), grace=_grace())
     except attempts.ExamError as error:
         # Returns normally, so an expired attempt submitted on the way is committed.
-        flash(error.message, "warning")
-        return redirect(url_for("exams.exam_rules", exam_id=exam_id))
-    return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
+        if not wants_json():
+            flash(error.message, "warning")
+            return redirect(url_for("exams.exam_rules", exam_id=exam_id))
+        entry = candidate.assigned_exam(current_user, exam_id, now, _grace())
+        waiting = entry and candidate.waiting_for(entry, now, _waiting_room())
+        if waiting:
+            seconds = waiting.seconds
+            response, status = json_error(409, "not_open_yet", "考试尚未开始", retry_after=seconds)
+            response.headers["Retry-After"] = str(seconds)
+            return response, status
+        return json_error(409, "cannot_start", error.message)
+    url = url_for("exams.attempt_page", attempt_id=attempt.id)
+    return jsonify(url=url) if wants_json() else redirect(url)
 
 
 # --- attempts -----------------------------------------------------------------------
