@@ -34,6 +34,9 @@ from training.exams import cli as exam_cli
 from training.exams import manage_views
 from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
+from training.records import assessment_views, certificate_views, compliance_views, nominee_views
+from training.records import audit_labels as records_audit_labels
+from training.records import views as records_views
 from training.reports import cli as report_cli
 from training.reports import views as report_views
 from training.study import audit_labels as study_audit_labels
@@ -172,6 +175,11 @@ def configure_blueprints(app: Flask) -> None:
         study_views,
         report_views,
         practice_views,
+        records_views,
+        nominee_views,
+        certificate_views,
+        compliance_views,
+        assessment_views,
     ):
         app.register_blueprint(module.bp)
     # What else cites an article, for the law library's article pages (question_bank does
@@ -207,6 +215,7 @@ def configure_audit(app: Flask) -> None:
         exam_audit_labels.LABELS,
         bank_audit_labels.LABELS,
         study_audit_labels.LABELS,
+        records_audit_labels.LABELS,
     ):
         audit.register(labels)
     if app.config["AUDIT_RETENTION_DAYS"] < audit.MIN_RETENTION_DAYS:

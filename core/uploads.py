@@ -12,6 +12,7 @@ from sqlalchemy import String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
+from core.errors import ServiceError
 from core.extensions import db
 
 LIFETIME = timedelta(days=1)
@@ -67,3 +68,38 @@ def discard(pending: PendingUpload) -> None:
     """The upload was imported: a second confirmation (double click, back button) finds
     nothing instead of importing the file again."""
     db.session.delete(pending)
+
+
+# --- evidence: scans and photos ---------------------------------------------------------
+
+EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
+#: file kind → (the name endings it may have, the bytes it starts with)
+EVIDENCE_KINDS = {
+    "pdf": ((".pdf",), (b"%PDF-",)),
+    "png": ((".png",), (b"\x89PNG\r\n\x1a\n",)),
+    "jpeg": ((".jpg", ".jpeg"), (b"\xff\xd8\xff",)),
+}
+EVIDENCE_MIMETYPES = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg"}
+
+
+class UploadError(ServiceError):
+    code = "bad_upload"
+
+
+def check_evidence(filename: str, data: bytes) -> str:
+    """The kind of an uploaded scan or photo (pdf, png, jpeg), from its size, name and first
+    bytes; anything else is refused before it is stored or opened."""
+    if not data:
+        raise UploadError("上传的文件是空的。")
+    if len(data) > EVIDENCE_MAX_BYTES:
+        raise UploadError(
+            f"证明材料不能超过 {EVIDENCE_MAX_BYTES // (1024 * 1024)} MB，"
+            f"这个文件有 {len(data) / (1024 * 1024):.1f} MB。"
+        )
+    name = base_name(filename).lower()
+    for kind, (endings, signatures) in EVIDENCE_KINDS.items():
+        if name.endswith(endings):
+            if not data.startswith(signatures):
+                raise UploadError("文件内容与扩展名不符，不是有效的图片或 PDF 文件。")
+            return kind
+    raise UploadError("证明材料只支持图片（JPG、PNG）或 PDF 文件。")

@@ -1,6 +1,8 @@
 """Every route, every role: a route added without an access rule here fails this test."""
 
 import random
+from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -15,6 +17,8 @@ from question_bank.statutes.library import commit_law_import, plan_law_import
 from tests.factories import add_case, make_exam, make_module
 from training.exams import attempts
 from training.exams.models import Exam
+from training.records import activities, scorecards
+from training.records.models import Appointment, Certificate
 from training.study import modules
 
 PUBLIC = "public"
@@ -160,6 +164,44 @@ EXPECTED_ACCESS = {
     "practice.mistakes": LEARNERS,
     "practice.remove_mistake": LEARNERS,
     "practice.settings": LEARNERS,
+    # Study records: an activity, its evidence and a person's record answer 404 to anyone
+    # who is neither in it nor an admin of their units, so a login is the only gate.
+    "records.my_record": ANY_USER,
+    "records.person_record": ANY_USER,
+    "records.print_record": ANY_USER,
+    "records.export_record": ANY_USER,
+    "records.activity": ANY_USER,
+    "records.evidence": ANY_USER,
+    "records.submit": LEARNERS,
+    "records.activity_list": ADMINS,
+    "records.new_activity": ADMINS,
+    "records.reviews": ADMINS,
+    "records.review": ADMINS,
+    "records.requirement_settings": frozenset({Role.SYSTEM_ADMIN}),
+    "nominees.nominee_list": ADMINS,
+    "nominees.schedule_retake": ADMINS,
+    # The nominee's own result sheet, or an admin's of their units: 404 to anyone else.
+    "nominees.result_sheet": ANY_USER,
+    "certificates.register": ADMINS,
+    "certificates.issue": ADMINS,
+    # The holder's own certificate, or an admin's of their units: 404 to anyone else.
+    "certificates.detail": ANY_USER,
+    "certificates.review": ADMINS,
+    "certificates.suspend": ADMINS,
+    "certificates.restore": ADMINS,
+    "certificates.revoke": ADMINS,
+    "certificates.renew": ADMINS,
+    "certificates.due": ADMINS,
+    "certificates.export_due": ADMINS,
+    "certificates.import_holders": ADMINS,
+    "certificates.import_template": ADMINS,
+    "certificates.settings": frozenset({Role.SYSTEM_ADMIN}),
+    "compliance.page": ADMINS,
+    "compliance.export": ADMINS,
+    "assessment.scorecard_list": frozenset({Role.SYSTEM_ADMIN}),
+    "assessment.scorecard": frozenset({Role.SYSTEM_ADMIN}),
+    "assessment.score": frozenset({Role.SYSTEM_ADMIN}),
+    "assessment.export": frozenset({Role.SYSTEM_ADMIN}),
 }
 
 IMPORT_CSV = (
@@ -226,6 +268,50 @@ def _study_values() -> dict:
     }
 
 
+def _records_values(person, exam_id: int) -> dict:
+    """An activity `person` submitted with a scan, so that every /records URL resolves."""
+    activity = activities.submit_own(
+        SYSTEM,
+        person,
+        activities.ActivityData(
+            "lecture",
+            clock.china_today(),
+            "访问检查讲座",
+            Decimal(1),
+            uploads=[activities.Upload("签到表.pdf", b"%PDF-1.4")],
+        ),
+    )
+    certificate = Certificate(
+        number="访问检查-0001",
+        user_id=person.id,
+        field="市场监管",
+        authority="测试区人民政府",
+        issued_on=date(2025, 1, 1),
+        valid_until=date(2029, 12, 31),
+        imported=True,
+    )
+    appointment = Appointment(
+        user_id=person.id,
+        post="科长",
+        exam_id=exam_id,
+        candidate_number="RQ-ACCESS",
+        registered_by=person.id,
+    )
+    scorecard = scorecards.create_scorecard(
+        SYSTEM, person, "访问检查考核", 2026, scorecards.parse_criteria("日常学法|50")
+    )
+    db.session.add_all([certificate, appointment])
+    db.session.commit()
+    return {
+        "certificate_id": certificate.id,
+        "appointment_id": appointment.id,
+        "scorecard_id": scorecard.id,
+        "activity_id": activity.id,
+        "evidence_id": activity.evidence[0].id,
+        "attendance_id": activity.attendances[0].id,
+    }
+
+
 def _attempt_values(candidate, exam_id: int) -> dict:
     """`candidate`'s attempt at the exam, so that every /attempts URL resolves."""
     exam = db.session.get(Exam, exam_id)
@@ -267,6 +353,7 @@ def test_every_route_answers_each_role_as_expected(app, make_user, make_unit, ro
     values |= _exam_values(target)
     values |= _attempt_values(target, values["exam_id"])
     values |= _study_values()
+    values |= _records_values(target, values["exam_id"])
     for rule, method in _routes(app):
         url = rule.build({arg: values[arg] for arg in rule.arguments})[1]
         response = client.open(url, method=method)
@@ -316,6 +403,7 @@ def test_every_post_route_rejects_a_missing_csrf_token(app, make_user, root_unit
     values |= _exam_values(target)
     values |= _attempt_values(target, values["exam_id"])
     values |= _study_values()
+    values |= _records_values(target, values["exam_id"])
     posts = [rule for rule, method in _routes(app) if method == "POST"]
     assert posts
     for rule in posts:

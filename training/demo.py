@@ -9,6 +9,7 @@ from core.roles import Role
 from question_bank.demo import load_demo_bank
 from training.demo_exams import seed_demo_exams
 from training.models import Unit, User
+from training.records.demo import seed_demo_records
 from training.study.demo import load_demo_course
 
 DEMO_PASSWORD = "Demo@2026"
@@ -97,6 +98,7 @@ def seed_demo() -> bool:
     load_demo_course(Actor(trainer.id, trainer.login))
     admin = db.session.scalar(select(User).where(User.login == "admin"))
     seed_demo_exams(trainer, admin)
+    seed_demo_records(admin)
     return True
 
 

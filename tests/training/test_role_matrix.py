@@ -6,15 +6,21 @@ themselves, and a unit admin reaches learners and trainers of their own units on
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from core import clock
+from core.audit import SYSTEM
 from core.extensions import db
 from core.roles import Role
+from tests.factories import add_batch, add_questions, make_blueprint, make_exam
 from training import logins
+from training.exams.models import Attempt
 from training.models import LoginFailure, User
+from training.records import activities
+from training.records.models import Appointment, Attendance, Certificate
 
 ORDINARY = {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN}
 PEOPLE = {Role.LEARNER, Role.TRAINER}
@@ -146,4 +152,142 @@ def test_role_matrix(client, make_user, make_unit, root_unit, auth, actor_role, 
         if action in ("create", "reset_password"):
             # A temporary password is shown once, to whoever made it, and never otherwise.
             assert ("只显示这一次" in response.text) == done, case_id(target)
+    assert not wrong, f"{actor_role.value} {action}: " + ", ".join(wrong)
+
+
+# --- study records: recording an activity for a person, approving what a person submitted ---
+
+RECORD_TARGETS = [Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN, OUTSIDE, SELF]
+# (actor role, action) → targets for whom it takes effect (an approved attendance).
+RECORDS_ALLOWED = {
+    (Role.SYSTEM_ADMIN, "record_activity"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN, OUTSIDE},
+    (Role.SYSTEM_ADMIN, "approve"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN, OUTSIDE},
+    (Role.UNIT_ADMIN, "record_activity"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN},
+    (Role.UNIT_ADMIN, "approve"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN},
+    (Role.SYSTEM_ADMIN, "issue_certificate"): {
+        Role.LEARNER,
+        Role.TRAINER,
+        Role.UNIT_ADMIN,
+        OUTSIDE,
+    },
+    (Role.UNIT_ADMIN, "issue_certificate"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN},
+    (Role.SYSTEM_ADMIN, "register_nominee"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN, OUTSIDE},
+    (Role.UNIT_ADMIN, "register_nominee"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN},
+}
+
+
+def _approved(user: User) -> bool:
+    db.session.expire_all()
+    return bool(
+        db.session.scalar(
+            select(func.count()).where(
+                Attendance.user_id == user.id, Attendance.status == "approved"
+            )
+        )
+    )
+
+
+def _records_act(client, action: str, actor: User, target: User, unit, exam=None) -> bool:
+    today = clock.china_today().isoformat()
+    if action == "issue_certificate":
+        # A passed certificate exam on file (a trainer may not sit one: written directly).
+        now = clock.now()
+        db.session.add(
+            Attempt(
+                exam_id=exam.id,
+                batch_id=add_batch(exam).id,
+                user_id=target.id,
+                number=1,
+                status="submitted",
+                started_at=now,
+                deadline_at=now,
+                submitted_at=now,
+                score=Decimal(100),
+                max_score=Decimal(100),
+                passed=True,
+            )
+        )
+        db.session.commit()
+        client.post(
+            "/records/certificates/new",
+            data={
+                "login": target.login,
+                "number": f"证-{target.id}",
+                "field": "市场监管",
+                "authority": "测试区人民政府",
+                "issued_on": today,
+            },
+        )
+        db.session.expire_all()
+        return (
+            db.session.scalar(select(Certificate).where(Certificate.user_id == target.id))
+            is not None
+        )
+    if action == "register_nominee":
+        client.post(
+            "/records/nominees/",
+            data={"login": target.login, "post": "科长", "batch_id": exam.batches[0].id},
+        )
+        db.session.expire_all()
+        return (
+            db.session.scalar(select(Appointment).where(Appointment.user_id == target.id))
+            is not None
+        )
+    if action == "record_activity":
+        client.post(
+            "/records/activities/new",
+            data={
+                "kind": "pre_meeting",
+                "held_on": today,
+                "title": "常务会议会前学法",
+                "credit_hours": "2",
+                "unit_id": unit.id,
+                "attendees": [target.id],
+            },
+        )
+        return _approved(target)
+    data = activities.ActivityData(
+        "lecture",
+        clock.china_today(),
+        "专题讲座",
+        Decimal(2),
+        uploads=[activities.Upload("签到.pdf", b"%PDF-1.4")],
+    )
+    activity = activities.submit_own(SYSTEM, target, data)
+    db.session.commit()
+    attendance = db.session.scalar(select(Attendance).where(Attendance.activity_id == activity.id))
+    client.post(f"/records/reviews/{attendance.id}", data={"decision": "approve"})
+    return _approved(target)
+
+
+@pytest.mark.parametrize(
+    "action", ["record_activity", "approve", "issue_certificate", "register_nominee"]
+)
+@pytest.mark.parametrize("actor_role", list(ACTOR_ROLES), ids=case_id)
+def test_records_role_matrix(
+    client, make_user, make_unit, root_unit, auth, law, actor_role, action
+):
+    bureau = make_unit("区司法局", parent=root_unit)
+    elsewhere = make_unit("区教育局", parent=root_unit)
+    actor = make_user(*ACTOR_ROLES[actor_role], unit=bureau)
+    assert auth.login(actor).status_code == 302
+    allowed = RECORDS_ALLOWED.get((actor_role, action), set())
+    exam = None
+    if action in ("issue_certificate", "register_nominee"):
+        add_questions("true_false", 2)
+        kind = "enforcement" if action == "issue_certificate" else "pre_appointment"
+        exam = make_exam(
+            make_blueprint(("true_false", 2, 50)), kind=kind, grade_bands=[], roster=[]
+        )
+    wrong = []
+    for target in RECORD_TARGETS:
+        if target == SELF:
+            subject = actor
+        elif target == OUTSIDE:
+            subject = make_user(Role.LEARNER, unit=elsewhere)
+        else:
+            subject = make_user(target, Role.LEARNER, unit=bureau)
+        done = _records_act(client, action, actor, subject, bureau, exam)
+        if done != (target in allowed):
+            wrong.append(f"{case_id(target)}: {'done' if done else 'refused'}")
     assert not wrong, f"{actor_role.value} {action}: " + ", ".join(wrong)
