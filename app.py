@@ -37,6 +37,7 @@ from training.privacy import mask_id_number, mask_phone
 from training.records import assessment_views, certificate_views, compliance_views, nominee_views
 from training.records import audit_labels as records_audit_labels
 from training.records import views as records_views
+from training.reports import audit_labels as report_audit_labels
 from training.reports import cli as report_cli
 from training.reports import views as report_views
 from training.study import audit_labels as study_audit_labels
@@ -216,6 +217,7 @@ def configure_audit(app: Flask) -> None:
         bank_audit_labels.LABELS,
         study_audit_labels.LABELS,
         records_audit_labels.LABELS,
+        report_audit_labels.LABELS,
     ):
         audit.register(labels)
     if app.config["AUDIT_RETENTION_DAYS"] < audit.MIN_RETENTION_DAYS:

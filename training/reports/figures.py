@@ -75,16 +75,14 @@ def summed_columns():
     return [func.sum(ExamSummary.__table__.c[name]).label(name) for name in COUNTERS]
 
 
-def grouped(*by, where=(), scope: set[int] | None = None) -> list:
+def grouped(*by, where=(), scope: set[int] | None = None, joins=()) -> list:
     """Summary rows added up by the columns `by` (e.g. ExamSummary.unit_id), joined to
-    their exam for filters on it."""
-    stmt = (
-        select(*by, *summed_columns())
-        .select_from(ExamSummary)
-        .join(Exam, Exam.id == ExamSummary.exam_id)
-        .where(*where)
-        .group_by(*by)
-    )
+    their exam for filters on it, and to each (entity, condition) of `joins`."""
+    stmt = select(*by, *summed_columns()).select_from(ExamSummary)
+    stmt = stmt.join(Exam, Exam.id == ExamSummary.exam_id)
+    for entity, condition in joins:
+        stmt = stmt.join(entity, condition)
+    stmt = stmt.where(*where).group_by(*by)
     if scope is not None:
         stmt = stmt.where(ExamSummary.unit_id.in_(scope))
     return db.session.execute(stmt).all()
