@@ -20,7 +20,6 @@ Run by hand, never by the test suite.
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from datetime import timedelta
@@ -30,27 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# The board benchmark's database and timing helpers (run from bench/, or as bench/x.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from board_bench import fresh_database, measure, sqlalchemy_url  # noqa: E402
+
 PASSWORD = "Records@2026bench"
 UNITS = 20
 ATTENDEES = 95
-
-
-def sqlalchemy_url(url: str) -> str:
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url.removeprefix(prefix)
-    return url
-
-
-def fresh_database(url: str) -> None:
-    import psycopg
-
-    server, name = url.rsplit("/", 1)
-    if not name.isidentifier():
-        raise SystemExit(f"refusing an unusual database name: {name!r}")
-    with psycopg.connect(server + "/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {name}")
 
 
 def seed(people: int) -> None:
@@ -195,39 +180,6 @@ def seed(people: int) -> None:
     )
 
 
-def measure(client, url: str, runs: int, engine) -> dict:
-    from sqlalchemy import event
-
-    statements = []
-
-    def note(*_args):
-        statements.append(1)
-
-    times, counts, sizes = [], [], []
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        for _ in range(runs + 1):  # the first is a warm-up
-            statements.clear()
-            started = time.perf_counter()
-            response = client.get(url)
-            elapsed = time.perf_counter() - started
-            if response.status_code != 200:
-                raise SystemExit(f"GET {url}: {response.status_code}")
-            times.append(elapsed)
-            counts.append(len(statements))
-            sizes.append(len(response.data))
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    times, counts, sizes = times[1:], counts[1:], sizes[1:]
-    return {
-        "median_ms": statistics.median(times) * 1000,
-        "min_ms": min(times) * 1000,
-        "max_ms": max(times) * 1000,
-        "queries": statistics.median(counts),
-        "bytes": statistics.median(sizes),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -278,7 +230,7 @@ def main() -> None:
         ("unit compliance page", f"/records/compliance/?unit={unit}"),
         ("unit compliance export", f"/records/compliance/export?unit={unit}"),
     ):
-        figures = measure(client, url, args.runs, engine)
+        figures = measure(client, "GET", url, args.runs, engine)
         print(
             f"{label:<28}{figures['median_ms']:>8.0f}ms{figures['min_ms']:>8.0f}ms"
             f"{figures['max_ms']:>8.0f}ms{figures['queries']:>9.0f}"

@@ -174,18 +174,8 @@ class NomineeRow:
     oath_recorded: bool
 
 
-def nominees(admin: User) -> list[NomineeRow]:
-    """Every nominee in the admin's units, newest first, with where each stands."""
-    scope = manageable_unit_ids(admin)
-    stmt = (
-        select(Appointment)
-        .join(User, User.id == Appointment.user_id)
-        .options(joinedload(Appointment.user).joinedload(User.unit), joinedload(Appointment.exam))
-        .order_by(Appointment.id.desc())
-    )
-    if scope is not None:
-        stmt = stmt.where(User.unit_id.in_(scope))
-    found = list(db.session.scalars(stmt))
+def nominee_rows(found: list[Appointment]) -> list[NomineeRow]:
+    """Each appointment with its attempts, where it stands and whether the oath is on file."""
     tried = attempts_of(found)
     sworn = set(
         db.session.scalars(
@@ -198,6 +188,20 @@ def nominees(admin: User) -> list[NomineeRow]:
         NomineeRow(a, tried[a.id], stage_of([t.passed for t in tried[a.id]]), a.id in sworn)
         for a in found
     ]
+
+
+def nominees(admin: User) -> list[NomineeRow]:
+    """Every nominee in the admin's units, newest first, with where each stands."""
+    scope = manageable_unit_ids(admin)
+    stmt = (
+        select(Appointment)
+        .join(User, User.id == Appointment.user_id)
+        .options(joinedload(Appointment.user).joinedload(User.unit), joinedload(Appointment.exam))
+        .order_by(Appointment.id.desc())
+    )
+    if scope is not None:
+        stmt = stmt.where(User.unit_id.in_(scope))
+    return nominee_rows(list(db.session.scalars(stmt)))
 
 
 def appointments_of(user_id: int) -> list[Appointment]:

@@ -2,10 +2,9 @@
 behind on what, with reminders for the unit admin. People are listed by unit and name,
 never ranked."""
 
-from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from core import clock
 from core.extensions import db
@@ -20,7 +19,8 @@ from training.units import unit_paths
 
 @dataclass
 class PersonRow:
-    person: User
+    #: a row of id, name, unit_id, is_leader, is_enforcement_officer
+    person: Row
     unit_path: str
     progress: list[Progress]
 
@@ -66,24 +66,31 @@ def compliance(admin: User, unit_id: int | None, year: int | None = None) -> Com
     """Everyone active in the admin's units (a unit's subtree when one is chosen)."""
     year = year or clock.china_today().year
     stmt = _people(admin, unit_id)
-    people = list(db.session.scalars(stmt))
+    # Plain rows, not User objects: what the page needs of 5,000 people, loaded faster.
+    people = db.session.execute(
+        stmt.with_only_columns(
+            User.id, User.name, User.unit_id, User.is_leader, User.is_enforcement_officer
+        )
+    ).all()
     facts = facts_of_people(stmt.with_only_columns(User.id), year)
     rules = requirements.stored_rules()
     paths = unit_paths()
     report = Compliance(year, unit_id)
-    bound: Counter = Counter()
-    meeting: Counter = Counter()
+    # (group, requirement) → [people it binds, people who meet it]
+    counts: dict[tuple, list[int]] = {}
     for person in people:
         groups = requirements.groups_of(person.is_leader, person.is_enforcement_officer)
         progress = requirements.evaluate_person(rules, groups, facts[person.id], year)
         report.rows.append(PersonRow(person, paths.get(person.unit_id, ""), progress))
         for p in progress:
             for item in p.items:
-                key = f"{p.group.label}：{item.label}"
-                bound[key] += 1
-                meeting[key] += int(item.met)
+                tally = counts.setdefault((p.group, item.label), [0, 0])
+                tally[0] += 1
+                tally[1] += item.met
     report.rows.sort(key=lambda row: (row.unit_path, row.person.name, row.person.id))
-    report.items = {key: (bound[key], meeting[key]) for key in bound}
+    report.items = {
+        f"{group.label}：{label}": (total, met) for (group, label), (total, met) in counts.items()
+    }
     report.reminders = _reminders(admin, report)
     return report
 

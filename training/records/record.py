@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from core import clock
@@ -138,7 +138,7 @@ def person_record(person: User, today: date | None = None) -> PersonRecord:
             .order_by(Attempt.submitted_at.desc())
         )
     )
-    nominees = _nominee_rows(person)
+    nominees = nominations.nominee_rows(nominations.appointments_of(person.id))
     known = facts(attendances, modules, attempts)
     rules = requirements.stored_rules()
     groups = requirements.groups_of(person.is_leader, person.is_enforcement_officer)
@@ -155,24 +155,6 @@ def person_record(person: User, today: date | None = None) -> PersonRecord:
         )
     )
     return found
-
-
-def _nominee_rows(person: User) -> list[nominations.NomineeRow]:
-    found = nominations.appointments_of(person.id)
-    tried = nominations.attempts_of(found)
-    sworn = set(
-        db.session.scalars(
-            select(Attendance.appointment_id).where(
-                Attendance.appointment_id.in_([a.id for a in found])
-            )
-        )
-    )
-    return [
-        nominations.NomineeRow(
-            a, tried[a.id], nominations.stage_of([t.passed for t in tried[a.id]]), a.id in sworn
-        )
-        for a in found
-    ]
 
 
 def _yes(met: bool) -> str:
@@ -298,17 +280,37 @@ def facts_of_people(people, year: int | None = None) -> dict[int, Facts]:
             Exam.kind != ExamKind.MODULE_QUIZ.value,
         )
     )
-    if year is not None:
+    if year is None:
+        for user_id, held_on, hours, kind in db.session.execute(activity_rows):
+            credits[user_id].append((held_on, hours))
+            done[user_id].append((held_on, kind))
+    else:
+        # One year: sums and counts per person and kind from the database (every day is in
+        # the year, so the year's first stands for each): far fewer rows to turn into Python.
         first, last = date(year, 1, 1), date(year, 12, 31)
         start, end = clock.china_day_bounds(first)[0], clock.china_day_bounds(last)[1]
-        activity_rows = activity_rows.where(Activity.held_on.between(first, last))
+        summed = (
+            select(
+                Attendance.user_id,
+                Activity.kind,
+                func.sum(Activity.credit_hours),
+                func.count(),
+            )
+            .join(Activity, Activity.id == Attendance.activity_id)
+            .where(
+                Attendance.user_id.in_(people),
+                Attendance.status == AttendanceStatus.APPROVED.value,
+                Activity.held_on.between(first, last),
+            )
+            .group_by(Attendance.user_id, Activity.kind)
+        )
+        for user_id, kind, hours, count in db.session.execute(summed):
+            credits[user_id].append((first, hours))
+            done[user_id].extend([(first, kind)] * count)
         module_rows = module_rows.where(
             ModuleCompletion.completed_at >= start, ModuleCompletion.completed_at < end
         )
         exam_rows = exam_rows.where(Attempt.submitted_at >= start, Attempt.submitted_at < end)
-    for user_id, held_on, hours, kind in db.session.execute(activity_rows):
-        credits[user_id].append((held_on, hours))
-        done[user_id].append((held_on, kind))
     for user_id, completed_at, hours in db.session.execute(module_rows):
         credits[user_id].append((_day(completed_at), hours))
     for user_id, submitted_at, kind in db.session.execute(exam_rows):
