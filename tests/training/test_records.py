@@ -25,7 +25,7 @@ from tests.factories import (
     take,
 )
 from training.exams import attempts as exam_attempts
-from training.records import appointments
+from training.records import activities, appointments
 from training.records.models import Activity, Attendance, Evidence
 from training.study import learning
 from training.study.models import StudyModule
@@ -339,3 +339,21 @@ def test_module_credit_and_exams_flow_into_the_record(client, auth, district, la
     auth.login(leader)
     page = client.get("/records/").text
     assert "测试模块" in page and "学时合计 3.0" in page
+
+
+def test_a_unit_admin_sees_only_their_units_attendees_of_a_shared_meeting(
+    client, auth, district, make_user
+):
+    district_admin = make_user(Role.SYSTEM_ADMIN, name="区管理员")
+    activities.record_activity(
+        SYSTEM,
+        district_admin,
+        activities.ActivityData("pre_meeting", clock.china_today(), "区政府常务会议", Decimal(1)),
+        [district["leader"].id, district["outsider"].id],
+        district["bureau"].parent_id,
+    )
+    db.session.commit()
+    activity = db.session.scalar(select(Activity))
+    auth.login(district["admin"])
+    page = client.get(f"/records/activities/{activity.id}").text
+    assert "李领导" in page and "钱外人" not in page and "共 2 人" in page

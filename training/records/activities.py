@@ -320,6 +320,17 @@ def can_see_activity(viewer: User, activity: Activity) -> bool:
     return activity.unit_id in scope or any(a.user.unit_id in scope for a in activity.attendances)
 
 
+def visible_attendances(viewer: User, activity: Activity) -> list[Attendance]:
+    """The attendees a viewer is shown: their own line, and for an admin those of their
+    units (a district meeting's other bureaus' people are not a unit admin's to list)."""
+    scope = manageable_unit_ids(viewer) if _is_admin(viewer) else set()
+    return [
+        a
+        for a in activity.attendances
+        if a.user_id == viewer.id or scope is None or a.user.unit_id in scope
+    ]
+
+
 def _is_admin(user: User) -> bool:
     return user.has_any_role(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
 

@@ -91,7 +91,11 @@ def activity(activity_id: int):
     found = db.get_or_404(Activity, activity_id)
     if not activities.can_see_activity(current_user, found):
         abort(404)
-    return render_template("records/activity.html", activity=found)
+    return render_template(
+        "records/activity.html",
+        activity=found,
+        attendances=activities.visible_attendances(current_user, found),
+    )
 
 
 @bp.get("/evidence/<int:evidence_id>")
