@@ -31,7 +31,7 @@ from training import (
 )
 from training.exams import audit_labels as exam_audit_labels
 from training.exams import cli as exam_cli
-from training.exams import manage_views
+from training.exams import manage_views, marking_views
 from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
 from training.records import assessment_views, certificate_views, compliance_views, nominee_views
@@ -173,6 +173,7 @@ def configure_blueprints(app: Flask) -> None:
         law_views,
         exam_views,
         manage_views,
+        marking_views,
         study_views,
         report_views,
         practice_views,

@@ -229,6 +229,9 @@ def draft_of(version: QuestionVersion) -> QuestionDraft:
         blanks=[list(blank) for blank in version.blanks],
         explanation=version.explanation,
         difficulty=version.difficulty,
+        model_answer=version.model_answer,
+        marking_points=[list(point) for point in version.marking_points],
+        max_chars=version.max_chars,
         law_refs=[
             LawRefDraft(
                 c.law_version.law.name,
@@ -266,6 +269,8 @@ def _search_text(draft: QuestionDraft) -> str:
         *draft.choices,
         *(a for blank in draft.blanks for a in blank),
         draft.explanation,
+        draft.model_answer,
+        *(text for text, _ in draft.marking_points),
         format_law_refs(draft.law_refs),
         *draft.topics,
     ]
@@ -306,6 +311,9 @@ def _new_version(
         blanks=draft.blanks,
         explanation=draft.explanation,
         difficulty=draft.difficulty,
+        model_answer=draft.model_answer,
+        marking_points=draft.marking_points,
+        max_chars=draft.max_chars,
         topic_names=draft.topics,
         change_note=note,
         created_by=actor.id,
@@ -410,6 +418,9 @@ def changed_fields(before: QuestionDraft, after: QuestionDraft) -> list[str]:
         "difficulty",
         "law_refs",
         "topics",
+        "model_answer",
+        "marking_points",
+        "max_chars",
     ):
         if getattr(before, name) != getattr(after, name):
             label = FIELD_LABELS[name]

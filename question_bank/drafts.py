@@ -28,6 +28,9 @@ FIELD_LABELS = {
     "difficulty": "难度",
     "law_refs": "法律依据",
     "topics": "知识点",
+    "model_answer": "参考答案",
+    "marking_points": "得分要点",
+    "max_chars": "字数上限",
 }
 
 
@@ -64,6 +67,11 @@ class QuestionDraft:
     difficulty: int | None = None  # 1..5
     law_refs: list[LawRefDraft] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
+    #: 简答/论述: the model answer, the marking points [[text, points as text], ...] and
+    #: the most characters an answer may have (None: the type's default)
+    model_answer: str = ""
+    marking_points: list[list[str]] = field(default_factory=list)
+    max_chars: int | None = None
 
 
 @dataclass
@@ -163,6 +171,8 @@ def clean_draft(draft: QuestionDraft) -> QuestionDraft:
         answer=sorted(set(draft.answer)),
         blanks=[_unique(tidy(a) for a in alternatives) for alternatives in draft.blanks],
         explanation=tidy(draft.explanation),
+        model_answer=tidy(draft.model_answer),
+        marking_points=[[tidy(text), str(points).strip()] for text, points in draft.marking_points],
         law_refs=list(dict.fromkeys(draft.law_refs)),
         topics=_unique(tidy(t) for t in draft.topics),
     )

@@ -6,6 +6,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     HiddenField,
+    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -20,7 +21,15 @@ from question_bank.drafts import QuestionDraft, format_law_refs, parse_law_refs
 from question_bank.formats.template import split_topics
 from question_bank.models import QuestionStatus
 from question_bank.search import ANY_STATUS, NOT_RETIRED, QuestionFilters
-from question_bank.types import LETTERS, QUESTION_TYPES, TRUE_FALSE_CHOICES, TYPES, letter
+from question_bank.types import (
+    DEFAULT_WRITTEN_CHARS,
+    LETTERS,
+    MAX_WRITTEN_CHARS,
+    QUESTION_TYPES,
+    TRUE_FALSE_CHOICES,
+    TYPES,
+    letter,
+)
 
 DIFFICULTIES = [("1", "1（最易）"), ("2", "2"), ("3", "3（中等）"), ("4", "4"), ("5", "5（最难）")]
 IMPORT_EXTENSIONS = ["xlsx", "csv", "gift", "txt", "aiken", "xml", "docx", "doc"]
@@ -115,6 +124,21 @@ class QuestionForm(Form):
         description="每行一个空，按题干中空的顺序；同一空的几个可接受答案用 / 分隔：十五日/15日",
         render_kw={"rows": 3},
     )
+    model_answer = TextAreaField(
+        "参考答案",
+        description="阅卷人评分时参照；考生在成绩公布前看不到。",
+        render_kw={"rows": 4},
+    )
+    marking_points = TextAreaField(
+        "得分要点",
+        description="每行一个要点，行末写分值：「指出应当听取当事人陈述 2」。阅卷时逐条勾选。",
+        render_kw={"rows": 4},
+    )
+    max_chars = IntegerField(
+        "字数上限",
+        validators=[Optional()],
+        description=f"考生作答最多字数，默认 {DEFAULT_WRITTEN_CHARS}，最多 {MAX_WRITTEN_CHARS}。",
+    )
     explanation = TextAreaField("解析", render_kw={"rows": 3})
     difficulty = SelectField("难度", choices=choices([("", "未设置"), *DIFFICULTIES]))
     law_refs = StringField(
@@ -140,6 +164,13 @@ class QuestionForm(Form):
         kind = self.type.data
         editor = _editor(kind)
         options, answer, blanks = [], [], []
+        written = {}
+        if editor == "written":
+            written = {
+                "model_answer": self.model_answer.data or "",
+                "marking_points": parse_marking_points(self.marking_points.data or ""),
+                "max_chars": self.max_chars.data,
+            }
         if editor == "choices":
             options = [field.data or "" for field in self.choice_fields()]
             if _one_key(kind):
@@ -165,6 +196,7 @@ class QuestionForm(Form):
             difficulty=int(self.difficulty.data) if self.difficulty.data else None,
             law_refs=parse_law_refs(self.law_refs.data or "")[0],
             topics=split_topics(self.topics.data or ""),
+            **written,
         )
 
     def fill(self, draft: QuestionDraft) -> None:
@@ -181,6 +213,11 @@ class QuestionForm(Form):
         elif editor == "judgement" and draft.answer:
             self.judgement.data = str(draft.answer[0])
         self.blanks.data = "\n".join("/".join(alternatives) for alternatives in draft.blanks)
+        self.model_answer.data = draft.model_answer
+        self.marking_points.data = "\n".join(
+            f"{text} {points}" for text, points in draft.marking_points
+        )
+        self.max_chars.data = draft.max_chars
         self.explanation.data = draft.explanation
         self.difficulty.data = str(draft.difficulty) if draft.difficulty else ""
         self.law_refs.data = format_law_refs(draft.law_refs)
@@ -202,6 +239,23 @@ class QuestionForm(Form):
             else:
                 field.errors = [*field.errors, message]
         return []
+
+
+def parse_marking_points(text: str) -> list[list[str]]:
+    """Marking points as the form writes them, one a line with its points at the end
+    (「指出应当听取陈述 2」, 「…（2分）」); a line without points keeps "" (refused by the
+    type's check, which names it)."""
+    points = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"(.*?)[\s,，:：]*[（(]?(\d+(?:\.\d{1,2})?)\s*分?[）)]?", line)
+        if match and match.group(1):
+            points.append([match.group(1).strip(), match.group(2)])
+        else:
+            points.append([line, ""])
+    return points
 
 
 def _one_key(type_id: str | None) -> bool:

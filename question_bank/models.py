@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -170,6 +171,13 @@ class QuestionVersion(db.Model):
     #: fill_blank: per blank, accepted answers, the first canonical
     blanks: Mapped[list] = mapped_column(JSON, default=list)
     explanation: Mapped[str] = mapped_column(Text, default="")
+    #: 简答/论述: the model answer markers read (never shown to a candidate before the
+    #: results are released)
+    model_answer: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: 简答/论述: the marking points (得分要点): [[text, points as text], ...]
+    marking_points: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: 简答/论述: the most characters an answer may have (None: the type's default)
+    max_chars: Mapped[int | None]
     difficulty: Mapped[int | None]
     #: the topics at the time of this version, for the history
     topic_names: Mapped[list] = mapped_column(JSON, default=list)

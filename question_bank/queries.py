@@ -195,9 +195,15 @@ def version_ids_of(question_id: int) -> Select:
     return select(QuestionVersion.id).where(QuestionVersion.question_id == question_id)
 
 
-def answer_shape(version_id: ColumnElement) -> tuple[ScalarSelect, ScalarSelect, ScalarSelect]:
-    """Type, number of choices and number of blanks of the version whose id the SQL
-    expression gives, as scalar subqueries (NULL when it gives none).
+def version_ids_of_types(type_ids: Iterable[str]) -> Select:
+    """The ids of every version of the given types, as a subquery for IN."""
+    return select(QuestionVersion.id).where(QuestionVersion.type.in_(list(type_ids)))
+
+
+def answer_shape(version_id: ColumnElement) -> tuple[ScalarSelect, ...]:
+    """Type, number of choices, number of blanks and the longest answer allowed (written
+    questions) of the version whose id the SQL expression gives, as scalar subqueries
+    (NULL when it gives none).
 
     Spelled with a qualified name: SQLAlchemy drops table names in the conditions of a
     subquery inside RETURNING, where a bare `id` is ambiguous."""
@@ -215,6 +221,7 @@ def answer_shape(version_id: ColumnElement) -> tuple[ScalarSelect, ScalarSelect,
         of_version(versions.c.type),
         of_version(func.json_array_length(versions.c.choices)),
         of_version(func.json_array_length(versions.c.blanks)),
+        of_version(versions.c.max_chars),
     )
 
 

@@ -118,6 +118,8 @@ class QuestionType:
     shuffles: bool = True
     #: whether the bank shows the choices with letters A, B, ...
     lettered: bool = True
+    #: whether people mark the answer (阅卷) instead of a key at submission
+    marked: bool = False
 
     # --- drafts (the edit form and every import) ---
 
@@ -131,9 +133,10 @@ class QuestionType:
 
     # --- the candidate's answer ---
 
-    def parse_answer(self, raw: object, choices: int, blanks: int) -> list:
+    def parse_answer(self, raw: object, choices: int, blanks: int, max_chars: int = 0) -> list:
         """The answer as stored, from the candidate's JSON; AnswerError when it cannot be
-        one for a question with `choices` choices and `blanks` blanks. [] is unanswered."""
+        one for a question with `choices` choices, `blanks` blanks (and, written, at most
+        `max_chars` characters). [] is unanswered."""
         raise NotImplementedError
 
     def paper(self, version, choice_order) -> dict:
@@ -170,7 +173,7 @@ class _ChoiceType(QuestionType):
         if not key.answer or not all(_is_index(i) for i in key.answer):
             raise ValueError(f"a {self.id} key needs non-negative choice indices")
 
-    def parse_answer(self, raw: object, choices: int, blanks: int) -> list[int]:
+    def parse_answer(self, raw: object, choices: int, blanks: int, max_chars: int = 0) -> list[int]:
         if not isinstance(raw, list) or not all(
             isinstance(x, int) and not isinstance(x, bool) for x in raw
         ):
@@ -200,7 +203,7 @@ class _OneChoice(_ChoiceType):
         if len(set(key.answer)) != 1:
             raise ValueError(f"a {self.id} key has exactly one correct choice")
 
-    def parse_answer(self, raw: object, choices: int, blanks: int) -> list[int]:
+    def parse_answer(self, raw: object, choices: int, blanks: int, max_chars: int = 0) -> list[int]:
         answer = super().parse_answer(raw, choices, blanks)
         if len(answer) > 1:
             raise AnswerError("invalid_answer", f"{self.label}题只能选一个选项。")
@@ -265,7 +268,7 @@ class FillBlankType(QuestionType):
         if markers and markers != len(draft.blanks):
             errors["blanks"] = f"题干中有{markers}处空（____），但答案有{len(draft.blanks)}个空"
 
-    def parse_answer(self, raw: object, choices: int, blanks: int) -> list[str]:
+    def parse_answer(self, raw: object, choices: int, blanks: int, max_chars: int = 0) -> list[str]:
         if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
             raise AnswerError("invalid_answer", "填空题的答案应为每个空所填的文字。")
         if len(raw) > blanks:
@@ -311,6 +314,78 @@ class FillBlankType(QuestionType):
 
     def key_cell(self, version) -> str:
         return "|".join("/".join(alternatives) for alternatives in version.blanks)
+
+
+#: the longest written answer a question may ask for (a save's body stays under 16 KB)
+MAX_WRITTEN_CHARS = 3000
+DEFAULT_WRITTEN_CHARS = 800
+
+
+class WrittenType(QuestionType):
+    """简答/论述: a text answer that markers mark with a model answer and marking points
+    (得分要点, each with points); no key is graded at submission.
+
+    The answer is stored as [text], like a fill-in question with one blank."""
+
+    def check_draft(self, draft, errors: dict[str, str]) -> None:
+        if any(c.strip() for c in draft.choices) or draft.answer or draft.blanks:
+            errors["choices"] = f"{self.label}题不应有选项或填空答案"
+        if not draft.model_answer.strip():
+            errors["model_answer"] = f"{self.label}题需要参考答案"
+        points = draft.marking_points
+        if not points:
+            errors["marking_points"] = "至少需要一个得分要点"
+        elif any(not text.strip() or not _positive_points(value) for text, value in points):
+            errors["marking_points"] = "每个得分要点需要内容和大于 0 的分值（最多两位小数）"
+        limit = draft.max_chars
+        if limit is not None and not 10 <= limit <= MAX_WRITTEN_CHARS:
+            errors["max_chars"] = f"字数上限应为 10–{MAX_WRITTEN_CHARS}"
+
+    def parse_answer(self, raw: object, choices: int, blanks: int, max_chars: int = 0) -> list[str]:
+        if not isinstance(raw, list) or len(raw) > 1 or not all(isinstance(x, str) for x in raw):
+            raise AnswerError("invalid_answer", f"{self.label}题的答案应为一段文字。")
+        limit = max_chars or DEFAULT_WRITTEN_CHARS
+        if raw and len(raw[0]) > limit:
+            raise AnswerError("too_long", f"本题最多作答 {limit} 字（现有 {len(raw[0])} 字）。")
+        return raw
+
+    def paper(self, version, choice_order) -> dict:
+        # One text box and its limit: never the model answer or the marking points.
+        return {
+            "input": self.input,
+            "choices": [],
+            "blanks": 1,
+            "max_chars": version.max_chars or DEFAULT_WRITTEN_CHARS,
+            "multiline": True,
+        }
+
+    def check_key(self, key: Key) -> None:
+        if key.answer or key.blanks:
+            raise ValueError(f"a {self.id} question has no key: markers mark it")
+
+    def credit(self, key: Key, response: object, policy: MultiplePolicy) -> Fraction:
+        # Never called for a score (score_attempt takes markers' marks): nothing is earned
+        # from a key.
+        return Fraction(0)
+
+    def key_text(self, version) -> str:
+        return version.model_answer
+
+    def key_cell(self, version) -> str:
+        return version.model_answer
+
+
+def _positive_points(value) -> bool:
+    try:
+        points = Decimal(str(value))
+    except ArithmeticError:
+        return False
+    return points > 0 and points == points.quantize(CENT)
+
+
+def marking_total(marking_points) -> Decimal:
+    """The points of a written question's marking points together."""
+    return sum((Decimal(str(points)) for _, points in marking_points), Decimal(0))
 
 
 def _blank_matches(text: str, accepted) -> bool:
@@ -368,8 +443,14 @@ TYPES: dict[str, QuestionType] = {
             "true_false", "判断", input="radio", editor="judgement", shuffles=False, lettered=False
         ),
         FillBlankType("fill_blank", "填空", input="text", editor="blanks", shuffles=False),
+        WrittenType(
+            "short_answer", "简答", input="text", editor="written", shuffles=False, marked=True
+        ),
+        WrittenType("essay", "论述", input="text", editor="written", shuffles=False, marked=True),
     )
 }
+#: the types markers mark (简答, 论述)
+MARKED_TYPES = tuple(kind.id for kind in TYPES.values() if kind.marked)
 #: type id -> Chinese label, for select boxes and pages
 QUESTION_TYPES = {kind.id: kind.label for kind in TYPES.values()}
 #: for database check constraints: 'single', 'multiple', ...

@@ -205,12 +205,38 @@ def add_case(parts: int = 3, title: str | None = None, points=None, law_name=Non
     return case
 
 
+#: texts of the made-up written question's key: never on a candidate's page before release
+MODEL_ANSWER = "参考答案秘文：应当先行告知并听取陈述。"
+MARKING_POINTS = [["要点秘文甲：先行告知", "4"], ["要点秘文乙：听取陈述", "6"]]
+
+
+def add_written(kind: str = "short_answer", stem: str = "简述示范条例规定的处理程序。", **more):
+    """A written question (简答/论述) with MODEL_ANSWER and MARKING_POINTS (10 points)."""
+    question = bank.add_question(
+        SYSTEM,
+        QuestionDraft(
+            kind,
+            stem,
+            [],
+            [],
+            [],
+            model_answer=MODEL_ANSWER,
+            marking_points=[list(point) for point in MARKING_POINTS],
+            **more,
+        ),
+    )
+    db.session.commit()
+    return question
+
+
 def correct_answer(question: Question) -> list:
     return key_of(question.current_version)
 
 
 def key_of(version) -> list:
-    """The answer that earns full marks on a question version."""
+    """The answer that earns full marks on a question version (a written one: a text)."""
+    if version.type in ("short_answer", "essay"):
+        return ["作答：应当先行告知当事人，并听取其陈述和申辩。"]
     if version.type == "fill_blank":
         return [blank[0] for blank in version.blanks]
     return list(version.answer)

@@ -14,9 +14,9 @@ from core.roles import Role
 from question_bank import bank
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.statutes.library import commit_law_import, plan_law_import
-from tests.factories import add_case, make_exam, make_module
+from tests.factories import add_case, add_written, make_exam, make_module, take
 from training.exams import attempts
-from training.exams.models import Exam
+from training.exams.models import Exam, Mark
 from training.records import activities, scorecards
 from training.records.models import Appointment, Certificate
 from training.study import modules
@@ -31,6 +31,7 @@ USER_LIST = ADMINS | {Role.SECURITY_ADMIN}
 GRANTORS = frozenset({Role.SECURITY_ADMIN, Role.UNIT_ADMIN})
 TRAINERS = frozenset({Role.TRAINER})
 LEARNERS = frozenset({Role.LEARNER})
+MARKERS = TRAINERS
 # An attempt is its owner's alone: anyone else gets 404, so a login is the only gate.
 ATTEMPT_OWNER = ANY_USER
 
@@ -136,6 +137,14 @@ EXPECTED_ACCESS = {
     "reports.export": ADMINS,
     "reports.person": ADMINS,
     "reports.question_report": TRAINERS,
+    # Marking: trainers, and the people an exam names (tests/training/test_marking.py);
+    # the list of exams to mark is anyone's (empty for most).
+    "marking.home": ANY_USER,
+    "marking.exam_marking": MARKERS,
+    "marking.next_answer": MARKERS,
+    "marking.mark_answer": MARKERS,
+    "marking.correct_mark": MARKERS,
+    "marking.set_markers": TRAINERS,
     "study.manage": TRAINERS,
     "study.new_module": TRAINERS,
     "study.module_detail": TRAINERS,
@@ -325,6 +334,21 @@ def _attempt_values(candidate, exam_id: int) -> dict:
     return {"attempt_id": attempt.id, "outage_id": outage.id}
 
 
+def _marking_values(candidate, marker) -> dict:
+    """`candidate`'s submitted answer to a written question, marked once by `marker`, so
+    that every /marking URL resolves."""
+    add_written()
+    exam = make_exam(
+        sections=[("short_answer", 1, 10)], roster=[candidate], pass_mark=5, grade_bands=[]
+    )
+    attempt = take(candidate, exam)
+    (item,) = attempt.items
+    mark = Mark(attempt_id=attempt.id, item_id=item.id, round=2, marker_id=marker.id, score=1)
+    db.session.add(mark)
+    db.session.commit()
+    return {"item_id": item.id, "mark_id": mark.id}
+
+
 ROLES = [None, *Role]
 
 
@@ -357,6 +381,7 @@ def test_every_route_answers_each_role_as_expected(app, make_user, make_unit, ro
     values |= _attempt_values(target, values["exam_id"])
     values |= _study_values()
     values |= _records_values(target, values["exam_id"])
+    values |= _marking_values(target, make_user(Role.TRAINER))
     for rule, method in _routes(app):
         url = rule.build({arg: values[arg] for arg in rule.arguments})[1]
         response = client.open(url, method=method)
@@ -407,6 +432,7 @@ def test_every_post_route_rejects_a_missing_csrf_token(app, make_user, root_unit
     values |= _attempt_values(target, values["exam_id"])
     values |= _study_values()
     values |= _records_values(target, values["exam_id"])
+    values |= _marking_values(target, make_user(Role.TRAINER))
     posts = [rule for rule, method in _routes(app) if method == "POST"]
     assert posts
     for rule in posts:

@@ -17,6 +17,7 @@ from tests.test_access import (
     _attempt_values,
     _bank_values,
     _exam_values,
+    _marking_values,
     _records_values,
     _routes,
     _study_values,
@@ -93,6 +94,7 @@ def test_every_input_on_every_page_has_a_label(app, make_user, make_unit, root_u
     values |= _attempt_values(target, values["exam_id"])
     values |= _study_values()
     values |= _records_values(target, values["exam_id"])
+    values |= _marking_values(target, make_user(Role.TRAINER))
     problems, pages = {}, 0
     for rule, method in _routes(app):
         expected = EXPECTED_ACCESS[rule.endpoint]

@@ -59,3 +59,31 @@ def counted_attempt(scores: Sequence[tuple[int, Decimal]], rule: str) -> int | N
     if rule is AttemptRule.LAST:
         return max(number for number, _ in scores)
     return min(scores, key=lambda attempt: (-attempt[1], attempt[0]))[0]
+
+
+def written_score(marks: dict[int, Decimal], double: bool, gap: Decimal | None) -> Decimal | None:
+    """The points a written answer earns from its standing marks by round (1, 2, 3), or
+    None while it needs another mark.
+
+    One marker: their mark. Two: the mean of both (rounded half up to a cent) when they
+    differ by at most `gap` points (no gap: always), else the third marker's mark."""
+    first = marks.get(1)
+    if first is None:
+        return None
+    if not double:
+        return first
+    second = marks.get(2)
+    if second is None:
+        return None
+    if gap is None or abs(first - second) <= gap:
+        return ((first + second) / 2).quantize(CENT, ROUND_HALF_UP)
+    return marks.get(3)
+
+
+def round_needed(marks: dict[int, Decimal], double: bool, gap: Decimal | None) -> int | None:
+    """Which round of marking a written answer waits for (None: it is settled)."""
+    if written_score(marks, double, gap) is not None:
+        return None
+    if 1 not in marks:
+        return 1
+    return 2 if 2 not in marks else 3

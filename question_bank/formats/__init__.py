@@ -26,6 +26,7 @@ from question_bank.formats.moodle_xml import export_moodle_xml, parse_moodle_xml
 from question_bank.formats.numbered import LAYOUT, parse_numbered
 from question_bank.formats.template import export_csv, export_xlsx, parse_csv, parse_xlsx
 from question_bank.formats.word import parse_docx
+from question_bank.types import of
 
 __all__ = [
     "FORMATS",
@@ -178,7 +179,15 @@ def export_with_warnings(drafts: list[QuestionDraft], fmt: str) -> tuple[bytes, 
     writer = FORMATS[fmt].export
     if writer is None:
         raise ValueError(f"format {fmt!r} is import-only")
-    return writer(drafts)
+    # No format carries a written question's marking points: skipped, each named. (Their
+    # numbers are those of the whole export, as the formats' own warnings count.)
+    skipped = [n for n, draft in enumerate(drafts, start=1) if of(draft.type).marked]
+    kept = [draft for draft in drafts if not of(draft.type).marked]
+    data, warnings = writer(kept)
+    return data, [
+        f"第{n}题是{of(drafts[n - 1].type).label}题，文件格式不能表示其得分要点，已跳过"
+        for n in skipped
+    ] + warnings
 
 
 def export(drafts: list[QuestionDraft], fmt: str) -> bytes:

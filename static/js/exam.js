@@ -583,7 +583,7 @@
   function readInputs(item) {
     const section = item.section;
     if (item.input === "text") {
-      return Array.from(section.querySelectorAll("input[data-blank]"), (input) => input.value);
+      return Array.from(section.querySelectorAll("[data-blank]"), (input) => input.value);
     }
     return Array.from(section.querySelectorAll("input:checked"), (input) => Number(input.value)).sort(
       (a, b) => a - b,
@@ -593,9 +593,12 @@
   function showAnswer(item, answer) {
     const section = item.section;
     if (item.input === "text") {
-      section.querySelectorAll("input[data-blank]").forEach((input, index) => {
+      section.querySelectorAll("[data-blank]").forEach((input, index) => {
         if (input !== document.activeElement) {
           input.value = typeof answer[index] === "string" ? answer[index] : "";
+          if (item.counter) {
+            item.counter.textContent = `${input.value.length} / ${item.max_chars} 字`;
+          }
         }
       });
     } else {
@@ -696,7 +699,23 @@
     const group = make("div", "exam-answers");
     group.setAttribute("role", item.input === "checkbox" ? "group" : "radiogroup");
     group.setAttribute("aria-labelledby", stem.id);
-    if (item.input === "text") {
+    if (item.input === "text" && item.multiline) {
+      // A written answer: one box, its length counted as the candidate types.
+      const row = make("div", "exam-written mb-2");
+      const input = make("textarea", "form-control");
+      input.id = `item-${itemId}-text`;
+      input.rows = 8;
+      input.maxLength = item.max_chars;
+      input.dataset.blank = "0";
+      input.setAttribute("aria-labelledby", `q-${item.position}-stem`);
+      const count = make("div", "form-text text-end exam-count", `0 / ${item.max_chars} 字`);
+      input.addEventListener("input", () => {
+        count.textContent = `${input.value.length} / ${item.max_chars} 字`;
+      });
+      item.counter = count;
+      row.append(input, count);
+      group.append(row);
+    } else if (item.input === "text") {
       for (let blank = 0; blank < item.blanks; blank += 1) {
         const row = make("div", "exam-blank mb-2");
         const input = make("input", "form-control");

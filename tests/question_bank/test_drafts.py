@@ -47,7 +47,7 @@ def test_valid_drafts_have_no_errors(draft):
 @pytest.mark.parametrize(
     ("draft", "field", "message"),
     [
-        (replace(SINGLE, type="essay"), "type", "题型必须是单选、多选、判断或填空"),
+        (replace(SINGLE, type="oral"), "type", "题型必须是单选、多选、判断、填空、简答或论述"),
         (replace(SINGLE, stem="  \n "), "stem", "题干不能为空"),
         (replace(SINGLE, stem="长" * 2001), "stem", "题干不能超过2000字（现有2001字）"),
         (replace(SINGLE, choices=["警告"], answer=[0]), "choices", "单选题至少需要2个选项"),

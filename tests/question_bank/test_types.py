@@ -30,6 +30,25 @@ SAMPLES = {
     "fill_blank": QuestionDraft(
         "fill_blank", "第一空____，第二空____。", [], [], [["警告"], ["罚款", "罚金"]]
     ),
+    "short_answer": QuestionDraft(
+        "short_answer",
+        "简述示范条例规定的两种处理方式。",
+        [],
+        [],
+        [],
+        model_answer="参考秘文：警告和罚款。",
+        marking_points=[["要点秘文一：警告", "2"], ["要点秘文二：罚款", "3"]],
+        max_chars=200,
+    ),
+    "essay": QuestionDraft(
+        "essay",
+        "论述示范条例的立法目的。",
+        [],
+        [],
+        [],
+        model_answer="参考秘文：保护权益。",
+        marking_points=[["要点秘文三", "10"]],
+    ),
 }
 STATIC = Path(__file__).resolve().parents[2] / "static"
 
@@ -38,19 +57,29 @@ def test_every_registered_type_has_a_sample_and_a_label():
     assert set(SAMPLES) == set(TYPES)
     assert {type_id: kind.label for type_id, kind in TYPES.items()} == types.QUESTION_TYPES
     assert all(kind.input in ("radio", "checkbox", "text") for kind in TYPES.values())
-    assert all(kind.editor in ("choices", "judgement", "blanks") for kind in TYPES.values())
+    assert all(
+        kind.editor in ("choices", "judgement", "blanks", "written") for kind in TYPES.values()
+    )
 
 
 def _version(draft: QuestionDraft) -> SimpleNamespace:
     """A stored question version as the registry reads one: by its attributes."""
     draft = clean_draft(draft)
     return SimpleNamespace(
-        type=draft.type, choices=draft.choices, answer=draft.answer, blanks=draft.blanks
+        type=draft.type,
+        choices=draft.choices,
+        answer=draft.answer,
+        blanks=draft.blanks,
+        model_answer=draft.model_answer,
+        marking_points=draft.marking_points,
+        max_chars=draft.max_chars,
     )
 
 
 def _right_response(payload: dict, version) -> list:
     """What a candidate who knows the key sends, built from what the browser got."""
+    if payload.get("multiline"):
+        return ["警告和罚款"]
     if payload["input"] == "text":
         return [alternatives[-1] for alternatives in version.blanks]
     return [choice["value"] for choice in payload["choices"] if choice["value"] in version.answer]
@@ -69,9 +98,11 @@ def test_each_type_round_trips_draft_to_paper_to_grade(type_id):
     # The payload never carries the key: no key field, and every choice exactly once.
     assert not {"answer", "key", "correct"} & set(payload)
     assert sorted(choice["value"] for choice in payload["choices"]) == sorted(order)
-    if kind.input == "text":
+    dumped = json.dumps(payload, ensure_ascii=False)
+    if kind.marked:  # one text box; never the model answer or a marking point
+        assert payload["blanks"] == 1 and payload["multiline"] and "秘文" not in dumped
+    elif kind.input == "text":
         assert payload["blanks"] == len(version.blanks)
-        dumped = json.dumps(payload, ensure_ascii=False)
         assert not any(answer in dumped for blank in version.blanks for answer in blank)
 
     raw = _right_response(payload, version)
@@ -80,7 +111,9 @@ def test_each_type_round_trips_draft_to_paper_to_grade(type_id):
     )
     key = Key.of(version)
     for policy in MultiplePolicy:
-        assert types.grade(key, stored, Decimal(3), policy) == Decimal("3.00")
+        # A written answer earns nothing from a key: markers mark it.
+        full = Decimal("0.00") if kind.marked else Decimal("3.00")
+        assert types.grade(key, stored, Decimal(3), policy) == full
         assert types.grade(key, [], Decimal(3), policy) == Decimal("0.00")
     assert kind.key_text(version)
 
@@ -107,6 +140,10 @@ def test_each_type_round_trips_draft_to_paper_to_grade(type_id):
         ("fill_blank", ["警告", "罚款", "没收"], "invalid_answer"),
         ("fill_blank", ["长" * 201], "invalid_answer"),
         ("fill_blank", [None], "invalid_answer"),
+        ("short_answer", "一段话", "invalid_answer"),
+        ("short_answer", ["一段", "两段"], "invalid_answer"),
+        ("short_answer", ["长" * 801], "too_long"),
+        ("essay", [3], "invalid_answer"),
     ],
 )
 def test_answers_a_question_cannot_take_are_refused(type_id, raw, code):
@@ -151,17 +188,19 @@ def test_key_texts():
         "multiple": "AC",
         "true_false": "正确",
         "fill_blank": "第1空：警告；第2空：罚款 / 罚金",
+        "short_answer": "参考秘文：警告和罚款。",
+        "essay": "参考秘文：保护权益。",
     }
     assert TYPES["fill_blank"].key_cell(_version(SAMPLES["fill_blank"])) == "警告|罚款/罚金"
 
 
 def test_an_unknown_type_is_refused_everywhere():
     with pytest.raises(ValueError, match="unknown question type"):
-        types.of("essay")
+        types.of("oral")
     with pytest.raises(ValueError, match="unknown question type"):
-        Key("essay", answer=(0,))
-    draft = QuestionDraft("essay", "题干", [], [], [])
-    assert validate_draft(draft)["type"] == "题型必须是单选、多选、判断或填空"
+        Key("oral", answer=(0,))
+    draft = QuestionDraft("oral", "题干", [], [], [])
+    assert validate_draft(draft)["type"] == "题型必须是单选、多选、判断、填空、简答或论述"
 
 
 def test_the_exam_script_has_no_table_of_types():
@@ -185,6 +224,7 @@ def test_the_edit_form_shows_each_types_inputs_from_the_registry(client, login_a
             ("choices", "radio"),  # 单选: radio buttons
             ("judgement",),
             ("blanks",),
+            ("written",),
         )
     }
     options = re.findall(r'<option[^>]*value="(\w+)"[^>]*>([^<]+)</option>', page)

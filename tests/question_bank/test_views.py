@@ -241,7 +241,7 @@ def test_trainer_creates_true_false_and_fill_blank_questions(client, trainer, la
         ({"law_refs": "劳动法第1条"}, "法律库中没有「劳动法」，请先登记该法律"),
         ({"law_refs": "行政处罚法（2009年修正）第1条"}, "没有登记版本「2009年修正」"),
         ({"topics": "x" * 51}, "超过50字"),
-        ({"type": "essay"}, "不是有效的选择"),
+        ({"type": "oral"}, "不是有效的选择"),
     ],
 )
 def test_bad_input_is_refused_in_chinese_and_nothing_is_saved(

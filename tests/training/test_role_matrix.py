@@ -15,9 +15,10 @@ from core import clock
 from core.audit import SYSTEM
 from core.extensions import db
 from core.roles import Role
-from tests.factories import add_batch, add_questions, make_blueprint, make_exam
+from tests.factories import add_batch, add_questions, add_written, make_blueprint, make_exam, take
 from training import logins
-from training.exams.models import Attempt
+from training.exams import marking
+from training.exams.models import Attempt, Mark
 from training.models import LoginFailure, User
 from training.records import activities
 from training.records.models import Appointment, Attendance, Certificate
@@ -291,3 +292,37 @@ def test_records_role_matrix(
         if done != (target in allowed):
             wrong.append(f"{case_id(target)}: {'done' if done else 'refused'}")
     assert not wrong, f"{actor_role.value} {action}: " + ", ".join(wrong)
+
+
+# --- marking written answers ---------------------------------------------------------
+
+#: who marks another person's written answer: trainers, and the people the exam names
+#: ("named", whatever their role); nobody marks their own (SELF), named or not.
+MARK_ALLOWED = {Role.TRAINER, "named"}
+
+
+@pytest.mark.parametrize("actor_role", [*ACTOR_ROLES, "named", SELF], ids=case_id)
+def test_marking_matrix(client, make_user, auth, law, actor_role):
+    add_questions("single", 1)
+    add_written()
+    candidate = make_user(name="考生")
+    if actor_role == SELF:
+        actor = candidate  # named as a marker of the exam they sat
+    elif actor_role == "named":
+        actor = make_user(Role.LEARNER)
+    else:
+        actor = make_user(*ACTOR_ROLES[actor_role])
+    exam = make_exam(sections=[("single", 1, 2), ("short_answer", 1, 8)], roster=[candidate])
+    attempt = take(candidate, exam)
+    item = next(i for i in attempt.items if i.question_version.type == "short_answer")
+    if actor_role in ("named", SELF):
+        marking.set_markers(SYSTEM, exam, [actor.login])
+        db.session.commit()
+    assert auth.login(actor).status_code == 302
+    response = client.post(f"/marking/answers/{item.id}", data={"round": "1", "score": "5"})
+    done = db.session.scalar(select(func.count(Mark.id))) == 1
+    assert done == (actor_role in MARK_ALLOWED), (actor_role, response.status_code)
+    if not done:
+        assert response.status_code in (302, 403)
+    db.session.expire_all()
+    assert (db.session.get(Attempt, attempt.id).score is not None) == done

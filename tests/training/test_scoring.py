@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from question_bank.types import TYPES, Key, MultiplePolicy, grade, normalise_blank
+from training import scoring
 from training.scoring import Result, counted_attempt, total
 
 ALL = MultiplePolicy.ALL_OR_NOTHING
@@ -17,7 +18,29 @@ THREE_BLANKS = Key("fill_blank", blanks=(("警告",), ("罚款",), ("没收违�
 
 
 def test_registry_covers_every_question_type():
-    assert set(TYPES) == {"single", "multiple", "true_false", "fill_blank"}
+    assert set(TYPES) == {"single", "multiple", "true_false", "fill_blank", "short_answer", "essay"}
+
+
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("marks", "double", "gap", "expected", "needed"),
+    [
+        ({}, False, None, None, 1),
+        ({1: D("7.5")}, False, None, D("7.5"), None),
+        ({1: D(7)}, True, D(2), None, 2),
+        ({1: D(7), 2: D(6)}, True, D(2), D("6.50"), None),  # within the gap: the mean
+        ({1: D(7), 2: D(8)}, True, None, D("7.50"), None),  # no gap: always the mean
+        ({1: D("6.25"), 2: D("6.50")}, True, D(2), D("6.38"), None),  # rounded half up
+        ({1: D(2), 2: D(8)}, True, D(2), None, 3),  # apart: a third marker decides
+        ({1: D(2), 2: D(8), 3: D(5)}, True, D(2), D(5), None),
+        ({1: D(4), 2: D(6)}, True, D(2), D("5.00"), None),  # exactly the gap: agreed
+    ],
+)
+def test_written_score_and_the_round_needed(marks, double, gap, expected, needed):
+    assert scoring.written_score(marks, double, gap) == expected
+    assert scoring.round_needed(marks, double, gap) == needed
 
 
 # Results are compared as strings: that checks the value and that it has exactly 2 places.
@@ -170,7 +193,8 @@ def test_normalise_blank(text, expected):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: Key("essay"),
+        lambda: Key("oral"),
+        lambda: Key("essay", answer=(0,)),  # a written question has no key
         lambda: Key("single"),
         lambda: Key("single", answer=(0, 1)),
         lambda: Key("true_false", answer=()),
@@ -187,10 +211,10 @@ def test_bad_key_is_a_programming_error(make):
 
 def test_unknown_type_in_grade_raises_value_error():
     key = object.__new__(Key)  # bypass the constructor's own check
-    object.__setattr__(key, "type", "essay")
+    object.__setattr__(key, "type", "oral")
     object.__setattr__(key, "answer", ())
     object.__setattr__(key, "blanks", ())
-    with pytest.raises(ValueError, match="essay"):
+    with pytest.raises(ValueError, match="oral"):
         grade(key, [0], Decimal(1), ALL)
 
 

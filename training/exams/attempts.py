@@ -29,6 +29,7 @@ from training.exams.models import (
     BatchMember,
     Exam,
     ExamStatus,
+    Mark,
     PaperItem,
     Response,
 )
@@ -332,11 +333,11 @@ def save_answer(
     if claimed is None:
         reason, message = refusal(user_id, attempt_id, now, grace)
         return SaveResult(False, message=message, reason=reason)
-    deadline, type_id, choices, blanks = claimed
+    deadline, type_id, choices, blanks, max_chars = claimed
     if type_id is None:
         return SaveResult(False, message="该题不属于本试卷。", reason="bad_item")
     try:
-        answer = types.of(type_id).parse_answer(answer, choices, blanks)
+        answer = types.of(type_id).parse_answer(answer, choices, blanks, max_chars or 0)
     except types.AnswerError as error:
         raise AnswerRefused(error.message, code=error.code) from None
     params = {
@@ -462,27 +463,58 @@ def paper_items(attempt: Attempt) -> list[PaperItem]:
 
 
 def score_attempt(attempt: Attempt) -> None:
-    """(Re)compute every item's points and the total from the saved responses."""
+    """(Re)compute every item's points and the total from the saved responses.
+
+    A written answer (简答/论述) earns what its markers' standing marks settle on: until
+    every one is settled the attempt has no score, no pass/fail (待阅卷)."""
     exam = attempt.exam
     policy = types.MultiplePolicy(exam.multiple_policy)
     answers = responses_of(attempt)
+    items = paper_items(attempt)
+    marks = standing_marks(attempt) if any(_marked(item) for item in items) else {}
     earned = []
-    for item in paper_items(attempt):
-        response = answers.get(item.id)
-        item.earned = types.grade(
-            types.Key.of(item.question_version),
-            response.answer if response else None,
-            item.points,
-            policy,
-        )
+    for item in items:
+        if _marked(item):
+            item.earned = scoring.written_score(
+                marks.get(item.id, {}), exam.double_marking, exam.marking_gap
+            )
+        else:
+            response = answers.get(item.id)
+            item.earned = types.grade(
+                types.Key.of(item.question_version),
+                response.answer if response else None,
+                item.points,
+                policy,
+            )
         earned.append(item.earned)
+    if any(points is None for points in earned):
+        attempt.awaiting_marks = True
+        attempt.score, attempt.passed, attempt.grade_label = None, None, ""
+        return
     bands = [(Decimal(str(threshold)), label) for threshold, label in exam.grade_bands]
     result = scoring.total(earned, attempt.max_score, exam.pass_mark, bands)
+    attempt.awaiting_marks = False
     attempt.score, attempt.passed, attempt.grade_label = (
         result.score,
         result.passed,
         result.grade_label,
     )
+
+
+def _marked(item: PaperItem) -> bool:
+    return types.of(item.question_version.type).marked
+
+
+def standing_marks(attempt: Attempt) -> dict[int, dict[int, Decimal]]:
+    """item id -> round -> score of the marks that stand (not replaced by a correction)."""
+    found: dict[int, dict[int, Decimal]] = {}
+    for item_id, round_, score in db.session.execute(
+        select(Mark.item_id, Mark.round, Mark.score).where(
+            Mark.attempt_id == attempt.id, Mark.replaced.is_(False)
+        )
+    ):
+        found.setdefault(item_id, {})[round_] = score
+    return found
 
 
 def extend_time(member: BatchMember, minutes: int, past_close: bool) -> Attempt | None:

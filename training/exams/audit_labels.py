@@ -49,6 +49,12 @@ def submitted_by(value: object) -> str:
 
 
 EXPORT_FORMATS = {"csv": "CSV", "xlsx": "Excel（xlsx）"}
+MARK_ROUNDS = {"1": "一评", "2": "二评", "3": "三评（仲裁）"}
+
+
+def mark_round(value: object) -> str:
+    return MARK_ROUNDS.get(str(value), str(value))
+
 
 LABELS = Labels(
     actions={
@@ -63,6 +69,25 @@ LABELS = Labels(
                 "changes": Detail("成绩变化"),
                 "score": Detail("成绩", pair=True),
                 "passed": Detail("合格", pair=True),
+            },
+        ),
+        "exam.markers": Action("设置阅卷人", details={"users": Detail("阅卷人", refers_to="user")}),
+        "exam.mark": Action(
+            "评阅简答论述题",
+            details={
+                "item": Detail("答卷题目编号"),
+                "round": Detail("评次", format=mark_round),
+                "score": Detail("得分", format=points),
+            },
+        ),
+        "exam.mark_correct": Action(
+            "更正阅卷评分",
+            details={
+                "item": Detail("答卷题目编号"),
+                "round": Detail("评次", format=mark_round),
+                "old_score": Detail("原得分", format=points),
+                "score": Detail("更正后得分", format=points),
+                "reason": Detail("更正原因"),
             },
         ),
         "batch.create": "新建考试场次",

@@ -307,6 +307,10 @@ class ReviewItem:
     explanation: str = ""
     #: the case material to show above this item: set on a case's first sub-question
     material: object = None
+    #: 简答/论述: the model answer and the marking points [[text, points], ...]
+    written: bool = False
+    model_answer: str = ""
+    marking_points: list = field(default_factory=list)
 
 
 @dataclass
@@ -338,7 +342,8 @@ def review(attempt: Attempt, now: datetime, grace: timedelta) -> Review:
     """What the result page may show of a submitted attempt."""
     exam = attempt.exam
     shows_score = exam.review_policy != ReviewPolicy.NOTHING.value
-    shows_answers = answers_visible(exam, now, grace)
+    # Nothing of the key (model answers, marking points) while marks are awaited.
+    shows_answers = answers_visible(exam, now, grace) and not attempt.awaiting_marks
     items = []
     if shows_answers:
         responses = attempts.responses_of(attempt)
@@ -385,7 +390,12 @@ def _review_item(item: PaperItem, response) -> ReviewItem:
         earned=item.earned,
         explanation=version.explanation,
     )
-    if kind.input == "text":
+    if kind.marked:
+        entry.written = True
+        entry.given = [text for text in answer if isinstance(text, str)][:1]
+        entry.model_answer = version.model_answer
+        entry.marking_points = [list(point) for point in version.marking_points]
+    elif kind.input == "text":
         entry.given = [text if isinstance(text, str) else "" for text in answer]
         entry.accepted = [list(blank) for blank in version.blanks]
     else:

@@ -14,6 +14,7 @@ from wtforms import (
     DecimalField,
     FieldList,
     FormField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -245,6 +246,13 @@ class ExamForm(Form):
     instructions = TextAreaField(
         "考试须知", validators=[Optional(), Length(max=2000)], render_kw={"rows": 4}
     )
+    double_marking = BooleanField("简答、论述题双评（两位阅卷人各评一次）")
+    marking_gap = DecimalField(
+        "双评分差",
+        places=2,
+        validators=[Optional(), NumberRange(Decimal(0), 100, "双评分差应为 0–100 分")],
+        description="两位阅卷人的分数相差超过此分值时，由第三位阅卷人评定；不填则取两者平均分。",
+    )
 
     def validate_grade_bands(self, field):
         try:
@@ -277,6 +285,8 @@ class ExamForm(Form):
             review_policy=self.review_policy.data,
             multiple_policy=self.multiple_policy.data,
             instructions=self.instructions.data or "",
+            double_marking=self.double_marking.data,
+            marking_gap=self.marking_gap.data if self.double_marking.data else None,
         )
 
 
@@ -348,4 +358,33 @@ class ReopenForm(Form):
             InputRequired("请填写重新开放的分钟数"),
             NumberRange(1, 60, "重新开放的时间应为 1–60 分钟"),
         ],
+    )
+
+
+# --- marking -----------------------------------------------------------------------
+
+
+class MarkForm(Form):
+    """One mark: the marking points ticked, the score (within the item's points), a note.
+    `round` is the round the form was shown for, so a mark given meanwhile is not
+    overwritten."""
+
+    round = HiddenField()
+    checked = MultiCheckboxField("得分要点", coerce=int, validate_choice=False)
+    score = StringField("得分", validators=[DataRequired("请填写得分")])
+    note = TextAreaField("评语（可选）", validators=[Optional(), Length(max=500)])
+
+
+class CorrectMarkForm(Form):
+    checked = MultiCheckboxField("得分要点", coerce=int, validate_choice=False)
+    score = StringField("更正后得分", validators=[DataRequired("请填写得分")])
+    reason = StringField("更正原因", validators=[DataRequired("请填写更正原因"), Length(max=200)])
+
+
+class MarkersForm(Form):
+    logins = TextAreaField(
+        "阅卷人账号",
+        validators=[Optional(), Length(max=4000)],
+        description="每行一个账号（或用逗号分隔）。培训出题人员均可阅卷，无需列出。",
+        render_kw={"rows": 3},
     )

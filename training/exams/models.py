@@ -189,6 +189,10 @@ class Exam(db.Model):
         String(20), default=MultiplePolicy.ALL_OR_NOTHING.value
     )
     instructions: Mapped[str] = mapped_column(String(2000), default="")
+    #: written answers (简答/论述) marked by two markers; a third decides when their marks
+    #: differ by more than `marking_gap` points
+    double_marking: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    marking_gap: Mapped[Decimal | None] = mapped_column(Points)
     #: per blueprint section, the questions it draws from, frozen when the exam is
     #: published: [[[question id, version id, choice count], ...], ...]; a fixed-paper exam
     #: keeps just its one paper here
@@ -296,6 +300,8 @@ class Attempt(db.Model):
     outage_seconds: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     #: the item ids the candidate flagged (标记), kept here so they follow to any device
     flags: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    #: submitted, with written answers not yet marked (待阅卷): no score, no pass/fail yet
+    awaiting_marks: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     exam: Mapped[Exam] = relationship()
     batch: Mapped[Batch] = relationship()
@@ -342,3 +348,59 @@ class Response(db.Model):
     answer: Mapped[list] = mapped_column(JSON)
     seq: Mapped[int] = mapped_column(BigInteger)
     saved_at: Mapped[datetime]
+
+
+class ExamMarker(db.Model):
+    """Someone an exam names to mark its written answers (besides the trainers)."""
+
+    __tablename__ = "exam_markers"
+    __table_args__ = (UniqueConstraint("exam_id", "user_id", name="uq_exam_markers_exam_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+    user: Mapped[User] = relationship()
+
+
+class Mark(db.Model):
+    """One marker's mark of one written answer, in a round: 1, 2 (double marking) or 3
+    (the third marker, when the first two differ by more than the exam's gap).
+
+    A correction never changes a mark: it sets `replaced` and adds the new mark with the
+    reason, so every mark ever given stays (and is audited)."""
+
+    __tablename__ = "marks"
+    __table_args__ = (
+        CheckConstraint("round BETWEEN 1 AND 3", name="known_round"),
+        CheckConstraint("score >= 0", name="non_negative_score"),
+        # One standing mark per answer and round, enforced by the database: two markers
+        # who open the same answer at once cannot both mark it.
+        Index(
+            "uq_marks_one_standing",
+            "item_id",
+            "round",
+            unique=True,
+            sqlite_where=text("NOT replaced"),
+            postgresql_where=text("NOT replaced"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("paper_items.id"), index=True)
+    round: Mapped[int]
+    marker_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    score: Mapped[Decimal] = mapped_column(Points)
+    #: the indices of the marking points (得分要点) the marker ticked
+    checked: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    replaced: Mapped[bool] = mapped_column(default=False)
+    #: the mark this one corrects, and why
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("marks.id"))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+
+    marker: Mapped[User] = relationship()
+    item: Mapped[PaperItem] = relationship()
+    attempt: Mapped[Attempt] = relationship()

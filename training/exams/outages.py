@@ -207,6 +207,7 @@ def reopen(
     attempt.submitted_at = None
     attempt.submitted_by = ""
     attempt.score = attempt.passed = None
+    attempt.awaiting_marks = False
     attempt.grade_label = ""
     db.session.flush()
     summaries.attempt_reopened(attempt, outcome)

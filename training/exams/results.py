@@ -63,6 +63,8 @@ class ResultRow:
     def result_label(self) -> str:
         if self.number is None:
             return ""
+        if self.passed is None:
+            return "待阅卷"
         return "合格" if self.passed else "不合格"
 
 
@@ -129,7 +131,8 @@ def counted_order(rule: str) -> list:
         return [Attempt.number]
     if rule is AttemptRule.LAST:
         return [Attempt.number.desc()]
-    return [Attempt.score.desc(), Attempt.number]
+    # An attempt awaiting marks has no score yet: it counts only if none has one.
+    return [Attempt.score.desc().nulls_last(), Attempt.number]
 
 
 def people_query(exam: Exam, now: datetime, scope: set[int] | None):

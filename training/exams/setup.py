@@ -192,6 +192,8 @@ class ExamData:
     review_policy: str = "score"
     multiple_policy: str = "all_or_nothing"
     instructions: str = ""
+    double_marking: bool = False
+    marking_gap: Decimal | None = None
 
 
 EXAM_FIELDS = tuple(ExamData.__dataclass_fields__)
@@ -214,6 +216,8 @@ def check_exam_data(data: ExamData) -> dict[str, str]:
         errors["closes_at"] = "结束时间应晚于开始时间。"
     if not 1 <= data.time_limit_minutes <= 600:
         errors["time_limit_minutes"] = "考试时长应为 1–600 分钟。"
+    if data.marking_gap is not None and not Decimal(0) <= data.marking_gap <= Decimal(100):
+        errors["marking_gap"] = "双评分差应为 0–100 分。"
     if not 1 <= data.attempts_allowed <= 20:
         errors["attempts_allowed"] = "可参加次数应为 1–20 次。"
     thresholds = [Decimal(str(threshold)) for threshold, _ in data.grade_bands]

@@ -1,0 +1,390 @@
+"""Written answers (简答/论述): autosaved like every answer, scored in two steps (objective
+items at submission, written ones by markers), blind, single or double marking with a
+third marker on disagreement, corrections with a reason, 待阅卷 until settled, and no model
+answer or marking point on a candidate's page before release."""
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core import clock
+from core.audit import SYSTEM, AuditEntry
+from core.extensions import db
+from core.roles import Role
+from training.exams import attempts, candidate, marking, results
+from training.exams.marking import MarkingError, NotAMarker
+from training.exams.models import Attempt, Mark
+
+from ..factories import (
+    GRACE,
+    MARKING_POINTS,
+    MODEL_ANSWER,
+    add_batch,
+    add_questions,
+    add_written,
+    make_exam,
+    take,
+)
+
+SECRETS = [MODEL_ANSWER, *(text for text, _ in MARKING_POINTS), "要点秘文"]
+
+
+@pytest.fixture
+def written_bank(law):
+    add_questions("single", 2)
+    return add_written()
+
+
+def written_exam(roster, **fields):
+    """2 单选 × 2 points and one 简答 of 10: 14 points, pass at 10."""
+    fields.setdefault("pass_mark", Decimal(10))
+    fields.setdefault("grade_bands", [[10, "合格"]])
+    return make_exam(sections=[("single", 2, 2), ("short_answer", 1, 10)], roster=roster, **fields)
+
+
+def written_item(attempt: Attempt):
+    return next(item for item in attempt.items if item.question_version.type == "short_answer")
+
+
+def actor(user):
+    return SYSTEM.__class__(id=user.id, login=user.login, ip="")
+
+
+def mark(user, item, score, checked=(), round_=None):
+    task = marking.task(user, item.id)
+    return marking.give_mark(
+        actor(user), user, item.id, round_ or task.round, str(score), list(checked)
+    )
+
+
+@pytest.fixture
+def trainer(make_user):
+    return make_user(Role.TRAINER, name="阅卷培训员")
+
+
+def test_written_answer_is_autosaved_by_sequence_and_limited_in_length(
+    written_bank, learner, frozen_clock
+):
+    exam = written_exam([learner])
+    attempt = take(learner, exam, submit=False)
+    item = written_item(attempt)
+    now = clock.now()
+    assert attempts.save_answer(
+        learner.id, attempt.id, item.id, ["新的作答"], 100, now, GRACE
+    ).saved
+    late = attempts.save_answer(learner.id, attempt.id, item.id, ["旧的作答"], 99, now, GRACE)
+    assert late.saved and late.seq == 100  # the newer answer stays
+    assert attempts.responses_of(attempt)[item.id].answer == ["新的作答"]
+    with pytest.raises(attempts.AnswerRefused) as refused:
+        attempts.save_answer(learner.id, attempt.id, item.id, ["长" * 801], 101, now, GRACE)
+    assert refused.value.code == "too_long"
+
+
+def test_the_question_limit_applies(law, learner):
+    add_questions("single", 2)
+    add_written(max_chars=20)
+    exam = written_exam([learner])
+    attempt = take(learner, exam, answers={"short_answer": ["短"]}, submit=False)
+    item = written_item(attempt)
+    ok = attempts.save_answer(learner.id, attempt.id, item.id, ["字" * 20], 5, clock.now(), GRACE)
+    assert ok.saved
+    with pytest.raises(attempts.AnswerRefused):
+        attempts.save_answer(learner.id, attempt.id, item.id, ["字" * 21], 6, clock.now(), GRACE)
+
+
+def test_pending_until_marked_then_scored_and_audited(written_bank, learner, trainer):
+    exam = written_exam([learner])
+    attempt = take(learner, exam)
+    assert attempt.awaiting_marks and attempt.score is None and attempt.passed is None
+    item = written_item(attempt)
+    assert item.earned is None
+    assert all(i.earned == i.points for i in attempt.items if i is not item)  # objective now
+    (row,) = results.results(exam, clock.now(), GRACE).rows
+    assert row.result_label == "待阅卷"
+    found = marking.next_answer(trainer, exam)
+    assert found == (item, 1)
+    mark(trainer, item, "7.5", [0])
+    db.session.commit()
+    db.session.refresh(attempt)
+    assert item.earned == Decimal("7.50")
+    assert not attempt.awaiting_marks
+    assert attempt.score == Decimal("11.50") and attempt.passed and attempt.grade_label == "合格"
+    assert marking.next_answer(trainer, exam) is None
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "exam.mark"))
+    assert entry.detail_dict["score"] == "7.50" and entry.actor_id == trainer.id
+
+
+def test_a_mark_outside_the_items_points_is_refused(written_bank, learner, trainer):
+    exam = written_exam([learner])
+    item = written_item(take(learner, exam))
+    for bad in ("10.5", "-1", "abc", "1.234"):
+        with pytest.raises(MarkingError):
+            mark(trainer, item, bad)
+    with pytest.raises(MarkingError, match="得分要点"):
+        mark(trainer, item, "2", [5])
+    db.session.rollback()
+    assert db.session.scalar(select(Mark.id)) is None
+
+
+def test_named_markers_mark_blind_and_never_their_own(written_bank, make_user, trainer):
+    first, second = make_user(name="考生甲"), make_user(name="考生乙")
+    outsider = make_user(name="旁人")
+    exam = written_exam([first, second])
+    take(first, exam)
+    theirs = written_item(take(second, exam, seed=2))
+    marking.set_markers(actor(trainer), exam, [first.login])
+    db.session.commit()
+    with pytest.raises(NotAMarker):
+        marking.next_answer(outsider, exam)
+    # The named marker is also a candidate: they get the other answer, never their own.
+    assert marking.next_answer(first, exam) == (theirs, 1)
+    own = written_item(db.session.scalar(select(Attempt).where(Attempt.user_id == first.id)))
+    with pytest.raises(MarkingError, match="自己的答卷"):
+        marking.task(first, own.id)
+    assert marking.markable_exams(first) == [exam] and marking.markable_exams(outsider) == []
+
+
+def test_two_markers_cannot_both_give_the_first_mark(written_bank, learner, trainer, make_user):
+    other = make_user(Role.TRAINER)
+    exam = written_exam([learner])
+    item = written_item(take(learner, exam))
+    task = marking.task(other, item.id)  # both opened the answer
+    mark(trainer, item, 6)
+    with pytest.raises(MarkingError, match="已评阅"):
+        marking.give_mark(actor(other), other, item.id, task.round, "9", [])
+    # Had both passed that check at once, the database keeps one standing mark a round.
+    db.session.add(
+        Mark(attempt_id=item.attempt_id, item_id=item.id, round=1, marker_id=other.id, score=9)
+    )
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_double_marking_with_a_third_marker_on_disagreement(
+    written_bank, learner, trainer, make_user
+):
+    second, third = make_user(Role.TRAINER), make_user(Role.TRAINER)
+    exam = written_exam([learner], double_marking=True, marking_gap=Decimal(2))
+    attempt = take(learner, exam)
+    item = written_item(attempt)
+    mark(trainer, item, 2)
+    # The first marker does not mark it again; the second marks it blind (no first mark).
+    assert marking.next_answer(trainer, exam) is None
+    task = marking.task(second, item.id)
+    assert task.round == 2 and task.earlier == []
+    mark(second, item, 8)
+    db.session.commit()
+    assert attempt.awaiting_marks and item.earned is None  # 6 points apart: a third decides
+    assert marking.next_answer(second, exam) is None
+    task = marking.task(third, item.id)
+    assert task.round == 3 and sorted(m.score for m in task.earlier) == [2, 8]
+    mark(third, item, 5)
+    db.session.commit()
+    db.session.refresh(attempt)
+    assert item.earned == Decimal(5) and attempt.score == Decimal(9) and not attempt.passed
+
+
+def test_double_marks_within_the_gap_take_the_mean(written_bank, learner, trainer, make_user):
+    second = make_user(Role.TRAINER)
+    exam = written_exam([learner], double_marking=True, marking_gap=Decimal(2))
+    attempt = take(learner, exam)
+    item = written_item(attempt)
+    mark(trainer, item, 7)
+    mark(second, item, 8)
+    db.session.commit()
+    db.session.refresh(attempt)
+    assert item.earned == Decimal("7.50") and attempt.score == Decimal("11.50")
+
+
+def test_a_mark_is_corrected_with_a_reason_and_the_result_follows(
+    written_bank, learner, trainer, make_user
+):
+    second, third = make_user(Role.TRAINER), make_user(Role.TRAINER)
+    exam = written_exam([learner], double_marking=True, marking_gap=Decimal(2))
+    attempt = take(learner, exam)
+    item = written_item(attempt)
+    first = mark(trainer, item, 2)
+    mark(second, item, 8)
+    mark(third, item, 5)
+    db.session.commit()
+    with pytest.raises(MarkingError, match="更正原因"):
+        marking.correct_mark(actor(trainer), trainer, first, "7", [], "  ")
+    learner_roles = make_user(name="别的学员")
+    with pytest.raises(MarkingError):
+        marking.correct_mark(actor(learner_roles), learner_roles, first, "7", [], "错了")
+    corrected = marking.correct_mark(actor(trainer), trainer, first, "7", [0, 1], "漏看要点")
+    db.session.commit()
+    db.session.refresh(attempt)
+    assert first.replaced and corrected.corrects_id == first.id and corrected.score == 7
+    # Now 7 and 8 agree: the third mark no longer stands and the mean counts.
+    assert item.earned == Decimal("7.50") and attempt.score == Decimal("11.50")
+    assert attempt.passed
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "exam.mark_correct"))
+    assert entry.detail_dict["reason"] == "漏看要点" and entry.detail_dict["old_score"] == "2.00"
+    assert db.session.scalar(select(Mark).where(Mark.round == 3)).replaced
+
+
+def test_no_model_answer_or_marking_point_before_release(
+    written_bank, learner, trainer, client, auth, frozen_clock
+):
+    exam = written_exam([learner], review_policy="answers_after_close")
+    auth.login(learner)
+    started = client.post(f"/exams/{exam.id}/start")
+    attempt_id = int(started.location.rsplit("/", 1)[1])
+    page = client.get(started.location).text
+    paper = client.get(f"/attempts/{attempt_id}/paper").text
+    for text in (page, paper):
+        assert not any(secret in text for secret in SECRETS)
+    attempt = db.session.get(Attempt, attempt_id)
+    written = next(i for i in json.loads(paper)["items"] if i.get("multiline"))
+    assert written["max_chars"] == 800
+    client.post(
+        f"/attempts/{attempt_id}/answers",
+        json={"item_id": written["item_id"], "answer": ["我的作答文字"], "seq": 1},
+    )
+    submitted = client.post(f"/attempts/{attempt_id}/submit", json={})
+    assert submitted.status_code == 200
+    result = client.get(f"/attempts/{attempt_id}/result").text
+    assert "待阅卷" in result and not any(secret in result for secret in SECRETS)
+    assert "待阅卷" in client.get("/exams/").text
+    # After the close, still awaiting marks: nothing of the key yet.
+    auth.logout()  # a day later: a login session lasts 12 hours
+    frozen_clock.now = exam.closes_at + timedelta(minutes=1)
+    assert auth.login(learner).status_code == 302
+    result = client.get(f"/attempts/{attempt_id}/result").text
+    assert "待阅卷" in result and not any(secret in result for secret in SECRETS)
+    db.session.expire_all()
+    attempt = db.session.get(Attempt, attempt_id)
+    mark(trainer, written_item(attempt), 9)
+    db.session.commit()
+    result = client.get(f"/attempts/{attempt_id}/result").text
+    assert MODEL_ANSWER in result and "我的作答文字" in result and "待阅卷" not in result
+
+
+def test_candidate_rows_show_pending_in_results_and_count_once_marked(
+    written_bank, make_user, trainer
+):
+    first, second = make_user(name="甲"), make_user(name="乙")
+    exam = written_exam([first, second])
+    take(first, exam)
+    item = written_item(take(second, exam, seed=3))
+    mark(trainer, item, 10)
+    db.session.commit()
+    outcome = results.results(exam, clock.now(), GRACE)
+    labels = {row.name: row.result_label for row in outcome.rows}
+    assert labels == {"甲": "待阅卷", "乙": "合格"}
+    assert outcome.took == 2 and outcome.passed == 1
+
+
+# --- the marking screens -------------------------------------------------------------
+
+
+def test_marker_marks_through_the_screens_blind(written_bank, make_user, client, auth):
+    candidate_user = make_user(name="独特考生名")
+    marker = make_user(name="阅卷员")
+    exam = written_exam([candidate_user])
+    attempt = take(candidate_user, exam)
+    marking.set_markers(SYSTEM, exam, [marker.login])
+    db.session.commit()
+    auth.login(marker)
+    home = client.get("/marking/")
+    assert exam.title in home.text
+    overview = client.get(f"/marking/exams/{exam.id}")
+    assert "已评定 <strong>0</strong>" in overview.text
+    assert "保存阅卷人" not in overview.text  # only trainers name markers
+    step = client.get(f"/marking/exams/{exam.id}/next")
+    item = written_item(attempt)
+    assert step.location == f"/marking/answers/{item.id}"
+    page = client.get(step.location).text
+    assert "独特考生名" not in page and candidate_user.login not in page  # blind
+    assert MODEL_ANSWER in page and MARKING_POINTS[0][0] in page
+    refused = client.post(step.location, data={"round": "1", "score": "11", "checked": ["0"]})
+    assert refused.status_code == 200 and "满分" in refused.text
+    done = client.post(step.location, data={"round": "1", "score": "4", "checked": ["0"]})
+    assert done.location == f"/marking/exams/{exam.id}/next"
+    final = client.get(done.location, follow_redirects=True)
+    assert "暂时没有需要您评阅的答卷" in final.text
+    db.session.expire_all()
+    assert db.session.get(Attempt, attempt.id).score == Decimal(8)
+    assert client.post(f"/marking/exams/{exam.id}/markers", data={}).status_code == 403
+
+
+def test_outsiders_get_no_marking_screens(written_bank, learner, make_user, client, auth):
+    exam = written_exam([learner])
+    item = written_item(take(learner, exam))
+    auth.login(make_user(name="无关人员"))
+    assert client.get("/marking/").status_code == 200
+    assert client.get(f"/marking/exams/{exam.id}").status_code == 403
+    assert client.get(f"/marking/answers/{item.id}").status_code == 403
+    auth.logout()
+    auth.login(learner)  # their own answer, even if they guessed its number
+    assert client.get(f"/marking/answers/{item.id}").status_code == 403
+
+
+def test_trainer_names_markers_and_corrects_a_mark(
+    written_bank, learner, make_user, client, login_as
+):
+    exam = written_exam([learner])
+    item = written_item(take(learner, exam))
+    named = make_user(name="被指定阅卷人")
+    trainer = login_as(Role.TRAINER)
+    saved = client.post(f"/marking/exams/{exam.id}/markers", data={"logins": f"{named.login}\n"})
+    assert saved.status_code == 302
+    assert [user.id for user in marking.named_markers(exam)] == [named.id]
+    bad = client.post(f"/marking/exams/{exam.id}/markers", data={"logins": "nobody-here"})
+    assert "找不到这些账号" in client.get(bad.location).text
+    given = mark(trainer, item, 6)
+    db.session.commit()
+    page = client.get(f"/marking/marks/{given.id}/correct")
+    assert page.status_code == 200
+    missing_reason = client.post(
+        f"/marking/marks/{given.id}/correct", data={"score": "8", "reason": ""}
+    )
+    assert missing_reason.status_code == 200 and "请填写更正原因" in missing_reason.text
+    client.post(f"/marking/marks/{given.id}/correct", data={"score": "8", "reason": "复核"})
+    db.session.expire_all()
+    assert written_item(db.session.get(Attempt, item.attempt_id)).earned == Decimal(8)
+
+
+def test_written_questions_in_the_bank_form(law, client, login_as):
+    login_as(Role.TRAINER)
+    saved = client.post(
+        "/bank/new",
+        data={
+            "type": "essay",
+            "stem": "论述示范条例的立法目的。",
+            "model_answer": "保护合法权益。",
+            "marking_points": "指出保护权益 4\n说明依法行政（6分）",
+            "max_chars": "1500",
+            "difficulty": "",
+            "save": "保存",
+        },
+    )
+    assert saved.status_code == 302, saved.text
+    detail = client.get(saved.location).text
+    assert "保护合法权益" in detail and "说明依法行政" in detail
+    refused = client.post(
+        "/bank/new",
+        data={
+            "type": "short_answer",
+            "stem": "简述。",
+            "marking_points": "无分值",
+            "difficulty": "",
+            "save": "保存",
+        },
+    )
+    assert "需要参考答案" in refused.text and "得分要点" in refused.text
+
+
+def test_the_batch_helper_keeps_written_exams(written_bank, learner, make_user):
+    """A 补考 batch of a written exam: the second attempt awaits marks on its own."""
+    exam = written_exam([learner], attempts_allowed=2)
+    add_batch(exam, [learner])
+    first = take(learner, exam)
+    assert first.awaiting_marks
+    assert candidate.counted_attempt(exam, [first]) is first
