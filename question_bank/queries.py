@@ -27,6 +27,7 @@ from question_bank.models import (
     Topic,
     is_current_version,
 )
+from question_bank.types import MARKED_TYPES
 
 #: a question a paper may draw: (question id, current version id, number of choices)
 Eligible = tuple[int, int, int]
@@ -286,8 +287,10 @@ def practice_question_ids(
     among: Iterable[int] | None = None,
 ) -> list[int]:
     """Ids of the questions in use (在用) citing the law, carrying the topic, of the
-    difficulty, among the given ids, when those are given; by id."""
-    stmt = select(Question.id).where(Question.status == QuestionStatus.ACTIVE.value)
+    difficulty, among the given ids, when those are given; by id. Practice grades an
+    answer at once: no written question (markers mark those) and no case sub-question
+    (it needs its material)."""
+    stmt = select(Question.id).where(Question.status == QuestionStatus.ACTIVE.value, *_practised())
     if difficulty:
         stmt = stmt.where(Question.difficulty == difficulty)
     if topic_id:
@@ -302,6 +305,11 @@ def practice_question_ids(
     if among is not None:
         stmt = stmt.where(Question.id.in_(list(among)))
     return list(db.session.scalars(stmt.order_by(Question.id)))
+
+
+def _practised() -> tuple:
+    """What practice leaves out: cases' sub-questions and written (marked) questions."""
+    return Question.case_id.is_(None), Question.type.not_in(MARKED_TYPES)
 
 
 def _citing_law(law_id: int) -> Select:
@@ -365,6 +373,7 @@ def law_sequence(law_id: int) -> list[SequenceEntry]:
             ),
         )
         .where(LawVersion.law_id == law_id, Question.status == QuestionStatus.ACTIVE.value)
+        .where(*_practised())
     ).all()
     parts = {
         part.id: part

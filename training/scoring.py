@@ -50,6 +50,7 @@ def counted_attempt(scores: Sequence[tuple[int, Decimal]], rule: str) -> int | N
     """The number of the submitted attempt that counts under rule best, last or first.
 
     best: highest score, the earliest attempt on a tie. None when nothing was submitted.
+    A score may be None (awaiting marks).
     """
     rule = AttemptRule(rule)
     if not scores:
@@ -58,7 +59,8 @@ def counted_attempt(scores: Sequence[tuple[int, Decimal]], rule: str) -> int | N
         return min(number for number, _ in scores)
     if rule is AttemptRule.LAST:
         return max(number for number, _ in scores)
-    return min(scores, key=lambda attempt: (-attempt[1], attempt[0]))[0]
+    # An attempt awaiting marks (no score yet) counts only when none has a score.
+    return min(scores, key=lambda attempt: (attempt[1] is None, -(attempt[1] or 0), attempt[0]))[0]
 
 
 def written_score(marks: dict[int, Decimal], double: bool, gap: Decimal | None) -> Decimal | None:

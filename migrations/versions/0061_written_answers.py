@@ -3,7 +3,7 @@ limit of a question version; double marking of an exam; named markers; marks; at
 awaiting marks
 
 Revision ID: 0061_written_answers
-Revises: 0060_cases
+Revises: 0041_records_certificates
 Create Date: 2026-12-07 14:40:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0061_written_answers'
-down_revision = '0060_cases'
+down_revision = '0041_records_certificates'
 branch_labels = None
 depends_on = None
 

@@ -8,22 +8,25 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import clock
 from core.audit import SYSTEM, AuditEntry
 from core.extensions import db
 from core.roles import Role
+from question_bank import queries
 from training.exams import attempts, candidate, marking, results
 from training.exams.marking import MarkingError, NotAMarker
 from training.exams.models import Attempt, Mark
+from training.reports.models import ExamSummary
 
 from ..factories import (
     GRACE,
     MARKING_POINTS,
     MODEL_ANSWER,
     add_batch,
+    add_case,
     add_questions,
     add_written,
     make_exam,
@@ -114,6 +117,11 @@ def test_pending_until_marked_then_scored_and_audited(written_bank, learner, tra
     assert not attempt.awaiting_marks
     assert attempt.score == Decimal("11.50") and attempt.passed and attempt.grade_label == "合格"
     assert marking.next_answer(trainer, exam) is None
+    # The reports' stored figures follow the settled result.
+    passed = db.session.scalar(
+        select(func.sum(ExamSummary.passed)).where(ExamSummary.exam_id == exam.id)
+    )
+    assert passed == 1
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "exam.mark"))
     assert entry.detail_dict["score"] == "7.50" and entry.actor_id == trainer.id
 
@@ -388,3 +396,11 @@ def test_the_batch_helper_keeps_written_exams(written_bank, learner, make_user):
     first = take(learner, exam)
     assert first.awaiting_marks
     assert candidate.counted_attempt(exam, [first]) is first
+
+
+def test_practice_leaves_out_written_questions_and_case_sub_questions(law):
+    (loose,) = add_questions("single", 1)
+    add_written()
+    add_case(parts=2, law_name="宪法")
+    assert queries.practice_question_ids() == [loose.id]
+    assert [entry.question_id for entry in queries.law_sequence(law.id)] == [loose.id]

@@ -296,3 +296,9 @@ def test_counted_attempt(scores, rule, expected):
 def test_counted_attempt_unknown_rule_raises_value_error():
     with pytest.raises(ValueError):
         counted_attempt([(1, Decimal(1))], "average")
+
+
+def test_an_attempt_awaiting_marks_counts_only_when_none_has_a_score():
+    assert counted_attempt([(1, None), (2, Decimal(3))], "best") == 2
+    assert counted_attempt([(1, None)], "best") == 1
+    assert counted_attempt([(1, None), (2, Decimal(3))], "first") == 1

@@ -129,7 +129,7 @@ def open_exam_count(user: User, now: datetime, grace: timedelta) -> int:
 
 def counted_attempt(exam: Exam, submitted: list[Attempt]) -> Attempt | None:
     number = scoring.counted_attempt(
-        [(attempt.number, attempt.score or Decimal(0)) for attempt in submitted], exam.counting
+        [(attempt.number, attempt.score) for attempt in submitted], exam.counting
     )
     return next((attempt for attempt in submitted if attempt.number == number), None)
 

@@ -32,6 +32,7 @@ from training.exams.models import (
     PaperItem,
 )
 from training.models import User
+from training.reports import summaries
 
 if TYPE_CHECKING:
     from question_bank.models import QuestionVersion
@@ -352,8 +353,12 @@ def _settle(item: PaperItem) -> None:
     points once its marks settle it, and the total once every answer is settled)."""
     db.session.flush()
     attempt = db.session.get(Attempt, item.attempt_id)
+    # The reports' per-exam figures follow a result that marking settles or changes, as
+    # they follow a regrade.
+    before = summaries.outcomes(attempt.exam, [attempt.user_id])
     attempts.score_attempt(attempt)
     db.session.flush()
+    summaries.regraded(attempt.exam, before)
 
 
 def may_correct(user: User, mark: Mark) -> bool:
