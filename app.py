@@ -78,6 +78,16 @@ def _database_url(app: Flask) -> str:
     return url
 
 
+def _engine_options() -> dict:
+    options = {"pool_pre_ping": True}
+    if os.environ.get("DATABASE_POOLER") == "pgbouncer":
+        # PgBouncer in transaction mode hands each transaction any server connection, and
+        # Debian 12's (1.18) cannot carry prepared statements over: psycopg must not
+        # prepare any (it does after a query's fifth run on a connection).
+        options["connect_args"] = {"prepare_threshold": None}
+    return options
+
+
 def _secret_key(app: Flask) -> str:
     """SECRET_KEY from the environment, else generated once into instance/secret_key."""
     if key := os.environ.get("SECRET_KEY"):
@@ -98,7 +108,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
     redis_url = os.environ.get("REDIS_URL", "")
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=_database_url(app),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(),
         REDIS_URL=redis_url,
         RATELIMIT_STORAGE_URI=redis_url or "memory://",
         LOGIN_RATE_LIMIT=os.environ.get("LOGIN_RATE_LIMIT", "20 per minute"),
