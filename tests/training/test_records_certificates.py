@@ -249,3 +249,47 @@ def test_settings_change_the_validity(client, login_as, people, frozen_clock, la
     _pass_certificate_exam(people["officer"], frozen_clock)
     card = certificates.issue(SYSTEM, people["admin"], people["officer"], _data())
     assert card.valid_until == date(2029, 3, 1)
+
+
+def test_an_admin_does_not_import_a_certificate_for_themselves(client, auth, people):
+    admin = people["admin"]
+    own = (
+        "市监-9999",
+        admin.login,
+        "王管理",
+        "市场监管",
+        "示范区人民政府",
+        "2026-01-01",
+        "2030-12-31",
+    )
+    auth.login(admin)
+    response = client.post(
+        "/records/certificates/import",
+        data={"file": (io.BytesIO(_workbook(own)), "台账.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert "第2行：不能为自己导入执法证" in response.text
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+
+
+def test_reading_anothers_certificate_and_exporting_the_due_list_are_audited(
+    client, auth, people, frozen_clock, law
+):
+    officer, admin = people["officer"], people["admin"]
+    _pass_certificate_exam(officer, frozen_clock)
+    card = certificates.issue(SYSTEM, admin, officer, _data(issued=date(2021, 6, 1)))
+    db.session.commit()
+
+    def actions():
+        return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+    before = len(actions())
+    auth.login(officer)
+    assert client.get(f"/records/certificates/{card.id}").status_code == 200
+    assert "records.certificate.view" not in actions()[before:]  # one's own: not audited
+    auth.logout()
+    auth.login(admin)
+    assert client.get(f"/records/certificates/{card.id}").status_code == 200
+    assert client.get("/records/certificates/due.xlsx").status_code == 200
+    logged = actions()[before:]
+    assert "records.certificate.view" in logged and "records.certificate.export_due" in logged

@@ -83,6 +83,8 @@ LABELS = Labels(
         "records.nominee.register": Action("登记任前考试人员", details={"users": PEOPLE}),
         "records.nominee.retake": Action("安排任前考试补考", details={"users": PEOPLE}),
         "records.compliance.export": "导出学法要求完成情况",
+        "records.certificate.view": Action("查看他人的行政执法证", details={"users": PEOPLE}),
+        "records.certificate.export_due": "导出执法证到期与待审验清单",
         "records.certificate.issue": Action("发放行政执法证", details={"users": PEOPLE}),
         "records.certificate.renew": Action("换发行政执法证", details={"users": PEOPLE}),
         "records.certificate.review": Action("行政执法证年度审验", details={"users": PEOPLE}),

@@ -79,6 +79,7 @@ def _certificate_or_404(certificate_id: int) -> Certificate:
 @login_required
 def detail(certificate_id: int):
     found = _certificate_or_404(certificate_id)
+    certificates.view(current_actor(), current_user, found)
     return render_template(
         "records/certificate.html",
         certificate=found,
@@ -185,29 +186,7 @@ def due():
 @bp.get("/due.xlsx")
 @admin_required
 def export_due():
-    rows = certificates.due_list(current_user)
-    data = write_xlsx(
-        [
-            Sheet(
-                "到期与待审验",
-                ["单位", "姓名", "证号", "执法领域", "有效期至", "状态", "待办"],
-                [
-                    [
-                        row.unit_path,
-                        row.certificate.holder.name,
-                        row.certificate.number,
-                        row.certificate.field,
-                        row.certificate.valid_until,
-                        row.status.label,
-                        row.due,
-                    ]
-                    for row in rows
-                ],
-                widths=[30, 10, 20, 16, 12, 8, 24],
-                caption=f"执法证到期与待审验清单（{clock.china_today()}）",
-            )
-        ]
-    )
+    data = certificates.export_due(current_actor(), current_user)
     return send_file(
         io.BytesIO(data),
         mimetype=XLSX_MIMETYPE,

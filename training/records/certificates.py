@@ -19,7 +19,7 @@ from core.audit import Actor, record
 from core.errors import ServiceError
 from core.extensions import db
 from core.roles import Role
-from core.spreadsheets import SpreadsheetError, read_xlsx
+from core.spreadsheets import Sheet, SpreadsheetError, read_xlsx, write_xlsx
 from training.accounts import manageable_unit_ids
 from training.exams.models import Attempt, AttemptStatus, Exam, ExamKind
 from training.logins import find_by_login
@@ -486,6 +486,44 @@ def count_valid(user_ids_stmt) -> int:
 IMPORT_COLUMNS = ("证号", "账号", "姓名", "执法领域", "发证机关", "发证日期", "有效期至")
 
 
+def export_due(actor: Actor, admin: User) -> bytes:
+    """The due list as .xlsx: names and certificate numbers of people in the admin's
+    units, so the export is audited."""
+    rows = due_list(admin)
+    record(actor, "records.certificate.export_due", summary=f"{len(rows)} 张")
+    header = ["单位", "姓名", "证号", "执法领域", "有效期至", "状态", "待办"]
+    cells = [
+        [
+            row.unit_path,
+            row.certificate.holder.name,
+            row.certificate.number,
+            row.certificate.field,
+            row.certificate.valid_until,
+            row.status.label,
+            row.due,
+        ]
+        for row in rows
+    ]
+    caption = f"执法证到期与待审验清单（{clock.china_today()}）"
+    sheet = Sheet(
+        "到期与待审验", header, cells, widths=[30, 10, 20, 16, 12, 8, 24], caption=caption
+    )
+    return write_xlsx([sheet])
+
+
+def view(actor: Actor, viewer: User, certificate: Certificate) -> None:
+    """An admin reading another person's certificate is audited; the holder's own is not."""
+    if certificate.user_id != viewer.id:
+        record(
+            actor,
+            "records.certificate.view",
+            object_type="record_certificate",
+            object_id=certificate.id,
+            summary=f"{certificate.holder.name} {certificate.number}",
+            detail={"users": [certificate.user_id]},
+        )
+
+
 @dataclass
 class ImportResult:
     imported: int = 0
@@ -541,6 +579,8 @@ def import_holders(actor: Actor, admin: User, data: bytes) -> ImportResult:
             problems.append(f"账号「{text['账号']}」不存在")
         elif holder.name != text["姓名"]:
             problems.append(f"姓名「{text['姓名']}」与账号不符")
+        elif holder.id == admin.id:
+            problems.append("不能为自己导入执法证")
         elif scope is not None and holder.unit_id not in scope:
             problems.append("该人员不在您管理的单位内")
         for name in ("执法领域", "发证机关"):
