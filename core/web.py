@@ -1,6 +1,8 @@
 """Request plumbing shared by every blueprint: security headers, forced password change,
 actor, audited refusals."""
 
+from urllib.parse import urlsplit
+
 from flask import current_app, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,6 +26,16 @@ def current_actor() -> Actor:
     if current_user.is_authenticated:
         return Actor(id=current_user.id, login=current_user.login, ip=ip)
     return anonymous(ip)
+
+
+def local_path(target: str | None, default: str) -> str:
+    """`target` when it is a path on this site (never another host, even spelt `//host` or
+    `/\\host`), else `default`: for a redirect to where the user came from."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return default
 
 
 def set_security_headers(response):

@@ -1,7 +1,6 @@
 """Login with CAPTCHA, logout, session limits and password change."""
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -22,7 +21,7 @@ from core.errors import json_error, show_error
 from core.extensions import db, limiter
 from core.forms import EmptyForm
 from core.roles import Role, role_required, wants_json
-from core.web import current_actor
+from core.web import current_actor, local_path
 from training import accounts, demo, logins, second_factor
 from training.forms import (
     ChangePasswordForm,
@@ -60,14 +59,6 @@ def _login_policy() -> logins.LoginPolicy:
 
 def _session_lifetime() -> timedelta:
     return timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return url_for("main.home")
 
 
 def sign_in(user) -> None:
@@ -150,7 +141,7 @@ def _finish_login(user, password_expired: bool, next_url: str | None):
     if session.get(ENROL_KEY):
         flash("安全管理员要求您的角色使用动态口令，请先完成绑定。", "warning")
         return redirect(url_for("auth.totp"))
-    return redirect(_safe_next(next_url))
+    return redirect(local_path(next_url, url_for("main.home")))
 
 
 @bp.route("/login/second-factor", methods=["GET", "POST"])

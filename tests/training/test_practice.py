@@ -280,7 +280,7 @@ def test_practice_never_serves_or_checks_a_question_on_an_open_paper(open_paper,
     # Served before the exam started (a row left from earlier practice): still refused.
     practice._serve(learner.id, on_paper, practice.parse_choice({"mode": "random"}), _now())
     db.session.commit()
-    with pytest.raises(practice.PracticeError, match="正在作答的试卷上") as refused:
+    with pytest.raises(practice.PracticeError, match="作答的试卷上") as refused:
         _answer(learner, on_paper, [0])
     db.session.rollback()
     assert _counts(learner)["ReviewRecord"] == 0
@@ -292,7 +292,51 @@ def test_practice_never_serves_or_checks_a_question_on_an_open_paper(open_paper,
     assert refused.value.status == 409
     attempts.submit(attempt, _now(), "candidate")
     db.session.commit()
-    assert [e.hidden for e in notebook.entries(learner.id)] == [False]
+    # Handed in, the exam shows no answers: still hidden (others may be writing it).
+    assert [e.hidden for e in notebook.entries(learner.id)] == [True]
+
+
+def test_a_handed_in_paper_stays_out_of_practice_until_its_answers_are_shown(
+    client, auth, law, learner, make_user, frozen_clock
+):
+    bank_questions = [_question(n) for n in range(1, 5)]
+    other = make_user(name="乙")
+    exam = make_exam(
+        sections=[("single", 2, 50)], roster=[learner, other], review_policy="answers_after_close"
+    )
+    take(learner, exam)
+    attempts.start_attempt(other, exam, _now(), random.Random(2))  # 乙 still writing
+    db.session.commit()
+    paper = {question.id for question in bank_questions} - {
+        _serve(learner).question_id for _ in range(40)
+    }
+    assert len(paper) == 2  # the two questions of 甲's handed-in paper never come up
+    auth.login(learner)
+    assert client.get("/practice/").status_code == 200  # the review shows nothing yet
+    assert {_serve(learner).question_id for _ in range(40)}.isdisjoint(paper)
+    frozen_clock.now = exam.closes_at + timedelta(hours=2)  # closed, nobody writing
+    auth.logout()
+    auth.login(learner)  # a new day, a new login
+    response = client.get("/practice/")
+    assert response.status_code == 200, response.location  # collects the reviewed exam
+    assert paper <= {_serve(learner).question_id for _ in range(60)}
+
+
+def test_a_mock_or_module_quiz_paper_is_practised_once_handed_in(law, learner):
+    bank_questions = [_question(n) for n in range(1, 4)]
+    exam = make_exam(sections=[("single", 3, 30)], roster=[learner], kind="enforcement_mock")
+    take(learner, exam)
+    served = {_serve(learner).question_id for _ in range(40)}
+    assert served == {question.id for question in bank_questions}
+
+
+def test_a_cases_sub_questions_are_not_practised_without_their_material(law, learner):
+    from tests.factories import add_case
+
+    add_case(parts=3)
+    lone = _question(1)
+    served = {_serve(learner).question_id for _ in range(20)}
+    assert served == {lone.id}
 
 
 def test_practice_pages_are_closed_while_writing_an_exam(client, auth, open_paper, learner):
@@ -486,3 +530,15 @@ def test_due_today_card_on_the_home_page(client, login_as, sequence, frozen_cloc
     assert "data-due-today>1<" in home
     due = client.get("/practice/question?mode=due")
     assert due.status_code == 200
+
+
+@pytest.mark.parametrize("back", ["//evil.example/", "/\\evil.example/", "https://evil.example/"])
+def test_the_star_button_goes_back_only_to_a_page_of_this_site(client, login_as, law, back):
+    login_as(Role.LEARNER)
+    question = _question(1)
+    response = client.post(f"/practice/questions/{question.id}/star", data={"back": back})
+    assert response.status_code == 302 and response.location == "/practice/"
+    kept = client.post(
+        f"/practice/questions/{question.id}/star", data={"back": "/practice/mistakes"}
+    )
+    assert kept.location == "/practice/mistakes"

@@ -110,14 +110,29 @@ def collect_exam_mistakes(user_id: int, now: datetime, grace: timedelta, streak:
     return collected
 
 
+#: exams taken for practice: what they drew may be practised as soon as they are handed in
+PRACTICE_KINDS = (ExamKind.ENFORCEMENT_MOCK.value, ExamKind.MODULE_QUIZ.value)
+
+
 def open_paper_question_ids(user_id: int) -> set[int]:
-    """The questions on exam papers the person has open: practice never shows their key."""
+    """The questions whose key practice must not show the person: those on their open exam
+    papers, and on papers of other exams they handed in whose answers are not yet theirs
+    to see (collected into the notebook once the review shows them: see
+    collect_exam_mistakes), or a candidate who finished first could look up the keys of
+    a paper others are still writing."""
+    handed_in_unreviewed = (
+        (Attempt.status == AttemptStatus.SUBMITTED.value)
+        & Exam.kind.not_in(PRACTICE_KINDS)
+        & ~exists().where(CollectedAttempt.attempt_id == Attempt.id)
+    )
     return set(
         db.session.scalars(
             select(queries.question_of_version(PaperItem.question_version_id))
             .select_from(PaperItem)
             .join(Attempt, Attempt.id == PaperItem.attempt_id)
-            .where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.IN_PROGRESS.value)
+            .join(Exam, Exam.id == Attempt.exam_id)
+            .where(Attempt.user_id == user_id)
+            .where((Attempt.status == AttemptStatus.IN_PROGRESS.value) | handed_in_unreviewed)
         )
     )
 
@@ -126,7 +141,7 @@ def open_paper_question_ids(user_id: int) -> set[int]:
 class NotebookEntry:
     mistake: Mistake
     version: object
-    #: on an exam paper the person has open: no key shown
+    #: on an exam paper whose key the person may not see yet: no key shown
     hidden: bool
 
 

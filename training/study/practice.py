@@ -40,7 +40,7 @@ MODES = {
 }
 DIFFICULTIES = {1: "易", 2: "较易", 3: "中等", 4: "较难", 5: "难"}
 RATING_LABELS = {1: "答错（重来）", 2: "困难", 3: "答对", 4: "答对且迅速（容易）"}
-ON_OPEN_PAPER = "该题在您正在作答的试卷上，交卷后才能练习。"
+ON_OPEN_PAPER = "该题在您作答的试卷上，本考试公布答案前不能练习。"
 
 
 class PracticeError(ServiceError):

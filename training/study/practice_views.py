@@ -11,6 +11,7 @@ from core import clock
 from core.errors import ServiceError, button_action, show_error
 from core.forms import EmptyForm
 from core.roles import Role, role_required
+from core.web import local_path
 from question_bank import queries, types
 from training.study import notebook, practice
 from training.study.forms import PracticeSettingsForm
@@ -37,6 +38,9 @@ def _grace() -> timedelta:
 @learner_required
 def index():
     now = clock.now()
+    # Exams whose review now shows the answers: their mistakes in, their questions back.
+    mine = practice.settings(current_user.id)
+    notebook.collect_exam_mistakes(current_user.id, now, _grace(), mine.mistake_streak)
     return render_template(
         "practice/index.html",
         modes=practice.MODES,
@@ -113,9 +117,7 @@ def answer():
 @learner_required
 def star(question_id: int):
     on = request.args.get("on") != "0"
-    back = request.form.get("back") or url_for("practice.index")
-    if not back.startswith("/"):
-        back = url_for("practice.index")
+    back = local_path(request.form.get("back"), url_for("practice.index"))
     return button_action(
         lambda: practice.set_star(current_user.id, question_id, on, clock.now()),
         "已收藏。" if on else "已取消收藏。",
