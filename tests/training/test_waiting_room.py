@@ -115,3 +115,20 @@ def test_a_candidate_waiting_for_a_retake_waits_in_the_same_room(
     auth.login(learner)
     waiting = room(client.get(f"/exams/{exam.id}").text)
     assert 'data-opens-in="300"' in waiting and retake.name in waiting
+
+
+@pytest.mark.parametrize(("window_minutes", "spread"), [(60, 0), (60.5, 30), (120, 60)])
+def test_starts_are_spread_only_over_the_time_the_batch_leaves_beyond_the_limit(
+    app, client, auth, learner, questions, frozen_clock, window_minutes, spread
+):
+    """A candidate started late in a batch exactly as long as the exam would lose the
+    seconds at its close: there the page starts everyone at once."""
+    app.config["EXAM_START_SPREAD_SECONDS"] = 60
+    exam = make_exam(roster=[])  # a time limit of 60 minutes
+    opens_at = clock.now() + timedelta(minutes=5)
+    closes_at = opens_at + timedelta(minutes=window_minutes)
+    add_batch(exam, [learner], opens_at=opens_at, closes_at=closes_at)
+    auth.login(learner)
+    waiting = room(client.get(f"/exams/{exam.id}").text)
+    assert f'data-spread="{spread}"' in waiting
+    assert ("不会因此减少" in waiting) == bool(spread)

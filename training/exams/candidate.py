@@ -177,15 +177,23 @@ def exam_standing(
 
 @dataclass(frozen=True)
 class Waiting:
-    """候考: the batch the candidate waits for and the seconds until it opens."""
+    """候考: the batch the candidate waits for, the seconds until it opens, and over how
+    many seconds after that the page may spread the starts."""
 
     batch: Batch
     seconds: int
+    spread: int
 
 
-def waiting_for(entry: Assigned, now: datetime, waiting_room: timedelta) -> Waiting | None:
+def waiting_for(
+    entry: Assigned, now: datetime, waiting_room: timedelta, most_spread: int = 0
+) -> Waiting | None:
     """The candidate's next batch (a first sitting or a 补考) when it opens within
-    `waiting_room`: the exam's page then counts down and opens the paper at the start."""
+    `waiting_room`: the exam's page then counts down and opens the paper at the start.
+
+    Starts are spread over at most `most_spread` seconds, and only over the time the batch
+    leaves beyond the time limit: a candidate started late in a batch exactly as long as
+    the exam would lose those seconds at its close."""
     if entry.state == ExamState.UPCOMING:
         batch = entry.batch
     elif entry.state == ExamState.SUBMITTED:
@@ -193,9 +201,13 @@ def waiting_for(entry: Assigned, now: datetime, waiting_room: timedelta) -> Wait
     else:
         return None
     wait = batch.opens_at - now if batch is not None else timedelta(0)
-    if timedelta(0) < wait <= waiting_room:
-        return Waiting(batch, math.ceil(wait.total_seconds()))
-    return None
+    if not timedelta(0) < wait <= waiting_room:
+        return None
+    exam = entry.exam
+    window = min(batch.closes_at, exam.closes_at) - batch.opens_at
+    slack = window - timedelta(minutes=exam.time_limit_minutes)
+    spread = max(0, min(most_spread, int(slack.total_seconds())))
+    return Waiting(batch, math.ceil(wait.total_seconds()), spread)
 
 
 # --- the paper, without its key -----------------------------------------------------

@@ -107,9 +107,13 @@ def exam_rules(exam_id: int):
         form=EmptyForm(),
         outline=candidate.paper_outline(entry.exam.blueprint),
         counting_label=COUNTING_LABELS[AttemptRule(entry.exam.counting)],
-        waiting=candidate.waiting_for(entry, clock.now(), _waiting_room()),
+        waiting=candidate.waiting_for(
+            entry,
+            clock.now(),
+            _waiting_room(),
+            current_app.config["EXAM_START_SPREAD_SECONDS"],
+        ),
         waiting_room_minutes=current_app.config["EXAM_WAITING_ROOM_MINUTES"],
-        start_spread=current_app.config["EXAM_START_SPREAD_SECONDS"],
     )
 
 
