@@ -357,3 +357,31 @@ def test_a_unit_admin_sees_only_their_units_attendees_of_a_shared_meeting(
     auth.login(district["admin"])
     page = client.get(f"/records/activities/{activity.id}").text
     assert "李领导" in page and "钱外人" not in page and "共 2 人" in page
+
+
+def test_a_person_does_not_see_on_their_record_a_score_their_exam_does_not_publish(
+    client, auth, district, law
+):
+    add_questions("true_false", 3)
+    clerk, admin = district["clerk"], district["admin"]
+    exam = make_exam(
+        sections=[("true_false", 3, 10)], roster=[clerk], review_policy="nothing", grade_bands=[]
+    )
+    take(clerk, exam)  # every key right: 30 points, 通过
+    auth.login(clerk)
+    row = client.get("/records/").text.split(exam.title)[1].split("</tr>")[0]
+    assert "已交卷（本考试不公布成绩）" in row and "通过" not in row.replace("已交卷", "")
+    assert "30" not in row
+    sheet = load_workbook(io.BytesIO(client.get(f"/records/people/{clerk.id}/export").data))
+    exams = [
+        row
+        for ws in sheet.worksheets
+        for row in ws.iter_rows(values_only=True)
+        if exam.title in row
+    ]
+    assert exams and "通过" not in exams[0] and 30 not in exams[0]
+    assert "已交卷（本考试不公布成绩）" in exams[0]
+    auth.logout()
+    auth.login(admin)  # the unit admin sees the result (audited, as every view of a record)
+    row = client.get(f"/records/people/{clerk.id}").text.split(exam.title)[1].split("</tr>")[0]
+    assert "通过" in row and "30" in row

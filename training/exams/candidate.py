@@ -76,7 +76,7 @@ class Assigned:
 
     @property
     def shows_score(self) -> bool:
-        return self.exam.review_policy != ReviewPolicy.NOTHING.value
+        return self.exam.shows_score
 
     @property
     def startable(self) -> bool:
@@ -353,7 +353,7 @@ def answers_visible(exam: Exam, now: datetime, grace: timedelta) -> bool:
 def review(attempt: Attempt, now: datetime, grace: timedelta) -> Review:
     """What the result page may show of a submitted attempt."""
     exam = attempt.exam
-    shows_score = exam.review_policy != ReviewPolicy.NOTHING.value
+    shows_score = exam.shows_score
     # Nothing of the key (model answers, marking points) while marks are awaited.
     shows_answers = answers_visible(exam, now, grace) and not attempt.awaiting_marks
     items = []

@@ -213,6 +213,11 @@ class Exam(db.Model):
         return ExamKind(self.kind).label
 
     @property
+    def shows_score(self) -> bool:
+        """Whether its candidates see their score and result (不公布成绩: they do not)."""
+        return self.review_policy != ReviewPolicy.NOTHING.value
+
+    @property
     def status_label(self) -> str:
         return ExamStatus(self.status).label
 

@@ -185,15 +185,22 @@ def export_record(actor: Actor, viewer: User, person: User) -> bytes:
         for a in found.attendances
     ]
     module_rows = [[m.completed_on, m.title, m.credit_hours] for m in found.modules]
+    own = viewer.id == person.id
     exam_rows = [
         [
             _day(t.submitted_at),
             t.exam.title,
             t.exam.kind_label,
             t.batch.name,
-            t.score,
-            t.exam.pass_mark,
-            "通过" if t.passed else ("未通过" if t.passed is False else "待阅卷"),
+            *(
+                [
+                    t.score,
+                    t.exam.pass_mark,
+                    "通过" if t.passed else ("未通过" if t.passed is False else "待阅卷"),
+                ]
+                if t.exam.shows_score or not own
+                else [None, t.exam.pass_mark, "已交卷（本考试不公布成绩）"]
+            ),
         ]
         for t in found.attempts
     ]
