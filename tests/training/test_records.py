@@ -385,3 +385,23 @@ def test_a_person_does_not_see_on_their_record_a_score_their_exam_does_not_publi
     auth.login(admin)  # the unit admin sees the result (audited, as every view of a record)
     row = client.get(f"/records/people/{clerk.id}").text.split(exam.title)[1].split("</tr>")[0]
     assert "通过" in row and "30" in row
+
+
+def test_an_admin_reading_anothers_year_end_report_is_audited(client, auth, district):
+    clerk, admin = district["clerk"], district["admin"]
+    auth.login(clerk)
+    data = _form([], kind="year_end_report", title="2026年度述法报告", report_text="一年来……")
+    client.post("/records/submit", data=data)
+    activity = db.session.scalar(select(Activity))
+    assert "一年来" in client.get(f"/records/activities/{activity.id}").text
+
+    def views():
+        return db.session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "records.report.view")
+        )
+
+    assert views() == 0  # one's own: not audited
+    auth.logout()
+    auth.login(admin)
+    assert "一年来" in client.get(f"/records/activities/{activity.id}").text
+    assert views() == 1

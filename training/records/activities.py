@@ -335,6 +335,31 @@ def _is_admin(user: User) -> bool:
     return user.has_any_role(Role.SYSTEM_ADMIN, Role.UNIT_ADMIN)
 
 
+@dataclass
+class ActivityView:
+    activity: Activity
+    #: the attendances the viewer is shown (visible_attendances)
+    attendances: list[Attendance]
+
+
+def open_activity(actor: Actor, viewer: User, activity: Activity) -> ActivityView | None:
+    """What the viewer may see of an activity (None: nothing). A 年终述法 is a person's own
+    report: an admin reading someone else's is audited, as a look at their record is."""
+    if not can_see_activity(viewer, activity):
+        return None
+    attended = any(attendance.user_id == viewer.id for attendance in activity.attendances)
+    if activity.kind == ActivityKind.YEAR_END_REPORT.value and not attended:
+        record(
+            actor,
+            "records.report.view",
+            object_type="record_activity",
+            object_id=activity.id,
+            summary=activity.title,
+            detail={"users": [attendance.user_id for attendance in activity.attendances]},
+        )
+    return ActivityView(activity, visible_attendances(viewer, activity))
+
+
 def open_evidence(actor: Actor, viewer: User, evidence: Evidence) -> Evidence | None:
     """The evidence if the viewer may see it (None otherwise); an admin opening someone
     else's evidence is audited."""

@@ -69,6 +69,7 @@ LABELS = Labels(
         "records.activity.approve": Action("确认学法记录", details={"users": PEOPLE}),
         "records.activity.return": Action("退回学法记录", details={"users": PEOPLE}),
         "records.evidence.view": Action("查看他人的证明材料", details={"users": PEOPLE}),
+        "records.report.view": Action("查看他人的年终述法", details={"users": PEOPLE}),
         "records.record.view": "查看他人的学法档案",
         "records.record.print": "打印他人的学法档案",
         "records.record.export": "导出他人的学法档案",

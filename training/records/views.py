@@ -88,13 +88,13 @@ def new_activity():
 @bp.get("/activities/<int:activity_id>")
 @login_required
 def activity(activity_id: int):
-    found = db.get_or_404(Activity, activity_id)
-    if not activities.can_see_activity(current_user, found):
+    seen = activities.open_activity(
+        current_actor(), current_user, db.get_or_404(Activity, activity_id)
+    )
+    if seen is None:
         abort(404)
     return render_template(
-        "records/activity.html",
-        activity=found,
-        attendances=activities.visible_attendances(current_user, found),
+        "records/activity.html", activity=seen.activity, attendances=seen.attendances
     )
 
 
