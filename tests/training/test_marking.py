@@ -4,6 +4,7 @@ third marker on disagreement, corrections with a reason, 待阅卷 until settled
 answer or marking point on a candidate's page before release."""
 
 import json
+import random
 from datetime import timedelta
 from decimal import Decimal
 
@@ -138,22 +139,68 @@ def test_a_mark_outside_the_items_points_is_refused(written_bank, learner, train
     assert db.session.scalar(select(Mark.id)) is None
 
 
-def test_named_markers_mark_blind_and_never_their_own(written_bank, make_user, trainer):
+def test_named_markers_mark_blind_and_never_their_exams_candidates(
+    written_bank, make_user, trainer
+):
     first, second = make_user(name="考生甲"), make_user(name="考生乙")
-    outsider = make_user(name="旁人")
+    outsider, marker = make_user(name="旁人"), make_user(name="阅卷员")
     exam = written_exam([first, second])
     take(first, exam)
     theirs = written_item(take(second, exam, seed=2))
-    marking.set_markers(actor(trainer), exam, [first.login])
+    # A candidate of the exam would read the model answer, the marking points and the
+    # others' answers (DESIGN: a candidate never sees their own exam's questions).
+    with pytest.raises(MarkingError, match="本考试的考生，不能阅卷：") as refused:
+        marking.set_markers(actor(trainer), exam, [first.login, marker.login])
+    assert first.login in refused.value.message
+    marking.set_markers(actor(trainer), exam, [marker.login])
     db.session.commit()
     with pytest.raises(NotAMarker):
         marking.next_answer(outsider, exam)
-    # The named marker is also a candidate: they get the other answer, never their own.
-    assert marking.next_answer(first, exam) == (theirs, 1)
-    own = written_item(db.session.scalar(select(Attempt).where(Attempt.user_id == first.id)))
-    with pytest.raises(MarkingError, match="自己的答卷"):
-        marking.task(first, own.id)
-    assert marking.markable_exams(first) == [exam] and marking.markable_exams(outsider) == []
+    assert marking.next_answer(marker, exam)[0].id in {theirs.id} | {
+        written_item(a).id for a in db.session.scalars(select(Attempt))
+    }
+    assert marking.markable_exams(marker) == [exam] and marking.markable_exams(first) == []
+
+
+def test_a_named_marker_put_on_the_roster_stops_marking(written_bank, make_user, trainer):
+    marker = make_user(name="阅卷员")
+    exam = written_exam([make_user(name="考生")])
+    marking.set_markers(actor(trainer), exam, [marker.login])
+    add_batch(exam, [marker], name="补考批次")
+    db.session.commit()
+    with pytest.raises(NotAMarker):
+        marking.next_answer(marker, exam)
+
+
+def test_marking_screens_are_closed_while_writing_an_exam(
+    written_bank, make_user, trainer, client, auth
+):
+    marker = make_user(name="阅卷员")
+    exam = written_exam([make_user(name="考生")])
+    marking.set_markers(actor(trainer), exam, [marker.login])
+    other = written_exam([marker], title="阅卷员自己参加的另一场考试")
+    attempts.start_attempt(marker, other, clock.now(), random.Random(1))
+    db.session.commit()
+    auth.login(marker)
+    assert client.get(f"/marking/exams/{exam.id}").status_code == 403
+
+
+def test_a_second_marker_does_not_see_the_first_mark(
+    written_bank, learner, trainer, make_user, client, auth
+):
+    first_marker, second_marker = make_user(name="阅卷一"), make_user(name="阅卷二")
+    exam = written_exam([learner], double_marking=True, marking_gap=Decimal(3))
+    item = written_item(take(learner, exam))
+    marking.set_markers(actor(trainer), exam, [first_marker.login, second_marker.login])
+    db.session.commit()
+    mark(first_marker, item, "7.5")
+    db.session.commit()
+    auth.login(second_marker)
+    page = client.get(f"/marking/exams/{exam.id}").text
+    assert "7.5" not in page and "阅卷一" not in page
+    auth.logout()
+    auth.login(trainer)  # the trainer too, while answers still wait for a mark
+    assert "7.5" not in client.get(f"/marking/exams/{exam.id}").text
 
 
 def test_two_markers_cannot_both_give_the_first_mark(written_bank, learner, trainer, make_user):

@@ -297,7 +297,8 @@ def test_records_role_matrix(
 # --- marking written answers ---------------------------------------------------------
 
 #: who marks another person's written answer: trainers, and the people the exam names
-#: ("named", whatever their role); nobody marks their own (SELF), named or not.
+#: ("named", whatever their role); nobody marks their own (SELF): a candidate of the exam
+#: cannot be named.
 MARK_ALLOWED = {Role.TRAINER, "named"}
 
 
@@ -315,9 +316,12 @@ def test_marking_matrix(client, make_user, auth, law, actor_role):
     exam = make_exam(sections=[("single", 1, 2), ("short_answer", 1, 8)], roster=[candidate])
     attempt = take(candidate, exam)
     item = next(i for i in attempt.items if i.question_version.type == "short_answer")
-    if actor_role in ("named", SELF):
+    if actor_role == "named":
         marking.set_markers(SYSTEM, exam, [actor.login])
         db.session.commit()
+    elif actor_role == SELF:
+        with pytest.raises(marking.MarkingError, match="考生，不能阅卷"):
+            marking.set_markers(SYSTEM, exam, [actor.login])  # a candidate is never named
     assert auth.login(actor).status_code == 302
     response = client.post(f"/marking/answers/{item.id}", data={"round": "1", "score": "5"})
     done = db.session.scalar(select(func.count(Mark.id))) == 1

@@ -61,14 +61,15 @@ ROUND_LABELS = {1: "一评", 2: "二评", 3: "三评（仲裁）"}
 
 
 def is_marker(user: User, exam: Exam) -> bool:
-    """Trainers mark every exam; others the exams that name them."""
+    """Trainers mark every exam; others the exams that name them, unless they sit it
+    themselves (on a roster of it or with an attempt): a marker reads the model answer,
+    the marking points and the others' answers."""
     if Role.TRAINER in user.roles:
         return True
-    return bool(
-        db.session.scalar(
-            select(exists().where(ExamMarker.exam_id == exam.id, ExamMarker.user_id == user.id))
-        )
+    named = db.session.scalar(
+        select(exists().where(ExamMarker.exam_id == exam.id, ExamMarker.user_id == user.id))
     )
+    return bool(named) and not attempts.is_candidate(user.id, exam)
 
 
 def check_marker(user: User, exam: Exam) -> None:
@@ -97,6 +98,9 @@ def set_markers(actor: Actor, exam: Exam, logins: list[str]) -> list[User]:
     inactive = [user.login for user in users if not user.is_active]
     if inactive:
         raise MarkingError(f"这些账号已停用：{'、'.join(inactive)}")
+    candidates = [user.login for user in users if attempts.is_candidate(user.id, exam)]
+    if candidates:
+        raise MarkingError(f"这些人是本考试的考生，不能阅卷：{'、'.join(candidates)}")
     db.session.execute(ExamMarker.__table__.delete().where(ExamMarker.exam_id == exam.id))
     for user in users:
         db.session.add(ExamMarker(exam_id=exam.id, user_id=user.id))
@@ -426,14 +430,20 @@ def _drop_stale_third_mark(item: PaperItem) -> None:
         marks[3].replaced = True
 
 
-def marks_of_exam(exam: Exam, page: int = 1, per_page: int = 100) -> list[Mark]:
-    """The exam's marks, newest first, for the trainers' list (no candidate shown)."""
+def marks_of_exam(exam: Exam, viewer: User, page: int = 1, per_page: int = 100) -> list[Mark]:
+    """The exam's marks, newest first (no candidate shown). While any written answer still
+    waits for a mark, each marker sees only their own, so a second or third marker marks
+    blind; once all are settled, trainers see every mark (to correct one)."""
+    stmt = select(Mark).join(
+        Attempt, and_(Attempt.id == Mark.attempt_id, Attempt.exam_id == exam.id)
+    )
+    waiting = db.session.scalar(
+        select(_written_items(exam).where(PaperItem.earned.is_(None)).exists())
+    )
+    if Role.TRAINER not in viewer.roles or waiting:
+        stmt = stmt.where(Mark.marker_id == viewer.id)
     return list(
         db.session.scalars(
-            select(Mark)
-            .join(Attempt, and_(Attempt.id == Mark.attempt_id, Attempt.exam_id == exam.id))
-            .order_by(Mark.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+            stmt.order_by(Mark.id.desc()).limit(per_page).offset((page - 1) * per_page)
         )
     )

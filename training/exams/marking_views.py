@@ -49,7 +49,7 @@ def exam_marking(exam_id: int):
         "marking/exam.html",
         exam=exam,
         progress=marking.progress(exam, current_user),
-        marks=marking.marks_of_exam(exam),
+        marks=marking.marks_of_exam(exam, current_user),
         markers_form=form if trainer else None,
         may_correct=lambda mark: marking.may_correct(current_user, mark),
         round_labels=marking.ROUND_LABELS,
