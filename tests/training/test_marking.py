@@ -19,7 +19,7 @@ from core.roles import Role
 from question_bank import queries
 from training.exams import attempts, candidate, marking, results
 from training.exams.marking import MarkingError, NotAMarker
-from training.exams.models import Attempt, Mark
+from training.exams.models import Attempt, ExamMarker, Mark
 from training.reports.models import ExamSummary
 
 from ..factories import (
@@ -160,6 +160,17 @@ def test_named_markers_mark_blind_and_never_their_exams_candidates(
         written_item(a).id for a in db.session.scalars(select(Attempt))
     }
     assert marking.markable_exams(marker) == [exam] and marking.markable_exams(first) == []
+
+
+@pytest.mark.parametrize("role", [Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR])
+def test_the_three_privileged_accounts_are_never_markers(written_bank, make_user, trainer, role):
+    exam = written_exam([make_user(name="考生")])
+    account = make_user(role, name="三员之一")
+    with pytest.raises(MarkingError, match="不担任阅卷人"):
+        marking.set_markers(actor(trainer), exam, [account.login])
+    db.session.add(ExamMarker(exam_id=exam.id, user_id=account.id))  # a row from before
+    db.session.commit()
+    assert not marking.is_marker(account, exam)
 
 
 def test_a_named_marker_put_on_the_roster_stops_marking(written_bank, make_user, trainer):

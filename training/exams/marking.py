@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from core.audit import Actor, record
 from core.errors import ServiceError
 from core.extensions import db
-from core.roles import Role
+from core.roles import PRIVILEGED_ROLES, Role
 from question_bank import queries, types
 from training import scoring
 from training.exams import attempts
@@ -66,6 +66,8 @@ def is_marker(user: User, exam: Exam) -> bool:
     the marking points and the others' answers."""
     if Role.TRAINER in user.roles:
         return True
+    if PRIVILEGED_ROLES & set(user.roles):
+        return False  # 三员 accounts hold no other duty: the auditor changes nothing
     named = db.session.scalar(
         select(exists().where(ExamMarker.exam_id == exam.id, ExamMarker.user_id == user.id))
     )
@@ -98,6 +100,11 @@ def set_markers(actor: Actor, exam: Exam, logins: list[str]) -> list[User]:
     inactive = [user.login for user in users if not user.is_active]
     if inactive:
         raise MarkingError(f"这些账号已停用：{'、'.join(inactive)}")
+    privileged = [user.login for user in users if PRIVILEGED_ROLES & set(user.roles)]
+    if privileged:
+        raise MarkingError(
+            f"系统管理员、安全管理员、审计管理员不担任阅卷人：{'、'.join(privileged)}"
+        )
     candidates = [user.login for user in users if attempts.is_candidate(user.id, exam)]
     if candidates:
         raise MarkingError(f"这些人是本考试的考生，不能阅卷：{'、'.join(candidates)}")
