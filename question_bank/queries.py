@@ -452,3 +452,22 @@ def question_of_version(version_id: ColumnElement) -> ScalarSelect:
 def law_refs_of(version: QuestionVersion) -> list:
     """The version's law references (LawRefDrafts), as pages show and link them."""
     return draft_of(version).law_refs
+
+
+def bank_health() -> dict[str, int]:
+    """How many questions are in use (在用), waiting for review (待复核) and in use without
+    any law reference (no citation), for the trainers' home page: one grouped count."""
+    counts = {"active": 0, "needs_review": 0, "uncited": 0}
+    rows = db.session.execute(
+        select(Question.status, Question.has_citation, func.count()).group_by(
+            Question.status, Question.has_citation
+        )
+    )
+    for status, cited, count in rows:
+        if status == QuestionStatus.ACTIVE.value:
+            counts["active"] += count
+            if not cited:
+                counts["uncited"] += count
+        elif status == QuestionStatus.NEEDS_REVIEW.value:
+            counts["needs_review"] += count
+    return counts

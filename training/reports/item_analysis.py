@@ -221,3 +221,12 @@ def question_across_exams(question_id: int, which: str = DEFAULT_WHICH) -> list[
         analysis = analyse_exam(exam, which)
         uses.append(QuestionUse(exam, analysis, analysis.row_of_versions(version_ids)))
     return uses
+
+
+def flagged_if_known(exam: Exam) -> int | None:
+    """How many items the exam's default analysis flags, when it is cached and fresh (a
+    home page must not run an analysis of 20,000 attempts); None otherwise."""
+    cached = _CACHE.get((exam.id, DEFAULT_WHICH))
+    if cached is None or cached[0] != stamp(exam.id):
+        return None
+    return len(cached[1].flagged)
