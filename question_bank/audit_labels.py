@@ -74,7 +74,10 @@ LABELS = Labels(
         "question.retire": "停用试题",
         "question.restore": "恢复试题",
         "question.confirm": "复核确认",
-        "question.import": Action("导入试题", details={"format": FORMAT}),
+        "question.import": Action(
+            "导入试题",
+            details={"format": FORMAT, "cases": Detail("导入的案例", refers_to="case")},
+        ),
         "question.export": Action(
             "导出题库（含答案）",
             details=FILTERS | {"format": FORMAT, "skipped": Detail("格式无法表示而未导出的试题数")},

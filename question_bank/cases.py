@@ -16,7 +16,7 @@ from sqlalchemy import select
 from core.audit import Actor, record
 from core.extensions import db
 from question_bank import bank
-from question_bank.bank import BankError
+from question_bank.bank import BankError, CitationLookup
 from question_bank.drafts import QuestionDraft, format_law_refs
 from question_bank.formats.numbered import parse_numbered
 from question_bank.models import Case, CaseVersion, Question, QuestionStatus
@@ -151,15 +151,18 @@ def _points_text(points: Decimal) -> str:
     return str(points.quantize(CENT))
 
 
-def add_case(actor: Actor, draft: CaseDraft, *, audit: bool = True) -> Case:
-    """A new case (version 1) with its sub-questions as new bank questions."""
+def add_case(
+    actor: Actor, draft: CaseDraft, *, audit: bool = True, lookup: CitationLookup | None = None
+) -> Case:
+    """A new case (version 1) with its sub-questions as new bank questions (an import
+    passes its shared lookup and audit=False, and records one entry for the file)."""
     questions = _checked_parts(draft)
     case = Case(title=draft.title.strip(), created_by=actor.id)
     db.session.add(case)
     db.session.flush()
     parts = []
     for question_draft, points in zip(questions, draft.points, strict=True):
-        question = bank.add_question(actor, question_draft, audit=False)
+        question = bank.add_question(actor, question_draft, audit=False, lookup=lookup)
         question.case_id = case.id
         db.session.flush()
         parts.append([question.id, _points_text(points)])

@@ -9,6 +9,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from html.parser import HTMLParser
 
 from question_bank.types import TYPES, clip, of
@@ -81,12 +82,25 @@ class RowError:
     message: str
 
 
+@dataclass(eq=False)
+class CaseHead:
+    """A case (案例) a file writes: its title and material; the rows after it that name it
+    are its sub-questions, in order."""
+
+    row: int
+    title: str
+    material: list[str] = field(default_factory=list)
+
+
 @dataclass
 class ParsedRow:
     row: int
     draft: QuestionDraft
     #: what the importer changed on the way in, shown in the preview
     notes: list[str] = field(default_factory=list)
+    #: the case whose sub-question this row is, and its points there
+    case: CaseHead | None = None
+    points: Decimal | None = None
 
 
 @dataclass

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from core.audit import Actor, record
 from core.extensions import db
-from question_bank import formats
+from question_bank import cases, formats
 from question_bank.bank import BankError, CitationLookup, add_question
 from question_bank.drafts import FIELD_LABELS, ParsedRow, RowError
 from question_bank.formats.template import HEADER, export_refused, template_row
@@ -111,8 +111,9 @@ def commit_import(
     lookup = CitationLookup(register_missing=True)
     skip = set() if keep_duplicates else plan.duplicate_rows
     created, problems = [], []
+    new_cases = _add_cases(actor, plan, lookup, created)
     for parsed in plan.rows:
-        if parsed.row in skip:
+        if parsed.row in skip or parsed.case is not None:
             continue
         try:
             # add_question refuses a row before adding anything of it to the session.
@@ -137,16 +138,44 @@ def commit_import(
         "question.import",
         object_type="question",
         summary=f"从「{plan.filename}」导入 {len(created)} 道试题"
+        + (f"（含 {len(new_cases)} 个案例的小题）" if new_cases else "")
         + (f"，跳过 {skipped_invalid} 行有错误的" if skipped_invalid else ""),
         detail={
             "format": plan.format,
             "created": len(created),
+            "cases": [case.id for case in new_cases],
             "skipped_duplicates": len(plan.rows) - len(created) - len({e.row for e in problems}),
             "skipped_invalid": skipped_invalid,
             "registered_laws": lookup.registered,
         },
     )
     return created
+
+
+def _add_cases(actor: Actor, plan: ImportPlan, lookup: CitationLookup, created: list) -> list:
+    """The file's cases, each with its sub-questions (never skipped one by one as
+    duplicates: a case is imported whole); their questions join `created`."""
+    groups: dict[int, list[ParsedRow]] = {}
+    for parsed in plan.rows:
+        if parsed.case is not None:
+            groups.setdefault(id(parsed.case), []).append(parsed)
+    new_cases = []
+    for rows in groups.values():
+        head = rows[0].case
+        draft = cases.CaseDraft(
+            title=head.title,
+            material="\n".join(head.material),
+            questions=[row.draft for row in rows],
+            points=[row.points for row in rows],
+        )
+        try:
+            case = cases.add_case(actor, draft, audit=False, lookup=lookup)
+        except BankError as error:
+            message = f"第 {head.row} 行的案例「{head.title}」：{error.message}"
+            raise BankError({"file": message}) from None
+        new_cases.append(case)
+        created.extend(question for question, _ in cases.parts_of(case.current_version))
+    return new_cases
 
 
 def error_file(plan: ImportPlan) -> bytes:

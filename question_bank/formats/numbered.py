@@ -34,10 +34,12 @@ A question with an image (Word) is refused by number: its content is not all tex
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 
 from core.spreadsheets import ENCODING_ERROR, MAX_ROWS, decode_text, strip_control
 from question_bank.drafts import (
+    CaseHead,
     ParsedRow,
     ParseResult,
     QuestionDraft,
@@ -112,6 +114,17 @@ _QUESTION = re.compile(
     rf"^(?:第\s*({_D}+)\s*题\s*{_SEP}?|({_D}{{1,6}})\s*(?:\.(?!{_D})|[．、:：)）])|"
     rf"[【\[]\s*(?:(?:题号|编号|ID|id)\s*[:：]?\s*)?({_D}+)\s*[】\]])\s*(.*)$"
 )
+# A case (案例/材料) starts with its head: 【案例】title, 【案例一】, 案例一：title, 【材料】;
+# the lines up to its first numbered question are its material; the questions after it are
+# its sub-questions until the next case, a section heading or 【案例结束】.
+_CASE_HEAD = re.compile(
+    rf"^(?:[【\[]\s*(?:案例|材料)\s*({_CN_NUMBER}|{_D}+)?\s*[】\]]"
+    rf"|(?:案例|材料)\s*({_CN_NUMBER}|{_D}+)\s*[:：、.．])\s*(.*)$"
+)
+_CASE_END = re.compile(r"^[【\[]\s*(?:案例|材料)\s*(?:结束|完)\s*[】\]]$")
+#: section words under which cases stand: their sub-questions take their own types
+_CASE_SECTIONS = {"案例分析题", "案例题", "材料分析题"}
+MAX_CASE_TITLE = 60
 _TAG = re.compile(rf"^[【\[(（]\s*({_KIND_PATTERN})\s*[】\])）]\s*")
 _OPTION_LETTER = "[A-HＡ-Ｈ]"
 _OPTION = re.compile(rf"^(?:({_OPTION_LETTER})\s*{_SEP}|[（(]({_OPTION_LETTER})[）)])\s*(.*)$")
@@ -130,6 +143,7 @@ _FIELDS = {
     "law_refs": re.compile(_LABELLED.format("法律依据|依据|出处")),
     "topics": re.compile(_LABELLED.format("知识点|考点")),
     "difficulty": re.compile(_LABELLED.format("难度|难易程度")),
+    "points": re.compile(_LABELLED.format("分值|本题分值")),
 }
 _TRUE_FALSE_MARKS = "√×✓✗✔✘对错"
 _KEY_VALUE = rf"(?:[A-H]+|正确|错误|[{_TRUE_FALSE_MARKS}]+)"
@@ -167,6 +181,7 @@ class _Question:
     last: str = "stem"  # what a plain line continues: stem, option or a field name
     image: bool = False
     notes: list[str] = field(default_factory=list)
+    case: CaseHead | None = None
 
 
 def parse_numbered(data: bytes) -> ParseResult:
@@ -186,9 +201,13 @@ def parse_lines(lines: list[Line]) -> ParseResult:
     part: str | None = None
     question: _Question | None = None
     in_key_block = False
+    case: CaseHead | None = None
+    cases: list[CaseHead] = []
+    in_material = False
 
     def start_question(number: int | None, label: str, line: Line) -> _Question:
         started = _Question(line.number, number, label, section, part, image=line.image)
+        started.case = case
         questions.append(started)
         return started
 
@@ -207,7 +226,26 @@ def parse_lines(lines: list[Line]) -> ParseResult:
         heading = _SECTION.match(text)
         if heading:
             section, part, question = heading[3], _part(heading), None
+            case, in_material = None, False  # a heading ends a case
             continue
+        if _CASE_END.match(text):
+            case, question, in_material = None, None, False
+            continue
+        head = _CASE_HEAD.match(text)
+        if head:
+            rest = head[3].strip()
+            title = rest if rest and len(rest) <= MAX_CASE_TITLE else ""
+            case = CaseHead(line.number, title or f"案例{head[1] or head[2] or len(cases) + 1}")
+            if rest and not title:
+                case.material.append(rest)
+            cases.append(case)
+            question, in_material = None, True
+            continue
+        if in_material:
+            if not _QUESTION.match(text):
+                case.material.append(text)
+                continue
+            in_material = False
         if _KEY_HEADING.match(text):
             in_key_block, question, keys.part = True, None, None
             # Keys listed straight after a 填空题 section may be words: `1．十五日`.
@@ -276,6 +314,9 @@ def parse_lines(lines: list[Line]) -> ParseResult:
         draft, notes, found = _build(question)
         if not found:
             found = _fields_into(draft, question)
+        points, problem = _points(question)
+        if not found and problem:
+            found = [RowError(question.start, "分值", f"{question.label}：{problem}")]
         if not found:
             draft = clean_draft(draft)
             found = check_draft(draft, question.start, {}, set())
@@ -285,8 +326,55 @@ def parse_lines(lines: list[Line]) -> ParseResult:
             errors.extend(found)
             refused[question.start] = _template_cells(question)
         else:
-            rows.append(ParsedRow(question.start, draft, notes))
-    return finish(rows, errors, refused)
+            if question.case is not None:
+                notes.append(f"案例「{question.case.title}」的小题，{points} 分")
+            rows.append(ParsedRow(question.start, draft, notes, question.case, points))
+    rows, case_errors = _whole_cases(cases, questions, rows, {e.row for e in errors})
+    return finish(rows, errors + case_errors, refused)
+
+
+def _points(question: _Question) -> tuple[Decimal | None, str | None]:
+    """A sub-question's points (分值：2); 1 when not written. Only cases use them."""
+    written = " ".join(question.fields.get("points", [])).strip().removesuffix("分")
+    if question.case is None:
+        return None, None
+    if not written:
+        return Decimal(1), None
+    try:
+        points = Decimal(written)
+    except InvalidOperation:
+        return None, f"分值「{clip(written)}」应为数字"
+    if not Decimal(0) < points <= 100 or points != points.quantize(Decimal("0.01")):
+        return None, f"分值「{written}」应大于 0、不超过 100，最多两位小数"
+    return points, None
+
+
+def _whole_cases(
+    cases: list[CaseHead], questions: list[_Question], rows: list[ParsedRow], refused: set[int]
+) -> tuple[list[ParsedRow], list[RowError]]:
+    """A case is imported whole or not at all: a case with a refused sub-question, no
+    sub-question or no material keeps none of its rows, each named."""
+    errors = []
+    dropped: set[int] = set()
+    for case in cases:
+        own = [q for q in questions if q.case is case]
+        problem = None
+        if not case.material:
+            problem = "没有案例材料（材料写在【案例】行之后、第一道小题之前）"
+        elif not own:
+            problem = "没有小题"
+        elif any(q.start in refused for q in own):
+            problem = "有小题未通过检查，整个案例未导入"
+        if problem:
+            errors.append(RowError(case.row, "案例", f"案例「{case.title}」{problem}"))
+            dropped.add(id(case))
+    kept = [row for row in rows if row.case is None or id(row.case) not in dropped]
+    for row in rows:
+        if row.case is not None and id(row.case) in dropped:
+            errors.append(
+                RowError(row.row, "案例", f"所在案例「{row.case.title}」未导入，本小题随之未导入")
+            )
+    return kept, errors
 
 
 def _template_cells(question: _Question) -> list[str]:
@@ -505,6 +593,8 @@ def _declared_type(question: _Question) -> tuple[str | None, str | None]:
     """(type word, its source) from the question's tag, else its section heading."""
     if question.tag:
         return question.tag, f"题前标注「{question.tag}」"
+    if question.case is not None and question.section in _CASE_SECTIONS:
+        return None, None  # a case's sub-questions: their own type, from their answer
     if question.section:
         return question.section, f"标题「{question.section}」"
     return None, None

@@ -1,17 +1,21 @@
 """Cases (案例分析): written, edited (a new version), retired as a unit; their sub-questions
 are bank questions drawn only with their case; the trainers' screens."""
 
+import io
 from decimal import Decimal
 
 import pytest
+from docx import Document
 from sqlalchemy import select
 
 from core.audit import SYSTEM, AuditEntry
 from core.extensions import db
 from core.roles import Role
-from question_bank import bank, cases, queries
+from question_bank import bank, cases, importing, queries
 from question_bank.bank import BankError
 from question_bank.drafts import QuestionDraft
+from question_bank.formats.numbered import parse_numbered
+from question_bank.formats.word import parse_docx
 from question_bank.models import Case, Question, QuestionStatus
 
 from ..factories import CASE_MATERIAL, add_case
@@ -213,3 +217,87 @@ def test_a_case_form_with_bad_text_says_why_and_stores_nothing(client, login_as)
     )
     assert "小题分值应为数字" in page.text
     assert db.session.scalar(select(Case.id)) is None
+
+
+# --- importing cases: the 【案例】 layout of text and Word banks ---------------------------
+
+CASE_BANK = """一、单项选择题
+1．示范法规定的期限是（B）。
+A．一日  B．三日  C．五日
+
+二、案例分析题
+【案例一】甲公司超标排污案
+某县示范局查明，甲公司超标排放污水，拟处以罚款。
+甲公司提出陈述申辩。
+1．【单选题】示范局应当在几日内作出决定？
+A．三日
+B．七日
+答案：B
+分值：2
+2．甲公司有权陈述申辩。（√）
+分值：3
+
+【案例二】乙某案
+乙某未按规定登记。
+1．对乙某可以处以哪些处理？
+A．警告
+B．罚款
+C．拘留
+答案：AB
+"""
+
+
+def test_the_text_importer_reads_cases_and_imports_each_whole(app):
+    plan = importing.plan_import(CASE_BANK.encode(), "案例题库.txt")
+    assert plan.errors == []
+    assert [row.case.title if row.case else None for row in plan.rows] == [
+        None,
+        "甲公司超标排污案",
+        "甲公司超标排污案",
+        "乙某案",
+    ]
+    created = importing.commit_import(SYSTEM, plan)
+    db.session.commit()
+    assert len(created) == 4
+    first, second = db.session.scalars(select(Case).order_by(Case.id)).all()
+    assert first.current_version.material == (
+        "某县示范局查明，甲公司超标排放污水，拟处以罚款。\n甲公司提出陈述申辩。"
+    )
+    parts = cases.parts_of(first.current_version)
+    assert [(q.type, points) for q, points in parts] == [("single", 2), ("true_false", 3)]
+    assert [points for _, points in cases.parts_of(second.current_version)] == [1]
+    # The loose question is drawn on its own; the sub-questions only with their case.
+    assert [entry[0] for entry in queries.eligible_questions("single")] == [created[-1]]
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "question.import"))
+    assert entry.detail_dict["cases"] == [first.id, second.id]
+
+
+def test_a_case_with_a_faulty_sub_question_is_refused_whole(app):
+    faulty = CASE_BANK.replace("答案：AB", "答案：E")
+    plan = importing.plan_import(faulty.encode(), "案例题库.txt")
+    messages = [error.message for error in plan.errors]
+    assert any("案例「乙某案」有小题未通过检查" in message for message in messages)
+    assert all(row.case is None or row.case.title != "乙某案" for row in plan.rows)
+    # Skipping what failed keeps the other case whole.
+    importing.commit_import(SYSTEM, plan, skip_invalid=True)
+    assert [case.title for case in db.session.scalars(select(Case))] == ["甲公司超标排污案"]
+
+
+def test_a_case_needs_material_and_sub_questions(app):
+    text = "【案例】无材料案\n1．题干\nA．甲\nB．乙\n答案：A\n【案例二】\n只有材料。\n"
+    result = parse_numbered(text.encode())
+    messages = [error.message for error in result.errors]
+    assert any("无材料案」没有案例材料" in message for message in messages)
+    assert any("没有小题" in message for message in messages)
+    assert result.rows == []
+
+
+def test_the_word_importer_reads_cases(app):
+    document = Document()
+    for line in CASE_BANK.splitlines():
+        document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    result = parse_docx(buffer.getvalue())
+    assert result.errors == []
+    assert sum(1 for row in result.rows if row.case is not None) == 3
