@@ -42,7 +42,7 @@ from training.reports import cli as report_cli
 from training.reports import views as report_views
 from training.study import audit_labels as study_audit_labels
 from training.study import learning as study_learning
-from training.study import practice_views
+from training.study import practice_cli, practice_views
 from training.study import reviews as study_reviews
 from training.study import views as study_views
 
@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(laws_cli.laws)
     app.cli.add_command(exam_cli.exams)
     app.cli.add_command(report_cli.reports)
+    app.cli.add_command(practice_cli.practice)
     app.cli.add_command(audit_cli)
     app.cli.add_command(backup.backup)
     app.cli.add_command(backup.restore)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, literal_column, select
+from sqlalchemy.orm import joinedload
 
 from core.extensions import db
 from question_bank.bank import CitationLookup, draft_of
@@ -334,10 +335,26 @@ def version(version_id: int) -> QuestionVersion | None:
     return db.session.get(QuestionVersion, version_id)
 
 
-def in_use(question_id: int) -> bool:
-    """Whether the question is in use (在用): not retired, not waiting for review."""
-    status = db.session.scalar(select(Question.status).where(Question.id == question_id))
-    return status == QuestionStatus.ACTIVE.value
+def in_use_expression(question_id: int) -> ColumnElement:
+    """SQL: whether the question is in use (在用), for a statement's RETURNING."""
+    return (
+        select(Question.id)
+        .where(Question.id == question_id, Question.status == QuestionStatus.ACTIVE.value)
+        .exists()
+    )
+
+
+def version_with_citations(version_id: int) -> QuestionVersion | None:
+    """The version with its citations, their law versions and laws, in one query."""
+    return db.session.scalar(
+        select(QuestionVersion)
+        .where(QuestionVersion.id == version_id)
+        .options(
+            joinedload(QuestionVersion.citations)
+            .joinedload(Citation.law_version)
+            .joinedload(LawVersion.law)
+        )
+    )
 
 
 #: the chapter of questions whose cited article is not in the library's text
@@ -408,22 +425,19 @@ def _chapter(parts: dict[int, LawPart], part_id: int | None) -> tuple[int, str]:
     return part.position, " · ".join(path)
 
 
-def citation_law_ids(question_ids: Iterable[int]) -> dict[int, set[int]]:
-    """The laws each question's current version cites."""
-    wanted = list(question_ids)
-    found: dict[int, set[int]] = {}
-    if not wanted:
-        return found
-    rows = db.session.execute(
-        select(Question.id, LawVersion.law_id)
+def question_laws() -> Select:
+    """(question_id, law_id) of every question in use and each law its current version
+    cites, as a subquery to join on."""
+    return (
+        select(Question.id.label("question_id"), LawVersion.law_id.label("law_id"))
         .join(QuestionVersion, is_current_version())
         .join(Citation, Citation.version_id == QuestionVersion.id)
         .join(LawVersion, LawVersion.id == Citation.law_version_id)
-        .where(Question.id.in_(wanted))
+        .where(Question.status == QuestionStatus.ACTIVE.value)
+        .where(*_practised())
+        .distinct()
+        .subquery()
     )
-    for question_id, law in rows:
-        found.setdefault(question_id, set()).add(law)
-    return found
 
 
 def active_counts_by_law() -> dict[int, int]:
@@ -435,6 +449,7 @@ def active_counts_by_law() -> dict[int, int]:
         .join(Citation, Citation.version_id == QuestionVersion.id)
         .join(LawVersion, LawVersion.id == Citation.law_version_id)
         .where(Question.status == QuestionStatus.ACTIVE.value)
+        .where(*_practised())
         .group_by(LawVersion.law_id)
     )
     return dict(rows.all())

@@ -214,6 +214,8 @@ EXPECTED_ACCESS = {
     "assessment.scorecard": frozenset({Role.SYSTEM_ADMIN}),
     "assessment.score": frozenset({Role.SYSTEM_ADMIN}),
     "assessment.export": frozenset({Role.SYSTEM_ADMIN}),
+    "practice.start_mock": LEARNERS,
+    "practice.my_progress": LEARNERS,
 }
 
 IMPORT_CSV = (

@@ -200,6 +200,16 @@ def start_quiz(user: User, module: StudyModule, now: datetime, rng: random.Rando
     exam = db.session.get(Exam, mine.version.quiz_exam_id) if mine.version.quiz_exam_id else None
     if exam is None:
         raise StudyError("本模块没有测验。")
+    join_self_study_batch(user, exam)
+    try:
+        return attempts.start_attempt(user, exam, now, rng)
+    except attempts.ExamError as error:
+        raise StudyError(error.message) from error
+
+
+def join_self_study_batch(user: User, exam: Exam) -> None:
+    """Put the learner on the roster of a self-study exam's batch (a module quiz, the mock
+    exam) on their first try."""
     batch = db.session.scalar(select(Batch).where(Batch.exam_id == exam.id).order_by(Batch.id))
     if batch is not None and not db.session.scalar(
         select(func.count())
@@ -214,10 +224,6 @@ def start_quiz(user: User, module: StudyModule, now: datetime, rng: random.Rando
                 summaries.roster_changed(exam.id, [user], counted_at)
         except IntegrityError:  # joined from another tab meanwhile
             pass
-    try:
-        return attempts.start_attempt(user, exam, now, rng)
-    except attempts.ExamError as error:
-        raise StudyError(error.message) from error
 
 
 def passed_attempt(user_id: int, exam_id: int) -> Attempt | None:

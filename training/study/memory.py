@@ -57,8 +57,10 @@ def rating_for(correct: bool, seconds: float | None, quick_within: float) -> Rat
 
 
 def card_of(row: MemoryCard) -> Card:
+    """The library's card of a stored row. A card not stored yet is reviewed under id 0
+    (the library schedules nothing by id; its log is stored under the row's id)."""
     return Card(
-        card_id=row.id,
+        card_id=row.id if row.id is not None else 0,
         state=State(row.state),
         step=row.step,
         stability=row.stability,
@@ -89,3 +91,13 @@ def retrievability(
     """The probability of recall now, as the library computes it (0 for an unreviewed card)."""
     card = Card(card_id=0, stability=stability, last_review=aware(last_review))
     return scheduler(retention).get_card_retrievability(card, aware(now))
+
+
+def recall_days(stability: float, retention: float) -> float:
+    """How many whole days after a review the card's retrievability stays at or above
+    `retention`: the library's (1 + FACTOR·t/S)^DECAY ≥ r solved for t, so that a page
+    can judge thousands of cards without building a Card each (tested against
+    get_card_retrievability)."""
+    decay = -scheduler(retention).parameters[20]
+    factor = 0.9 ** (1 / decay) - 1
+    return stability * (retention ** (1 / decay) - 1) / factor

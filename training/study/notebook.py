@@ -6,7 +6,8 @@ take it out by hand."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import ColumnElement, delete, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core.extensions import db
 from question_bank import queries
@@ -33,32 +34,44 @@ def note(
     streak_needed: int,
 ) -> str:
     """Record one answer against the notebook: "added" (wrong, newly in), "again" (wrong,
-    already in), "streak" (right, still in), "left" (right enough times: out) or ""."""
-    mistake = db.session.get(Mistake, (user_id, question_id), with_for_update=True)
+    already in), "streak" (right, still in), "left" (right enough times: out) or "".
+    Each outcome is one statement that reads and writes the row at once (no lost count
+    when two answers meet)."""
+    mistakes = Mistake.__table__
     if not correct:
-        if mistake is None:
-            db.session.add(
-                Mistake(
-                    user_id=user_id,
-                    question_id=question_id,
-                    version_id=version_id,
-                    source=source,
-                    wrong_count=1,
-                    right_streak=0,
-                    first_wrong_at=now,
-                    last_wrong_at=now,
-                )
-            )
-            return "added"
-        mistake.wrong_count += 1
-        mistake.right_streak = 0
-        mistake.version_id, mistake.source, mistake.last_wrong_at = version_id, source, now
-        return "again"
-    if mistake is None:
+        dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(mistakes).values(
+            user_id=user_id,
+            question_id=question_id,
+            version_id=version_id,
+            source=source,
+            wrong_count=1,
+            right_streak=0,
+            first_wrong_at=now,
+            last_wrong_at=now,
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=["user_id", "question_id"],
+            set_={
+                "wrong_count": mistakes.c.wrong_count + 1,
+                "right_streak": 0,
+                "version_id": insert.excluded.version_id,
+                "source": insert.excluded.source,
+                "last_wrong_at": insert.excluded.last_wrong_at,
+            },
+        ).returning(mistakes.c.wrong_count)
+        return "added" if db.session.execute(upsert).scalar() == 1 else "again"
+    mine = (mistakes.c.user_id == user_id) & (mistakes.c.question_id == question_id)
+    streak = db.session.execute(
+        update(mistakes)
+        .where(mine)
+        .values(right_streak=mistakes.c.right_streak + 1)
+        .returning(mistakes.c.right_streak)
+    ).scalar()
+    if streak is None:
         return ""
-    mistake.right_streak += 1
-    if mistake.right_streak >= streak_needed:
-        db.session.delete(mistake)
+    if streak >= streak_needed:
+        db.session.execute(delete(mistakes).where(mine))
         return "left"
     return "streak"
 
@@ -112,6 +125,30 @@ def collect_exam_mistakes(user_id: int, now: datetime, grace: timedelta, streak:
 
 #: exams taken for practice: what they drew may be practised as soon as they are handed in
 PRACTICE_KINDS = (ExamKind.ENFORCEMENT_MOCK.value, ExamKind.MODULE_QUIZ.value)
+
+
+def on_open_paper(user_id: int, question_id: int) -> ColumnElement:
+    """SQL: whether the question sits on a paper whose key the person may not see yet (the
+    rule of open_paper_question_ids: open, or handed in and not yet reviewed), for a
+    claim's RETURNING. Uncorrelated subqueries, one table each: inside an UPDATE's
+    RETURNING, table names in joins and correlations are not kept."""
+    not_practice = select(Exam.id).where(Exam.kind.not_in(PRACTICE_KINDS))
+    collected = select(CollectedAttempt.attempt_id).where(CollectedAttempt.user_id == user_id)
+    hidden_attempts = select(Attempt.id).where(
+        Attempt.user_id == user_id,
+        (Attempt.status == AttemptStatus.IN_PROGRESS.value)
+        | (
+            (Attempt.status == AttemptStatus.SUBMITTED.value)
+            & Attempt.exam_id.in_(not_practice)
+            & Attempt.id.not_in(collected)
+        ),
+    )
+    return (
+        select(PaperItem.id)
+        .where(PaperItem.attempt_id.in_(hidden_attempts))
+        .where(PaperItem.question_version_id.in_(queries.version_ids_of(question_id)))
+        .exists()
+    )
 
 
 def open_paper_question_ids(user_id: int) -> set[int]:

@@ -12,8 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, update
 
 from core import clock
 from core.errors import ServiceError
@@ -156,6 +155,14 @@ def due_question_ids(user_id: int, until: datetime, limit: int | None = None) ->
     return list(db.session.scalars(stmt))
 
 
+def due_count(user_id: int, until: datetime) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(MemoryCard)
+        .where(MemoryCard.user_id == user_id, MemoryCard.due < until)
+    )
+
+
 def end_of_today(now: datetime) -> datetime:
     """The end of the China calendar day of `now`, as a stored (naive UTC) time."""
     return clock.china_day_bounds(clock.china_time(now).date())[1]
@@ -170,7 +177,7 @@ class HomeSummary:
 def home_summary(user_id: int, now: datetime) -> HomeSummary:
     """For the learner's home page: reviews due today and the notebook's size."""
     return HomeSummary(
-        due=len(due_question_ids(user_id, end_of_today(now))),
+        due=due_count(user_id, end_of_today(now)),
         mistakes=notebook.count(user_id),
     )
 
@@ -313,35 +320,62 @@ class Feedback:
         return "".join(types.LETTERS[i] for i in self.given) or "（未作答）"
 
 
-def _lock_card(user_id: int, question_id: int, now: datetime) -> MemoryCard:
-    """The person's card of the question, created when new, locked for this transaction
-    (the upsert touches the row either way, so two tabs answering at once serialise)."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(MemoryCard).values(
-        user_id=user_id, question_id=question_id, state=1, step=0, due=now, reviews=0
+def _claim(user_id: int, question_id: int, now: datetime):
+    """Mark the served question answered, in one statement that also returns what the
+    check needs: the version served and when, the sequential place, the person's
+    settings, whether the question is on a paper they have open, whether it is still in
+    use and whether they starred it. None when it was not served or is answered already
+    (an answer counts once). A refusal after this rolls the claim back with the request."""
+    served = ServedQuestion.__table__
+    retention = select(PracticeSettings.desired_retention).where(
+        PracticeSettings.user_id == user_id
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["user_id", "question_id"], set_={"user_id": stmt.excluded.user_id}
-    ).returning(MemoryCard)
-    return db.session.scalars(stmt, execution_options={"populate_existing": True}).one()
+    streak = select(PracticeSettings.mistake_streak).where(PracticeSettings.user_id == user_id)
+    starred = select(Star.user_id).where(Star.user_id == user_id, Star.question_id == question_id)
+    claim = (
+        update(served)
+        .where(
+            served.c.user_id == user_id,
+            served.c.question_id == question_id,
+            served.c.answered_at.is_(None),
+        )
+        .values(answered_at=now)
+        .returning(
+            served.c.version_id,
+            served.c.served_at,
+            served.c.sequence,
+            retention.scalar_subquery(),
+            streak.scalar_subquery(),
+            notebook.on_open_paper(user_id, question_id),
+            queries.in_use_expression(question_id),
+            starred.exists(),
+        )
+    )
+    return db.session.execute(claim).first()
+
+
+def _not_claimed(user_id: int, question_id: int) -> PracticeError:
+    if db.session.get(ServedQuestion, (user_id, question_id)) is None:
+        return PracticeError("这道题没有发给您，请从练习首页开始。", code="not_served")
+    return PracticeError("这道题已经作答过了，请继续下一题。", code="answered")
 
 
 def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime) -> Feedback:
-    """Check an answer to the question served to the person, and record it."""
-    served = db.session.get(ServedQuestion, (user_id, question_id), with_for_update=True)
-    if served is None:
-        raise PracticeError("这道题没有发给您，请从练习首页开始。", code="not_served")
-    if served.answered_at is not None:
-        raise PracticeError("这道题已经作答过了，请继续下一题。", code="answered")
-    if question_id in notebook.open_paper_question_ids(user_id):
+    """Check an answer to the question served to the person, and record it: the FSRS
+    review of their card (and its log), the notebook, the sequential place."""
+    claimed = _claim(user_id, question_id, now)
+    if claimed is None:
+        raise _not_claimed(user_id, question_id)
+    version_id, served_at, sequence, retention, streak, on_paper, in_use, starred = claimed
+    if on_paper:
         raise PracticeError(ON_OPEN_PAPER, code="on_open_paper", status=409)
-    if not queries.in_use(question_id):
+    if not in_use:
         raise PracticeError(
             "这道题刚被停用或正在复核，本次作答不计入，您的练习记录不受影响。请继续下一题。",
             code="retired",
             status=409,
         )
-    version = queries.version(served.version_id)
+    version = queries.version_with_citations(version_id)
     kind = types.of(version.type)
     try:
         given = kind.parse_answer(raw, len(version.choices), len(version.blanks))
@@ -350,11 +384,23 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
     if not given or (version.type == "fill_blank" and not any(t.strip() for t in given)):
         raise PracticeError("请先作答再提交。", code="empty_answer")
     correct = kind.credit(types.Key.of(version), given, types.MultiplePolicy.ALL_OR_NOTHING) == 1
-    seconds = max(0.0, (now - served.served_at).total_seconds())
+    seconds = max(0.0, (now - served_at).total_seconds())
     rating = memory.rating_for(correct, seconds, memory.quick_seconds(version))
-    mine = settings(user_id)
-    card = _lock_card(user_id, question_id, now)
-    log = memory.review(card, rating, now, mine.desired_retention, int(seconds * 1000))
+    retention = retention or memory.DEFAULT_RETENTION
+    streak = streak or notebook.DEFAULT_STREAK
+    # The served row, locked by the claim, serialises answers to this question by this
+    # person, so the card needs no lock of its own.
+    card = db.session.scalar(
+        select(MemoryCard).where(
+            MemoryCard.user_id == user_id, MemoryCard.question_id == question_id
+        )
+    )
+    if card is None:
+        card = MemoryCard(user_id=user_id, question_id=question_id, state=1, step=0, due=now)
+        card.reviews = 0
+        db.session.add(card)
+    log = memory.review(card, rating, now, retention, int(seconds * 1000))
+    db.session.flush()  # the card's id, for its log
     db.session.add(
         ReviewRecord(
             card_id=card.id,
@@ -368,12 +414,9 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
             mode=mode if mode in MODES else "random",
         )
     )
-    outcome = notebook.note(
-        user_id, question_id, version.id, correct, "practice", now, mine.mistake_streak
-    )
-    served.answered_at = now
-    if served.sequence:
-        _advance(user_id, served.sequence, now)
+    outcome = notebook.note(user_id, question_id, version.id, correct, "practice", now, streak)
+    if sequence:
+        _advance(user_id, sequence, now)
     db.session.flush()
     return Feedback(
         question_id=question_id,
@@ -384,9 +427,9 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
         rating=rating.value,
         due=card.due,
         notebook=outcome,
-        streak_needed=mine.mistake_streak,
+        streak_needed=streak,
         refs=queries.law_refs_of(version),
-        starred=is_starred(user_id, question_id),
+        starred=bool(starred),
     )
 
 

@@ -13,7 +13,7 @@ from core.forms import EmptyForm
 from core.roles import Role, role_required
 from core.web import local_path
 from question_bank import queries, types
-from training.study import notebook, practice
+from training.study import mock, notebook, practice, progress
 from training.study.forms import PracticeSettingsForm
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
@@ -47,9 +47,12 @@ def index():
         laws=queries.laws(),
         topics=queries.topics(),
         difficulties=practice.DIFFICULTIES,
-        due=len(practice.due_question_ids(current_user.id, practice.end_of_today(now))),
+        due=practice.due_count(current_user.id, practice.end_of_today(now)),
         mistakes=notebook.count(current_user.id),
         starred=len(practice.starred_ids(current_user.id)),
+        mock_exam=mock.current_mock(now),
+        open_mock=mock.open_mock_attempt(current_user.id),
+        form=EmptyForm(),
     )
 
 
@@ -164,3 +167,28 @@ def settings():
             flash("已保存练习设置。", "success")
             return redirect(url_for("practice.index"))
     return render_template("practice/settings.html", form=form)
+
+
+@bp.post("/mock")
+@learner_required
+def start_mock():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        attempt = mock.start_mock(current_user, clock.now(), random.Random())
+    except ServiceError as error:
+        show_error(error)
+        return redirect(url_for("practice.index"))
+    return redirect(url_for("exams.attempt_page", attempt_id=attempt.id))
+
+
+@bp.get("/progress")
+@learner_required
+def my_progress():
+    return render_template(
+        "practice/progress.html",
+        state=progress.progress(current_user.id, clock.now(), _grace()),
+        days=progress.READINESS_DAYS,
+        limit=progress.READINESS_QUESTIONS,
+        minimum=progress.READINESS_MINIMUM,
+    )

@@ -1,0 +1,396 @@
+"""Practice at scale: a practice answer's throughput against the bare upsert, and the
+due-today queue and the progress page for a person with thousands of memory states.
+
+    python bench/practice_bench.py --database-url postgresql://postgres@127.0.0.1/xuefa_bench \
+        [--people 100000] [--questions 20000] [--cards 50] [--heavy 5000] [--answers 300] \
+        [--rounds 3] [--runs 15] [--fresh]
+
+--fresh drops and creates the database, applies the migrations and seeds with
+generate_series (no row goes through Python): `--people` learners, `--questions`
+single-choice questions over 10 laws, `--cards` FSRS memory states per learner and `--heavy`
+for learner 1 (100,000 × 50 + 5,000 ≈ 5,000,000 by default), learner 1's practice log
+(one review per card) and 300 mistakes. Then, in process through Flask's test client (no
+HTTP, no gunicorn), logged in as learner 1:
+
+- `--rounds` rounds of: `--answers` bare upserts (bench/bare_upsert.py's app, on an attempt
+  of 100 items) and `--answers` practice answers (POST /practice/answer: check, feedback,
+  FSRS update, review log, notebook update, on questions served beforehand, half of them
+  new to the person); answers a second each, and practice as a share of bare;
+- `--runs` times each (after a warm-up): GET /practice/settings (a page that reads one
+  row: what any logged-in page costs here), GET / (the home page with the due-today count),
+  GET /practice/ (the practice page with its counts), GET /practice/question?mode=due (the
+  first question of the due queue, served) and GET /practice/progress.
+
+Run by hand, never by the test suite.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+PASSWORD = "Practice@2026bench"
+LAWS = 10
+
+
+def sqlalchemy_url(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def fresh_database(url: str) -> None:
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    if not name.isidentifier():
+        raise SystemExit(f"refusing an unusual database name: {name!r}")
+    with psycopg.connect(server + "/postgres", autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
+
+
+def step(label: str, started: float) -> float:
+    now = time.perf_counter()
+    print(f"  {label}: {now - started:.1f}s", flush=True)
+    return now
+
+
+def seed(people: int, questions: int, cards: int, heavy: int) -> None:
+    from sqlalchemy import text
+
+    from core.audit import SYSTEM
+    from core.extensions import db
+    from core.passwords import hash_password
+    from question_bank import bank
+    from training.models import Unit
+
+    if heavy > questions or cards > questions:
+        raise SystemExit("--heavy and --cards must not exceed --questions")
+    started = total = time.perf_counter()
+    unit = Unit(name="示范区人民政府")
+    db.session.add(unit)
+    law_versions = [
+        bank.add_law(SYSTEM, f"压测法{number:02d}", "2020年").versions[0].id
+        for number in range(1, LAWS + 1)
+    ]
+    db.session.flush()
+    run = lambda sql, **params: db.session.execute(text(sql), params)  # noqa: E731
+    run(
+        """INSERT INTO users (login, name, unit_id, position, is_leader, is_enforcement_officer,
+               phone, id_number, password_hash, must_change_password, is_active,
+               session_version, created_at, password_changed_at)
+           SELECT 'learner' || g, '学员' || g, :unit, '', false, true, '', '', :hash, false,
+               true, 1, now(), now()
+           FROM generate_series(1, :people) g""",
+        unit=unit.id,
+        hash=hash_password(PASSWORD),
+        people=people,
+    )
+    run("INSERT INTO user_roles (user_id, role) SELECT id, 'learner' FROM users")
+    started = step(f"{people} learners", started)
+    run(
+        """INSERT INTO questions (status, current_number, type, difficulty, has_citation,
+               search_text, fingerprint, created_at, review_note)
+           SELECT 'active', 1, 'single', 1 + g % 5, true, '', md5(g::text), now(), ''
+           FROM generate_series(1, :questions) g""",
+        questions=questions,
+    )
+    run(
+        """INSERT INTO question_versions (question_id, number, type, stem, choices, answer,
+               blanks, explanation, difficulty, topic_names, change_note, created_at)
+           SELECT id, 1, 'single',
+               '压测题' || id || '：依照有关法律规定，下列关于行政执法程序的说法，哪一项是正确的？',
+               '["执法人员不少于两人并出示执法证件", "可以由一名执法人员单独进行",
+                 "无需告知当事人陈述申辩的权利", "可以事后补办全部手续"]'::json,
+               '[0]'::json, '[]'::json, '执法时执法人员不得少于两人，并应当主动出示执法证件。',
+               difficulty, '[]'::json, '', now()
+           FROM questions"""
+    )
+    run(
+        """INSERT INTO citations (version_id, law_version_id, article, article_suffix)
+           SELECT v.id, (:versions)[1 + v.question_id % :laws], 1 + v.question_id % 200, 0
+           FROM question_versions v""",
+        versions=law_versions,
+        laws=LAWS,
+    )
+    started = step(f"{questions} questions", started)
+    # Learner 1 holds `heavy` cards, everyone else `cards`; question k of a learner is
+    # (131 × learner + 397 × k) mod questions, distinct for k below the bank's size
+    # because 397 is prime to it (checked below).
+    if questions % 397 == 0:
+        raise SystemExit("--questions must not be a multiple of 397")
+    run(
+        """INSERT INTO practice_cards (user_id, question_id, state, step, stability, difficulty,
+               due, last_review, reviews)
+           SELECT u.id, 1 + (131 * u.id + 397 * k) % :questions, 2, NULL,
+               0.5 + random() * 60, 1 + random() * 9,
+               now() AT TIME ZONE 'UTC' + (random() * 40 - 10) * interval '1 day',
+               now() AT TIME ZONE 'UTC' - random() * 30 * interval '1 day', 1 + (random() * 5)::int
+           FROM users u
+           CROSS JOIN LATERAL
+               generate_series(0, CASE WHEN u.id = 1 THEN :heavy ELSE :cards END - 1) k""",
+        questions=questions,
+        heavy=heavy,
+        cards=cards,
+    )
+    started = step("memory states", started)
+    run(
+        """INSERT INTO practice_reviews (card_id, user_id, question_id, version_id, rating,
+               correct, reviewed_at, duration_ms, mode)
+           SELECT c.id, c.user_id, c.question_id, v.id, CASE WHEN random() < 0.7 THEN 3 ELSE 1 END,
+               random() < 0.7, c.last_review, 20000, 'random'
+           FROM practice_cards c JOIN question_versions v ON v.question_id = c.question_id
+           WHERE c.user_id = 1"""
+    )
+    run(
+        """INSERT INTO practice_mistakes (user_id, question_id, version_id, source, wrong_count,
+               right_streak, first_wrong_at, last_wrong_at)
+           SELECT 1, c.question_id, v.id, 'practice', 1, 0, c.last_review, c.last_review
+           FROM practice_cards c JOIN question_versions v ON v.question_id = c.question_id
+           WHERE c.user_id = 1 ORDER BY c.id LIMIT 300"""
+    )
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    step("review log, mistakes, VACUUM ANALYZE", started)
+    rows = db.session.scalar(text("SELECT count(*) FROM practice_cards"))
+    print(f"seeded {rows:,} memory states in {time.perf_counter() - total:.1f}s", flush=True)
+
+
+def bare_attempt() -> tuple[int, list[int]]:
+    """An attempt of 100 items for the bare upsert to write into."""
+    from sqlalchemy import select
+
+    from core import clock
+    from core.audit import SYSTEM
+    from core.extensions import db
+    from training.exams import attempts, setup, sittings
+    from training.models import User
+
+    now = clock.now()
+    user = db.session.scalar(select(User).where(User.login == "learner2"))
+    blueprint = setup.save_blueprint(
+        SYSTEM,
+        setup.BlueprintData(
+            "压测：裸写入",
+            [setup.SectionData("single", 100, Decimal(1))],
+            random_per_candidate=True,
+        ),
+    )
+    exam = setup.save_exam(
+        SYSTEM,
+        setup.ExamData(
+            title="压测：裸写入",
+            kind="annual",
+            blueprint_id=blueprint.id,
+            time_limit_minutes=600,
+            pass_mark=Decimal(60),
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(days=1),
+        ),
+    )
+    setup.publish(SYSTEM, exam)
+    batch = sittings.create_batch(SYSTEM, exam, "压测", exam.opens_at, exam.closes_at)
+    sittings.add_members(SYSTEM, batch, [user])
+    attempt = attempts.start_attempt(user, exam, now, random.Random(1))
+    db.session.commit()
+    return attempt.id, [item.id for item in attempt.items]
+
+
+def serve_for_answers(count: int, offset: int) -> list[int]:
+    """Serve `count` questions to learner 1 (half of them with a card already), as the
+    question page would; returns their ids in answer order."""
+    from sqlalchemy import text
+
+    from core.extensions import db
+
+    known = db.session.scalars(
+        text(
+            "SELECT question_id FROM practice_cards WHERE user_id = 1 "
+            "ORDER BY id LIMIT :n OFFSET :o"
+        ),
+        {"n": count // 2, "o": offset},
+    ).all()
+    new = db.session.scalars(
+        text(
+            """SELECT q.id FROM questions q WHERE NOT EXISTS (SELECT 1 FROM practice_cards c
+               WHERE c.user_id = 1 AND c.question_id = q.id) ORDER BY q.id LIMIT :n OFFSET :o"""
+        ),
+        {"n": count - len(known), "o": offset},
+    ).all()
+    ids = [value for pair in zip(known, new, strict=False) for value in pair]
+    ids += known[len(new) :] + new[len(known) :]
+    db.session.execute(
+        text(
+            """INSERT INTO practice_served (user_id, question_id, version_id, served_at)
+               SELECT 1, v.question_id, v.id, now() AT TIME ZONE 'UTC' - interval '30 seconds'
+               FROM question_versions v WHERE v.question_id = ANY(:ids)
+               ON CONFLICT (user_id, question_id) DO UPDATE
+               SET served_at = excluded.served_at, answered_at = NULL,
+                   version_id = excluded.version_id"""
+        ),
+        {"ids": list(ids)},
+    )
+    db.session.commit()
+    return list(ids)
+
+
+def timed(label: str, count: int, action) -> float:
+    started = time.perf_counter()
+    for index in range(count):
+        action(index)
+    elapsed = time.perf_counter() - started
+    rate = count / elapsed
+    print(f"  {label}: {count} in {elapsed:.2f}s = {rate:.0f}/s", flush=True)
+    return rate
+
+
+def measure(client, url: str, runs: int, engine) -> dict:
+    from sqlalchemy import event
+
+    statements = []
+
+    def note(*_args):
+        statements.append(1)
+
+    times, counts = [], []
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        for _ in range(runs + 1):  # the first is a warm-up
+            statements.clear()
+            started = time.perf_counter()
+            response = client.get(url)
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                raise SystemExit(f"GET {url}: {response.status_code}")
+            times.append(elapsed)
+            counts.append(len(statements))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    times, counts = times[1:], counts[1:]
+    return {
+        "median_ms": statistics.median(times) * 1000,
+        "min_ms": min(times) * 1000,
+        "max_ms": max(times) * 1000,
+        "queries": statistics.median(counts),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--questions", type=int, default=20_000)
+    parser.add_argument("--cards", type=int, default=50)
+    parser.add_argument("--heavy", type=int, default=5_000)
+    parser.add_argument("--answers", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--fresh", action="store_true", help="drop, create and seed first")
+    args = parser.parse_args()
+    if not args.database_url.startswith("postgres"):
+        raise SystemExit("PostgreSQL only")
+    if args.fresh:
+        fresh_database(args.database_url)
+    os.environ["DATABASE_URL"] = args.database_url
+
+    import bare_upsert
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from core.extensions import db
+
+    config = {
+        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(args.database_url),
+        "SECRET_KEY": "bench",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+    }
+    app = create_app(config)
+    with app.app_context():
+        if args.fresh:
+            upgrade()
+            seed(args.people, args.questions, args.cards, args.heavy)
+        cards = db.session.scalar(text("SELECT count(*) FROM practice_cards"))
+        heavy = db.session.scalar(text("SELECT count(*) FROM practice_cards WHERE user_id = 1"))
+        attempt_id, item_ids = bare_attempt()
+        engine = db.engine
+        db.session.remove()
+    print(f"{cards:,} memory states; learner 1 holds {heavy:,}", flush=True)
+
+    bare = bare_upsert.create_app().test_client()
+    client = app.test_client()
+    login = client.post("/login", data={"login": "learner1", "password": PASSWORD})
+    if login.status_code != 302:
+        raise SystemExit(f"login failed: {login.status_code}")
+
+    ratios, bare_rates, practice_rates = [], [], []
+    seq = int(time.time() * 1000)
+    for round_ in range(args.rounds):
+        print(f"round {round_ + 1}", flush=True)
+        with app.app_context():
+            served = serve_for_answers(args.answers, round_ * args.answers)
+
+        def bare_save(index: int) -> None:
+            nonlocal seq
+            seq += 1
+            response = bare.post(
+                f"/attempts/{attempt_id}/answers",
+                json={
+                    "item_id": item_ids[index % len(item_ids)],
+                    "answer": [index % 4],
+                    "seq": seq,
+                },
+            )
+            assert response.status_code == 200, response.text
+
+        def practice_answer(index: int, served=served) -> None:
+            response = client.post(
+                "/practice/answer",
+                data={"question_id": served[index], "mode": "random", "choice": str(index % 2)},
+            )
+            assert response.status_code == 200 and "下次复习" in response.text, response.text[:500]
+
+        bare_rate = timed("bare upsert", args.answers, bare_save)
+        practice_rate = timed("practice answer", args.answers, practice_answer)
+        bare_rates.append(bare_rate)
+        practice_rates.append(practice_rate)
+        ratios.append(practice_rate / bare_rate)
+    print(
+        f"practice answer: median {statistics.median(practice_rates):.0f}/s, bare upsert "
+        f"{statistics.median(bare_rates):.0f}/s; practice / bare per round: "
+        + ", ".join(f"{ratio:.0%}" for ratio in ratios),
+        flush=True,
+    )
+    for label, url in (
+        ("floor: the settings page (login, session, one read)", "/practice/settings"),
+        ("home page (due-today count)", "/"),
+        ("practice page (counts)", "/practice/"),
+        ("due queue: next question", "/practice/question?mode=due"),
+        ("progress page", "/practice/progress"),
+    ):
+        result = measure(client, url, args.runs, engine)
+        print(
+            f"{label}: median {result['median_ms']:.1f} ms "
+            f"({result['min_ms']:.1f}–{result['max_ms']:.1f}), {result['queries']:.0f} queries",
+            flush=True,
+        )
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

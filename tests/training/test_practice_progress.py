@@ -1,0 +1,302 @@
+"""The mock enforcement-certificate exam through the exam engine, and a learner's own
+progress page: mastery per law from FSRS, and the readiness estimate on made-up histories."""
+
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from fsrs import Card, Rating, Scheduler, State
+from sqlalchemy import select
+
+from core import clock
+from core.audit import SYSTEM
+from core.extensions import db
+from core.roles import Role
+from question_bank import bank
+from question_bank.drafts import LawRefDraft, QuestionDraft
+from tests.factories import key_of
+from training.exams import attempts
+from training.exams.models import Exam, ExamKind, ExamStatus
+from training.study import memory, mock, notebook, practice, progress
+from training.study.models import MemoryCard, ReviewRecord
+
+SMALL_FORMAT = {
+    "province": "测试省",
+    "time_limit_minutes": 45,
+    "pass_mark": 6,
+    "parts": [
+        {"name": "公共法律知识", "topic": "公共法律知识", "sections": [["single", 2, 3]]},
+        {"name": "专业法律知识", "topic": "专业法律知识", "sections": [["true_false", 2, 2]]},
+    ],
+}
+
+
+def _tagged(kind: str, topic: str, number: int, law: str = "宪法"):
+    draft = QuestionDraft(
+        kind,
+        f"{topic}测试题{number}",
+        ["甲", "乙", "丙"] if kind == "single" else ["正确", "错误"],
+        [0],
+        [],
+        law_refs=[LawRefDraft(law, None, number)],
+        topics=[topic],
+    )
+    question = bank.add_question(SYSTEM, draft)
+    db.session.commit()
+    return question
+
+
+@pytest.fixture
+def mock_bank(law):
+    public = [_tagged("single", "公共法律知识", n) for n in range(1, 5)]
+    special = [_tagged("true_false", "专业法律知识", n) for n in range(5, 9)]
+    return public, special
+
+
+# --- the mock exam --------------------------------------------------------------------------
+
+
+def test_the_default_format_is_the_real_one():
+    fmt = mock.read_format(mock.DEFAULT_FORMAT)
+    assert [part.name for part in fmt.parts] == ["公共法律知识", "专业法律知识"]
+    assert fmt.total == 100 and fmt.pass_mark == 60 and fmt.time_limit_minutes > 0
+    assert "闭卷" in mock.instructions(fmt) and "随机" in mock.instructions(fmt)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"parts": []}, "至少需要一个部分"),
+        ({"pass_mark": 200}, "合格分应在 0 到满分"),
+        ({"time_limit_minutes": "九十"}, "配置不完整或有误"),
+        ({"parts": [{"name": "甲", "sections": [["essay", 1, 1]]}]}, "不认识的题型"),
+    ],
+)
+def test_a_bad_format_is_refused(change, message):
+    with pytest.raises(mock.MockError, match=message):
+        mock.read_format(SMALL_FORMAT | change)
+
+
+def test_the_mock_is_drawn_timed_and_scored_by_the_exam_engine(mock_bank, learner, frozen_clock):
+    public, special = mock_bank
+    exam = mock.publish_mock(
+        SYSTEM, mock.read_format(SMALL_FORMAT), frozen_clock.now, random.Random(1)
+    )
+    db.session.commit()
+    assert exam.kind == ExamKind.ENFORCEMENT_MOCK.value and exam.status == "published"
+    assert exam.time_limit_minutes == 45 and exam.pass_mark == 6
+    assert exam.blueprint.random_per_candidate and exam.retake_after_pass
+    attempt = mock.start_mock(learner, frozen_clock.now, random.Random(2))
+    db.session.commit()
+    assert attempt.deadline_at == frozen_clock.now + timedelta(minutes=45)
+    drawn = [item.question_version.question_id for item in attempt.items]
+    assert len(drawn) == 4 and attempt.max_score == 10
+    assert len(set(drawn) & {q.id for q in public}) == 2
+    assert len(set(drawn) & {q.id for q in special}) == 2
+    # Resumed, not a second paper.
+    assert mock.start_mock(learner, frozen_clock.now, random.Random(3)).id == attempt.id
+    for seq, item in enumerate(attempt.items, start=1):
+        version = item.question_version
+        answer = [1] if version.type == "single" else key_of(version)  # public part all wrong
+        assert attempts.save_answer(
+            learner.id, attempt.id, item.id, answer, seq, frozen_clock.now, timedelta(0)
+        ).saved
+    attempts.submit(attempt, frozen_clock.now, "candidate")
+    db.session.commit()
+    assert attempt.score == Decimal(4) and attempt.passed is False
+    # Its wrong answers go to the notebook at once (a mock is practice).
+    notebook.collect_exam_mistakes(learner.id, frozen_clock.now, timedelta(0), 3)
+    assert set(notebook.question_ids(learner.id)) == set(drawn) & {q.id for q in public}
+    # Taken again as often as the learner likes, a fresh paper each time.
+    again = mock.start_mock(learner, frozen_clock.now, random.Random(4))
+    assert again.id != attempt.id and again.number == 2
+
+
+def test_publishing_a_new_format_closes_the_old_mock(mock_bank, frozen_clock):
+    first = mock.publish_mock(
+        SYSTEM, mock.read_format(SMALL_FORMAT), frozen_clock.now, random.Random(1)
+    )
+    second = mock.publish_mock(
+        SYSTEM,
+        mock.read_format(SMALL_FORMAT | {"time_limit_minutes": 60}),
+        frozen_clock.now,
+        random.Random(1),
+    )
+    db.session.commit()
+    assert db.session.get(Exam, first.id).status == ExamStatus.CLOSED.value
+    assert mock.current_mock(frozen_clock.now).id == second.id
+
+
+def test_a_format_whose_topic_the_bank_lacks_is_refused(law, frozen_clock):
+    with pytest.raises(mock.MockError, match="还没有知识点「公共法律知识」"):
+        mock.publish_mock(
+            SYSTEM, mock.read_format(SMALL_FORMAT), frozen_clock.now, random.Random(1)
+        )
+
+
+def test_no_mock_published_is_a_chinese_message(client, login_as):
+    login_as(Role.LEARNER)
+    response = client.post("/practice/mock", follow_redirects=True)
+    assert "目前没有开放的执法证模拟考试" in response.text
+
+
+def test_starting_the_mock_from_the_practice_page(client, login_as, mock_bank, frozen_clock):
+    mock.publish_mock(SYSTEM, mock.read_format(SMALL_FORMAT), frozen_clock.now, random.Random(1))
+    db.session.commit()
+    user = login_as(Role.LEARNER)
+    page = client.get("/practice/")
+    assert "执法证模拟考试（测试省）" in page.text and "公共法律知识 6 分" in page.text
+    started = client.post("/practice/mock")
+    assert started.status_code == 302 and "/attempts/" in started.location
+    assert mock.open_mock_attempt(user.id) is not None
+
+
+def test_publish_mock_command(runner, mock_bank, app):
+    app.config["ENFORCEMENT_MOCK_FORMAT"] = SMALL_FORMAT
+    result = runner.invoke(args=["practice", "publish-mock"])
+    assert result.exit_code == 0, result.output
+    assert "已发布" in result.output
+    assert mock.current_mock(clock.now()) is not None
+
+
+# --- readiness on made-up histories -----------------------------------------------------------
+
+
+def test_wilson_interval_matches_the_textbook_values():
+    low, high = progress.wilson(90, 100)
+    assert (round(low, 4), round(high, 4)) == (0.8256, 0.9448)
+    low, high = progress.wilson(0, 10)
+    assert low == 0 and round(high, 4) == 0.2775
+
+
+@pytest.mark.parametrize(
+    ("right", "total", "verdict"),
+    [
+        (20, 29, "insufficient"),  # too few to say, however good
+        (90, 100, "likely"),
+        (30, 100, "unlikely"),
+        (30, 50, "uncertain"),  # 60% on 50 questions: the interval straddles the mark
+        (75, 100, "likely"),
+        (66, 100, "uncertain"),
+    ],
+)
+def test_readiness_on_made_up_histories(right, total, verdict):
+    outcomes = [True] * right + [False] * (total - right)
+    estimate = progress.readiness(outcomes)
+    assert estimate.verdict == verdict
+    assert estimate.questions == total and estimate.right == right
+    if verdict != "insufficient":
+        assert estimate.low <= right / total <= estimate.high
+
+
+def _log(user, question, correct, when):
+    db.session.add(
+        ReviewRecord(
+            card_id=_card(user, question, when).id,
+            user_id=user.id,
+            question_id=question.id,
+            version_id=question.current_version.id,
+            rating=3 if correct else 1,
+            correct=correct,
+            reviewed_at=when,
+            duration_ms=10_000,
+            mode="random",
+        )
+    )
+    db.session.commit()
+
+
+def _card(user, question, when):
+    card = db.session.scalar(
+        select(MemoryCard).where(
+            MemoryCard.user_id == user.id, MemoryCard.question_id == question.id
+        )
+    )
+    if card is None:
+        card = MemoryCard(user_id=user.id, question_id=question.id, state=1, step=0, due=when)
+        db.session.add(card)
+        db.session.flush()
+    return card
+
+
+def test_recent_outcomes_count_each_question_once_and_only_recent(law, learner, frozen_clock):
+    now = frozen_clock.now
+    questions = [_tagged("single", "公共法律知识", n) for n in range(1, 4)]
+    _log(learner, questions[0], False, now - timedelta(days=3))
+    _log(learner, questions[0], True, now - timedelta(days=1))  # the latest counts
+    _log(learner, questions[1], False, now - timedelta(days=2))
+    _log(learner, questions[2], True, now - timedelta(days=90))  # too old
+    assert progress.recent_outcomes(learner.id, now) == [True, False]
+
+
+# --- mastery and the page -----------------------------------------------------------------------
+
+
+def test_mastery_per_law_from_retrievability_against_the_target(law, learner, frozen_clock):
+    qs = [_tagged("single", "公共法律知识", n) for n in range(1, 5)]
+    other = _tagged("single", "专业法律知识", 9, law="行政处罚法")
+    start = frozen_clock.now
+    library = Scheduler(desired_retention=0.9, enable_fuzzing=False)
+    cards = {}
+    for question, seconds, given, rating in (
+        (qs[0], 60, [0], Rating.Good),
+        (qs[1], 1, [0], Rating.Easy),
+        (qs[2], 60, [1], Rating.Again),
+    ):
+        practice._serve(learner.id, question.id, practice.parse_choice({"mode": "random"}), start)
+        practice.answer(
+            learner.id, question.id, given, "random", start + timedelta(seconds=seconds)
+        )
+        db.session.commit()
+        card = Card(card_id=1, due=(start + timedelta(seconds=seconds)).replace(tzinfo=UTC))
+        cards[question.id] = library.review_card(
+            card, rating, review_datetime=(start + timedelta(seconds=seconds)).replace(tzinfo=UTC)
+        )[0]
+    later = start + timedelta(days=3, minutes=5)  # the library counts whole days
+    expected = sum(
+        card.state == State.Review
+        and library.get_card_retrievability(card, later.replace(tzinfo=UTC)) >= 0.9
+        for card in cards.values()
+    )
+    assert expected == 1  # only the Easy one is learnt, and still above 0.9 after 3 days
+    laws = {entry.name: entry for entry in progress.mastery(learner.id, later, 0.9)}
+    assert laws["宪法"].questions == 4 and laws["宪法"].practised == 3
+    assert laws["宪法"].mastered == expected and laws["宪法"].share == 0.25
+    assert laws["行政处罚法"].practised == 0 and laws["行政处罚法"].questions == 1
+    # The same day, the wrong answer and the first Good (still learning) are not mastered
+    # although the library gives every card reviewed today retrievability 1.
+    assert {e.name: e.mastered for e in progress.mastery(learner.id, start, 0.9)}["宪法"] == 1
+    assert other
+
+
+def test_progress_page_shows_mastery_due_mistakes_and_how_readiness_is_computed(
+    client, login_as, law, frozen_clock
+):
+    user = login_as(Role.LEARNER)
+    question = _tagged("single", "公共法律知识", 1)
+    practice._serve(
+        user.id, question.id, practice.parse_choice({"mode": "random"}), frozen_clock.now
+    )
+    practice.answer(user.id, question.id, [1], "random", frozen_clock.now)
+    db.session.commit()
+    page = client.get("/practice/progress")
+    assert page.status_code == 200
+    assert 'data-progress="due">1<' in page.text
+    assert 'data-progress="mistakes">1<' in page.text
+    assert 'data-law="宪法"' in page.text
+    assert 'data-readiness="insufficient"' in page.text
+    assert "Wilson" in page.text and "每道题只取最近一次" in page.text
+
+
+@pytest.mark.parametrize("retention", [0.8, 0.9, 0.97])
+def test_recall_days_agree_with_the_librarys_retrievability(retention):
+    library = Scheduler(desired_retention=retention, enable_fuzzing=False)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    for stability in (0.2, 1.0, 2.3065, 8.3, 40.0, 365.0):
+        card = Card(card_id=1, stability=stability, last_review=start)
+        for days in range(0, 400, 3):
+            by_library = library.get_card_retrievability(card, start + timedelta(days=days))
+            assert (by_library >= retention) == (
+                days <= stability * memory.recall_days(1.0, retention)
+            )

@@ -1,0 +1,186 @@
+"""A learner's own progress: mastery per law from their FSRS memory states, due reviews,
+the notebook, completed modules and hours, and a readiness estimate for the
+enforcement-certificate exam from recent practice. Seen by the learner alone.
+
+Readiness, exactly as the page states it: take the person's practice answers of the last
+READINESS_DAYS days, keep the latest answer to each question (so a question answered ten
+times counts once, as it would on a paper), at most READINESS_QUESTIONS of them, newest
+first. The share answered right, p, estimates the share of bank questions they would get
+right on a paper; times 100 it is the expected mock score. Its 95% Wilson score interval
+[low, high] says how sure that is. Verdict: low ≥ the pass fraction (60/100) → likely to
+pass; high < it → not yet; otherwise too close to call; fewer than READINESS_MINIMUM
+questions → not enough practice to say. It cannot know that the person chose easy
+questions, nor how the real paper's parts weigh laws, and it treats answers as independent.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fsrs import State
+from sqlalchemy import func, select
+
+from core.extensions import db
+from question_bank import queries
+from training.study import learning, memory, mock, notebook, practice
+from training.study.models import MemoryCard, ReviewRecord
+
+READINESS_DAYS = 60
+READINESS_QUESTIONS = 300
+READINESS_MINIMUM = 30
+PASS_FRACTION = 0.6
+Z95 = 1.959964
+
+
+@dataclass(frozen=True)
+class Readiness:
+    questions: int
+    right: int
+    #: None when there is too little practice to say
+    share: float | None = None
+    low: float | None = None
+    high: float | None = None
+    verdict: str = "insufficient"
+
+    @property
+    def verdict_label(self) -> str:
+        return {
+            "insufficient": "练习还太少，无法估计",
+            "likely": "按目前水平，较有把握通过",
+            "unlikely": "按目前水平，尚难通过",
+            "uncertain": "接近合格线，尚不确定",
+        }[self.verdict]
+
+    def score(self, value: float | None) -> str:
+        return "—" if value is None else f"{value * 100:.0f}"
+
+
+def wilson(right: int, total: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion."""
+    if total == 0:
+        return 0.0, 1.0
+    p = right / total
+    centre = p + z * z / (2 * total)
+    spread = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
+    denominator = 1 + z * z / total
+    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+
+
+def readiness(outcomes: list[bool], pass_fraction: float = PASS_FRACTION) -> Readiness:
+    """The estimate from one answer per question (True: right)."""
+    total, right = len(outcomes), sum(outcomes)
+    if total < READINESS_MINIMUM:
+        return Readiness(total, right)
+    low, high = wilson(right, total)
+    if low >= pass_fraction:
+        verdict = "likely"
+    elif high < pass_fraction:
+        verdict = "unlikely"
+    else:
+        verdict = "uncertain"
+    return Readiness(total, right, right / total, low, high, verdict)
+
+
+def recent_outcomes(user_id: int, now: datetime) -> list[bool]:
+    """The latest practice answer to each question in the window, newest first."""
+    latest = (
+        select(
+            ReviewRecord.correct,
+            func.row_number()
+            .over(
+                partition_by=ReviewRecord.question_id,
+                order_by=(ReviewRecord.reviewed_at.desc(), ReviewRecord.id.desc()),
+            )
+            .label("nth"),
+            ReviewRecord.reviewed_at,
+            ReviewRecord.id,
+        )
+        .where(ReviewRecord.user_id == user_id)
+        .where(ReviewRecord.reviewed_at >= now - timedelta(days=READINESS_DAYS))
+        .subquery()
+    )
+    return list(
+        db.session.scalars(
+            select(latest.c.correct)
+            .where(latest.c.nth == 1)
+            .order_by(latest.c.reviewed_at.desc(), latest.c.id.desc())
+            .limit(READINESS_QUESTIONS)
+        )
+    )
+
+
+@dataclass
+class LawMastery:
+    law_id: int
+    name: str
+    questions: int
+    practised: int
+    mastered: int
+
+    @property
+    def share(self) -> float:
+        return self.mastered / self.questions if self.questions else 0.0
+
+
+@dataclass
+class Progress:
+    retention: float
+    laws: list[LawMastery]
+    due: int
+    mistakes: int
+    record: learning.StudyRecord
+    readiness: Readiness
+    cards: int
+    mocks: list = field(default_factory=list)
+
+
+def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
+    """Per law with questions in use: how many of them the person has practised, and how
+    many of those are learnt (FSRS state Review) and recalled today with at least
+    `retention` probability."""
+    laws_of = queries.question_laws()
+    rows = db.session.execute(
+        select(laws_of.c.law_id, MemoryCard.state, MemoryCard.stability, MemoryCard.last_review)
+        .join(laws_of, laws_of.c.question_id == MemoryCard.question_id)
+        .where(MemoryCard.user_id == user_id)
+    ).all()
+    practised: dict[int, int] = {}
+    mastered: dict[int, int] = {}
+    within = memory.recall_days(1.0, retention)  # days per unit of stability
+    for law_id, state, stability, last_review in rows:
+        practised[law_id] = practised.get(law_id, 0) + 1
+        # A card still being learnt (or relearnt after a wrong answer) is not mastered,
+        # whatever its retrievability on the day (the library counts whole days, so any
+        # card answered today has retrievability 1). Whole days since the review, as the
+        # library counts them.
+        learnt = state == State.Review.value
+        if learnt and stability and (now - last_review).days <= stability * within:
+            mastered[law_id] = mastered.get(law_id, 0) + 1
+    totals = queries.active_counts_by_law()
+    return [
+        LawMastery(
+            law.id, law.name, totals[law.id], practised.get(law.id, 0), mastered.get(law.id, 0)
+        )
+        for law in queries.laws()
+        if totals.get(law.id)
+    ]
+
+
+def progress(user_id: int, now: datetime, grace: timedelta) -> Progress:
+    """The page's figures; the wrong answers of mocks and reviewed exams are brought into
+    the notebook first, so its count is current."""
+    mine = practice.settings(user_id)
+    retention = mine.desired_retention
+    notebook.collect_exam_mistakes(user_id, now, grace, mine.mistake_streak)
+    return Progress(
+        retention=retention,
+        laws=mastery(user_id, now, retention),
+        due=practice.due_count(user_id, practice.end_of_today(now)),
+        mistakes=notebook.count(user_id),
+        record=learning.study_record(user_id),
+        readiness=readiness(recent_outcomes(user_id, now)),
+        cards=db.session.scalar(
+            select(func.count()).select_from(MemoryCard).where(MemoryCard.user_id == user_id)
+        ),
+        mocks=mock.my_mocks(user_id, limit=5),
+    )
