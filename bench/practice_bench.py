@@ -80,11 +80,9 @@ def seed(people: int, questions: int, cards: int, heavy: int) -> None:
     started = total = time.perf_counter()
     unit = Unit(name="示范区人民政府")
     db.session.add(unit)
-    law_versions = [
-        bank.add_law(SYSTEM, f"压测法{number:02d}", "2020年").versions[0].id
-        for number in range(1, LAWS + 1)
-    ]
+    laws = [bank.add_law(SYSTEM, f"压测法{number:02d}", "2020年") for number in range(1, LAWS + 1)]
     db.session.flush()
+    law_versions = [law.versions[0].id for law in laws]
     run = lambda sql, **params: db.session.execute(text(sql), params)  # noqa: E731
     run(
         """INSERT INTO users (login, name, unit_id, position, is_leader, is_enforcement_officer,
@@ -123,6 +121,11 @@ def seed(people: int, questions: int, cards: int, heavy: int) -> None:
            FROM question_versions v""",
         versions=law_versions,
         laws=LAWS,
+    )
+    run(
+        "UPDATE questions SET law_id = (:laws)[1 + id % :count]",
+        laws=[law.id for law in laws],
+        count=LAWS,
     )
     started = step(f"{questions} questions", started)
     # Learner 1 holds `heavy` cards, everyone else `cards`; question k of a learner is

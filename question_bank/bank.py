@@ -333,6 +333,7 @@ def _new_version(
     question.type = draft.type
     question.difficulty = draft.difficulty
     question.has_citation = bool(citations)
+    question.law_id = citations[0][0].law_id if citations else None
     question.search_text = _search_text(draft)
     question.fingerprint = fingerprint(draft)
     question.topics = lookup.topic_list(draft.topics)

@@ -123,6 +123,9 @@ class Question(db.Model):
     #: the case (案例) whose sub-question this is; such a question is drawn with its case
     #: only, never on its own
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    #: the law the current version cites first (a copy, like type and difficulty), so that
+    #: counting questions per law (practice mastery) reads one table
+    law_id: Mapped[int | None] = mapped_column(ForeignKey("laws.id"), index=True)
 
     versions: Mapped[list["QuestionVersion"]] = relationship(
         back_populates="question", order_by="QuestionVersion.number"

@@ -425,32 +425,25 @@ def _chapter(parts: dict[int, LawPart], part_id: int | None) -> tuple[int, str]:
     return part.position, " · ".join(path)
 
 
-def question_laws() -> Select:
-    """(question_id, law_id) of every question in use and each law its current version
-    cites, as a subquery to join on."""
+def question_laws(question_ids: Select) -> Select:
+    """(question_id, law_id) for each of the questions (a SELECT of ids) in use, with the
+    law its current version cites first, as a subquery to join on."""
     return (
-        select(Question.id.label("question_id"), LawVersion.law_id.label("law_id"))
-        .join(QuestionVersion, is_current_version())
-        .join(Citation, Citation.version_id == QuestionVersion.id)
-        .join(LawVersion, LawVersion.id == Citation.law_version_id)
+        select(Question.id.label("question_id"), Question.law_id.label("law_id"))
+        .where(Question.id.in_(question_ids))
         .where(Question.status == QuestionStatus.ACTIVE.value)
-        .where(*_practised())
-        .distinct()
+        .where(*_practised(), Question.law_id.is_not(None))
         .subquery()
     )
 
 
 def active_counts_by_law() -> dict[int, int]:
-    """How many questions in use cite each law."""
+    """How many questions in use there are per law (the law each cites first)."""
     rows = db.session.execute(
-        select(LawVersion.law_id, func.count(func.distinct(Question.id)))
-        .select_from(Question)
-        .join(QuestionVersion, is_current_version())
-        .join(Citation, Citation.version_id == QuestionVersion.id)
-        .join(LawVersion, LawVersion.id == Citation.law_version_id)
+        select(Question.law_id, func.count())
         .where(Question.status == QuestionStatus.ACTIVE.value)
-        .where(*_practised())
-        .group_by(LawVersion.law_id)
+        .where(*_practised(), Question.law_id.is_not(None))
+        .group_by(Question.law_id)
     )
     return dict(rows.all())
 

@@ -300,3 +300,18 @@ def test_recall_days_agree_with_the_librarys_retrievability(retention):
             assert (by_library >= retention) == (
                 days <= stability * memory.recall_days(1.0, retention)
             )
+
+
+def test_a_question_counts_for_the_law_its_current_version_cites_first(law, learner):
+    question = _tagged("single", "公共法律知识", 1)
+    assert progress.queries.active_counts_by_law() == {question.law_id: 1}
+    draft = bank.current_draft(question)
+    draft.law_refs = [LawRefDraft("行政处罚法", None, 3), LawRefDraft("宪法", None, 1)]
+    bank.edit_question(SYSTEM, question, draft)
+    db.session.commit()
+    penalty = question.current_version.citations[0].law_version.law_id
+    assert question.law_id == penalty
+    assert progress.queries.active_counts_by_law() == {penalty: 1}
+    bank.retire(SYSTEM, question)
+    db.session.commit()
+    assert progress.queries.active_counts_by_law() == {}

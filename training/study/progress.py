@@ -138,7 +138,9 @@ def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
     """Per law with questions in use: how many of them the person has practised, and how
     many of those are learnt (FSRS state Review) and recalled today with at least
     `retention` probability."""
-    laws_of = queries.question_laws()
+    laws_of = queries.question_laws(
+        select(MemoryCard.question_id).where(MemoryCard.user_id == user_id)
+    )
     rows = db.session.execute(
         select(laws_of.c.law_id, MemoryCard.state, MemoryCard.stability, MemoryCard.last_review)
         .join(laws_of, laws_of.c.question_id == MemoryCard.question_id)
@@ -147,13 +149,14 @@ def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
     practised: dict[int, int] = {}
     mastered: dict[int, int] = {}
     within = memory.recall_days(1.0, retention)  # days per unit of stability
+    review = State.Review.value
     for law_id, state, stability, last_review in rows:
         practised[law_id] = practised.get(law_id, 0) + 1
         # A card still being learnt (or relearnt after a wrong answer) is not mastered,
         # whatever its retrievability on the day (the library counts whole days, so any
         # card answered today has retrievability 1). Whole days since the review, as the
         # library counts them.
-        learnt = state == State.Review.value
+        learnt = state == review
         if learnt and stability and (now - last_review).days <= stability * within:
             mastered[law_id] = mastered.get(law_id, 0) + 1
     totals = queries.active_counts_by_law()
