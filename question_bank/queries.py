@@ -425,15 +425,14 @@ def _chapter(parts: dict[int, LawPart], part_id: int | None) -> tuple[int, str]:
     return part.position, " · ".join(path)
 
 
-def question_laws(question_ids: Select) -> Select:
-    """(question_id, law_id) for each of the questions (a SELECT of ids) in use, with the
-    law its current version cites first, as a subquery to join on."""
+def law_of_question(question_id: ColumnElement) -> ScalarSelect:
+    """SQL: the law that the question the expression names cites first, when it is in use
+    (NULL otherwise), as a scalar subquery: one primary-key lookup per row."""
     return (
-        select(Question.id.label("question_id"), Question.law_id.label("law_id"))
-        .where(Question.id.in_(question_ids))
-        .where(Question.status == QuestionStatus.ACTIVE.value)
-        .where(*_practised(), Question.law_id.is_not(None))
-        .subquery()
+        select(Question.law_id)
+        .where(Question.id == question_id)
+        .where(Question.status == QuestionStatus.ACTIVE.value, *_practised())
+        .scalar_subquery()
     )
 
 

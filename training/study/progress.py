@@ -138,19 +138,21 @@ def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
     """Per law with questions in use: how many of them the person has practised, and how
     many of those are learnt (FSRS state Review) and recalled today with at least
     `retention` probability."""
-    laws_of = queries.question_laws(
-        select(MemoryCard.question_id).where(MemoryCard.user_id == user_id)
+    cards = MemoryCard.__table__
+    law = queries.law_of_question(cards.c.question_id)
+    # Plain rows through the connection: thousands of them, and no ORM objects needed.
+    rows = db.session.connection().execute(
+        select(law, cards.c.state, cards.c.stability, cards.c.last_review).where(
+            cards.c.user_id == user_id
+        )
     )
-    rows = db.session.execute(
-        select(laws_of.c.law_id, MemoryCard.state, MemoryCard.stability, MemoryCard.last_review)
-        .join(laws_of, laws_of.c.question_id == MemoryCard.question_id)
-        .where(MemoryCard.user_id == user_id)
-    ).all()
     practised: dict[int, int] = {}
     mastered: dict[int, int] = {}
     within = memory.recall_days(1.0, retention)  # days per unit of stability
     review = State.Review.value
     for law_id, state, stability, last_review in rows:
+        if law_id is None:  # retired since, or citing no law
+            continue
         practised[law_id] = practised.get(law_id, 0) + 1
         # A card still being learnt (or relearnt after a wrong answer) is not mastered,
         # whatever its retrievability on the day (the library counts whole days, so any
