@@ -38,26 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from board_bench import fresh_database, sqlalchemy_url  # noqa: E402
+
 PASSWORD = "Practice@2026bench"
 LAWS = 10
-
-
-def sqlalchemy_url(url: str) -> str:
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url.removeprefix(prefix)
-    return url
-
-
-def fresh_database(url: str) -> None:
-    import psycopg
-
-    server, name = url.rsplit("/", 1)
-    if not name.isidentifier():
-        raise SystemExit(f"refusing an unusual database name: {name!r}")
-    with psycopg.connect(server + "/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {name}")
 
 
 def step(label: str, started: float) -> float:

@@ -34,6 +34,27 @@ from question_bank.types import MARKED_TYPES
 Eligible = tuple[int, int, int]
 
 
+def carries_topic(topic_id: int) -> ColumnElement:
+    """SQL: the Question carries the topic (知识点)."""
+    return (
+        select(QuestionTopic.question_id)
+        .where(QuestionTopic.question_id == Question.id)
+        .where(QuestionTopic.topic_id == topic_id)
+        .exists()
+    )
+
+
+def cites_law(law_id: int) -> ColumnElement:
+    """SQL: the QuestionVersion (joined as the current one) cites the law."""
+    return (
+        select(Citation.id)
+        .join(LawVersion, LawVersion.id == Citation.law_version_id)
+        .where(Citation.version_id == QuestionVersion.id)
+        .where(LawVersion.law_id == law_id)
+        .exists()
+    )
+
+
 def eligible_questions(
     question_type: str,
     *,
@@ -57,20 +78,9 @@ def eligible_questions(
     if difficulty_max:
         stmt = stmt.where(Question.difficulty <= difficulty_max)
     if topic_id:
-        stmt = stmt.where(
-            select(QuestionTopic.question_id)
-            .where(QuestionTopic.question_id == Question.id)
-            .where(QuestionTopic.topic_id == topic_id)
-            .exists()
-        )
+        stmt = stmt.where(carries_topic(topic_id))
     if law_id:
-        stmt = stmt.where(
-            select(Citation.id)
-            .join(LawVersion, LawVersion.id == Citation.law_version_id)
-            .where(Citation.version_id == QuestionVersion.id)
-            .where(LawVersion.law_id == law_id)
-            .exists()
-        )
+        stmt = stmt.where(cites_law(law_id))
     return [
         (question_id, version_id, len(choices))
         for question_id, version_id, choices in db.session.execute(stmt)
@@ -131,20 +141,9 @@ def _matching(question_ids: set[int], law_id: int | None, topic_id: int | None) 
         .where(Question.id.in_(question_ids))
     )
     if topic_id:
-        stmt = stmt.where(
-            select(QuestionTopic.question_id)
-            .where(QuestionTopic.question_id == Question.id)
-            .where(QuestionTopic.topic_id == topic_id)
-            .exists()
-        )
+        stmt = stmt.where(carries_topic(topic_id))
     if law_id:
-        stmt = stmt.where(
-            select(Citation.id)
-            .join(LawVersion, LawVersion.id == Citation.law_version_id)
-            .where(Citation.version_id == QuestionVersion.id)
-            .where(LawVersion.law_id == law_id)
-            .exists()
-        )
+        stmt = stmt.where(cites_law(law_id))
     return set(db.session.scalars(stmt))
 
 
@@ -291,18 +290,17 @@ def practice_question_ids(
     difficulty, among the given ids, when those are given; by id. Practice grades an
     answer at once: no written question (markers mark those) and no case sub-question
     (it needs its material)."""
-    stmt = select(Question.id).where(Question.status == QuestionStatus.ACTIVE.value, *_practised())
+    stmt = (
+        select(Question.id)
+        .join(QuestionVersion, is_current_version())
+        .where(Question.status == QuestionStatus.ACTIVE.value, *_practised())
+    )
     if difficulty:
         stmt = stmt.where(Question.difficulty == difficulty)
     if topic_id:
-        stmt = stmt.where(
-            select(QuestionTopic.question_id)
-            .where(QuestionTopic.question_id == Question.id)
-            .where(QuestionTopic.topic_id == topic_id)
-            .exists()
-        )
+        stmt = stmt.where(carries_topic(topic_id))
     if law_id:
-        stmt = stmt.where(Question.id.in_(_citing_law(law_id)))
+        stmt = stmt.where(cites_law(law_id))
     if among is not None:
         stmt = stmt.where(Question.id.in_(list(among)))
     return list(db.session.scalars(stmt.order_by(Question.id)))
@@ -311,16 +309,6 @@ def practice_question_ids(
 def _practised() -> tuple:
     """What practice leaves out: cases' sub-questions and written (marked) questions."""
     return Question.case_id.is_(None), Question.type.not_in(MARKED_TYPES)
-
-
-def _citing_law(law_id: int) -> Select:
-    return (
-        select(QuestionVersion.question_id)
-        .join(Question, is_current_version())
-        .join(Citation, Citation.version_id == QuestionVersion.id)
-        .join(LawVersion, LawVersion.id == Citation.law_version_id)
-        .where(LawVersion.law_id == law_id)
-    )
 
 
 def current_version(question_id: int) -> QuestionVersion | None:

@@ -542,3 +542,11 @@ def test_the_star_button_goes_back_only_to_a_page_of_this_site(client, login_as,
         f"/practice/questions/{question.id}/star", data={"back": "/practice/mistakes"}
     )
     assert kept.location == "/practice/mistakes"
+
+
+def test_the_practice_page_lists_the_laws_that_have_questions(client, login_as, law):
+    login_as(Role.LEARNER)
+    _question(1)
+    page = client.get("/practice/").text
+    assert "宪法 <span" in page and "1 题" in page
+    assert "行政处罚法 <span" not in page  # registered, but no question cites it

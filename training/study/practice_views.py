@@ -45,6 +45,7 @@ def index():
         "practice/index.html",
         modes=practice.MODES,
         laws=queries.laws(),
+        law_counts=queries.active_counts_by_law(),
         topics=queries.topics(),
         difficulties=practice.DIFFICULTIES,
         due=practice.due_count(current_user.id, practice.end_of_today(now)),
