@@ -1,7 +1,7 @@
 """questions.law_id: the law the current version cites first
 
 Revision ID: 0033_question_law
-Revises: 0041_records_certificates
+Revises: 0061_written_answers
 Create Date: 2026-12-07 14:46:21.348064
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0033_question_law'
-down_revision = '0041_records_certificates'
+down_revision = '0061_written_answers'
 branch_labels = None
 depends_on = None
 

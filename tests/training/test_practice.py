@@ -550,3 +550,24 @@ def test_the_practice_page_lists_the_laws_that_have_questions(client, login_as, 
     page = client.get("/practice/").text
     assert "宪法 <span" in page and "1 题" in page
     assert "行政处罚法 <span" not in page  # registered, but no question cites it
+
+
+def test_an_answer_to_a_question_of_a_handed_in_unreviewed_paper_is_refused(law, learner):
+    for n in range(1, 3):
+        _question(n)
+    exam = make_exam(
+        sections=[("single", 1, 100)],
+        roster=[learner],
+        review_policy="answers_after_close",
+        pass_mark=60,
+        grade_bands=[],
+    )
+    attempt = take(learner, exam)
+    on_paper = attempt.items[0].question_version.question_id
+    # Served from earlier practice, answered after the paper was handed in.
+    practice._serve(learner.id, on_paper, practice.parse_choice({"mode": "random"}), _now())
+    db.session.commit()
+    with pytest.raises(practice.PracticeError, match="作答的试卷上"):
+        _answer(learner, on_paper, [0])
+    db.session.rollback()
+    assert _counts(learner)["ReviewRecord"] == 0

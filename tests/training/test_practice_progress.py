@@ -70,7 +70,7 @@ def test_the_default_format_is_the_real_one():
         ({"parts": []}, "至少需要一个部分"),
         ({"pass_mark": 200}, "合格分应在 0 到满分"),
         ({"time_limit_minutes": "九十"}, "配置不完整或有误"),
-        ({"parts": [{"name": "甲", "sections": [["essay", 1, 1]]}]}, "不认识的题型"),
+        ({"parts": [{"name": "甲", "sections": [["unknown_type", 1, 1]]}]}, "不认识的题型"),
     ],
 )
 def test_a_bad_format_is_refused(change, message):
