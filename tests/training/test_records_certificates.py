@@ -293,3 +293,35 @@ def test_reading_anothers_certificate_and_exporting_the_due_list_are_audited(
     assert client.get("/records/certificates/due.xlsx").status_code == 200
     logged = actions()[before:]
     assert "records.certificate.view" in logged and "records.certificate.export_due" in logged
+
+
+def test_an_admin_never_sees_another_units_certificates(client, auth, people, frozen_clock):
+    db.session.add_all(
+        [
+            Certificate(
+                number=number,
+                user_id=holder.id,
+                field="市场监管",
+                authority="示范区人民政府",
+                issued_on=date(2025, 1, 1),
+                valid_until=date(2029, 12, 31),
+                imported=True,
+            )
+            for number, holder in (
+                ("本单位-0001", people["officer"]),
+                ("外单位-0001", people["outsider"]),
+            )
+        ]
+    )
+    db.session.commit()
+    outside = db.session.scalar(select(Certificate).where(Certificate.number == "外单位-0001"))
+    auth.login(people["admin"])
+    page = client.get("/records/certificates/").text
+    assert "本单位-0001" in page and "外单位-0001" not in page
+    assert client.get(f"/records/certificates/{outside.id}").status_code == 404
+    refused = client.post(
+        f"/records/certificates/{outside.id}/suspend", data={"reason": "试图越权"}
+    )
+    assert refused.status_code == 404
+    db.session.refresh(outside)
+    assert outside.status == "valid"
