@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from core.audit import Actor
 from core.extensions import db
-from question_bank.bank import register_law
+from question_bank.bank import add_question, register_law
+from question_bank.drafts import LawRefDraft, QuestionDraft, fingerprint
 from question_bank.importing import commit_import, plan_import
-from question_bank.models import Law
+from question_bank.models import Case, Law, Question
 from question_bank.statutes.library import commit_law_import, plan_law_import
 
 DEMO_BANK = Path(__file__).parent / "demo_bank"
@@ -35,6 +36,32 @@ DEMO_LAWS = [
 ]
 
 
+#: written questions (简答) of the demo bank: marked by people, so no import format carries
+#: them; each checked against the statute text it cites
+DEMO_WRITTEN = [
+    QuestionDraft(
+        "short_answer",
+        "根据行政处罚法，行政机关在作出行政处罚决定之前，应当告知当事人哪些事项？",
+        [],
+        [],
+        [],
+        explanation="第44条规定，行政机关在作出行政处罚决定之前，应当告知当事人拟作出的"
+        "行政处罚内容及事实、理由、依据，并告知当事人依法享有的陈述、申辩、要求听证等权利。",
+        difficulty=2,
+        law_refs=[LawRefDraft("行政处罚法", "2021年修订", 44)],
+        topics=["告知程序"],
+        model_answer="应当告知当事人拟作出的行政处罚内容及事实、理由、依据，并告知当事人依法"
+        "享有的陈述、申辩、要求听证等权利（行政处罚法第四十四条）。",
+        marking_points=[
+            ["告知拟作出的行政处罚内容", "2"],
+            ["告知作出处罚的事实、理由、依据", "4"],
+            ["告知当事人依法享有的陈述、申辩、要求听证等权利", "4"],
+        ],
+        max_chars=300,
+    ),
+]
+
+
 class DemoBankError(RuntimeError):
     """A demo bank file does not import cleanly: a bug in the shipped content."""
 
@@ -47,12 +74,22 @@ def load_demo_bank(actor: Actor) -> int:
     if folder := os.environ.get("LAW_TEXTS_DIR"):
         load_law_texts(actor, Path(folder))
     added = 0
-    for path in sorted(DEMO_BANK.glob("*.csv")):
+    # The cases (案例) are in the text layout a trainer's Word or text bank uses.
+    for path in sorted([*DEMO_BANK.glob("*.csv"), *DEMO_BANK.glob("*.txt")]):
         plan = plan_import(path.read_bytes(), path.name)
         if plan.errors:
             details = "; ".join(f"{e.row}/{e.column}: {e.message}" for e in plan.errors[:5])
             raise DemoBankError(f"{path.name}: {details}")
+        # Duplicates are skipped by the import; a case is imported whole, so one already
+        # loaded (by its title) is left out here.
+        loaded = set(db.session.scalars(select(Case.title)))
+        plan.rows = [row for row in plan.rows if row.case is None or row.case.title not in loaded]
         added += len(commit_import(actor, plan))
+    for draft in DEMO_WRITTEN:
+        if db.session.scalar(select(Question.id).where(Question.fingerprint == fingerprint(draft))):
+            continue
+        add_question(actor, draft)
+        added += 1
     return added
 
 

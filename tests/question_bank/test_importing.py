@@ -9,7 +9,7 @@ from core.extensions import db
 from question_bank import bank
 from question_bank.demo import DEMO_LAWS, load_demo_bank
 from question_bank.importing import commit_import, plan_import, registrations_needed
-from question_bank.models import Citation, Law, LawVersion, Question, QuestionVersion
+from question_bank.models import Case, Citation, Law, LawVersion, Question, QuestionVersion
 from tests.factories import HEADER
 
 GOOD_ROWS = [
@@ -248,7 +248,8 @@ def test_demo_bank_loads_through_the_import_path_and_cites_every_question(app):
     types = dict(
         db.session.execute(select(Question.type, func.count()).group_by(Question.type)).all()
     )
-    assert set(types) == {"single", "multiple", "true_false", "fill_blank"}
+    assert set(types) == {"single", "multiple", "true_false", "fill_blank", "short_answer"}
+    assert db.session.scalar(select(func.count(Case.id))) == 2
     assert db.session.scalar(select(func.count()).where(~Question.has_citation)) == 0
     assert db.session.scalar(select(func.count()).where(Question.status != "active")) == 0
     assert db.session.scalar(select(func.count(Law.id))) == len(DEMO_LAWS)
