@@ -202,14 +202,16 @@ def configure_blueprints(app: Flask) -> None:
     # changed, removed or renumbered article (each listener returns how many it flagged).
     app.extensions["law_revision_listeners"] = [study_reviews.flag_lessons]
     # The bank and the law library (which lists the questions citing an article) are
-    # closed to anyone writing an exam, and so are practice (it shows keys and the law)
-    # and marking (model answers, marking points).
+    # closed to anyone writing an exam, and so are practice (it shows keys and the law),
+    # marking (model answers, marking points) and the lessons (they quote the law): an
+    # exam is closed book.
     for blueprint in (
         bank_views.bp,
         case_views.bp,
         law_views.bp,
         practice_views.bp,
         marking_views.bp,
+        study_views.bp,
     ):
         app.before_request_funcs.setdefault(blueprint.name, []).append(
             exam_views.refuse_bank_while_writing

@@ -417,3 +417,24 @@ def test_a_retired_module_leaves_the_program_page_but_for_those_who_started_it(
     assert "第1课" in client.get(f"/study/modules/{retired.id}/lessons/1").text
     refused = client.post(f"/study/modules/{retired.id}/quiz", follow_redirects=True)
     assert "考试未发布或已结束" in refused.text  # its quiz closed with it
+
+
+def test_lessons_are_closed_while_writing_an_exam(law, make_user, client, auth):
+    """An exam is closed book: the lessons quote the law."""
+    from tests.factories import make_exam
+    from training.exams import attempts
+
+    add_questions("true_false", 3)
+    module = make_module(lessons=1)
+    person = make_user(Role.LEARNER)
+    exam = make_exam(
+        sections=[("true_false", 3, 1)], roster=[person], grade_bands=[], pass_mark=Decimal(2)
+    )
+    attempt = take(person, exam, submit=False)
+    auth.login(person)
+    lesson = f"/study/modules/{module.id}/lessons/1"
+    refused = client.get(lesson)
+    assert refused.status_code == 403 and "交卷之前不能打开" in refused.text
+    attempts.submit(attempt, clock.now(), "candidate")
+    db.session.commit()
+    assert client.get(lesson).status_code == 200

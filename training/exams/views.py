@@ -38,13 +38,14 @@ bp = Blueprint("exams", __name__)
 
 
 def refuse_bank_while_writing():
-    """Before every bank and law library page (app.py wires it: the bank does not know
-    about exams): the bank shows questions with their keys, the library the questions
-    citing an article and the statute texts, so both are closed to anyone with an attempt
-    open."""
+    """Before every page of the bank, the law library, practice, marking and the lessons
+    (app.py wires it: they do not know about exams): they show keys, statute texts or
+    questions citing an article, so they are closed to anyone with an attempt open."""
     if current_user.is_authenticated and attempts.writing_any_exam(current_user.id):
         return error_response(
-            403, "attempt_in_progress", "您有正在进行的考试，交卷之前不能打开题库和法律库。"
+            403,
+            "attempt_in_progress",
+            "您有正在进行的考试，交卷之前不能打开题库、法律库、练习和学习内容。",
         )
     return None
 
