@@ -295,6 +295,24 @@ def test_a_mark_is_corrected_with_a_reason_and_the_result_follows(
     assert db.session.scalar(select(Mark).where(Mark.round == 3)).replaced
 
 
+def test_a_trainer_corrects_anothers_mark_only_once_the_answer_is_settled(
+    written_bank, learner, trainer, make_user, client, auth
+):
+    """Before that the trainer may be the answer's next marker, who must mark blind."""
+    first_marker = make_user(name="阅卷一")
+    exam = written_exam([learner], double_marking=True, marking_gap=Decimal(3))
+    item = written_item(take(learner, exam))
+    marking.set_markers(actor(trainer), exam, [first_marker.login])
+    first = mark(first_marker, item, "7.5")
+    db.session.commit()
+    auth.login(trainer)
+    page = client.get(f"/marking/marks/{first.id}/correct")
+    assert page.status_code == 403 and "7.5" not in page.text
+    mark(trainer, item, "8")  # the second mark, blind; within the gap: settled
+    db.session.commit()
+    assert client.get(f"/marking/marks/{first.id}/correct").status_code == 200
+
+
 def test_no_model_answer_or_marking_point_before_release(
     written_bank, learner, trainer, client, auth, frozen_clock
 ):

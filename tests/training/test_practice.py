@@ -288,37 +288,33 @@ def test_practice_never_serves_or_checks_a_question_on_an_open_paper(open_paper,
     notebook.note(
         learner.id, on_paper, attempt.items[0].question_version_id, False, "practice", _now(), 3
     )
-    assert [e.hidden for e in notebook.entries(learner.id)] == [True]
+    assert [e.hidden for e in notebook.entries(learner.id, _now())] == [True]
     assert refused.value.status == 409
     attempts.submit(attempt, _now(), "candidate")
     db.session.commit()
     # Handed in, the exam shows no answers: still hidden (others may be writing it).
-    assert [e.hidden for e in notebook.entries(learner.id)] == [True]
+    assert [e.hidden for e in notebook.entries(learner.id, _now())] == [True]
 
 
-def test_a_handed_in_paper_stays_out_of_practice_until_its_answers_are_shown(
-    client, auth, law, learner, make_user, frozen_clock
+@pytest.mark.parametrize("policy", ["score", "nothing", "answers_after_close"])
+def test_a_handed_in_paper_stays_out_of_practice_until_the_exam_is_over(
+    law, learner, make_user, frozen_clock, policy
 ):
     bank_questions = [_question(n) for n in range(1, 5)]
     other = make_user(name="乙")
-    exam = make_exam(
-        sections=[("single", 2, 50)], roster=[learner, other], review_policy="answers_after_close"
-    )
+    exam = make_exam(sections=[("single", 2, 50)], roster=[learner, other], review_policy=policy)
     take(learner, exam)
-    attempts.start_attempt(other, exam, _now(), random.Random(2))  # 乙 still writing
+    writing = attempts.start_attempt(other, exam, _now(), random.Random(2))  # 乙 still writing
     db.session.commit()
     paper = {question.id for question in bank_questions} - {
         _serve(learner).question_id for _ in range(40)
     }
     assert len(paper) == 2  # the two questions of 甲's handed-in paper never come up
-    auth.login(learner)
-    assert client.get("/practice/").status_code == 200  # the review shows nothing yet
+    frozen_clock.now = exam.closes_at + timedelta(minutes=1)  # closed, but 乙 still writing
     assert {_serve(learner).question_id for _ in range(40)}.isdisjoint(paper)
-    frozen_clock.now = exam.closes_at + timedelta(hours=2)  # closed, nobody writing
-    auth.logout()
-    auth.login(learner)  # a new day, a new login
-    response = client.get("/practice/")
-    assert response.status_code == 200, response.location  # collects the reviewed exam
+    attempts.submit(writing, _now(), "candidate")
+    db.session.commit()
+    # Over: they come back, whatever the review policy (the rest of the bank never left).
     assert paper <= {_serve(learner).question_id for _ in range(60)}
 
 

@@ -373,11 +373,16 @@ def _settle(item: PaperItem) -> None:
 
 
 def may_correct(user: User, mark: Mark) -> bool:
-    """A mark is corrected by whoever gave it, or by a trainer; never on one's own answer."""
+    """A mark is corrected by whoever gave it, or by a trainer once the answer is settled
+    (before that a trainer may be its next marker, who must not see it); never on one's
+    own answer."""
     owner = db.session.scalar(select(Attempt.user_id).where(Attempt.id == mark.attempt_id))
     if owner == user.id or mark.replaced:
         return False
-    return mark.marker_id == user.id or Role.TRAINER in user.roles
+    if mark.marker_id == user.id:
+        return True
+    settled = db.session.scalar(select(PaperItem.earned).where(PaperItem.id == mark.item_id))
+    return Role.TRAINER in user.roles and settled is not None
 
 
 def correct_mark(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from core.extensions import db
 from question_bank import queries
@@ -127,49 +128,50 @@ def collect_exam_mistakes(user_id: int, now: datetime, grace: timedelta, streak:
 PRACTICE_KINDS = (ExamKind.ENFORCEMENT_MOCK.value, ExamKind.MODULE_QUIZ.value)
 
 
-def on_open_paper(user_id: int, question_id: int) -> ColumnElement:
-    """SQL: whether the question sits on a paper whose key the person may not see yet (the
-    rule of open_paper_question_ids: open, or handed in and not yet reviewed), for a
-    claim's RETURNING. Uncorrelated subqueries, one table each: inside an UPDATE's
-    RETURNING, table names in joins and correlations are not kept."""
-    not_practice = select(Exam.id).where(Exam.kind.not_in(PRACTICE_KINDS))
-    collected = select(CollectedAttempt.attempt_id).where(CollectedAttempt.user_id == user_id)
-    hidden_attempts = select(Attempt.id).where(
-        Attempt.user_id == user_id,
-        (Attempt.status == AttemptStatus.IN_PROGRESS.value)
-        | (
-            (Attempt.status == AttemptStatus.SUBMITTED.value)
-            & Attempt.exam_id.in_(not_practice)
-            & Attempt.id.not_in(collected)
-        ),
+def _hidden_attempts(user_id: int, now: datetime):
+    """The person's attempts whose papers practice keeps back: open ones, and handed-in
+    ones of an exam not yet over (open, or someone still writing it), or a candidate who
+    finished first could look up the keys of a paper others are still writing. Once the
+    exam is over they come back, whatever its review policy: the bank's other questions
+    were never hidden. Mocks and module quizzes come back at once.
+
+    Uncorrelated subqueries, one table each (aliases): the claim's RETURNING keeps no
+    joins or correlations."""
+    handed_in, writing, own = aliased(Attempt), aliased(Attempt), aliased(Attempt)
+    exams_handed_in = select(handed_in.exam_id).where(
+        handed_in.user_id == user_id, handed_in.status == AttemptStatus.SUBMITTED.value
     )
+    still_written = select(writing.exam_id).where(
+        writing.exam_id.in_(exams_handed_in), writing.status == AttemptStatus.IN_PROGRESS.value
+    )
+    live = select(Exam.id).where(
+        Exam.kind.not_in(PRACTICE_KINDS), (Exam.closes_at > now) | Exam.id.in_(still_written)
+    )
+    return select(own.id).where(
+        own.user_id == user_id,
+        (own.status == AttemptStatus.IN_PROGRESS.value)
+        | ((own.status == AttemptStatus.SUBMITTED.value) & own.exam_id.in_(live)),
+    )
+
+
+def on_open_paper(user_id: int, question_id: int, now: datetime) -> ColumnElement:
+    """SQL: whether the question sits on a paper practice keeps back (_hidden_attempts), for
+    a claim's RETURNING."""
     return (
         select(PaperItem.id)
-        .where(PaperItem.attempt_id.in_(hidden_attempts))
+        .where(PaperItem.attempt_id.in_(_hidden_attempts(user_id, now)))
         .where(PaperItem.question_version_id.in_(queries.version_ids_of(question_id)))
         .exists()
     )
 
 
-def open_paper_question_ids(user_id: int) -> set[int]:
-    """The questions whose key practice must not show the person: those on their open exam
-    papers, and on papers of other exams they handed in whose answers are not yet theirs
-    to see (collected into the notebook once the review shows them: see
-    collect_exam_mistakes), or a candidate who finished first could look up the keys of
-    a paper others are still writing."""
-    handed_in_unreviewed = (
-        (Attempt.status == AttemptStatus.SUBMITTED.value)
-        & Exam.kind.not_in(PRACTICE_KINDS)
-        & ~exists().where(CollectedAttempt.attempt_id == Attempt.id)
-    )
+def open_paper_question_ids(user_id: int, now: datetime) -> set[int]:
+    """The questions of the papers practice keeps back from the person (_hidden_attempts)."""
     return set(
         db.session.scalars(
-            select(queries.question_of_version(PaperItem.question_version_id))
-            .select_from(PaperItem)
-            .join(Attempt, Attempt.id == PaperItem.attempt_id)
-            .join(Exam, Exam.id == Attempt.exam_id)
-            .where(Attempt.user_id == user_id)
-            .where((Attempt.status == AttemptStatus.IN_PROGRESS.value) | handed_in_unreviewed)
+            select(queries.question_of_version(PaperItem.question_version_id)).where(
+                PaperItem.attempt_id.in_(_hidden_attempts(user_id, now))
+            )
         )
     )
 
@@ -182,11 +184,11 @@ class NotebookEntry:
     hidden: bool
 
 
-def entries(user_id: int) -> list[NotebookEntry]:
+def entries(user_id: int, now: datetime) -> list[NotebookEntry]:
     mistakes = db.session.scalars(
         select(Mistake).where(Mistake.user_id == user_id).order_by(Mistake.last_wrong_at.desc())
     ).all()
-    hidden = open_paper_question_ids(user_id) if mistakes else set()
+    hidden = open_paper_question_ids(user_id, now) if mistakes else set()
     return [
         NotebookEntry(m, queries.version(m.version_id), m.question_id in hidden) for m in mistakes
     ]

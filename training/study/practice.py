@@ -188,7 +188,7 @@ def _position(user_id: int, law_id: int, chapter: str) -> SequencePosition | Non
 
 def next_question(user_id: int, choice: Choice, now: datetime, rng: random.Random) -> Served:
     """Serve the next question of the choice (PracticeError when there is none)."""
-    hidden = notebook.open_paper_question_ids(user_id)
+    hidden = notebook.open_paper_question_ids(user_id, now)
     if choice.mode == "sequential":
         return _next_in_sequence(user_id, choice, hidden, now)
     if choice.mode == "due":
@@ -346,7 +346,7 @@ def _claim(user_id: int, question_id: int, now: datetime):
             served.c.sequence,
             retention.scalar_subquery(),
             streak.scalar_subquery(),
-            notebook.on_open_paper(user_id, question_id),
+            notebook.on_open_paper(user_id, question_id, now),
             queries.in_use_expression(question_id),
             starred.exists(),
         )

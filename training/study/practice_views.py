@@ -136,7 +136,7 @@ def mistakes():
     notebook.collect_exam_mistakes(current_user.id, clock.now(), _grace(), mine.mistake_streak)
     return render_template(
         "practice/mistakes.html",
-        entries=notebook.entries(current_user.id),
+        entries=notebook.entries(current_user.id, clock.now()),
         streak=mine.mistake_streak,
         form=EmptyForm(),
     )
