@@ -315,3 +315,13 @@ def test_a_question_counts_for_the_law_its_current_version_cites_first(law, lear
     bank.retire(SYSTEM, question)
     db.session.commit()
     assert progress.queries.active_counts_by_law() == {}
+
+
+def test_readiness_follows_the_deployments_mock_format():
+    """A province whose mock is 150 points, 90 to pass: 66% right is 99 of 150."""
+    outcomes = [True] * 66 + [False] * 34
+    estimate = progress.readiness(outcomes, Decimal(150), Decimal(90))
+    assert estimate.score(estimate.share) == "99" and estimate.pass_mark == 90
+    assert progress.readiness([True] * 64 + [False] * 36, Decimal(100), Decimal(50)).verdict == (
+        "likely"
+    )

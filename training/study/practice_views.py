@@ -188,7 +188,9 @@ def start_mock():
 def my_progress():
     return render_template(
         "practice/progress.html",
-        state=progress.progress(current_user.id, clock.now(), _grace()),
+        state=progress.progress(
+            current_user.id, clock.now(), _grace(), mock.configured_format(current_app.config)
+        ),
         days=progress.READINESS_DAYS,
         limit=progress.READINESS_QUESTIONS,
         minimum=progress.READINESS_MINIMUM,

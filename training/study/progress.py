@@ -6,9 +6,10 @@ Readiness, exactly as the page states it: take the person's practice answers of 
 READINESS_DAYS days, keep the latest answer to each question (so a question answered ten
 times counts once, as it would on a paper), at most READINESS_QUESTIONS of them, newest
 first. The share answered right, p, estimates the share of bank questions they would get
-right on a paper; times 100 it is the expected mock score. Its 95% Wilson score interval
-[low, high] says how sure that is. Verdict: low ≥ the pass fraction (60/100) → likely to
-pass; high < it → not yet; otherwise too close to call; fewer than READINESS_MINIMUM
+right on a paper; times the mock's full marks (the deployment's format) it is the expected
+mock score. Its 95% Wilson score interval [low, high] says how sure that is. Verdict: low ≥
+pass mark / full marks → likely to pass; high < it → not yet; otherwise too close to call;
+fewer than READINESS_MINIMUM
 questions → not enough practice to say. It cannot know that the person chose easy
 questions, nor how the real paper's parts weigh laws, and it treats answers as independent.
 """
@@ -16,6 +17,7 @@ questions, nor how the real paper's parts weigh laws, and it treats answers as i
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from fsrs import State
 from sqlalchemy import func, select
@@ -28,7 +30,6 @@ from training.study.models import MemoryCard, ReviewRecord
 READINESS_DAYS = 60
 READINESS_QUESTIONS = 300
 READINESS_MINIMUM = 30
-PASS_FRACTION = 0.6
 Z95 = 1.959964
 
 
@@ -36,6 +37,9 @@ Z95 = 1.959964
 class Readiness:
     questions: int
     right: int
+    #: the mock's full marks and pass mark (the deployment's format)
+    total: Decimal = Decimal(100)
+    pass_mark: Decimal = Decimal(60)
     #: None when there is too little practice to say
     share: float | None = None
     low: float | None = None
@@ -52,7 +56,7 @@ class Readiness:
         }[self.verdict]
 
     def score(self, value: float | None) -> str:
-        return "—" if value is None else f"{value * 100:.0f}"
+        return "—" if value is None else f"{value * float(self.total):.0f}"
 
 
 def wilson(right: int, total: int, z: float = Z95) -> tuple[float, float]:
@@ -66,19 +70,23 @@ def wilson(right: int, total: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
 
 
-def readiness(outcomes: list[bool], pass_fraction: float = PASS_FRACTION) -> Readiness:
-    """The estimate from one answer per question (True: right)."""
-    total, right = len(outcomes), sum(outcomes)
-    if total < READINESS_MINIMUM:
-        return Readiness(total, right)
-    low, high = wilson(right, total)
+def readiness(
+    outcomes: list[bool], total: Decimal = Decimal(100), pass_mark: Decimal = Decimal(60)
+) -> Readiness:
+    """The estimate from one answer per question (True: right), against a mock of `total`
+    points passed at `pass_mark`."""
+    pass_fraction = float(pass_mark / total)
+    answered, right = len(outcomes), sum(outcomes)
+    if answered < READINESS_MINIMUM:
+        return Readiness(answered, right, total, pass_mark)
+    low, high = wilson(right, answered)
     if low >= pass_fraction:
         verdict = "likely"
     elif high < pass_fraction:
         verdict = "unlikely"
     else:
         verdict = "uncertain"
-    return Readiness(total, right, right / total, low, high, verdict)
+    return Readiness(answered, right, total, pass_mark, right / answered, low, high, verdict)
 
 
 def recent_outcomes(user_id: int, now: datetime) -> list[bool]:
@@ -171,7 +179,7 @@ def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
     ]
 
 
-def progress(user_id: int, now: datetime, grace: timedelta) -> Progress:
+def progress(user_id: int, now: datetime, grace: timedelta, fmt: mock.MockFormat) -> Progress:
     """The page's figures; the wrong answers of mocks and reviewed exams are brought into
     the notebook first, so its count is current."""
     mine = practice.settings(user_id)
@@ -183,7 +191,7 @@ def progress(user_id: int, now: datetime, grace: timedelta) -> Progress:
         due=practice.due_count(user_id, practice.end_of_today(now)),
         mistakes=notebook.count(user_id),
         record=learning.study_record(user_id),
-        readiness=readiness(recent_outcomes(user_id, now)),
+        readiness=readiness(recent_outcomes(user_id, now), fmt.total, fmt.pass_mark),
         cards=db.session.scalar(
             select(func.count()).select_from(MemoryCard).where(MemoryCard.user_id == user_id)
         ),
