@@ -337,8 +337,8 @@ def _attempt_values(candidate, exam_id: int) -> dict:
 
 
 def _marking_values(candidate, marker) -> dict:
-    """`candidate`'s submitted answer to a written question, marked once by `marker`, so
-    that every /marking URL resolves."""
+    """`candidate`'s submitted answer to a written question, marked once by `marker` and
+    settled (a trainer corrects a mark only then), so that every /marking URL resolves."""
     add_written()
     exam = make_exam(
         sections=[("short_answer", 1, 10)], roster=[candidate], pass_mark=5, grade_bands=[]
@@ -347,6 +347,7 @@ def _marking_values(candidate, marker) -> dict:
     (item,) = attempt.items
     mark = Mark(attempt_id=attempt.id, item_id=item.id, round=2, marker_id=marker.id, score=1)
     db.session.add(mark)
+    item.earned = mark.score
     db.session.commit()
     return {"item_id": item.id, "mark_id": mark.id}
 
