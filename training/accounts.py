@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from core import clock
 from core.audit import Actor, record
@@ -20,7 +21,7 @@ from core.passwords import (
 from core.roles import PRIVILEGED_ROLES, Role
 from training import logins
 from training.logins import find_by_login
-from training.models import PasswordHistory, Unit, User, subtree_ids
+from training.models import PasswordHistory, Unit, User, subtree_ids, users_matching
 from training.privacy import mask_id_number, mask_phone
 
 LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
@@ -120,6 +121,27 @@ def manageable_unit_ids(admin: User) -> set[int] | None:
     if Role.UNIT_ADMIN in admin.roles:
         return subtree_ids(admin.unit_id)
     return set()
+
+
+def find_active_people(
+    scope: set[int] | None, keyword: str = "", unit_id: int | None = None, limit: int = 50
+) -> list[User]:
+    """Active people of the units in `scope` (None: all), in a unit's subtree when one is
+    given, matching `keyword`; by unit and name: for choosing attendees or a roster."""
+    stmt = (
+        select(User)
+        .options(joinedload(User.unit))
+        .where(User.is_active)
+        .order_by(User.unit_id, User.name, User.id)
+        .limit(limit)
+    )
+    if scope is not None:
+        stmt = stmt.where(User.unit_id.in_(scope))
+    if unit_id:
+        stmt = stmt.where(User.unit_id.in_(subtree_ids(unit_id)))
+    if keyword.strip():
+        stmt = stmt.where(users_matching(keyword))
+    return list(db.session.scalars(stmt))
 
 
 def can_manage_unit(admin: User, unit_id: int) -> bool:

@@ -15,7 +15,7 @@ from core import clock
 from core.audit import Actor, record
 from core.extensions import db
 from core.roles import Role
-from training.accounts import Act, require
+from training.accounts import Act, find_active_people, require
 from training.exams import attempts
 from training.exams.models import (
     Attempt,
@@ -112,20 +112,7 @@ def find_people(
     batch: Batch, scope: set[int] | None, keyword: str = "", unit_id: int | None = None, limit=50
 ) -> list[tuple[User, bool]]:
     """Active people an admin may put on the roster, with whether each is on it already."""
-    stmt = (
-        select(User)
-        .options(joinedload(User.unit))
-        .where(User.is_active)
-        .order_by(User.unit_id, User.name, User.id)
-        .limit(limit)
-    )
-    if scope is not None:
-        stmt = stmt.where(User.unit_id.in_(scope))
-    if unit_id:
-        stmt = stmt.where(User.unit_id.in_(subtree_ids(unit_id)))
-    if keyword.strip():
-        stmt = stmt.where(users_matching(keyword))
-    people = db.session.scalars(stmt).all()
+    people = find_active_people(scope, keyword, unit_id, limit)
     present = set(
         db.session.scalars(
             select(BatchMember.user_id).where(

@@ -14,8 +14,8 @@ from core.errors import ServiceError
 from core.extensions import db
 from core.roles import Role
 from core.uploads import check_evidence
-from training.accounts import manageable_unit_ids
-from training.models import User, subtree_ids, users_matching
+from training.accounts import find_active_people, manageable_unit_ids
+from training.models import User
 from training.records.appointments import passed_appointment_ids
 from training.records.models import (
     Activity,
@@ -381,21 +381,7 @@ def open_evidence(actor: Actor, viewer: User, evidence: Evidence) -> Evidence | 
 def roster(admin: User, unit_id: int | None, keyword: str = "", limit: int = 300) -> list[User]:
     """Active people of the admin's units to choose attendees from (a unit's subtree when
     one is chosen)."""
-    scope = manageable_unit_ids(admin)
-    stmt = (
-        select(User)
-        .options(joinedload(User.unit))
-        .where(User.is_active)
-        .order_by(User.unit_id, User.name, User.id)
-        .limit(limit)
-    )
-    if scope is not None:
-        stmt = stmt.where(User.unit_id.in_(scope))
-    if unit_id:
-        stmt = stmt.where(User.unit_id.in_(subtree_ids(unit_id)))
-    if keyword.strip():
-        stmt = stmt.where(users_matching(keyword))
-    return list(db.session.scalars(stmt))
+    return find_active_people(manageable_unit_ids(admin), keyword, unit_id, limit)
 
 
 def oath_candidates(admin: User) -> list[tuple[User, Appointment]]:
