@@ -221,6 +221,48 @@ def measure(client, method: str, url: str, runs: int, engine) -> dict:
     }
 
 
+def bench_app(database_url: str):
+    """The app on the benchmark's database, with CSRF off for the test client."""
+    os.environ["DATABASE_URL"] = database_url
+    from app import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(database_url),
+            "SECRET_KEY": "bench",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+
+
+def logged_in(app, login: str, password: str):
+    """A test client signed in as `login`."""
+    client = app.test_client()
+    response = client.post("/login", data={"login": login, "password": password})
+    if response.status_code != 302:
+        raise SystemExit(f"login failed: {response.status_code}")
+    return client
+
+
+def print_load(when: str) -> None:
+    load = os.getloadavg()
+    print(f"load average {when}: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+
+
+def print_header() -> None:
+    print(f"{'request':<28}{'median':>10}{'min':>10}{'max':>10}{'queries':>9}{'size':>12}")
+
+
+def print_figures(label: str, figures: dict) -> None:
+    print(
+        f"{label:<28}{figures['median_ms']:>8.0f}ms{figures['min_ms']:>8.0f}ms"
+        f"{figures['max_ms']:>8.0f}ms{figures['queries']:>9.0f}"
+        f"{figures['bytes'] / 1024:>10.0f}kB",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -230,23 +272,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.fresh:
         fresh_database(args.database_url)
-    os.environ["DATABASE_URL"] = args.database_url
+    app = bench_app(args.database_url)
 
     from flask_migrate import upgrade
     from sqlalchemy import select
 
-    from app import create_app
     from core.extensions import db
     from training.exams.models import Batch
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(args.database_url),
-            "SECRET_KEY": "bench",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
     with app.app_context():
         if args.fresh:
             upgrade()
@@ -258,15 +291,9 @@ def main() -> None:
             exam_id, batch_id = batch.exam_id, batch.id
         engine = db.engine
         db.session.remove()
-    client = app.test_client()
-    login = client.post("/login", data={"login": "boardadmin", "password": PASSWORD})
-    if login.status_code != 302:
-        raise SystemExit(f"login failed: {login.status_code}")
-    with app.app_context():
-        engine = db.engine
-    load = os.getloadavg()
-    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"{'request':<28}{'median':>10}{'min':>10}{'max':>10}{'queries':>9}{'size':>12}")
+    client = logged_in(app, "boardadmin", PASSWORD)
+    print_load("before")
+    print_header()
     for label, method, url in (
         ("board", "GET", f"/manage/batches/{batch_id}/board"),
         ("board, last page", "GET", f"/manage/batches/{batch_id}/board?page=240"),
@@ -274,15 +301,8 @@ def main() -> None:
         ("results page", "GET", f"/manage/exams/{exam_id}/results"),
         ("export xlsx", "POST", f"/manage/exams/{exam_id}/results/export/xlsx"),
     ):
-        figures = measure(client, method, url, args.runs, engine)
-        print(
-            f"{label:<28}{figures['median_ms']:>8.0f}ms{figures['min_ms']:>8.0f}ms"
-            f"{figures['max_ms']:>8.0f}ms{figures['queries']:>9.0f}"
-            f"{figures['bytes'] / 1024:>10.0f}kB",
-            flush=True,
-        )
-    load = os.getloadavg()
-    print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        print_figures(label, measure(client, method, url, args.runs, engine))
+    print_load("after")
 
 
 if __name__ == "__main__":

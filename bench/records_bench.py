@@ -14,12 +14,15 @@ through Flask's test client (no HTTP), after one warm-up, `--runs` times each:
     GET /records/compliance/?unit=<unit>          a unit's compliance page (5,000 people)
     GET /records/compliance/export?unit=<unit>    its export
 
-and prints the median, min and max wall time, the statements per request and the size.
+and, as the bare reference in the same run, the compliance page's data read by three plain
+psycopg queries (no ORM, rules or template); prints the median, min and max wall time, the
+statements per request and the size. The seed writes attendance by SQL, so it rebuilds
+record_year_totals (training.records.totals) after.
 Run by hand, never by the test suite.
 """
 
 import argparse
-import os
+import statistics
 import sys
 import time
 from datetime import timedelta
@@ -31,7 +34,15 @@ sys.path.insert(0, str(ROOT))
 
 # The board benchmark's database and timing helpers (run from bench/, or as bench/x.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from board_bench import fresh_database, measure, sqlalchemy_url  # noqa: E402
+from board_bench import (  # noqa: E402
+    bench_app,
+    fresh_database,
+    logged_in,
+    measure,
+    print_figures,
+    print_header,
+    print_load,
+)
 
 PASSWORD = "Records@2026bench"
 UNITS = 20
@@ -50,6 +61,7 @@ def seed(people: int) -> None:
     from question_bank.drafts import LawRefDraft, QuestionDraft
     from training.exams import setup, sittings
     from training.models import Unit, User
+    from training.records import totals
 
     started = time.perf_counter()
     per_unit = people // UNITS
@@ -169,6 +181,7 @@ def seed(people: int) -> None:
         ),
         {"exam": exam.id, "batch": batch.id, "at": now - timedelta(days=1)},
     )
+    totals.rebuild()  # the attendance went in by SQL, past the app's upkeep of the totals
     db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE"))
@@ -178,6 +191,42 @@ def seed(people: int) -> None:
         f" in {time.perf_counter() - started:.1f}s",
         flush=True,
     )
+
+
+BARE_QUERIES = (
+    "SELECT id, name, unit_id, is_leader, is_enforcement_officer FROM users"
+    " WHERE is_active AND unit_id = %(unit)s",
+    "SELECT t.* FROM record_year_totals t JOIN users u ON u.id = t.user_id"
+    " WHERE u.is_active AND u.unit_id = %(unit)s AND t.year = %(year)s",
+    "SELECT a.user_id, e.kind FROM attempts a JOIN exams e ON e.id = a.exam_id"
+    " JOIN users u ON u.id = a.user_id WHERE u.is_active AND u.unit_id = %(unit)s"
+    " AND a.status = 'submitted' AND a.passed AND a.submitted_at >= %(start)s",
+)
+
+
+def bare_reference(database_url: str, unit: int, runs: int) -> dict:
+    """The compliance page's data in three plain psycopg queries (no ORM, no rules, no
+    template): what the database and the driver alone take, in the same run."""
+    from datetime import datetime
+
+    import psycopg
+
+    year = datetime.now().year
+    params = {"unit": unit, "year": year, "start": datetime(year - 1, 12, 31, 16)}
+    times = []
+    with psycopg.connect(database_url) as connection:
+        for _ in range(runs + 1):
+            started = time.perf_counter()
+            rows = sum(len(connection.execute(sql, params).fetchall()) for sql in BARE_QUERIES)
+            times.append(time.perf_counter() - started)
+    times = times[1:]
+    return {
+        "median_ms": statistics.median(times) * 1000,
+        "min_ms": min(times) * 1000,
+        "max_ms": max(times) * 1000,
+        "queries": len(BARE_QUERIES),
+        "bytes": rows,
+    }
 
 
 def main() -> None:
@@ -191,23 +240,14 @@ def main() -> None:
         raise SystemExit("this benchmark seeds with PostgreSQL's generate_series")
     if args.fresh:
         fresh_database(args.database_url)
-    os.environ["DATABASE_URL"] = args.database_url
+    app = bench_app(args.database_url)
 
     from flask_migrate import upgrade
     from sqlalchemy import select
 
-    from app import create_app
     from core.extensions import db
     from training.models import Unit, User
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(args.database_url),
-            "SECRET_KEY": "bench",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
-        }
-    )
     with app.app_context():
         if args.fresh:
             upgrade()
@@ -218,27 +258,18 @@ def main() -> None:
             raise SystemExit("nothing seeded yet: run with --fresh")
         engine = db.engine
         db.session.remove()
-    client = app.test_client()
-    login = client.post("/login", data={"login": "recordsadmin", "password": PASSWORD})
-    if login.status_code != 302:
-        raise SystemExit(f"login failed: {login.status_code}")
-    load = os.getloadavg()
-    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"{'request':<28}{'median':>10}{'min':>10}{'max':>10}{'queries':>9}{'size':>12}")
+    client = logged_in(app, "recordsadmin", PASSWORD)
+    print_load("before")
+    print_header()
     for label, url in (
         ("person's record", f"/records/people/{person}"),
         ("unit compliance page", f"/records/compliance/?unit={unit}"),
         ("unit compliance export", f"/records/compliance/export?unit={unit}"),
     ):
-        figures = measure(client, "GET", url, args.runs, engine)
-        print(
-            f"{label:<28}{figures['median_ms']:>8.0f}ms{figures['min_ms']:>8.0f}ms"
-            f"{figures['max_ms']:>8.0f}ms{figures['queries']:>9.0f}"
-            f"{figures['bytes'] / 1024:>10.0f}kB",
-            flush=True,
-        )
-    load = os.getloadavg()
-    print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        print_figures(label, measure(client, "GET", url, args.runs, engine))
+    bare = bare_reference(args.database_url, unit, args.runs)
+    print_figures("bare: the page's data", bare | {"bytes": 0})
+    print_load("after")
 
 
 if __name__ == "__main__":
