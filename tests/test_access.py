@@ -183,6 +183,10 @@ EXPECTED_ACCESS = {
     "records.print_record": ANY_USER,
     "records.export_record": ANY_USER,
     "records.activity": ANY_USER,
+    # A person withdraws their own pending submission: 404 to anyone not in the activity.
+    "records.withdraw_own": ANY_USER,
+    "records.correct_activity": ADMINS,
+    "records.withdraw_activity": ADMINS,
     "records.evidence": ANY_USER,
     "records.submit": LEARNERS,
     "records.activity_list": ADMINS,

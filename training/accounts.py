@@ -144,6 +144,23 @@ def find_active_people(
     return list(db.session.scalars(stmt))
 
 
+#: one answer for an account that does not exist and one outside the admin's units, so a
+#: form never confirms that an account exists elsewhere (review finding F7)
+UNKNOWN_PERSON = "账号不存在或不在您管理的单位内。"
+
+
+def managed_person(admin: User, login: str = "", user_id: int | None = None) -> User | None:
+    """The active person with this login (or id) in the admin's units; None when there is
+    none, whatever the reason (say UNKNOWN_PERSON)."""
+    if user_id is not None:
+        person = db.session.get(User, user_id)
+    else:
+        person = find_by_login(login) if login.strip() else None
+    if person is None or not person.is_active or not can_manage_unit(admin, person.unit_id):
+        return None
+    return person
+
+
 def can_manage_unit(admin: User, unit_id: int) -> bool:
     scope = manageable_unit_ids(admin)
     return scope is None or unit_id in scope

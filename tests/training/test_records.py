@@ -387,6 +387,50 @@ def test_a_person_does_not_see_on_their_record_a_score_their_exam_does_not_publi
     assert "通过" in row and "30" in row
 
 
+def _requirement_row(page: str, label: str = "通过年度学法考试") -> str:
+    return page.split(f"<td>{label}</td>")[1].split("</tr>")[0]
+
+
+def test_the_exam_requirement_tells_nothing_an_unpublished_exam_does_not(
+    client, auth, district, law
+):
+    """Review finding F10: 通过年度学法考试 on one's own record and home card reads the same
+    after a pass and a fail of an exam that publishes no results; never tried: 尚未通过."""
+    add_questions("true_false", 3)
+    clerk, leader, admin = district["clerk"], district["leader"], district["admin"]
+    exam = make_exam(
+        sections=[("true_false", 3, 10)],
+        roster=[clerk, leader],
+        review_policy="nothing",
+        grade_bands=[],
+    )
+    take(clerk, exam)  # passed
+    take(leader, exam, answers={"true_false": [1]})  # failed
+    seen = []
+    for person in (clerk, leader):
+        auth.login(person)
+        row = _requirement_row(client.get("/records/").text)
+        assert "结果未公布" in row and "尚未通过" not in row and "已完成" not in row
+        home = client.get("/").text
+        assert "通过年度学法考试：结果未公布" in home and "尚未通过年度学法考试" not in home
+        sheet = load_workbook(io.BytesIO(client.get(f"/records/people/{person.id}/export").data))
+        rows = [r for r in sheet["年度要求"].iter_rows(values_only=True) if "通过年度学法考试" in r]
+        assert rows[0][4:] == (None, "结果未公布")
+        seen.append(row)
+        auth.logout()
+    assert seen[0] == seen[1]
+    auth.login(admin)  # an admin sees what the record holds
+    assert "已完成" in _requirement_row(client.get(f"/records/people/{clerk.id}").text)
+    assert "尚未通过" in _requirement_row(client.get(f"/records/people/{leader.id}").text)
+
+
+def test_an_exam_requirement_never_tried_reads_not_yet_passed(client, auth, district):
+    auth.login(district["clerk"])
+    row = _requirement_row(client.get("/records/").text)
+    assert "尚未通过" in row and "结果未公布" not in row
+    assert "尚未通过年度学法考试" in client.get("/").text
+
+
 def test_an_admin_reading_anothers_year_end_report_is_audited(client, auth, district):
     clerk, admin = district["clerk"], district["admin"]
     auth.login(clerk)

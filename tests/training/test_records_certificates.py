@@ -186,7 +186,7 @@ def test_import_is_all_or_nothing_with_chinese_row_errors(client, auth, people):
         data={"file": (io.BytesIO(_workbook(good, *bad)), "台账.xlsx")},
         content_type="multipart/form-data",
     )
-    assert "第3行：该人员不在您管理的单位内" in response.text
+    assert f"第3行：账号「{outsider.login}」不存在或不在您管理的单位内" in response.text
     assert (
         "第4行：证号「市监-0101」在文件中重复；执法领域不能为空；发证日期格式应为" in response.text
     )
@@ -325,3 +325,48 @@ def test_an_admin_never_sees_another_units_certificates(client, auth, people, fr
     assert refused.status_code == 404
     db.session.refresh(outside)
     assert outside.status == "valid"
+
+
+def test_forms_never_tell_a_missing_account_from_one_outside_the_admins_units(client, auth, people):
+    """Review finding F7: one message for both, so a form confirms no account elsewhere."""
+    auth.login(people["admin"])
+    answers = []
+    for login in (people["outsider"].login, "nobody-here"):
+        issued = client.post(
+            "/records/certificates/new",
+            data={
+                "login": login,
+                "number": "市监-0201",
+                "field": "市场监管",
+                "authority": "示范区人民政府",
+                "issued_on": "2026-03-02",
+            },
+        )
+        imported = client.post(
+            "/records/certificates/import",
+            data={
+                "file": (
+                    io.BytesIO(
+                        _workbook(
+                            (
+                                "市监-0202",
+                                login,
+                                "钱外人",
+                                "市场监管",
+                                "示范区人民政府",
+                                "2023-05-01",
+                                "2028-04-30",
+                            )
+                        )
+                    ),
+                    "台账.xlsx",
+                )
+            },
+            content_type="multipart/form-data",
+        )
+        assert "账号不存在或不在您管理的单位内" in issued.text
+        assert f"账号「{login}」不存在或不在您管理的单位内" in imported.text
+        answers.append((issued.text.count("不在您管理"), imported.text.count("不在您管理")))
+        assert "该人员" not in issued.text + imported.text
+    assert answers[0] == answers[1]
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0

@@ -121,7 +121,7 @@ def test_one_retake_in_a_later_batch_then_a_second_failure_on_the_record(
     auth.login(admin)
     response = client.post(
         "/records/nominees/",
-        data={"login": clerk.login, "post": "普法科副科长", "batch_id": first.id},
+        data={"user_id": clerk.id, "post": "普法科副科长", "batch_id": first.id},
     )
     assert response.status_code == 302, response.text
     appointment = db.session.scalar(select(appointments.Appointment))
@@ -184,3 +184,24 @@ def test_the_demo_shows_activities_requirements_and_certificates(runner, client,
     auth.login("admin", "Demo@2026")
     assert "李卫东" in client.get("/records/reviews").text
     assert "刘思源" in client.get("/records/nominees/").text
+
+
+def test_nominees_are_picked_from_the_admins_units_and_others_are_not_confirmed(
+    client, auth, district, pre_exam
+):
+    batch = add_batch(pre_exam, name="第一批")
+    auth.login(district["admin"])
+    found = client.get("/records/nominees/?q=赵").text
+    assert "赵科员" in found and f'value="{district["clerk"].id}"' in found
+    assert "钱外人" not in client.get("/records/nominees/?q=钱").text
+    # Review finding F7: another unit's person and no person at all get the same answer.
+    answers = [
+        client.post(
+            "/records/nominees/", data={"user_id": user_id, "post": "科长", "batch_id": batch.id}
+        ).text
+        for user_id in (district["outsider"].id, 999_999)
+    ]
+    for answer in answers:
+        assert "账号不存在或不在您管理的单位内" in answer
+    assert answers[0].count("不在您管理") == answers[1].count("不在您管理")
+    assert db.session.scalar(select(appointments.Appointment.id)) is None

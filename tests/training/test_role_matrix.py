@@ -21,7 +21,7 @@ from training.exams import marking
 from training.exams.models import Attempt, Mark
 from training.models import LoginFailure, User
 from training.records import activities
-from training.records.models import Appointment, Attendance, Certificate
+from training.records.models import Activity, Appointment, Attendance, Certificate
 
 ORDINARY = {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN}
 PEOPLE = {Role.LEARNER, Role.TRAINER}
@@ -174,7 +174,20 @@ RECORDS_ALLOWED = {
     (Role.UNIT_ADMIN, "issue_certificate"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN},
     (Role.SYSTEM_ADMIN, "register_nominee"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN, OUTSIDE},
     (Role.UNIT_ADMIN, "register_nominee"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN},
+    # An activity the target attended: corrected or withdrawn by an admin of the unit that
+    # held it, never by one who attended it (their own hours).
+    (Role.SYSTEM_ADMIN, "correct_activity"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN, OUTSIDE},
+    (Role.UNIT_ADMIN, "correct_activity"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN},
+    (Role.SYSTEM_ADMIN, "withdraw_activity"): {
+        Role.LEARNER,
+        Role.TRAINER,
+        Role.UNIT_ADMIN,
+        OUTSIDE,
+    },
+    (Role.UNIT_ADMIN, "withdraw_activity"): {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN},
 }
+#: a pending submission is withdrawn by the one who submitted it, whatever their roles
+OWN_ONLY = {"withdraw_own": {SELF}}
 
 
 def _approved(user: User) -> bool:
@@ -227,13 +240,51 @@ def _records_act(client, action: str, actor: User, target: User, unit, exam=None
     if action == "register_nominee":
         client.post(
             "/records/nominees/",
-            data={"login": target.login, "post": "科长", "batch_id": exam.batches[0].id},
+            data={"user_id": target.id, "post": "科长", "batch_id": exam.batches[0].id},
         )
         db.session.expire_all()
         return (
             db.session.scalar(select(Appointment).where(Appointment.user_id == target.id))
             is not None
         )
+    if action in ("correct_activity", "withdraw_activity"):
+        activity = Activity(
+            kind="lecture",
+            held_on=clock.china_today(),
+            title="专题讲座",
+            credit_hours=Decimal(2),
+            unit_id=target.unit_id,
+            recorded_by=target.id,
+        )
+        activity.attendances.append(Attendance(user_id=target.id, status="approved"))
+        db.session.add(activity)
+        db.session.commit()
+        if action == "withdraw_activity":
+            client.post(f"/records/activities/{activity.id}/withdraw", data={"reason": "重复记录"})
+            db.session.expire_all()
+            return activity.withdrawn_at is not None
+        client.post(
+            f"/records/activities/{activity.id}/correct",
+            data={"held_on": today, "title": "专题讲座", "credit_hours": "3", "reason": "学时记错"},
+        )
+        db.session.expire_all()
+        return activity.credit_hours == 3
+    if action == "withdraw_own":
+        activity = activities.submit_own(
+            SYSTEM,
+            target,
+            activities.ActivityData(
+                "lecture",
+                clock.china_today(),
+                "专题讲座",
+                Decimal(2),
+                uploads=[activities.Upload("签到.pdf", b"%PDF-1.4")],
+            ),
+        )
+        db.session.commit()
+        client.post(f"/records/activities/{activity.id}/withdraw-own", data={})
+        db.session.expire_all()
+        return activity.withdrawn_at is not None
     if action == "record_activity":
         client.post(
             "/records/activities/new",
@@ -262,7 +313,16 @@ def _records_act(client, action: str, actor: User, target: User, unit, exam=None
 
 
 @pytest.mark.parametrize(
-    "action", ["record_activity", "approve", "issue_certificate", "register_nominee"]
+    "action",
+    [
+        "record_activity",
+        "approve",
+        "issue_certificate",
+        "register_nominee",
+        "correct_activity",
+        "withdraw_activity",
+        "withdraw_own",
+    ],
 )
 @pytest.mark.parametrize("actor_role", list(ACTOR_ROLES), ids=case_id)
 def test_records_role_matrix(
@@ -272,7 +332,7 @@ def test_records_role_matrix(
     elsewhere = make_unit("区教育局", parent=root_unit)
     actor = make_user(*ACTOR_ROLES[actor_role], unit=bureau)
     assert auth.login(actor).status_code == 302
-    allowed = RECORDS_ALLOWED.get((actor_role, action), set())
+    allowed = OWN_ONLY.get(action) or RECORDS_ALLOWED.get((actor_role, action), set())
     exam = None
     if action in ("issue_certificate", "register_nominee"):
         add_questions("true_false", 2)

@@ -16,6 +16,7 @@ from core.roles import Role
 from core.uploads import check_evidence
 from training.accounts import find_active_people, manageable_unit_ids
 from training.models import User
+from training.records import totals
 from training.records.appointments import passed_appointment_ids
 from training.records.models import (
     Activity,
@@ -209,6 +210,7 @@ def record_activity(
             )
         )
     db.session.flush()
+    totals.move(totals.counted(activity), +1)
     record(
         actor,
         "records.activity.record",
@@ -285,6 +287,11 @@ def review(actor: Actor, admin: User, attendance: Attendance, approve: bool, rem
     attendance.reviewed_by = admin.id
     attendance.reviewed_at = clock.now()
     attendance.remark = remark[:500]
+    if approve:
+        activity = attendance.activity
+        totals.move(
+            [(attendance.user_id, activity.held_on, activity.kind, activity.credit_hours)], +1
+        )
     record(
         actor,
         "records.activity.approve" if approve else "records.activity.return",
@@ -292,6 +299,160 @@ def review(actor: Actor, admin: User, attendance: Attendance, approve: bool, rem
         object_id=attendance.activity_id,
         summary=f"{attendance.user.name}：{attendance.activity.kind_label} {remark}".strip(),
         detail={"users": [attendance.user_id]},
+    )
+
+
+# --- correcting and withdrawing --------------------------------------------------------
+
+#: the fields a correction may change, with how the audit log names them (the kind, the
+#: unit and the attendees stay: a wrong kind or list is withdrawn and recorded again)
+CORRECTED_FIELDS = {
+    "held_on": "日期",
+    "title": "名称",
+    "topic": "主题",
+    "laws_studied": "所学法律法规",
+    "presenter": "主讲人",
+    "place": "地点",
+    "case_type": "案件类型",
+    "law_day": "普法节点",
+    "credit_hours": "学时",
+}
+
+
+def can_correct(admin: User, activity: Activity) -> bool:
+    """An admin corrects or withdraws an activity held in their units, never one they
+    attend (their own hours) and never a withdrawn one."""
+    if activity.withdrawn_at is not None or not _is_admin(admin):
+        return False
+    if any(a.user_id == admin.id for a in activity.attendances):
+        return False
+    scope = manageable_unit_ids(admin)
+    return scope is None or activity.unit_id in scope
+
+
+def _check_correctable(admin: User, activity: Activity, reason: str) -> str:
+    if activity.withdrawn_at is not None:
+        raise RecordError("该记录已撤销。")
+    if any(a.user_id == admin.id for a in activity.attendances):
+        raise RecordError("不能修改或撤销自己参加的活动，请由其他管理员办理。", status=403)
+    if not can_correct(admin, activity):
+        raise RecordError(NOT_YOURS, status=403)
+    reason = reason.strip()
+    if not reason:
+        raise RecordError("请填写原因。", fields={"reason": "请填写原因。"})
+    return reason[:500]
+
+
+def _snapshot(activity: Activity) -> dict[str, str]:
+    """The corrected fields as the audit log shows them (学时 to one decimal)."""
+    shown = {}
+    for name, label in CORRECTED_FIELDS.items():
+        value = getattr(activity, name)
+        shown[label] = str(
+            Decimal(value).quantize(Decimal("0.1")) if name == "credit_hours" else value
+        )
+    return shown
+
+
+def correct_activity(
+    actor: Actor, admin: User, activity: Activity, data: ActivityData, reason: str
+) -> None:
+    """Correct an activity's details (date, hours, title ...) with the reason; the hours
+    of everyone counted move with it, and the audit log keeps what it was."""
+    reason = _check_correctable(admin, activity, reason)
+    if activity.kind == ActivityKind.YEAR_END_REPORT:
+        raise RecordError("年终述法报告是本人的报告，管理员不能修改，可以撤销。", status=403)
+    data.kind = activity.kind
+    _raise_if(check_activity_data(data, clock.china_today()))
+    checked = _checked_uploads(data.uploads)
+    if len(activity.evidence) + len(checked) > MAX_EVIDENCE_FILES:
+        raise RecordError(f"证明材料最多 {MAX_EVIDENCE_FILES} 个文件。")
+    before = _snapshot(activity)
+    totals.move(totals.counted(activity), -1)
+    for name in CORRECTED_FIELDS:
+        value = getattr(data, name)
+        setattr(activity, name, value.strip() if isinstance(value, str) else value)
+    for upload, kind in checked:
+        activity.evidence.append(
+            Evidence(
+                filename=upload.filename[:255],
+                file_kind=kind,
+                size=len(upload.data),
+                data=upload.data,
+                uploaded_by=admin.id,
+            )
+        )
+    totals.move(totals.counted(activity), +1)
+    db.session.flush()
+    after = _snapshot(activity)
+    record(
+        actor,
+        "records.activity.correct",
+        object_type="record_activity",
+        object_id=activity.id,
+        summary=f"{activity.kind_label} {activity.title}：{reason}",
+        detail={
+            "reason": reason,
+            "before": {k: v for k, v in before.items() if v != after[k]},
+            "after": {k: v for k, v in after.items() if v != before[k]},
+            "users": [a.user_id for a in activity.attendances],
+        },
+    )
+
+
+def _withdraw(activity: Activity, by: User, reason: str) -> dict[int, str]:
+    """Mark the activity and its attendances withdrawn; returns what each status was."""
+    totals.move(totals.counted(activity), -1)
+    before = {a.user_id: a.status for a in activity.attendances}
+    for attendance in activity.attendances:
+        attendance.status = AttendanceStatus.WITHDRAWN.value
+        # A withdrawn oath frees its appointment for the oath to be recorded again.
+        attendance.appointment_id = None
+    activity.withdrawn_at = clock.now()
+    activity.withdrawn_by = by.id
+    activity.withdraw_reason = reason
+    db.session.flush()
+    return before
+
+
+def withdraw_activity(actor: Actor, admin: User, activity: Activity, reason: str) -> None:
+    """Withdraw (撤销) an activity recorded in error: kept, marked with the reason, and
+    nobody's hours count it any more."""
+    reason = _check_correctable(admin, activity, reason)
+    oaths = {a.user_id: a.appointment_id for a in activity.attendances if a.appointment_id}
+    before = _withdraw(activity, admin, reason)
+    record(
+        actor,
+        "records.activity.withdraw",
+        object_type="record_activity",
+        object_id=activity.id,
+        summary=f"{activity.kind_label} {activity.held_on} {activity.title}：{reason}",
+        detail={"reason": reason, "users": list(before), "before": before, "oaths": oaths},
+    )
+
+
+def can_withdraw_own(person: User, activity: Activity) -> bool:
+    """A person withdraws what they submitted themselves while it waits for review."""
+    return (
+        activity.withdrawn_at is None
+        and activity.recorded_by == person.id
+        and len(activity.attendances) == 1
+        and activity.attendances[0].user_id == person.id
+        and activity.attendances[0].status == AttendanceStatus.PENDING.value
+    )
+
+
+def withdraw_own(actor: Actor, person: User, activity: Activity, reason: str) -> None:
+    if not can_withdraw_own(person, activity):
+        raise RecordError("只能撤回本人提交、尚未审核的记录。", status=403)
+    reason = reason.strip()[:500] or "本人撤回"
+    _withdraw(activity, person, reason)
+    record(
+        actor,
+        "records.activity.withdraw_own",
+        object_type="record_activity",
+        object_id=activity.id,
+        summary=f"{activity.kind_label} {activity.held_on} {activity.title}：{reason}",
     )
 
 

@@ -66,6 +66,25 @@ LABELS = Labels(
             "记录学法活动", details={"users": PEOPLE, "hours": Detail("学时")}
         ),
         "records.activity.submit": "本人提交学法记录",
+        "records.activity.correct": Action(
+            "修改学法记录",
+            details={
+                "users": PEOPLE,
+                "reason": Detail("原因"),
+                "before": Detail("原内容"),
+                "after": Detail("修改为"),
+            },
+        ),
+        "records.activity.withdraw": Action(
+            "撤销学法记录",
+            details={
+                "users": PEOPLE,
+                "reason": Detail("原因"),
+                "before": Detail("撤销前的状态"),
+                "oaths": Detail("所涉任前考试登记"),
+            },
+        ),
+        "records.activity.withdraw_own": "本人撤回学法记录",
         "records.activity.approve": Action("确认学法记录", details={"users": PEOPLE}),
         "records.activity.return": Action("退回学法记录", details={"users": PEOPLE}),
         "records.evidence.view": Action("查看他人的证明材料", details={"users": PEOPLE}),
@@ -83,7 +102,13 @@ LABELS = Labels(
         ),
         "records.nominee.register": Action("登记任前考试人员", details={"users": PEOPLE}),
         "records.nominee.retake": Action("安排任前考试补考", details={"users": PEOPLE}),
+        "records.compliance.view": Action(
+            "查看学法要求完成情况", details={"people": Detail("涉及人数")}
+        ),
         "records.compliance.export": "导出学法要求完成情况",
+        "records.nominee.list": Action(
+            "查看任前考试人员名单", details={"people": Detail("涉及人数")}
+        ),
         "records.certificate.view": Action("查看他人的行政执法证", details={"users": PEOPLE}),
         "records.certificate.export_due": "导出执法证到期与待审验清单",
         "records.certificate.issue": Action("发放行政执法证", details={"users": PEOPLE}),
@@ -102,6 +127,9 @@ LABELS = Labels(
             },
         ),
         "records.scorecard.create": "建立普法考核表",
+        "records.scorecard.edit": Action(
+            "修改普法考核表", details={"before": Detail("原考核项目")}
+        ),
         "records.scorecard.score": Action(
             "普法考核评分", details={"unit": Detail("单位", refers_to="unit")}
         ),

@@ -12,7 +12,7 @@ from core.extensions import db
 from core.roles import Role, role_required
 from core.spreadsheets import XLSX_MIMETYPE, Sheet, write_xlsx
 from core.web import current_actor
-from training.logins import find_by_login
+from training.accounts import UNKNOWN_PERSON, managed_person
 from training.records import certificates
 from training.records.certificates import CertificateData, Policy
 from training.records.forms import (
@@ -50,11 +50,11 @@ def issue():
     if not form.is_submitted():
         form.issued_on.data = clock.china_today()
     if form.validate_on_submit():
-        holder = find_by_login(form.login.data.strip())
+        holder = managed_person(current_user, form.login.data)
         try:
             if holder is None:
                 raise certificates.CertificateError(
-                    "账号不存在。", fields={"login": "账号不存在。"}
+                    UNKNOWN_PERSON, fields={"login": UNKNOWN_PERSON}
                 )
             data = CertificateData(
                 form.number.data, form.field.data, form.authority.data, form.issued_on.data

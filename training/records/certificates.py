@@ -9,7 +9,6 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -20,9 +19,8 @@ from core.errors import ServiceError
 from core.extensions import db
 from core.roles import Role
 from core.spreadsheets import Sheet, SpreadsheetError, read_xlsx, write_xlsx
-from training.accounts import manageable_unit_ids
+from training.accounts import UNKNOWN_PERSON, manageable_unit_ids, managed_person
 from training.exams.models import Attempt, AttemptStatus, Exam, ExamKind
-from training.logins import find_by_login
 from training.models import Setting, User
 from training.records import requirements
 from training.records.models import (
@@ -31,7 +29,7 @@ from training.records.models import (
     CertificateStatus,
     Group,
 )
-from training.records.record import facts_of_people
+from training.records.record import year_totals
 
 VALIDITY_KEY = "certificates.validity_years"
 WINDOW_KEY = "certificates.renewal_months"
@@ -304,14 +302,14 @@ def review(actor: Actor, admin: User, certificate: Certificate, year: int, remar
         raise CertificateError("只能审验发证之后、已经结束的年度。")
     if any(r.year == year for r in certificate.reviews):
         raise CertificateError(f"{year} 年度已审验。")
-    facts = facts_of_people([certificate.user_id], year)[certificate.user_id]
+    done = year_totals([certificate.user_id], year)[certificate.user_id]
     rule = requirements.rule_for(requirements.stored_rules(), Group.ENFORCEMENT, year)
-    hours = sum((h for _, h in facts.credits), Decimal(0))
+    hours = done.hours
     missing = []
     if hours < rule.hours:
         missing.append(f"{year} 年学时 {hours}，未达到 {rule.hours} 学时")
     exam_kinds = {ExamKind.ENFORCEMENT.value, ExamKind.ANNUAL.value}
-    if policy().review_needs_exam and not any(kind in exam_kinds for _, kind in facts.exams):
+    if policy().review_needs_exam and not exam_kinds & done.exams:
         missing.append(f"{year} 年没有通过执法证考试或年度学法考试")
     if missing:
         raise CertificateError("审验不通过：" + "；".join(missing) + "。")
@@ -557,7 +555,6 @@ def import_holders(actor: Actor, admin: User, data: bytes) -> ImportResult:
     if missing:
         return ImportResult(errors=[f"第1行：缺少列「{'」「'.join(missing)}」。"])
     at = {name: header.index(name) for name in IMPORT_COLUMNS}
-    scope = manageable_unit_ids(admin)
     errors: list[str] = []
     planned: list[tuple[User, CertificateData, date]] = []
     numbers: set[str] = set()
@@ -574,15 +571,13 @@ def import_holders(actor: Actor, admin: User, data: bytes) -> ImportResult:
         elif db.session.scalar(select(Certificate.id).where(Certificate.number == number)):
             problems.append(f"证号「{number}」已存在")
         numbers.add(number)
-        holder = find_by_login(text["账号"]) if text["账号"] else None
+        holder = managed_person(admin, text["账号"])
         if holder is None:
-            problems.append(f"账号「{text['账号']}」不存在")
+            problems.append(f"账号「{text['账号']}」{UNKNOWN_PERSON[2:].rstrip('。')}")
         elif holder.name != text["姓名"]:
             problems.append(f"姓名「{text['姓名']}」与账号不符")
         elif holder.id == admin.id:
             problems.append("不能为自己导入执法证")
-        elif scope is not None and holder.unit_id not in scope:
-            problems.append("该人员不在您管理的单位内")
         for name in ("执法领域", "发证机关"):
             if not text[name]:
                 problems.append(f"{name}不能为空")

@@ -6,6 +6,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired, MultipleFileFie
 from wtforms import (
     BooleanField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -101,6 +102,19 @@ class OwnActivityForm(_ActivityFields):
     )
 
 
+class CorrectionForm(_ActivityFields):
+    """An admin corrects an activity's details, saying why."""
+
+    kind = HiddenField()
+    reason = StringField(
+        "修改原因", validators=[InputRequired("请填写修改原因。"), Length(max=500)]
+    )
+
+
+class WithdrawForm(Form):
+    reason = StringField("撤销原因", validators=[Optional(), Length(max=500)])
+
+
 class ReviewForm(Form):
     remark = StringField(
         "审核意见", validators=[Optional(), Length(max=500)], description="退回时必须填写原因"
@@ -168,7 +182,8 @@ for _kind in COUNTED_KINDS:
 
 
 class NomineeForm(Form):
-    login = StringField("拟任人员账号", validators=[InputRequired("请填写账号。"), Length(max=64)])
+    #: chosen from the scoped people search on the page (activities.roster)
+    user_id = IntegerField("拟任人员", validators=[InputRequired("请选择拟任人员。")])
     post = StringField("拟任职务", validators=[InputRequired("请填写拟任职务。"), Length(max=100)])
     batch_id = SelectField("考试场次", coerce=int)
 

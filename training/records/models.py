@@ -58,10 +58,17 @@ class AttendanceStatus(enum.StrEnum):
     APPROVED = "approved"
     PENDING = "pending"
     RETURNED = "returned"
+    #: withdrawn with its activity (or its submission), kept with the reason, never counted
+    WITHDRAWN = "withdrawn"
 
     @property
     def label(self) -> str:
-        return {"approved": "已确认", "pending": "待审核", "returned": "已退回"}[self.value]
+        return {
+            "approved": "已确认",
+            "pending": "待审核",
+            "returned": "已退回",
+            "withdrawn": "已撤销",
+        }[self.value]
 
 
 class Activity(db.Model):
@@ -100,9 +107,15 @@ class Activity(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=clock.default_now)
+    #: set when withdrawn (撤销): the activity stays, with who, when and why; its
+    #: attendances are then withdrawn too and count no more
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdraw_reason: Mapped[str] = mapped_column(String(500), default="")
 
     unit: Mapped[Unit] = relationship()
     recorder: Mapped[User] = relationship(foreign_keys=[recorded_by])
+    withdrawer: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by])
     attendances: Mapped[list["Attendance"]] = relationship(
         back_populates="activity", cascade="all, delete-orphan"
     )
@@ -149,6 +162,27 @@ class Attendance(db.Model):
     @property
     def status_label(self) -> str:
         return AttendanceStatus(self.status).label
+
+
+class YearTotal(db.Model):
+    """A person's approved attendance in one year, summed: the credit hours and how many
+    of each activity kind (a column per ActivityKind). What the compliance page, the home
+    card, the certificate review and the scorecard figures read instead of joining every
+    attendance to its activity. Kept in the transaction of each change by
+    training.records.totals (counters only move by increments in SQL, so concurrent
+    changes add up); `totals.rebuild()` computes it again from the attendances."""
+
+    __tablename__ = "record_year_totals"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    hours: Mapped[Decimal] = mapped_column(Numeric(8, 1), default=Decimal(0))
+    pre_meeting: Mapped[int] = mapped_column(default=0)
+    court_hearing: Mapped[int] = mapped_column(default=0)
+    lecture: Mapped[int] = mapped_column(default=0)
+    law_day: Mapped[int] = mapped_column(default=0)
+    oath: Mapped[int] = mapped_column(default=0)
+    year_end_report: Mapped[int] = mapped_column(default=0)
 
 
 class Evidence(db.Model):

@@ -1,7 +1,7 @@
 """Pre-appointment nominees under /records/nominees/: registration with the post, the 补考
 in a later batch, and the result sheet."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -11,11 +11,11 @@ from core.extensions import db
 from core.forms import choices
 from core.roles import Role, role_required
 from core.web import current_actor
-from training.accounts import manageable_unit_ids
+from training import units
+from training.accounts import UNKNOWN_PERSON, manageable_unit_ids, managed_person
 from training.exams.models import Batch, Exam, ExamKind, ExamStatus
-from training.logins import find_by_login
-from training.records import appointments
-from training.records.forms import NomineeForm, RetakeForm
+from training.records import activities, appointments
+from training.records.forms import NomineeForm, RetakeForm, RosterFilterForm
 from training.records.models import Appointment
 from training.records.record import can_view, record_view
 
@@ -45,13 +45,15 @@ def _batch_choices() -> list:
 def nominee_list():
     form = NomineeForm()
     form.batch_id.choices = _batch_choices()
+    search = RosterFilterForm(request.args)
+    search.unit.choices = choices([(0, "全部"), *units.unit_choices(current_user)])
     if form.validate_on_submit():
-        person = find_by_login(form.login.data.strip())
-        batch = db.session.get(Batch, form.batch_id.data)
+        person = managed_person(current_user, user_id=form.user_id.data)
+        batch = db.get_or_404(Batch, form.batch_id.data)
         try:
-            if person is None or batch is None:
+            if person is None:
                 raise appointments.AppointmentError(
-                    "账号不存在。", fields={"login": "账号不存在。"}
+                    UNKNOWN_PERSON, fields={"user_id": UNKNOWN_PERSON}
                 )
             found = appointments.register_nominee(
                 current_actor(), current_user, person, form.post.data, batch
@@ -61,9 +63,14 @@ def nominee_list():
         else:
             flash(f"已登记 {person.name}，准考证号 {found.candidate_number}。", "success")
             return redirect(url_for("nominees.nominee_list"))
+    people = []
+    if search.q.data or search.unit.data:
+        people = activities.roster(current_user, search.unit.data or None, search.q.data or "", 50)
     return render_template(
         "records/nominees.html",
         form=form,
+        search=search,
+        people=people,
         rows=appointments.nominees(current_user),
         retake=RetakeForm(),
         batches=form.batch_id.choices,

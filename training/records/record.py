@@ -4,7 +4,7 @@ certificate of a person, and their progress toward each year's requirements.
 Module completions and exam attempts are read where they live (training.study,
 training.exams), never copied."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -17,12 +17,19 @@ from core.extensions import db
 from core.roles import Role
 from core.spreadsheets import Sheet, write_xlsx
 from training.accounts import manageable_unit_ids
-from training.exams.models import Attempt, AttemptStatus, Exam, ExamKind
+from training.exams.models import Attempt, AttemptStatus, Exam, ExamKind, ReviewPolicy
 from training.models import User
 from training.records import appointments as nominations
 from training.records import requirements
-from training.records.models import Activity, Attendance, AttendanceStatus, Certificate
-from training.records.requirements import Facts, Progress
+from training.records.models import (
+    Activity,
+    ActivityKind,
+    Attendance,
+    AttendanceStatus,
+    Certificate,
+    YearTotal,
+)
+from training.records.requirements import Facts, Progress, Totals
 from training.study.models import ModuleCompletion, ModuleVersion
 
 #: how many past years the record shows progress for
@@ -91,17 +98,56 @@ class PersonRecord:
         return [a for a in self.attendances if a.status == AttendanceStatus.APPROVED.value]
 
 
-def facts(attendances, modules: list[ModuleRow], attempts: list[Attempt]) -> Facts:
+def facts(
+    attendances, modules: list[ModuleRow], attempts: list[Attempt], own: bool = False
+) -> Facts:
+    """A person's facts; in their `own` view, only the passes of exams that publish
+    results (review finding F10: a requirement must not tell what the exam does not)."""
     approved = [a for a in attendances if a.status == AttendanceStatus.APPROVED.value]
     return Facts(
         credits=[(a.activity.held_on, a.activity.credit_hours) for a in approved]
         + [(m.completed_on, m.credit_hours) for m in modules],
-        exams=[(_day(t.submitted_at), t.exam.kind) for t in attempts if t.passed],
+        exams=[
+            (_day(t.submitted_at), t.exam.kind)
+            for t in attempts
+            if t.passed and (t.exam.shows_score or not own)
+        ],
         activities=[(a.activity.held_on, a.activity.kind) for a in approved],
     )
 
 
-def person_record(person: User, today: date | None = None) -> PersonRecord:
+def undisclosed_exams(user_id: int) -> set[tuple[int, str]]:
+    """(year, exam kind) of the person's handed-in attempts at exams that publish no
+    results: in their own view, what those could decide is shown as 结果未公布."""
+    rows = db.session.execute(
+        select(Attempt.submitted_at, Exam.kind)
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .where(
+            Attempt.user_id == user_id,
+            Attempt.status == AttemptStatus.SUBMITTED.value,
+            Exam.review_policy == ReviewPolicy.NOTHING.value,
+        )
+    )
+    return {(_day(submitted_at).year, kind) for submitted_at, kind in rows}
+
+
+def hide_undisclosed(progress: list[Progress], undisclosed: set[tuple[int, str]]) -> list[Progress]:
+    """An exam item not met by a published pass, where an unpublished result exists that
+    year, becomes hidden (结果未公布) rather than 尚未通过."""
+    for group_progress in progress:
+        group_progress.items = [
+            replace(item, hidden=True)
+            if item.exam_kind
+            and not item.met
+            and (group_progress.year, item.exam_kind) in undisclosed
+            else item
+            for item in group_progress.items
+        ]
+    return progress
+
+
+def person_record(person: User, own: bool = False, today: date | None = None) -> PersonRecord:
+    """Everything on a person's record; `own`: as the person sees it themselves."""
     today = today or clock.china_today()
     attendances = list(
         db.session.scalars(
@@ -139,12 +185,25 @@ def person_record(person: User, today: date | None = None) -> PersonRecord:
         )
     )
     nominees = nominations.nominee_rows(nominations.appointments_of(person.id))
-    known = facts(attendances, modules, attempts)
+    known = facts(attendances, modules, attempts, own)
     rules = requirements.stored_rules()
     groups = requirements.groups_of(person.is_leader, person.is_enforcement_officer)
-    first_year = min([d.year for d, _ in known.credits + list(known.exams)] or [today.year])
+    first_year = min(
+        [d.year for d, _ in known.credits]
+        + [_day(t.submitted_at).year for t in attempts]
+        + [today.year]
+    )
     years = range(today.year, max(first_year, today.year - PAST_YEARS) - 1, -1)
-    progress = [(year, requirements.evaluate_person(rules, groups, known, year)) for year in years]
+    undisclosed = {
+        (_day(t.submitted_at).year, t.exam.kind) for t in attempts if own and not t.exam.shows_score
+    }
+    progress = [
+        (
+            year,
+            hide_undisclosed(requirements.evaluate_person(rules, groups, known, year), undisclosed),
+        )
+        for year in years
+    ]
     found = PersonRecord(person, attendances, modules, attempts, nominees, progress)
     found.certificates = list(
         db.session.scalars(
@@ -157,17 +216,27 @@ def person_record(person: User, today: date | None = None) -> PersonRecord:
     return found
 
 
-def _yes(met: bool) -> str:
-    return "已完成" if met else "未完成"
+def _outcome(item) -> str:
+    if item.hidden:
+        return "结果未公布"
+    return "已完成" if item.met else ("尚未通过" if item.exam_kind else "未完成")
 
 
 def export_record(actor: Actor, viewer: User, person: User) -> bytes:
     """The record as a workbook (one sheet per part), for the personnel file."""
-    found = person_record(person)
+    own = viewer.id == person.id
+    found = person_record(person, own)
     record_view(actor, viewer, person, "export")
     caption = f"{person.name}（{person.unit.path}）学法档案，导出于 {clock.china_today()}"
     progress_rows = [
-        [year, p.group.label, item.label, item.needed, item.done, _yes(item.met)]
+        [
+            year,
+            p.group.label,
+            item.label,
+            item.needed,
+            None if item.hidden else item.done,
+            _outcome(item),
+        ]
         for year, groups in found.progress
         for p in groups
         for item in p.items
@@ -185,7 +254,6 @@ def export_record(actor: Actor, viewer: User, person: User) -> bytes:
         for a in found.attendances
     ]
     module_rows = [[m.completed_on, m.title, m.credit_hours] for m in found.modules]
-    own = viewer.id == person.id
     exam_rows = [
         [
             _day(t.submitted_at),
@@ -255,71 +323,56 @@ def export_record(actor: Actor, viewer: User, person: User) -> bytes:
     )
 
 
-def facts_of_people(people, year: int | None = None) -> dict[int, Facts]:
-    """Facts of many people at once (three queries), for the year given or all years.
-    `people` is a list of user ids, or a select of them (thousands of ids are better sent
-    as the query that finds them than as bound parameters)."""
+def year_totals(people, year: int, published_only: bool = False) -> dict[int, Totals]:
+    """Each person's totals for the year, at once (three queries). `people` is a list of
+    user ids, or a select of them (thousands of ids are better sent as the query that
+    finds them than as bound parameters). Activities are read from record_year_totals;
+    modules and exams where they live; `published_only`: only passes of exams that
+    publish results (for a person's own view)."""
     if isinstance(people, Select):
         ids = list(db.session.scalars(people))
     else:
         ids = list(people)
         people = ids
-    credits: dict[int, list] = {key: [] for key in ids}
-    exams: dict[int, list] = {key: [] for key in ids}
-    done: dict[int, list] = {key: [] for key in ids}
     if not ids:
         return {}
-    activity_rows = (
-        select(Attendance.user_id, Activity.held_on, Activity.credit_hours, Activity.kind)
-        .join(Activity, Activity.id == Attendance.activity_id)
-        .where(Attendance.user_id.in_(people), Attendance.status == AttendanceStatus.APPROVED.value)
-    )
-    module_rows = select(
-        ModuleCompletion.user_id, ModuleCompletion.completed_at, ModuleCompletion.credit_hours
-    ).where(ModuleCompletion.user_id.in_(people))
-    exam_rows = (
-        select(Attempt.user_id, Attempt.submitted_at, Exam.kind)
+    hours: dict[int, Decimal] = dict.fromkeys(ids, Decimal(0))
+    done: dict[int, dict[str, int]] = {key: {} for key in ids}
+    passed: dict[int, set[str]] = {key: set() for key in ids}
+    start = clock.china_day_bounds(date(year, 1, 1))[0]
+    end = clock.china_day_bounds(date(year, 12, 31))[1]
+    kinds = [kind.value for kind in ActivityKind]
+    for user_id, credit, *counts in db.session.execute(
+        select(
+            YearTotal.user_id, YearTotal.hours, *(YearTotal.__table__.c[k] for k in kinds)
+        ).where(YearTotal.user_id.in_(people), YearTotal.year == year)
+    ):
+        hours[user_id] += credit
+        done[user_id] = {kind: count for kind, count in zip(kinds, counts, strict=True) if count}
+    for user_id, credit in db.session.execute(
+        select(ModuleCompletion.user_id, func.sum(ModuleCompletion.credit_hours))
+        .where(
+            ModuleCompletion.user_id.in_(people),
+            ModuleCompletion.completed_at >= start,
+            ModuleCompletion.completed_at < end,
+        )
+        .group_by(ModuleCompletion.user_id)
+    ):
+        hours[user_id] += credit
+    passes = (
+        select(Attempt.user_id, Exam.kind)
         .join(Exam, Exam.id == Attempt.exam_id)
         .where(
             Attempt.user_id.in_(people),
             Attempt.status == AttemptStatus.SUBMITTED.value,
             Attempt.passed.is_(True),
             Exam.kind != ExamKind.MODULE_QUIZ.value,
+            Attempt.submitted_at >= start,
+            Attempt.submitted_at < end,
         )
     )
-    if year is None:
-        for user_id, held_on, hours, kind in db.session.execute(activity_rows):
-            credits[user_id].append((held_on, hours))
-            done[user_id].append((held_on, kind))
-    else:
-        # One year: sums and counts per person and kind from the database (every day is in
-        # the year, so the year's first stands for each): far fewer rows to turn into Python.
-        first, last = date(year, 1, 1), date(year, 12, 31)
-        start, end = clock.china_day_bounds(first)[0], clock.china_day_bounds(last)[1]
-        summed = (
-            select(
-                Attendance.user_id,
-                Activity.kind,
-                func.sum(Activity.credit_hours),
-                func.count(),
-            )
-            .join(Activity, Activity.id == Attendance.activity_id)
-            .where(
-                Attendance.user_id.in_(people),
-                Attendance.status == AttendanceStatus.APPROVED.value,
-                Activity.held_on.between(first, last),
-            )
-            .group_by(Attendance.user_id, Activity.kind)
-        )
-        for user_id, kind, hours, count in db.session.execute(summed):
-            credits[user_id].append((first, hours))
-            done[user_id].extend([(first, kind)] * count)
-        module_rows = module_rows.where(
-            ModuleCompletion.completed_at >= start, ModuleCompletion.completed_at < end
-        )
-        exam_rows = exam_rows.where(Attempt.submitted_at >= start, Attempt.submitted_at < end)
-    for user_id, completed_at, hours in db.session.execute(module_rows):
-        credits[user_id].append((_day(completed_at), hours))
-    for user_id, submitted_at, kind in db.session.execute(exam_rows):
-        exams[user_id].append((_day(submitted_at), kind))
-    return {key: Facts(credits[key], exams[key], done[key]) for key in ids}
+    if published_only:
+        passes = passes.where(Exam.review_policy != ReviewPolicy.NOTHING.value)
+    for user_id, kind in db.session.execute(passes):
+        passed[user_id].add(kind)
+    return {key: Totals(hours[key], frozenset(passed[key]), done[key]) for key in ids}

@@ -94,6 +94,11 @@ class Item:
     label: str
     needed: Decimal | int
     done: Decimal | int
+    #: the exam kind to pass, for an exam item
+    exam_kind: str = ""
+    #: a person's own view where only an exam that publishes no results could decide it:
+    #: shown as 结果未公布, neither met nor behind (see record.hide_undisclosed)
+    hidden: bool = False
 
     @property
     def met(self) -> bool:
@@ -117,16 +122,16 @@ class Progress:
 
     @property
     def behind(self) -> list[Item]:
-        return [item for item in self.items if not item.met]
+        return [item for item in self.items if not item.met and not item.hidden]
 
 
 def behind_words(progress: Iterable[Progress]) -> list[str]:
-    """What is missing, in words: 学时还差 4.0；会前学法还差 2 次；未通过年度学法考试."""
+    """What is missing, in words: 学时还差 4.0；会前学法还差 2 次；尚未通过年度学法考试."""
     words = []
     for group_progress in progress:
         for item in group_progress.behind:
-            if item.label.startswith("通过"):
-                word = f"未{item.label}"
+            if item.exam_kind:
+                word = f"尚未{item.label}"
             elif item.label == "学时":
                 word = f"学时还差 {item.missing}"
             else:
@@ -193,17 +198,19 @@ def evaluate(rule: Rule, facts: Facts | Totals, year: int) -> Progress:
     if rule.hours:
         progress.items.append(Item("学时", rule.hours, done.hours))
     for kind in rule.exam_kinds:
-        progress.items.append(Item(f"通过{ExamKind(kind).label}", 1, int(kind in done.exams)))
+        progress.items.append(
+            Item(f"通过{ExamKind(kind).label}", 1, int(kind in done.exams), exam_kind=kind)
+        )
     for kind, needed in rule.activities:
         progress.items.append(Item(ActivityKind(kind).label, needed, done.activities.get(kind, 0)))
     return progress
 
 
 def evaluate_person(
-    rules: Iterable[Rule], groups: Iterable[Group], facts: Facts, year: int
+    rules: Iterable[Rule], groups: Iterable[Group], facts: Facts | Totals, year: int
 ) -> list[Progress]:
     rules = list(rules)
-    done = totals(facts, year)
+    done = facts if isinstance(facts, Totals) else totals(facts, year)
     return [evaluate(rule_for(rules, group, year), done, year) for group in groups]
 
 

@@ -18,7 +18,7 @@ from training.models import Unit, User, subtree_ids
 from training.records import requirements
 from training.records.certificates import count_valid
 from training.records.models import Criterion, Scorecard, UnitScore
-from training.records.record import facts_of_people
+from training.records.record import year_totals
 from training.units import unit_paths
 
 #: figure key → what it is; computed over the unit and every unit below it, for the year
@@ -117,19 +117,18 @@ def figures(unit_id: int, year: int) -> dict[str, str]:
     units = subtree_ids(unit_id)
     people_stmt = select(User.id).where(User.unit_id.in_(units), User.is_active)
     people = db.session.scalars(people_stmt).all()
-    facts = facts_of_people(list(people), year)
+    totals = year_totals(list(people), year)
     rules = requirements.stored_rules()
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(list(people))))}
     met = 0
     hours = Decimal(0)
     active = 0
-    for person_id, known in facts.items():
+    for person_id, known in totals.items():
         person = users[person_id]
         groups = requirements.groups_of(person.is_leader, person.is_enforcement_officer)
         met += all(p.met for p in requirements.evaluate_person(rules, groups, known, year))
-        total = sum((h for _, h in known.credits), Decimal(0))
-        hours += total
-        active += total > 0
+        hours += known.hours
+        active += known.hours > 0
     start = clock.china_day_bounds(date(year, 1, 1))[0]
     end = clock.china_day_bounds(date(year, 12, 31))[1]
     sat = (

@@ -22,10 +22,12 @@ from training.records import activities, certificates, home, record, requirement
 from training.records.forms import (
     COUNTED_KINDS,
     ActivityForm,
+    CorrectionForm,
     OwnActivityForm,
     RequirementForm,
     ReviewForm,
     RosterFilterForm,
+    WithdrawForm,
 )
 from training.records.models import Activity, ActivityKind, Attendance, Evidence, Group
 
@@ -94,8 +96,70 @@ def activity(activity_id: int):
     if seen is None:
         abort(404)
     return render_template(
-        "records/activity.html", activity=seen.activity, attendances=seen.attendances
+        "records/activity.html",
+        activity=seen.activity,
+        attendances=seen.attendances,
+        can_correct=activities.can_correct(current_user, seen.activity),
+        can_withdraw_own=activities.can_withdraw_own(current_user, seen.activity),
+        withdraw=WithdrawForm(),
     )
+
+
+def _activity_or_404(activity_id: int) -> Activity:
+    found = db.get_or_404(Activity, activity_id)
+    if not activities.can_see_activity(current_user, found):
+        abort(404)
+    return found
+
+
+@bp.route("/activities/<int:activity_id>/correct", methods=["GET", "POST"])
+@admin_required
+def correct_activity(activity_id: int):
+    found = _activity_or_404(activity_id)
+    form = CorrectionForm(obj=None if request.method == "POST" else found)
+    if form.validate_on_submit():
+        try:
+            activities.correct_activity(
+                current_actor(), current_user, found, form.activity_data(), form.reason.data
+            )
+        except ServiceError as error:
+            show_error(error, form)
+        else:
+            flash("已修改，学时随之重新计算。", "success")
+            return redirect(url_for("records.activity", activity_id=found.id))
+    return render_template("records/activity_correct.html", form=form, activity=found)
+
+
+@bp.post("/activities/<int:activity_id>/withdraw")
+@admin_required
+def withdraw_activity(activity_id: int):
+    found = _activity_or_404(activity_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        activities.withdraw_activity(current_actor(), current_user, found, form.reason.data or "")
+    except ServiceError as error:
+        show_error(error)
+    else:
+        flash("已撤销：记录保留并注明原因，学时不再计入。", "success")
+    return redirect(url_for("records.activity", activity_id=found.id))
+
+
+@bp.post("/activities/<int:activity_id>/withdraw-own")
+@login_required
+def withdraw_own(activity_id: int):
+    found = _activity_or_404(activity_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        activities.withdraw_own(current_actor(), current_user, found, form.reason.data or "")
+    except ServiceError as error:
+        show_error(error)
+        return redirect(url_for("records.activity", activity_id=found.id))
+    flash("已撤回。", "success")
+    return redirect(url_for("records.my_record"))
 
 
 @bp.get("/evidence/<int:evidence_id>")
@@ -188,7 +252,7 @@ def person_record(user_id: int):
 def _record_page(person: User, template: str = "records/record.html"):
     return render_template(
         template,
-        found=record.person_record(person),
+        found=record.person_record(person, own=person.id == current_user.id),
         person=person,
         own=person.id == current_user.id,
         today=clock.china_today(),
