@@ -205,3 +205,19 @@ def test_nominees_are_picked_from_the_admins_units_and_others_are_not_confirmed(
         assert "账号不存在或不在您管理的单位内" in answer
     assert answers[0].count("不在您管理") == answers[1].count("不在您管理")
     assert db.session.scalar(select(appointments.Appointment.id)) is None
+
+
+def test_the_compliance_page_and_the_nominee_list_are_audited_once_per_view(client, auth, district):
+    """Review finding F5: both show other people's progress or results."""
+    auth.login(district["admin"])
+
+    def entries(action: str) -> list[AuditEntry]:
+        return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+    client.get("/records/compliance/")
+    client.get(f"/records/compliance/?unit={district['section'].id}")
+    views = entries("records.compliance.view")
+    assert len(views) == 2 and views[1].object_id == str(district["section"].id)
+    assert "1 人" in views[1].summary
+    client.get("/records/nominees/")
+    assert len(entries("records.nominee.list")) == 1

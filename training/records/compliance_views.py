@@ -38,6 +38,15 @@ def page():
     year = form.year.data or clock.china_today().year
     form.year.data = year
     report = checks.compliance(current_user, form.unit.data or None, year)
+    # A look at other people's progress, as a record view is (review finding F5).
+    record(
+        current_actor(),
+        "records.compliance.view",
+        object_type="unit",
+        object_id=form.unit.data or "",
+        summary=f"{report.year} 年，{len(report.rows)} 人",
+        detail={"people": len(report.rows)},
+    )
     behind = report.behind_rows
     pages = max(1, -(-len(behind) // PER_PAGE))
     page = min(max(request.args.get("page", 1, type=int), 1), pages)

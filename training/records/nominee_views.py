@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from core import clock
+from core.audit import record
 from core.errors import ServiceError, show_error
 from core.extensions import db
 from core.forms import choices
@@ -66,12 +67,20 @@ def nominee_list():
     people = []
     if search.q.data or search.unit.data:
         people = activities.roster(current_user, search.unit.data or None, search.q.data or "", 50)
+    rows = appointments.nominees(current_user)
+    # Other people's exam results: audited as a look at their record is (review finding F5).
+    record(
+        current_actor(),
+        "records.nominee.list",
+        summary=f"{len(rows)} 人",
+        detail={"people": len(rows)},
+    )
     return render_template(
         "records/nominees.html",
         form=form,
         search=search,
         people=people,
-        rows=appointments.nominees(current_user),
+        rows=rows,
         retake=RetakeForm(),
         batches=form.batch_id.choices,
     )
