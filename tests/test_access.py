@@ -216,6 +216,7 @@ EXPECTED_ACCESS = {
     "compliance.export": ADMINS,
     "assessment.scorecard_list": frozenset({Role.SYSTEM_ADMIN}),
     "assessment.scorecard": frozenset({Role.SYSTEM_ADMIN}),
+    "assessment.edit": frozenset({Role.SYSTEM_ADMIN}),
     "assessment.score": frozenset({Role.SYSTEM_ADMIN}),
     "assessment.export": frozenset({Role.SYSTEM_ADMIN}),
     "practice.start_mock": LEARNERS,

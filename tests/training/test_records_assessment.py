@@ -103,3 +103,53 @@ def test_nobody_scores_their_own_unit_or_one_above_it(client, login_as, root_uni
     )
     assert "不能为本人所在单位" in response.text
     assert db.session.scalar(select(db.func.count()).select_from(UnitScore)) == 0
+
+
+def test_a_scorecard_is_edited_until_the_first_unit_is_scored_then_copied(
+    client, login_as, make_unit, root_unit
+):
+    bureau = make_unit("区司法局", parent=root_unit)
+    login_as(Role.SYSTEM_ADMIN, unit=make_unit("考核组", parent=None))
+    client.post(
+        "/records/assessment/",
+        data={"title": "普法考核", "year": 2026, "criteria": "日常学法|50|否|签到表|参学率"},
+    )
+    card = db.session.scalar(select(Scorecard))
+    page = client.get(f"/records/assessment/{card.id}/edit").text
+    assert "日常学法|50|否|签到表|参学率" in page
+    bad = client.post(
+        f"/records/assessment/{card.id}/edit",
+        data={"title": "普法考核", "year": 2026, "criteria": "日常学法|五十"},
+    )
+    assert "分值「五十」不是数字" in bad.text
+    response = client.post(
+        f"/records/assessment/{card.id}/edit",
+        data={
+            "title": "2026年度普法考核",
+            "year": 2026,
+            "criteria": "日常学法|40|否|签到表|参学率\n考试|60|否||年度学法考试合格率\n创新|20|是",
+        },
+    )
+    assert response.status_code == 302, response.text
+    db.session.expire_all()
+    assert card.title == "2026年度普法考核"
+    assert [(c.name, c.points, c.bonus, c.figure) for c in card.criteria] == [
+        ("日常学法", Decimal(40), False, "participation"),
+        ("考试", Decimal(60), False, "exam_pass_rate"),
+        ("创新", Decimal(20), True, ""),
+    ]
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "records.scorecard.edit")
+    )
+    assert "日常学法|50|否|签到表|参学率" in entry.detail
+    first = card.criteria[0]
+    client.post(f"/records/assessment/{card.id}/units/{bureau.id}", data={f"c{first.id}": "30"})
+    refused = client.post(
+        f"/records/assessment/{card.id}/edit",
+        data={"title": "改", "year": 2026, "criteria": "日常学法|10"},
+    )
+    assert "已有单位评分，考核表不能再修改" in refused.text
+    db.session.expire_all()
+    assert card.title == "2026年度普法考核" and len(card.criteria) == 3
+    copy = client.get(f"/records/assessment/?copy={card.id}").text
+    assert "2026年度普法考核（修订）" in copy and "创新|20|是" in copy

@@ -30,9 +30,13 @@ assessor_required = role_required(Role.SYSTEM_ADMIN)
 @assessor_required
 def scorecard_list():
     form = ScorecardForm()
+    copied = request.args.get("copy", type=int)
     if not form.is_submitted():
         form.year.data = clock.china_today().year
         form.criteria.data = scorecards.EXAMPLE
+        if copied and (source := db.session.get(Scorecard, copied)):
+            form.title.data = f"{source.title}（修订）"
+            form.criteria.data = scorecards.criteria_text(source)
     if form.validate_on_submit():
         try:
             criteria = scorecards.parse_criteria(form.criteria.data)
@@ -66,7 +70,36 @@ def scorecard(scorecard_id: int):
         figures=scorecards.figures(unit.id, found.year) if unit else {},
         labels=scorecards.FIGURES,
         scores=scorecards.scores_of(found),
+        scored=scorecards.is_scored(found),
         results=scorecards.results(found),
+    )
+
+
+@bp.route("/<int:scorecard_id>/edit", methods=["GET", "POST"])
+@assessor_required
+def edit(scorecard_id: int):
+    found = db.get_or_404(Scorecard, scorecard_id)
+    form = ScorecardForm()
+    if not form.is_submitted():
+        form.title.data, form.year.data = found.title, found.year
+        form.criteria.data = scorecards.criteria_text(found)
+    if form.validate_on_submit():
+        try:
+            criteria = scorecards.parse_criteria(form.criteria.data)
+            scorecards.edit_scorecard(
+                current_actor(), found, form.title.data, form.year.data, criteria
+            )
+        except ServiceError as error:
+            show_error(error, form)
+        else:
+            flash("已保存考核表。", "success")
+            return redirect(url_for("assessment.scorecard", scorecard_id=found.id))
+    return render_template(
+        "records/scorecard_edit.html",
+        form=form,
+        scorecard=found,
+        scored=scorecards.is_scored(found),
+        figures=scorecards.FIGURES,
     )
 
 

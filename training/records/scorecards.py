@@ -76,22 +76,46 @@ def parse_criteria(text: str) -> list[CriterionData]:
     return found
 
 
-def create_scorecard(actor: Actor, admin: User, title: str, year: int, criteria) -> Scorecard:
+def criteria_text(scorecard: Scorecard) -> str:
+    """The criteria in the form's text, one a line (what parse_criteria reads back)."""
+    return "\n".join(
+        "|".join(
+            [
+                c.name,
+                f"{c.points.normalize():f}",
+                "是" if c.bonus else "否",
+                c.evidence,
+                FIGURES[c.figure].split("（")[0] if c.figure else "",
+            ]
+        ).rstrip("|")
+        for c in scorecard.criteria
+    )
+
+
+def _checked_title(title: str) -> str:
     title = title.strip()
     if not title:
         raise AssessmentError("请填写名称。", fields={"title": "请填写名称。"})
-    scorecard = Scorecard(title=title[:200], year=year, created_by=admin.id)
-    for position, item in enumerate(criteria, start=1):
-        scorecard.criteria.append(
-            Criterion(
-                position=position,
-                name=item.name,
-                points=item.points,
-                bonus=item.bonus,
-                evidence=item.evidence,
-                figure=item.figure,
-            )
+    return title[:200]
+
+
+def _set_criteria(scorecard: Scorecard, criteria: list[CriterionData]) -> None:
+    scorecard.criteria = [
+        Criterion(
+            position=position,
+            name=item.name,
+            points=item.points,
+            bonus=item.bonus,
+            evidence=item.evidence,
+            figure=item.figure,
         )
+        for position, item in enumerate(criteria, start=1)
+    ]
+
+
+def create_scorecard(actor: Actor, admin: User, title: str, year: int, criteria) -> Scorecard:
+    scorecard = Scorecard(title=_checked_title(title), year=year, created_by=admin.id)
+    _set_criteria(scorecard, criteria)
     db.session.add(scorecard)
     db.session.flush()
     record(
@@ -102,6 +126,32 @@ def create_scorecard(actor: Actor, admin: User, title: str, year: int, criteria)
         summary=f"{title}（{len(scorecard.criteria)} 项）",
     )
     return scorecard
+
+
+def is_scored(scorecard: Scorecard) -> bool:
+    return bool(scores_of(scorecard))
+
+
+def edit_scorecard(
+    actor: Actor, scorecard: Scorecard, title: str, year: int, criteria: list[CriterionData]
+) -> None:
+    """Change a scorecard until the first unit is scored; after that its criteria are what
+    the scores were given against, so it stays (a changed one is a new scorecard)."""
+    if is_scored(scorecard):
+        raise AssessmentError("已有单位评分，考核表不能再修改；如需调整，请复制为新考核表。")
+    before = f"{scorecard.title}（{scorecard.year} 年度）\n{criteria_text(scorecard)}"
+    scorecard.title = _checked_title(title)
+    scorecard.year = year
+    _set_criteria(scorecard, criteria)
+    db.session.flush()
+    record(
+        actor,
+        "records.scorecard.edit",
+        object_type="record_scorecard",
+        object_id=scorecard.id,
+        summary=f"{scorecard.title}（{len(scorecard.criteria)} 项）",
+        detail={"before": before},
+    )
 
 
 def scorecards() -> list[Scorecard]:
