@@ -221,3 +221,24 @@ def test_the_compliance_page_and_the_nominee_list_are_audited_once_per_view(clie
     assert "1 人" in views[1].summary
     client.get("/records/nominees/")
     assert len(entries("records.nominee.list")) == 1
+
+
+def test_a_withdrawn_oath_is_kept_and_the_oath_can_be_recorded_again(district, pre_exam):
+    admin, leader = district["admin"], district["leader"]
+    batch = add_batch(pre_exam, name="第一批")
+    appointments.register_nominee(SYSTEM, admin, leader, "普法科科长", batch)
+    take(leader, pre_exam)
+    oath = activities.record_activity(
+        SYSTEM,
+        admin,
+        activities.ActivityData("oath", clock.china_today(), "宪法宣誓仪式", Decimal(1)),
+        [leader.id],
+        district["bureau"].id,
+    )
+    assert activities.oath_candidates(admin) == []
+    other_admin = district["clerk"]
+    other_admin.set_roles({Role.UNIT_ADMIN, Role.LEARNER})
+    activities.withdraw_activity(SYSTEM, other_admin, oath, "日期记错")
+    db.session.commit()
+    assert oath.withdrawn_at is not None and oath.attendances[0].status == "withdrawn"
+    assert [person.name for person, _ in activities.oath_candidates(admin)] == ["李领导"]
