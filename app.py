@@ -8,7 +8,7 @@ from flask import Flask, flash, jsonify, redirect, request, url_for
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import audit, backup, clock, outages
+from core import admission, audit, backup, clock, outages
 from core.audit_cli import audit_cli
 from core.errors import json_error, register_error_handlers
 from core.extensions import csrf, db, limiter, login_manager, migrate
@@ -131,6 +131,13 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # (so a batch does not arrive in one second; each one's time counts from its start).
         EXAM_WAITING_ROOM_MINUTES=_env_int("EXAM_WAITING_ROOM_MINUTES", 15),
         EXAM_START_SPREAD_SECONDS=_env_int("EXAM_START_SPREAD_SECONDS", 60),
+        # Admission control (core.admission): per process, the costly requests (logins,
+        # exam starts) at work at once, how many more may wait, for how long, and the range
+        # of seconds a refused client is told to wait (Retry-After) before it comes back.
+        ADMISSION_SLOTS=_env_int("ADMISSION_SLOTS", 2),
+        ADMISSION_QUEUE=_env_int("ADMISSION_QUEUE", 2),
+        ADMISSION_WAIT_SECONDS=float(os.environ.get("ADMISSION_WAIT_SECONDS", 1)),
+        ADMISSION_RETRY_SECONDS=(2, 6),
         AUDIT_RETENTION_DAYS=_env_int("AUDIT_RETENTION_DAYS", audit.MIN_RETENTION_DAYS),
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         SESSION_COOKIE_SAMESITE="Lax",
@@ -152,6 +159,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
 def configure_extensions(app: Flask) -> None:
     db.init_app(app)
     outages.init_app(app)
+    admission.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

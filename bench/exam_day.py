@@ -523,17 +523,32 @@ class Candidate:
             raise Failed(f"result: {status}")
 
     async def take_exam(
-        self, delay: float, think: float, rng: random.Random, end_at: float | None = None
+        self,
+        delay: float,
+        think: float,
+        rng: random.Random,
+        end_at: float | None = None,
+        start_at: float | None = None,
     ) -> None:
         """The whole exam-day flow for one candidate. With `end_at` (a monotonic time) the
-        candidate reloads halfway to it and submits what was saved when it comes."""
+        candidate reloads halfway to it and submits what was saved when it comes. With
+        `start_at` the candidate logs in after `delay` (the waiting room) and opens the
+        paper at `start_at`; without it, arrives after `delay` and does both at once.
+        The time from arriving (or from `start_at`) to the paper loaded is time_to_paper."""
         await asyncio.sleep(delay)
+        arrived = time.monotonic()
         await self.login_flow()
-        await self.start(await self.rules_page())
+        token = await self.rules_page()
+        if start_at is not None:
+            await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+            arrived = time.monotonic()
+        await self.start(token)
         status, _, _ = await self.call("exam_page", "GET", f"/attempts/{self.attempt_id}")
         if status != 200:
             raise Failed(f"exam page: {status}")
         await self.load_paper()
+        self.run.stats.latency["time_to_paper"].append(time.monotonic() - arrived)
+        self.run.papers_open_at.append(time.monotonic())
         actions = plan_actions(self.items, rng)
         midway = len(actions) // 2
         reload_at = None if end_at is None else (time.monotonic() + end_at) / 2
@@ -591,6 +606,7 @@ class Run:
         self.info = json.loads(info_path(args.database_url).read_text())
         self.exam_id = self.info["exam_id"]
         self.stats = Stats()
+        self.papers_open_at: list[float] = []  # monotonic times of first paper loads
         self.log = AckLog(Path(args.log))
         self.connector: aiohttp.TCPConnector | None = None
         self.profiler = Profiler(args.profile)
@@ -641,7 +657,10 @@ async def flow_mode(run: Run, server: Server) -> dict:
     think = 0.0 if args.fast else args.think
     if think is None:
         think = 40.0 if args.mode == "soak" else 3.0
-    end_at = time.monotonic() + args.minutes * 60 if args.mode == "soak" else None
+    # With --waiting-room W everyone logs in within the first W seconds and the exam
+    # starts at W: each opens the paper within --ramp of it, as the waiting room's spread does.
+    exam_start = time.monotonic() + args.waiting_room
+    end_at = exam_start + args.minutes * 60 if args.mode == "soak" else None
     rng = random.Random(args.seed)
     run.connector = run.new_connector(args.connections)
     for person in people:
@@ -649,9 +668,20 @@ async def flow_mode(run: Run, server: Server) -> dict:
     run.profiler.start(server)
     watch = CpuWatch(server, run.args.database_url)
     started = time.perf_counter()
+
+    def timing() -> dict:
+        if not args.waiting_room:
+            return {"delay": rng.uniform(0, args.ramp)}
+        return {
+            "delay": rng.uniform(0, args.waiting_room),
+            "start_at": exam_start + rng.uniform(0, args.ramp),
+        }
+
     results = await asyncio.gather(
         *(
-            person.take_exam(rng.uniform(0, args.ramp), think, random.Random(rng.random()), end_at)
+            person.take_exam(
+                think=think, rng=random.Random(rng.random()), end_at=end_at, **timing()
+            )
             for person in people
         ),
         return_exceptions=True,
@@ -669,6 +699,7 @@ async def flow_mode(run: Run, server: Server) -> dict:
         "candidates": len(people),
         "completed": len(people) - failed,
         "elapsed_s": round(elapsed, 1),
+        "last_paper_open_s": round(max(run.papers_open_at, default=exam_start) - exam_start, 1),
         "think_s": round(think, 2),
         "saves_acknowledged": saves,
         "saves_per_s": round(saves / elapsed, 1),
@@ -988,6 +1019,12 @@ def parse_args(argv=None):
     parser.add_argument("--candidates", type=int, default=None)
     parser.add_argument("--connections", type=int, default=None, help="client connections")
     parser.add_argument("--ramp", type=float, default=60, help="spike/soak: seconds to start all")
+    parser.add_argument(
+        "--waiting-room",
+        type=float,
+        default=0,
+        help="spike/soak: everyone logs in within these seconds first; the exam starts then",
+    )
     parser.add_argument("--think", type=float, help="mean seconds between saves (spike 3, soak 40)")
     parser.add_argument("--fast", action="store_true", help="spike: no think time")
     parser.add_argument("--minutes", type=float, default=10, help="soak: duration")

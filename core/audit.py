@@ -259,8 +259,14 @@ def _text(value: object, detail: Detail, action: Action, names: dict) -> str:
 def _lock_chain_and_read_clock() -> datetime:
     """Take the chain's lock for the rest of the transaction; return the database's time."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-        return db.session.scalar(text("SELECT timezone('UTC', clock_timestamp())"))
+        # One round trip: a subquery with a volatile function is not pulled up, so the lock
+        # is taken before the clock is read.
+        return db.session.scalar(
+            text(
+                "SELECT timezone('UTC', clock_timestamp())"
+                " FROM (SELECT pg_advisory_xact_lock(:key)) AS chain_lock"
+            ).bindparams(key=CHAIN_LOCK_KEY)
+        )
     # SQLite lets one connection write at a time: a write that changes nothing takes that
     # lock before the head is read, so no other writer can append in between.
     db.session.execute(text("UPDATE audit_log SET id = id WHERE 0"))

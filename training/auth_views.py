@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from core import captcha, clock
+from core import admission, captcha, clock
 from core.audit import Actor, record
 from core.errors import json_error, show_error
 from core.extensions import db, limiter
@@ -80,6 +80,7 @@ def _sign_out(action: str) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate_limit, methods=["POST"])
+@admission.costly
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -146,6 +147,7 @@ def _finish_login(user, password_expired: bool, next_url: str | None):
 
 @bp.route("/login/second-factor", methods=["GET", "POST"])
 @limiter.limit(_login_rate_limit, methods=["POST"])
+@admission.costly
 def second_factor_login():
     """The second step of a login with TOTP. One code per password: a wrong code counts as
     a failed login and sends the person back to the password, so codes cannot be guessed

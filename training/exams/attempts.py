@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, exists, func, literal_column, or_, select, update
+from sqlalchemy import and_, bindparam, exists, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from core import outages
 from core.errors import ServiceError
@@ -52,30 +51,38 @@ class AnswerRefused(ServiceError):
 # --- starting ----------------------------------------------------------------------
 
 
-def open_batch(user: User, exam: Exam, now: datetime) -> BatchMember | None:
-    """The candidate's roster entry in a batch of `exam` that is open now.
+def open_batch(
+    user: User, exam: Exam, now: datetime, submitted: list[Attempt]
+) -> BatchMember | None:
+    """The candidate's roster entry (its batch loaded with it) in a batch of `exam` that is
+    open now.
 
     When several are open (a 补考 batch inside a longer one), one the candidate has not
-    yet sat wins, so a retake is not refused because of the batch already taken."""
+    yet sat (`submitted`: their submitted attempts at the exam) wins, so a retake is not
+    refused because of the batch already taken."""
     members = db.session.scalars(
         select(BatchMember)
-        .join(Batch, Batch.id == BatchMember.batch_id)
+        .join(BatchMember.batch)
+        .options(contains_eager(BatchMember.batch))
         .where(BatchMember.user_id == user.id, Batch.exam_id == exam.id)
         .where(Batch.opens_at <= now, Batch.closes_at > now)
         .order_by(Batch.opens_at, Batch.id)
     ).all()
-    if len(members) > 1:
-        sat = set(
-            db.session.scalars(
-                select(Attempt.batch_id).where(
-                    Attempt.user_id == user.id,
-                    Attempt.exam_id == exam.id,
-                    Attempt.status == AttemptStatus.SUBMITTED.value,
-                )
-            )
-        )
-        members.sort(key=lambda member: member.batch_id in sat)  # stable: earliest first
+    sat = {attempt.batch_id for attempt in submitted}
+    members.sort(key=lambda member: member.batch_id in sat)  # stable: earliest first
     return members[0] if members else None
+
+
+def attempts_at(user_id: int, exam_id: int) -> list[Attempt]:
+    """Every attempt of the user at the exam, in order: one read tells the open one, the
+    submitted ones and the next number."""
+    return list(
+        db.session.scalars(
+            select(Attempt)
+            .where(Attempt.user_id == user_id, Attempt.exam_id == exam_id)
+            .order_by(Attempt.number)
+        )
+    )
 
 
 def open_attempt(user_id: int, exam_id: int) -> Attempt | None:
@@ -117,18 +124,9 @@ TRAINERS_DO_NOT_SIT = (
 )
 
 
-def submitted_attempts(user_id: int, exam_id: int) -> list[Attempt]:
-    return list(
-        db.session.scalars(
-            select(Attempt)
-            .where(Attempt.user_id == user_id, Attempt.exam_id == exam_id)
-            .where(Attempt.status == AttemptStatus.SUBMITTED.value)
-            .order_by(Attempt.number)
-        )
-    )
-
-
-def why_cannot_start(user: User, exam: Exam, member: BatchMember | None, now) -> str | None:
+def why_cannot_start(
+    user: User, exam: Exam, member: BatchMember | None, submitted: list[Attempt]
+) -> str | None:
     if exam.status != ExamStatus.PUBLISHED.value:
         return "考试未发布或已结束。"
     if Role.TRAINER in user.roles:
@@ -136,7 +134,7 @@ def why_cannot_start(user: User, exam: Exam, member: BatchMember | None, now) ->
         return TRAINERS_DO_NOT_SIT
     if member is None:
         return "您不在本考试当前开放场次的名单中，或场次尚未开始/已经结束。"
-    done = submitted_attempts(user.id, exam.id)
+    done = submitted
     if len(done) >= exam.attempts_allowed:
         return f"本考试最多可参加 {exam.attempts_allowed} 次，您已用完。"
     if exam.one_attempt_per_batch and any(a.batch_id == member.batch_id for a in done):
@@ -173,13 +171,15 @@ def start_attempt(
 
     An open attempt past its deadline + `grace` is submitted first (the caller commits
     even when ExamError says so)."""
-    current = open_attempt(user.id, exam.id)
+    tried = attempts_at(user.id, exam.id)
+    current = next((a for a in tried if a.status == AttemptStatus.IN_PROGRESS.value), None)
     if current is not None:
         if finalize_if_expired(current, now, grace):
             raise ExamError("上一次作答已到时间，已按已保存的答案自动交卷。")
         return current
-    member = open_batch(user, exam, now)
-    if problem := why_cannot_start(user, exam, member, now):
+    submitted = [a for a in tried if a.status == AttemptStatus.SUBMITTED.value]
+    member = open_batch(user, exam, now, submitted)
+    if problem := why_cannot_start(user, exam, member, submitted):
         raise ExamError(problem)
     batch = member.batch
     # The extension ends with the window, but for the minutes a system admin gave past it.
@@ -187,32 +187,29 @@ def start_attempt(
     within = exam.time_limit_minutes + member.extra_minutes - member.past_close_minutes
     deadline = min(now + timedelta(minutes=within), window_end)
     deadline += timedelta(minutes=member.past_close_minutes)
-    number = 1 + (
-        db.session.scalar(
-            select(func.max(Attempt.number)).where(
-                Attempt.user_id == user.id, Attempt.exam_id == exam.id
-            )
-        )
-        or 0
-    )
     paper = draw(exam.blueprint, exam_pools(exam), rng)
-    attempt = Attempt(
-        exam_id=exam.id,
-        batch_id=batch.id,
-        user_id=user.id,
-        number=number,
-        started_at=now,
-        deadline_at=deadline,
-        max_score=sum((item.points for item in paper), Decimal(0)),
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    # A conflict means two tabs pressed 开始 at once and the database let the other through
+    # (one open attempt per candidate and exam): no savepoint round trips on the way.
+    attempt = db.session.scalar(
+        dialect.insert(Attempt)
+        .values(
+            exam_id=exam.id,
+            batch_id=batch.id,
+            user_id=user.id,
+            number=1 + max((a.number for a in tried), default=0),
+            status=AttemptStatus.IN_PROGRESS.value,
+            started_at=now,
+            deadline_at=deadline,
+            max_score=sum((item.points for item in paper), Decimal(0)),
+        )
+        .on_conflict_do_nothing()
+        .returning(Attempt)
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(attempt)
-    except IntegrityError:
-        # Two tabs pressed 开始 at once: the database let one open attempt through.
+    if attempt is None:
         existing = open_attempt(user.id, exam.id)
         if existing is None:
-            raise
+            raise ExamError("开始考试未成功，请刷新页面后重试。")
         return existing
     # One multi-row insert for the paper: the ORM's unit of work was a third of a start.
     db.session.connection().execute(

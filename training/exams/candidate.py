@@ -137,13 +137,7 @@ def counted_attempt(exam: Exam, submitted: list[Attempt]) -> Attempt | None:
 def exam_standing(
     user: User, exam: Exam, batches: list[Batch], now: datetime, grace: timedelta
 ) -> Assigned:
-    tried = list(
-        db.session.scalars(
-            select(Attempt)
-            .where(Attempt.user_id == user.id, Attempt.exam_id == exam.id)
-            .order_by(Attempt.number)
-        )
-    )
+    tried = attempts.attempts_at(user.id, exam.id)
     current = next((a for a in tried if a.status == AttemptStatus.IN_PROGRESS.value), None)
     if current is not None and attempts.finalize_if_expired(current, now, grace):
         current = None
@@ -155,8 +149,8 @@ def exam_standing(
     if current is not None:
         entry.state, entry.attempt, entry.batch = ExamState.IN_PROGRESS, current, current.batch
         return entry
-    member = attempts.open_batch(user, exam, now)
-    problem = attempts.why_cannot_start(user, exam, member, now)
+    member = attempts.open_batch(user, exam, now, submitted)
+    problem = attempts.why_cannot_start(user, exam, member, submitted)
     if problem is None:
         entry.state, entry.batch = ExamState.OPEN, member.batch
         return entry

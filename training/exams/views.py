@@ -23,8 +23,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy.orm import joinedload
 
-from core import clock, outages
+from core import admission, clock, outages
 from core.errors import ServiceError, error_response, json_error
 from core.extensions import db
 from core.forms import EmptyForm
@@ -32,6 +33,7 @@ from core.roles import Role, role_required, wants_json
 from training.exams import attempts, candidate
 from training.exams import outages as exam_outages
 from training.exams.models import COUNTING_LABELS, Attempt, AttemptStatus, Exam
+from training.exams.models import Blueprint as PaperBlueprint
 from training.scoring import AttemptRule
 
 bp = Blueprint("exams", __name__)
@@ -118,12 +120,17 @@ def exam_rules(exam_id: int):
     )
 
 
+STARTING = joinedload(Exam.blueprint).joinedload(PaperBlueprint.sections)
+
+
 @bp.post("/exams/<int:exam_id>/start")
+@admission.costly
 @role_required(Role.LEARNER)
 def start(exam_id: int):
     """Start (or resume) the attempt. The waiting room asks for JSON: the attempt page's
     address, or why not and, before the batch opens, when to ask again (Retry-After)."""
-    exam = db.session.get(Exam, exam_id) or abort(404)
+    # The blueprint and its sections come with the exam: the draw needs them.
+    exam = db.session.get(Exam, exam_id, options=[STARTING]) or abort(404)
     now = clock.now()
     try:
         attempt = attempts.start_attempt(current_user, exam, now, random.Random(), grace=_grace())
