@@ -1,6 +1,7 @@
 """How the audit log shows what accounts, units and logins did."""
 
 from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from core.audit import Action, Detail, Labels, ObjectKind
 from core.extensions import db
@@ -9,8 +10,16 @@ from training.models import Unit, User
 
 
 def user_names(ids: list[int]) -> dict[int, str]:
-    rows = db.session.execute(select(User.id, User.name, User.login).where(User.id.in_(ids)))
-    return {user_id: f"{name}（{login}）" for user_id, name, login in rows}
+    # The actor is usually loaded in this session already (a login, one's own action):
+    # no query for those.
+    loaded = [db.session.identity_map.get(identity_key(User, user_id)) for user_id in ids]
+    users = {user.id: (user.name, user.login) for user in loaded if user is not None}
+    if missing := [user_id for user_id in ids if user_id not in users]:
+        rows = db.session.execute(
+            select(User.id, User.name, User.login).where(User.id.in_(missing))
+        )
+        users.update({user_id: (name, login) for user_id, name, login in rows})
+    return {user_id: f"{name}（{login}）" for user_id, (name, login) in users.items()}
 
 
 def unit_names(ids: list[int]) -> dict[int, str]:

@@ -151,8 +151,9 @@ def authenticate(
     user.last_login_at = now
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    record(actor, "login.success", object_type="user", object_id=user.id)
     expired = _password_expired(user, now, policy)
+    # Last: the audit chain stays locked from here until the login's transaction commits.
+    record(actor, "login.success", object_type="user", object_id=user.id)
     if expired:
         user.must_change_password = True
         record(actor, "password.expired", object_type="user", object_id=user.id)
