@@ -295,3 +295,19 @@ def test_start_up_says_when_rate_limits_are_per_process(migrated_database, caplo
     with caplog.at_level(logging.WARNING):
         create_app({**_config(migrated_database), "RATELIMIT_STORAGE_URI": "redis://x:1/0"})
     assert not caplog.records
+
+
+def test_a_login_is_lean_and_locks_the_audit_chain_last(client, auth, learner, count_queries):
+    """Exam day's login burst: no name lookup for the audit entry (the user is loaded), and
+    nothing but the audit entry, the login session and the commit after the chain's lock."""
+    login = learner.login
+    with count_queries() as statements:
+        assert auth.login(login).status_code == 302
+    words = [" ".join(s.split()[:4]) for s in statements]
+    assert not any(w.startswith("SELECT users.id, users.name, users.login") for w in words)
+    locked = next(i for i, s in enumerate(statements) if "audit_log" in s or "advisory" in s)
+    after = [s.split()[0].upper() + " " + s.split()[2] for s in statements[locked:]]
+    head, *rest = after
+    assert rest[-3:] == ["INSERT audit_log", "DELETE login_sessions", "INSERT login_sessions"]
+    # 9 on PostgreSQL (the chain's lock and clock in one statement), 10 on SQLite
+    assert len(statements) <= 10
