@@ -306,8 +306,7 @@ def test_a_login_is_lean_and_locks_the_audit_chain_last(client, auth, learner, c
     words = [" ".join(s.split()[:4]) for s in statements]
     assert not any(w.startswith("SELECT users.id, users.name, users.login") for w in words)
     locked = next(i for i, s in enumerate(statements) if "audit_log" in s or "advisory" in s)
-    after = [s.split()[0].upper() + " " + s.split()[2] for s in statements[locked:]]
-    head, *rest = after
-    assert rest[-3:] == ["INSERT audit_log", "DELETE login_sessions", "INSERT login_sessions"]
+    after = [s.split()[0].upper() + " " + s.split()[2] for s in statements[locked + 1 :]]
+    assert after[-3:] == ["INSERT audit_log", "DELETE login_sessions", "INSERT login_sessions"]
     # 9 on PostgreSQL (the chain's lock and clock in one statement), 10 on SQLite
     assert len(statements) <= 10
