@@ -1002,7 +1002,7 @@ async def run_mode(run: Run, server: Server) -> dict:
 
 def default_max_seconds(args) -> int:
     if args.mode == "soak":
-        return args.minutes * 60 + 300
+        return args.waiting_room + args.minutes * 60 + 300
     if args.mode == "spike":
         return 1800
     if args.mode == "saves":
