@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from core.admission import Gate
 from core.audit import AuditEntry
 from core.extensions import db
+from core.roles import Role
 from training.exams.models import Attempt
 from training.models import LoginSession
 
@@ -90,5 +91,27 @@ def test_a_start_beyond_the_gate_gets_json_503_and_no_attempt_while_saves_go_thr
         assert int(refused.headers["Retry-After"]) >= 1
         assert count(Attempt) == 1
         assert save(client, attempt_id, item, [0], 1).status_code == 200
+    finally:
+        app.extensions["admission"] = before
+
+
+def test_only_a_learner_takes_a_slot_for_a_start(app, client, auth, make_user, exam):
+    """Otherwise anyone looping on the start (anonymous, a trainer) could keep the slots
+    busy at the exam's opening and every candidate would be told to come back."""
+    entered = []
+
+    class CountingGate(Gate):
+        def enter(self):
+            entered.append(True)
+            return super().enter()
+
+    app.extensions["admission"], before = CountingGate(1, 0, 0), app.extensions["admission"]
+    try:
+        assert client.post(f"/exams/{exam.id}/start", headers=JSON).status_code == 401
+        assert entered == []
+        auth.login(make_user(Role.TRAINER))
+        entered.clear()  # the login's own slot
+        assert client.post(f"/exams/{exam.id}/start", headers=JSON).status_code == 403
+        assert entered == []
     finally:
         app.extensions["admission"] = before

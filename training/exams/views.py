@@ -124,8 +124,8 @@ STARTING = joinedload(Exam.blueprint).joinedload(PaperBlueprint.sections)
 
 
 @bp.post("/exams/<int:exam_id>/start")
-@admission.costly
 @role_required(Role.LEARNER)
+@admission.costly  # after the role check: nobody else can take a slot
 def start(exam_id: int):
     """Start (or resume) the attempt. The waiting room asks for JSON: the attempt page's
     address, or why not and, before the batch opens, when to ask again (Retry-After)."""
