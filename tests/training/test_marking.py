@@ -16,8 +16,8 @@ from core import clock
 from core.audit import SYSTEM, AuditEntry
 from core.extensions import db
 from core.roles import Role
-from question_bank import queries
-from training.exams import attempts, candidate, marking, results
+from question_bank import bank, queries
+from training.exams import attempts, candidate, marking, regrade, results
 from training.exams.marking import MarkingError, NotAMarker
 from training.exams.models import Attempt, ExamMarker, Mark
 from training.reports.models import ExamSummary
@@ -480,3 +480,39 @@ def test_practice_leaves_out_written_questions_and_case_sub_questions(law):
     add_case(parts=2, law_name="宪法")
     assert queries.practice_question_ids() == [loose.id]
     assert [entry.question_id for entry in queries.law_sequence(law.id)] == [loose.id]
+
+
+def test_the_regrade_preview_of_an_answer_awaiting_marks_shows_it_pending_as_applying_does(
+    law, learner, trainer, client, auth
+):
+    """A 单选 key corrected while the written answer waits for marks: the preview says
+    待阅卷 (no total, no pass/fail), as applying the regrade leaves the attempt."""
+    (single, _) = add_questions("single", 2)
+    add_written()
+    exam = written_exam([learner])
+    attempt = take(learner, exam)
+    assert attempt.awaiting_marks
+    draft = bank.current_draft(single)
+    draft.answer = [0]
+    bank.edit_question(SYSTEM, single, draft, "更正答案")
+    db.session.commit()
+
+    (row,) = regrade.regrade_preview(exam, single.id).rows
+    assert (row.old_points, row.new_points) == (Decimal("2.00"), Decimal("0.00"))
+    assert (row.old_score, row.new_score) == (None, None)
+    assert (row.old_passed, row.new_passed) == (None, None)
+    assert not row.score_changed and not row.pass_changed
+    auth.login(trainer)
+    page = client.get(f"/manage/exams/{exam.id}/regrade/{single.id}").text
+    assert "待阅卷 → 待阅卷" in page and "不合格" not in page
+
+    plan = regrade.apply_regrade(SYSTEM, exam, single.id)
+    db.session.commit()
+    db.session.refresh(attempt)
+    (applied,) = plan.rows
+    assert (attempt.score, attempt.passed) == (applied.new_score, applied.new_passed)
+    # Once marked, the corrected key counts: 2 + 0 + 8 = 10, a pass.
+    mark(trainer, written_item(attempt), "8")
+    db.session.commit()
+    db.session.refresh(attempt)
+    assert attempt.score == Decimal("10.00") and attempt.passed

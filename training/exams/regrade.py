@@ -52,10 +52,11 @@ class RegradeRow:
     attempt: Attempt
     old_points: Decimal
     new_points: Decimal
-    old_score: Decimal
-    new_score: Decimal
-    old_passed: bool
-    new_passed: bool
+    #: None (and passed None) while the attempt waits for marks (待阅卷), as scoring leaves it
+    old_score: Decimal | None
+    new_score: Decimal | None
+    old_passed: bool | None
+    new_passed: bool | None
     old_grade: str
     new_grade: str
 
@@ -213,22 +214,31 @@ def regrade_preview(exam: Exam, question_id: int) -> RegradePlan:
             in_progress += 1
             continue
         mine = [item for item in attempt.items if item.id in new_points]
-        earned = [new_points.get(item.id, _earned(item)) for item in attempt.items]
-        result = scoring.total(earned, attempt.max_score, exam.pass_mark, bands)
+        earned = [new_points.get(item.id, item.earned) for item in attempt.items]
+        # As score_attempt does: a written answer not yet settled leaves no total (待阅卷).
+        result = (
+            None
+            if any(points is None for points in earned)
+            else scoring.total(earned, attempt.max_score, exam.pass_mark, bands)
+        )
         rows.append(
             RegradeRow(
                 attempt=attempt,
                 old_points=sum((_earned(item) for item in mine), Decimal(0)),
                 new_points=sum((new_points[item.id] for item in mine), Decimal(0)),
-                old_score=attempt.score or Decimal(0),
-                new_score=result.score,
-                old_passed=bool(attempt.passed),
-                new_passed=result.passed,
+                old_score=attempt.score,
+                new_score=result.score if result else None,
+                old_passed=attempt.passed,
+                new_passed=result.passed if result else None,
                 old_grade=attempt.grade_label,
-                new_grade=result.grade_label,
+                new_grade=result.grade_label if result else "",
             )
         )
     return RegradePlan(exam, question, list(old_versions), new, rows, list(items), in_progress)
+
+
+def _shown(score: Decimal | None) -> str:
+    return "待阅卷" if score is None else str(score)
 
 
 def _earned(item: PaperItem) -> Decimal:
@@ -293,7 +303,7 @@ def apply_regrade(actor: Actor, exam: Exam, question_id: int) -> RegradePlan:
             "changes": [
                 {
                     "attempt": row.attempt.id,
-                    "score": [str(row.old_score), str(row.new_score)],
+                    "score": [_shown(row.old_score), _shown(row.new_score)],
                     "passed": [row.old_passed, row.new_passed],
                 }
                 for row in plan.rows
