@@ -7,7 +7,11 @@ from html.parser import HTMLParser
 
 import pytest
 
+from core import clock
+from core.audit import SYSTEM
+from core.extensions import db
 from core.roles import Role
+from tests.factories import add_questions, add_written, make_exam, take
 from tests.test_access import (
     ANY_USER,
     CAPTCHA,
@@ -22,6 +26,8 @@ from tests.test_access import (
     _routes,
     _study_values,
 )
+from training.exams import attempts, marking
+from training.exams.models import Attempt
 
 #: inputs that are not fields a person fills in
 UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
@@ -121,3 +127,48 @@ def test_the_account_menu_is_labelled_and_leads_to_the_password_page(client, log
     )
     assert menu and menu.group(1) == "账户（李四）"
     assert '<a class="dropdown-item" href="/account/password">修改密码</a>' in menu.group(2)
+
+
+MENU_LINK = '<a class="nav-link" href="/marking/">阅卷</a>'
+
+
+def test_a_named_marker_who_is_no_trainer_finds_marking_in_the_menu(
+    app, make_user, client, auth, law
+):
+    """The menu's 阅卷 link: for a named marker while an answer waits for them, never while
+    they write an exam, and not once nothing is left; their marking pages are labelled."""
+    candidate, marker, bystander = (make_user(name=name) for name in ("考生", "阅卷员", "旁人"))
+    add_written()
+    exam = make_exam(
+        sections=[("short_answer", 1, 10)], roster=[candidate], pass_mark=5, grade_bands=[]
+    )
+    attempt = take(candidate, exam)
+    marking.set_markers(SYSTEM, exam, [marker.login])
+    db.session.commit()
+
+    auth.login(bystander)
+    assert MENU_LINK not in client.get("/").text
+    auth.logout()
+    auth.login(marker)
+    home = client.get("/").text
+    assert MENU_LINK in home
+    (item,) = attempt.items
+    for url in ("/marking/", f"/marking/exams/{exam.id}", f"/marking/answers/{item.id}"):
+        page = client.get(url)
+        assert page.status_code == 200 and MENU_LINK in page.text, url
+        assert unlabelled_fields(page.text) == [], url
+
+    # Writing an exam of their own: no link (and the marking screens are closed).
+    add_questions("true_false", 1)
+    own = make_exam(sections=[("true_false", 1, 10)], roster=[marker])
+    writing = take(marker, own, submit=False)
+    assert MENU_LINK not in client.get("/").text
+    attempts.submit(writing, clock.now(), "candidate")
+    db.session.commit()
+    assert MENU_LINK in client.get("/").text
+
+    # Marked: nothing left for them, no link.
+    client.post(f"/marking/answers/{item.id}", data={"round": "1", "score": "6"})
+    db.session.expire_all()
+    assert not db.session.get(Attempt, attempt.id).awaiting_marks
+    assert MENU_LINK not in client.get("/").text

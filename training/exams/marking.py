@@ -136,6 +136,24 @@ def markable_exams(user: User) -> list[Exam]:
     return [exam for exam in found if _asks_written(exam)]
 
 
+def has_work(user: User) -> bool:
+    """Whether an exam naming the user has an answer they may mark now, and they are not
+    writing an exam themselves: the menu's 阅卷 link for named markers who are not
+    trainers (trainers always have it). One indexed query for everyone not named."""
+    named = db.session.scalars(
+        select(Exam)
+        .join(ExamMarker, ExamMarker.exam_id == Exam.id)
+        .where(
+            ExamMarker.user_id == user.id,
+            Exam.status.in_([ExamStatus.PUBLISHED.value, ExamStatus.CLOSED.value]),
+            exists().where(Attempt.exam_id == Exam.id, Attempt.awaiting_marks.is_(True)),
+        )
+    ).all()
+    if not named or attempts.writing_any_exam(user.id):
+        return False
+    return any(is_marker(user, exam) and next_answer(user, exam) is not None for exam in named)
+
+
 def _asks_written(exam: Exam) -> bool:
     return any(section.question_type in types.MARKED_TYPES for section in exam.blueprint.sections)
 

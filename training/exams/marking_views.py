@@ -20,6 +20,12 @@ from training.exams.models import Exam, Mark
 bp = Blueprint("marking", __name__, url_prefix="/marking")
 
 
+@bp.app_context_processor
+def marking_menu() -> dict:
+    """For the menu (base.html): asked only for a logged-in person who is no trainer."""
+    return {"has_marking_work": lambda: marking.has_work(current_user)}
+
+
 def _exam_for_marker(exam_id: int) -> Exam:
     exam = db.get_or_404(Exam, exam_id)
     if not marking.is_marker(current_user, exam):
