@@ -19,7 +19,7 @@ from question_bank import bank
 from question_bank.bank import BankError, CitationLookup
 from question_bank.drafts import QuestionDraft, format_law_refs
 from question_bank.formats.numbered import parse_numbered
-from question_bank.models import Case, CaseVersion, Question, QuestionStatus
+from question_bank.models import Case, CaseVersion, Question, QuestionStatus, QuestionVersion
 from question_bank.types import LETTERS, TRUE_FALSE_CHOICES, clip
 
 MAX_TITLE_CHARS = 200
@@ -214,11 +214,16 @@ def edit_case(actor: Actor, case: Case, draft: CaseDraft, note: str = "") -> Cas
         own.append("表格")
     if parts != current.parts:
         own.append("小题")
-    version = None
-    if own:
-        version = _version(case, draft, parts, actor, note.strip() or "修改")
     if not own and not changed:
         return None
+    # A sub-question's new version is a new case version too: papers drawn from now on
+    # name the case as it now reads, papers frozen earlier keep theirs.
+    version = _version(case, draft, parts, actor, note.strip() or "修改")
+    _edited(actor, case, own + changed)
+    return version
+
+
+def _edited(actor: Actor, case: Case, changed: list[str]) -> None:
     if case.status != QuestionStatus.RETIRED.value:
         case.status = _status_of(case).value
     db.session.flush()
@@ -227,10 +232,30 @@ def edit_case(actor: Actor, case: Case, draft: CaseDraft, note: str = "") -> Cas
         "case.edit",
         object_type="case",
         object_id=case.id,
-        summary=f"第 {case.current_number} 版：{'、'.join(own + changed)}",
-        detail={"version": case.current_number, "changed": own + changed},
+        summary=f"第 {case.current_number} 版：{'、'.join(changed)}",
+        detail={"version": case.current_number, "changed": changed},
     )
-    return version or case.current_version
+
+
+def edit_part(
+    actor: Actor, question: Question, draft: QuestionDraft, note: str = ""
+) -> QuestionVersion | None:
+    """A sub-question edited on its own (the question form): its new version, and a new
+    version of its case as edit_case makes. None when nothing changed."""
+    case = db.session.get(Case, question.case_id)
+    if draft.type not in CASE_PART_TYPES:
+        raise BankError({"type": "案例的小题只能是单选、多选、判断或填空题"})
+    version = bank.edit_question(actor, question, draft, note)
+    if version is None:
+        return None
+    current = case.current_version
+    number = [question_id for question_id, _ in current.parts].index(question.id) + 1
+    same = CaseDraft(current.title, current.material, [], [], [list(row) for row in current.table])
+    changed = [f"第{number}小题"]
+    parts = [list(part) for part in current.parts]
+    _version(case, same, parts, actor, note.strip() or f"修改第{number}小题")
+    _edited(actor, case, changed)
+    return version
 
 
 def _status_of(case: Case) -> QuestionStatus:

@@ -21,7 +21,7 @@ from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
 from core.web import current_actor
-from question_bank import bank, exporting, formats, importing, search, similar, types
+from question_bank import bank, cases, exporting, formats, importing, search, similar, types
 from question_bank.bank import BankError
 from question_bank.drafts import format_law_refs, squash
 from question_bank.forms import (
@@ -181,9 +181,9 @@ def edit_question(question_id: int):
             if form.preview.data:
                 preview = checked
             elif not similar_found:
-                version = bank.edit_question(
-                    current_actor(), question, form.draft(), form.change_note.data or ""
-                )
+                # A case's sub-question takes its case to a new version with it.
+                edit = cases.edit_part if question.case_id else bank.edit_question
+                version = edit(current_actor(), question, form.draft(), form.change_note.data or "")
         except BankError as error:
             show_error(error, form)
         else:

@@ -57,18 +57,58 @@ def test_editing_the_material_makes_a_new_case_version_and_keeps_the_old(app):
     assert version.change_note == "更正材料"
 
 
-def test_editing_a_sub_question_versions_the_question_not_the_case(app):
+def test_editing_a_sub_question_versions_the_question_and_the_case(app):
     case = add_case(parts=2)
     draft = cases.draft_of(case)
     draft.questions[0].answer = [2]
-    cases.edit_case(SYSTEM, case, draft)
+    version = cases.edit_case(SYSTEM, case, draft)
     db.session.commit()
     question, _ = cases.parts_of(case.current_version)[0]
     assert question.current_number == 2 and question.current_version.answer == [2]
-    assert case.current_number == 1
-    # The pool of cases now offers the sub-question's new version.
-    ((_, _, entries),) = queries.eligible_cases()
-    assert entries[0][0] == question.current_version.id
+    assert case.current_number == 2 and version is case.current_version
+    assert version.parts == case.versions[0].parts
+    # The pool of cases now offers the new case version with the sub-question's new version.
+    ((_, case_version_id, entries),) = queries.eligible_cases()
+    assert case_version_id == version.id and entries[0][0] == question.current_version.id
+
+
+def test_a_sub_question_edited_in_the_question_form_takes_its_case_along(client, login_as):
+    case = add_case(parts=2)
+    first = case.current_version
+    question, _ = cases.parts_of(first)[1]
+    login_as(Role.TRAINER)
+    saved = client.post(
+        f"/bank/{question.id}/edit",
+        data={
+            "type": "true_false",
+            "stem": "改写后的第二小题。",
+            "judgement": "0",
+            "difficulty": "",
+        },
+        follow_redirects=True,
+    )
+    assert "已保存为第 2 版" in saved.text
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert case.current_number == 2
+    assert case.current_version.change_note == "修改第2小题"
+    assert case.current_version.parts == first.parts
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "case.edit")).one()
+    assert entry.detail_dict["changed"] == ["第2小题"]
+    # A case takes only objective sub-questions: the form cannot make one written.
+    refused = client.post(
+        f"/bank/{question.id}/edit",
+        data={
+            "type": "short_answer",
+            "stem": "简述理由。",
+            "model_answer": "理由",
+            "marking_points": "理由 2",
+            "difficulty": "",
+        },
+    )
+    assert refused.status_code == 200 and "案例的小题只能是" in refused.text
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).current_number == 2
 
 
 def test_unchanged_case_makes_no_version(app):

@@ -11,7 +11,7 @@ import pytest
 from core import clock
 from core.audit import SYSTEM
 from core.extensions import db
-from question_bank import cases
+from question_bank import bank, cases
 from question_bank.models import Question
 from training.exams import assembly, attempts, candidate, regrade, setup
 from training.exams.models import CASE_SECTION, ExamStatus
@@ -196,3 +196,28 @@ def test_correcting_a_sub_question_key_regrades_and_moves_the_pool(bank_with_cas
     (case_pool,) = [pool for pool in exam.pools if isinstance(pool[0][2], list)]
     ids = {part[0] for entry in case_pool for part in entry[2]}
     assert question.current_version.id in ids and old_version not in ids
+
+
+def test_a_paper_frozen_before_a_sub_question_edit_keeps_its_case_version(law, learner, make_user):
+    """A sub-question edited on its own (the question form) makes a new case version:
+    an exam published before keeps drawing the case as it was, one published after
+    draws the new version with the sub-question's new version."""
+    case = add_case(parts=2)
+    old_case = case.current_version
+    question, _ = cases.parts_of(old_case)[0]
+    old_question = question.current_version
+    before = make_exam(sections=[SectionData(CASE_SECTION, 1, Decimal(100))], roster=[learner])
+    draft = bank.current_draft(question)
+    draft.stem = "改写后的小题：依照材料，下列说法正确的是"
+    new_question = cases.edit_part(SYSTEM, question, draft, "改写题干")
+    db.session.commit()
+    assert case.current_number == 2 and case.current_version.change_note == "改写题干"
+
+    frozen = take(learner, before)
+    assert {item.case_version_id for item in frozen.items} == {old_case.id}
+    assert old_question.id in {item.question_version_id for item in frozen.items}
+    other = make_user(name="后来者")
+    after = make_exam(sections=[SectionData(CASE_SECTION, 1, Decimal(100))], roster=[other])
+    fresh = take(other, after)
+    assert {item.case_version_id for item in fresh.items} == {case.current_version.id}
+    assert new_question.id in {item.question_version_id for item in fresh.items}
