@@ -80,7 +80,12 @@ LABELS = Labels(
         ),
         "question.export": Action(
             "导出题库（含答案）",
-            details=FILTERS | {"format": FORMAT, "skipped": Detail("格式无法表示而未导出的试题数")},
+            details=FILTERS
+            | {
+                "format": FORMAT,
+                "skipped": Detail("格式无法表示而未导出的试题或案例数"),
+                "cases": Detail("其中的案例数"),
+            },
         ),
         "question.tag": "批量添加知识点",
         "case.create": "新建案例",

@@ -9,7 +9,7 @@ from core.roles import Role, role_required
 from core.web import current_actor
 from question_bank import bank, cases, views
 from question_bank.bank import BankError
-from question_bank.cases import CaseDraft
+from question_bank.drafts import CaseDraft, parse_table_text, table_text
 from question_bank.forms import CaseForm
 from question_bank.models import Case, QuestionStatus
 
@@ -35,7 +35,7 @@ def _draft(form: CaseForm) -> CaseDraft:
         material=form.material.data or "",
         questions=questions,
         points=points,
-        table=cases.parse_table(form.table.data or ""),
+        table=parse_table_text(form.table.data or ""),
     )
 
 
@@ -69,7 +69,7 @@ def edit_case(case_id: int):
         draft = cases.draft_of(case)
         form.title.data = draft.title
         form.material.data = draft.material
-        form.table.data = cases.table_text(draft.table)
+        form.table.data = table_text(draft.table)
         form.questions.data = cases.numbered_text(draft.questions)
         form.points.data = " ".join(f"{points.normalize():f}" for points in draft.points)
     if form.validate_on_submit():

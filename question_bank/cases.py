@@ -8,7 +8,6 @@ adds a CaseVersion. A case with a sub-question that is not in use (待复核, �
 drawn. Functions flush; the request commits once.
 """
 
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -17,47 +16,17 @@ from core.audit import Actor, record
 from core.extensions import db
 from question_bank import bank
 from question_bank.bank import BankError, CitationLookup
-from question_bank.drafts import QuestionDraft, format_law_refs
+from question_bank.drafts import (
+    CASE_PART_TYPES,
+    CENT,
+    CaseDraft,
+    QuestionDraft,
+    check_case,
+    format_law_refs,
+)
 from question_bank.formats.numbered import parse_numbered
 from question_bank.models import Case, CaseVersion, Question, QuestionStatus, QuestionVersion
 from question_bank.types import LETTERS, TRUE_FALSE_CHOICES, clip
-
-MAX_TITLE_CHARS = 200
-MAX_MATERIAL_CHARS = 20_000
-MAX_PARTS = 20
-MAX_TABLE_ROWS = 50
-MAX_TABLE_COLUMNS = 12
-MAX_PART_POINTS = Decimal(100)
-CENT = Decimal("0.01")
-#: cells of a table row as the case form writes them
-TABLE_SEPARATORS = ("\t", "|", "｜")
-
-
-@dataclass
-class CaseDraft:
-    title: str
-    material: str
-    questions: list[QuestionDraft]
-    #: points of each sub-question, in order
-    points: list[Decimal]
-    #: rows of cells, the first the header; [] for no table
-    table: list[list[str]] = field(default_factory=list)
-
-
-def parse_table(text: str) -> list[list[str]]:
-    """A table typed in the form: one row a line, cells split by a tab or |."""
-    rows = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if not line.strip():
-            continue
-        separator = next((sep for sep in TABLE_SEPARATORS if sep in line), None)
-        cells = line.split(separator) if separator else [line]
-        rows.append([cell.strip() for cell in cells])
-    return rows
-
-
-def table_text(table: list[list[str]]) -> str:
-    return "\n".join(" | ".join(row) for row in table)
 
 
 def parse_points(text: str, count: int) -> tuple[list[Decimal], str | None]:
@@ -70,46 +39,6 @@ def parse_points(text: str, count: int) -> tuple[list[Decimal], str | None]:
     if len(points) == 1 and count > 1:
         points = points * count
     return points, None
-
-
-def check_case(draft: CaseDraft) -> dict[str, str]:
-    """Field name -> Chinese message for the case's own fields (the sub-questions are
-    checked as bank questions when they are saved)."""
-    errors = {}
-    if not draft.title.strip():
-        errors["title"] = "请填写案例标题"
-    elif len(draft.title.strip()) > MAX_TITLE_CHARS:
-        errors["title"] = f"案例标题不能超过{MAX_TITLE_CHARS}字"
-    material = draft.material.strip()
-    if not material:
-        errors["material"] = "案例材料不能为空"
-    elif len(material) > MAX_MATERIAL_CHARS:
-        errors["material"] = f"案例材料不能超过{MAX_MATERIAL_CHARS}字（现有{len(material)}字）"
-    if len(draft.table) > MAX_TABLE_ROWS:
-        errors["table"] = f"表格最多{MAX_TABLE_ROWS}行"
-    elif draft.table:
-        widths = {len(row) for row in draft.table}
-        if len(widths) > 1:
-            errors["table"] = "表格每行的单元格数应相同（用 | 或制表符分隔）"
-        elif widths.pop() > MAX_TABLE_COLUMNS:
-            errors["table"] = f"表格最多{MAX_TABLE_COLUMNS}列"
-    if not draft.questions:
-        errors["questions"] = "案例至少需要一道小题"
-    elif len(draft.questions) > MAX_PARTS:
-        errors["questions"] = f"一个案例最多{MAX_PARTS}道小题"
-    elif any(question.type not in CASE_PART_TYPES for question in draft.questions):
-        errors["questions"] = "案例的小题只能是单选、多选、判断或填空题"
-    if len(draft.points) != len(draft.questions):
-        errors["points"] = (
-            f"小题分值的个数（{len(draft.points)}）应与小题数（{len(draft.questions)}）相同"
-        )
-    elif any(not Decimal(0) < p <= MAX_PART_POINTS or p != p.quantize(CENT) for p in draft.points):
-        errors["points"] = f"每道小题的分值应大于 0、不超过 {MAX_PART_POINTS}，最多两位小数"
-    return errors
-
-
-#: the types a sub-question may have: the objective ones
-CASE_PART_TYPES = ("single", "multiple", "true_false", "fill_blank")
 
 
 def _checked_parts(draft: CaseDraft) -> list[QuestionDraft]:

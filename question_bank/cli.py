@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from core.audit import SYSTEM
 from core.extensions import db
-from question_bank import formats
-from question_bank.bank import BankError, current_draft
+from question_bank import exporting, formats
+from question_bank.bank import BankError
 from question_bank.importing import (
     commit_import,
     error_file,
@@ -124,9 +124,9 @@ def export_command(path: Path, fmt: str, include_retired: bool) -> None:
     stmt = select(Question).order_by(Question.id)
     if not include_retired:
         stmt = stmt.where(Question.status != QuestionStatus.RETIRED.value)
-    drafts = [current_draft(q) for q in db.session.scalars(stmt)]
-    data, warnings = formats.export_with_warnings(drafts, fmt)
+    entries = exporting.entries_of(db.session.scalars(stmt))
+    data, warnings, exported = formats.export_with_warnings(entries, fmt)
     path.write_bytes(data)
     for warning in warnings:
         click.echo(warning, err=True)
-    click.echo(f"已导出 {len(drafts) - len(warnings)} 道试题到 {path}。")
+    click.echo(f"已导出 {exported} 道试题到 {path}。")

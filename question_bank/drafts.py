@@ -84,12 +84,14 @@ class RowError:
 
 @dataclass(eq=False)
 class CaseHead:
-    """A case (案例) a file writes: its title and material; the rows after it that name it
-    are its sub-questions, in order."""
+    """A case (案例) a file writes: its title, material and table; the rows after it that
+    name it are its sub-questions, in order."""
 
     row: int
     title: str
     material: list[str] = field(default_factory=list)
+    #: rows of cells, the first the header; [] for no table
+    table: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -115,7 +117,102 @@ class ParseResult:
     fingerprints: dict[int, str] = field(default_factory=dict)
 
 
+# ---------------------------------------------------------------- cases
+
+MAX_TITLE_CHARS = 200
+MAX_MATERIAL_CHARS = 20_000
+MAX_PARTS = 20
+MAX_TABLE_ROWS = 50
+MAX_TABLE_COLUMNS = 12
+MAX_PART_POINTS = Decimal(100)
+CENT = Decimal("0.01")
+#: cells of a table row as the case form writes them
+TABLE_SEPARATORS = ("\t", "|", "｜")
+#: the types a sub-question may have: the objective ones
+CASE_PART_TYPES = ("single", "multiple", "true_false", "fill_blank")
+
+
+@dataclass
+class CaseDraft:
+    title: str
+    material: str
+    questions: list[QuestionDraft]
+    #: points of each sub-question, in order
+    points: list[Decimal]
+    #: rows of cells, the first the header; [] for no table
+    table: list[list[str]] = field(default_factory=list)
+
+
+def parse_table_text(text: str) -> list[list[str]]:
+    """A table typed in the form: one row a line, cells split by a tab or |."""
+    rows = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            continue
+        separator = next((sep for sep in TABLE_SEPARATORS if sep in line), None)
+        cells = line.split(separator) if separator else [line]
+        rows.append([cell.strip() for cell in cells])
+    return rows
+
+
+def table_text(table: list[list[str]]) -> str:
+    return "\n".join(" | ".join(row) for row in table)
+
+
+def check_case(draft: CaseDraft) -> dict[str, str]:
+    """Field name -> Chinese message for the case's own fields (the sub-questions are
+    checked as bank questions when they are saved)."""
+    errors = {}
+    if not draft.title.strip():
+        errors["title"] = "请填写案例标题"
+    elif len(draft.title.strip()) > MAX_TITLE_CHARS:
+        errors["title"] = f"案例标题不能超过{MAX_TITLE_CHARS}字"
+    material = draft.material.strip()
+    if not material:
+        errors["material"] = "案例材料不能为空"
+    elif len(material) > MAX_MATERIAL_CHARS:
+        errors["material"] = f"案例材料不能超过{MAX_MATERIAL_CHARS}字（现有{len(material)}字）"
+    if len(draft.table) > MAX_TABLE_ROWS:
+        errors["table"] = f"表格最多{MAX_TABLE_ROWS}行"
+    elif draft.table:
+        widths = {len(row) for row in draft.table}
+        if len(widths) > 1:
+            errors["table"] = "表格每行的单元格数应相同（用 | 或制表符分隔）"
+        elif widths.pop() > MAX_TABLE_COLUMNS:
+            errors["table"] = f"表格最多{MAX_TABLE_COLUMNS}列"
+    if not draft.questions:
+        errors["questions"] = "案例至少需要一道小题"
+    elif len(draft.questions) > MAX_PARTS:
+        errors["questions"] = f"一个案例最多{MAX_PARTS}道小题"
+    elif any(question.type not in CASE_PART_TYPES for question in draft.questions):
+        errors["questions"] = "案例的小题只能是单选、多选、判断或填空题"
+    if len(draft.points) != len(draft.questions):
+        errors["points"] = (
+            f"小题分值的个数（{len(draft.points)}）应与小题数（{len(draft.questions)}）相同"
+        )
+    elif any(not Decimal(0) < p <= MAX_PART_POINTS or p != p.quantize(CENT) for p in draft.points):
+        errors["points"] = f"每道小题的分值应大于 0、不超过 {MAX_PART_POINTS}，最多两位小数"
+    return errors
+
+
 # ---------------------------------------------------------------- validation
+
+
+def parse_marking_points(text: str) -> list[list[str]]:
+    """Marking points as the form writes them, one a line with its points at the end
+    (「指出应当听取陈述 2」, 「…（2分）」); a line without points keeps "" (refused by the
+    type's check, which names it)."""
+    points = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"(.*?)[\s,，:：]*[（(]?(\d+(?:\.\d{1,2})?)\s*分?[）)]?", line)
+        if match and match.group(1):
+            points.append([match.group(1).strip(), match.group(2)])
+        else:
+            points.append([line, ""])
+    return points
 
 
 def validate_draft(draft: QuestionDraft) -> dict[str, str]:

@@ -17,7 +17,12 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.forms import ChineseDateField, Form, MultiCheckboxField, choices
 from question_bank import formats
-from question_bank.drafts import QuestionDraft, format_law_refs, parse_law_refs
+from question_bank.drafts import (
+    QuestionDraft,
+    format_law_refs,
+    parse_law_refs,
+    parse_marking_points,
+)
 from question_bank.formats.template import split_topics
 from question_bank.models import QuestionStatus
 from question_bank.search import ANY_STATUS, NOT_RETIRED, QuestionFilters
@@ -239,23 +244,6 @@ class QuestionForm(Form):
             else:
                 field.errors = [*field.errors, message]
         return []
-
-
-def parse_marking_points(text: str) -> list[list[str]]:
-    """Marking points as the form writes them, one a line with its points at the end
-    (「指出应当听取陈述 2」, 「…（2分）」); a line without points keeps "" (refused by the
-    type's check, which names it)."""
-    points = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        match = re.fullmatch(r"(.*?)[\s,，:：]*[（(]?(\d+(?:\.\d{1,2})?)\s*分?[）)]?", line)
-        if match and match.group(1):
-            points.append([match.group(1).strip(), match.group(2)])
-        else:
-            points.append([line, ""])
-    return points
 
 
 def _one_key(type_id: str | None) -> bool:

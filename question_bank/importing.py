@@ -9,7 +9,7 @@ from core.audit import Actor, record
 from core.extensions import db
 from question_bank import cases, formats
 from question_bank.bank import BankError, CitationLookup, add_question
-from question_bank.drafts import FIELD_LABELS, ParsedRow, RowError
+from question_bank.drafts import FIELD_LABELS, CaseDraft, ParsedRow, RowError
 from question_bank.formats.template import HEADER, export_refused, template_row
 from question_bank.models import Question
 from question_bank.similar import Item, Similar, bank_items, find_similar
@@ -162,11 +162,12 @@ def _add_cases(actor: Actor, plan: ImportPlan, lookup: CitationLookup, created: 
     new_cases = []
     for rows in groups.values():
         head = rows[0].case
-        draft = cases.CaseDraft(
+        draft = CaseDraft(
             title=head.title,
             material="\n".join(head.material),
             questions=[row.draft for row in rows],
             points=[row.points for row in rows],
+            table=head.table,
         )
         try:
             case = cases.add_case(actor, draft, audit=False, lookup=lookup)

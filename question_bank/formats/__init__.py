@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.spreadsheets import XLSX_MIMETYPE, decode_text
-from question_bank.drafts import ParsedRow, ParseResult, QuestionDraft, RowError
+from question_bank.drafts import CaseDraft, ParsedRow, ParseResult, QuestionDraft, RowError
 from question_bank.formats.aiken import parse_aiken
 from question_bank.formats.gift import export_gift, parse_gift
 from question_bank.formats.moodle_xml import export_moodle_xml, parse_moodle_xml
@@ -46,8 +46,11 @@ class Format:
     extensions: tuple[str, ...]
     parse: Callable[[bytes], ParseResult]
     # Returns the file and warnings for questions the format cannot carry; None: import only.
-    export: Callable[[list[QuestionDraft]], tuple[bytes, list[str]]] | None
+    export: Callable[[list], tuple[bytes, list[str]]] | None
     mimetype: str
+    #: the bank template: takes written questions and cases (CaseDraft) too; the other
+    #: formats get the objective questions outside cases only
+    whole: bool = False
 
 
 def _no_warnings(writer: Callable[[list[QuestionDraft]], bytes]):
@@ -61,9 +64,15 @@ FORMATS = {
         parse_xlsx,
         _no_warnings(export_xlsx),
         XLSX_MIMETYPE,
+        whole=True,
     ),
     "csv": Format(
-        "CSV 题库模板（.csv）", (".csv",), parse_csv, _no_warnings(export_csv), "text/csv"
+        "CSV 题库模板（.csv）",
+        (".csv",),
+        parse_csv,
+        _no_warnings(export_csv),
+        "text/csv",
+        whole=True,
     ),
     "gift": Format(
         "Moodle GIFT（.gift/.txt）", (".gift", ".txt"), parse_gift, export_gift, "text/plain"
@@ -174,21 +183,43 @@ def parse(data: bytes, fmt: str) -> ParseResult:
     return FORMATS[fmt].parse(data)
 
 
-def export_with_warnings(drafts: list[QuestionDraft], fmt: str) -> tuple[bytes, list[str]]:
-    """The file, and one Chinese warning per question the format had to skip."""
-    writer = FORMATS[fmt].export
-    if writer is None:
+def export_with_warnings(
+    entries: list[QuestionDraft | CaseDraft], fmt: str
+) -> tuple[bytes, list[str], int]:
+    """The file, one Chinese warning per question (or case) the format had to skip, and
+    how many questions the file holds. The bank template (xlsx, csv) carries everything:
+    written questions with their marking points, cases with their material and table."""
+    spec = FORMATS[fmt]
+    if spec.export is None:
         raise ValueError(f"format {fmt!r} is import-only")
-    # No format carries a written question's marking points: skipped, each named. (Their
-    # numbers are those of the whole export, as the formats' own warnings count.)
-    skipped = [n for n, draft in enumerate(drafts, start=1) if of(draft.type).marked]
-    kept = [draft for draft in drafts if not of(draft.type).marked]
-    data, warnings = writer(kept)
-    return data, [
-        f"第{n}题是{of(drafts[n - 1].type).label}题，文件格式不能表示其得分要点，已跳过"
-        for n in skipped
-    ] + warnings
+    total = sum(len(e.questions) if isinstance(e, CaseDraft) else 1 for e in entries)
+    if spec.whole:
+        data, warnings = spec.export(entries)
+        return data, warnings, total
+    kept, skipped, lost = [], [], 0
+    number = 0  # a question's number in the whole export, sub-questions counted
+    whole = "；导出为题库模板（.xlsx 或 .csv）可完整保留"
+    for entry in entries:
+        if isinstance(entry, CaseDraft):
+            skipped.append(
+                f"第{number + 1}–{number + len(entry.questions)}题是案例「{entry.title}」的小题，"
+                f"{spec.label}不能表示案例材料，已跳过{whole}"
+            )
+            number += len(entry.questions)
+            lost += len(entry.questions)
+            continue
+        number += 1
+        if of(entry.type).marked:
+            label = of(entry.type).label
+            skipped.append(
+                f"第{number}题是{label}题，{spec.label}不能表示其得分要点，已跳过{whole}"
+            )
+            lost += 1
+        else:
+            kept.append(entry)
+    data, warnings = spec.export(kept)
+    return data, skipped + warnings, total - lost - len(warnings)
 
 
-def export(drafts: list[QuestionDraft], fmt: str) -> bytes:
-    return export_with_warnings(drafts, fmt)[0]
+def export(entries: list[QuestionDraft | CaseDraft], fmt: str) -> bytes:
+    return export_with_warnings(entries, fmt)[0]

@@ -34,7 +34,7 @@ A question with an image (Word) is refused by number: its content is not all tex
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import pairwise
 
 from core.spreadsheets import ENCODING_ERROR, MAX_ROWS, decode_text, strip_control
@@ -51,7 +51,13 @@ from question_bank.drafts import (
     parse_law_refs,
     true_false_value,
 )
-from question_bank.formats.template import blanks_from_text, difficulty_value, split_topics
+from question_bank.formats.template import (
+    blanks_from_text,
+    difficulty_value,
+    points_value,
+    split_topics,
+    whole_cases,
+)
 from question_bank.types import (
     BLANK_MARKER,
     LETTERS,
@@ -329,52 +335,16 @@ def parse_lines(lines: list[Line]) -> ParseResult:
             if question.case is not None:
                 notes.append(f"案例「{question.case.title}」的小题，{points} 分")
             rows.append(ParsedRow(question.start, draft, notes, question.case, points))
-    rows, case_errors = _whole_cases(cases, questions, rows, {e.row for e in errors})
+    members = [(question.start, question.case) for question in questions if question.case]
+    rows, case_errors = whole_cases(cases, members, rows, refused, "【案例】行之后、第一道小题之前")
     return finish(rows, errors + case_errors, refused)
 
 
 def _points(question: _Question) -> tuple[Decimal | None, str | None]:
     """A sub-question's points (分值：2); 1 when not written. Only cases use them."""
-    written = " ".join(question.fields.get("points", [])).strip().removesuffix("分")
     if question.case is None:
         return None, None
-    if not written:
-        return Decimal(1), None
-    try:
-        points = Decimal(written)
-    except InvalidOperation:
-        return None, f"分值「{clip(written)}」应为数字"
-    if not Decimal(0) < points <= 100 or points != points.quantize(Decimal("0.01")):
-        return None, f"分值「{written}」应大于 0、不超过 100，最多两位小数"
-    return points, None
-
-
-def _whole_cases(
-    cases: list[CaseHead], questions: list[_Question], rows: list[ParsedRow], refused: set[int]
-) -> tuple[list[ParsedRow], list[RowError]]:
-    """A case is imported whole or not at all: a case with a refused sub-question, no
-    sub-question or no material keeps none of its rows, each named."""
-    errors = []
-    dropped: set[int] = set()
-    for case in cases:
-        own = [q for q in questions if q.case is case]
-        problem = None
-        if not case.material:
-            problem = "没有案例材料（材料写在【案例】行之后、第一道小题之前）"
-        elif not own:
-            problem = "没有小题"
-        elif any(q.start in refused for q in own):
-            problem = "有小题未通过检查，整个案例未导入"
-        if problem:
-            errors.append(RowError(case.row, "案例", f"案例「{case.title}」{problem}"))
-            dropped.add(id(case))
-    kept = [row for row in rows if row.case is None or id(row.case) not in dropped]
-    for row in rows:
-        if row.case is not None and id(row.case) in dropped:
-            errors.append(
-                RowError(row.row, "案例", f"所在案例「{row.case.title}」未导入，本小题随之未导入")
-            )
-    return kept, errors
+    return points_value(" ".join(question.fields.get("points", [])))
 
 
 def _template_cells(question: _Question) -> list[str]:
@@ -398,6 +368,8 @@ def _template_cells(question: _Question) -> list[str]:
         *options,
         answer,
         *(fields.get(name, "") for name in ("explanation", "difficulty", "law_refs", "topics")),
+        question.case.title if question.case else "",
+        fields.get("points", ""),
     ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.audit import SYSTEM, AuditEntry
 from core.extensions import db
 from core.roles import Role
-from question_bank import bank, cases, importing, queries
+from question_bank import bank, cases, drafts, importing, queries
 from question_bank.bank import BankError
 from question_bank.drafts import QuestionDraft
 from question_bank.formats.numbered import parse_numbered
@@ -184,7 +184,7 @@ def test_points_and_table_parsing():
     assert cases.parse_points("2 3，5", 3) == ([Decimal(2), Decimal(3), Decimal(5)], None)
     assert cases.parse_points("2", 3)[0] == [Decimal(2)] * 3
     assert cases.parse_points("两分", 1)[1]
-    assert cases.parse_table("a | b\n\nc\td\n") == [["a", "b"], ["c", "d"]]
+    assert drafts.parse_table_text("a | b\n\nc\td\n") == [["a", "b"], ["c", "d"]]
 
 
 # --- the trainers' screens ----------------------------------------------------------

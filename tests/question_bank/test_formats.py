@@ -106,7 +106,8 @@ def test_template_round_trip_keeps_every_field(fmt):
 
 @pytest.mark.parametrize("fmt", ["gift", "moodle_xml"])
 def test_moodle_round_trip_keeps_what_the_format_carries(fmt):
-    data, warnings = export_with_warnings([*DRAFTS, MULTI_BLANK], fmt)
+    data, warnings, written = export_with_warnings([*DRAFTS, MULTI_BLANK], fmt)
+    assert written == len(DRAFTS)
     result = parse(data, fmt)
     assert result.errors == []
     # Difficulty and law references have no place in GIFT or Moodle XML.
@@ -123,6 +124,7 @@ def test_xlsx_export_writes_text_never_formulas():
     assert [cell.value for cell in sheet[1]] == [
         "题型", "题干", *(f"选项{x}" for x in "ABCDEFGH"),
         "答案", "解析", "难度", "法律依据", "知识点",
+        "案例", "分值", "得分要点", "字数上限", "案例表格",
     ]  # fmt: skip
     cell = sheet["G3"]
     assert cell.value == "=1+1 不是公式"
@@ -203,7 +205,9 @@ def test_unknown_type():
     )
     error = only_error(parse(data, "xlsx"))
     assert (error.row, error.column) == (2, "题型")
-    assert error.message == "不支持的题型「主观」（仅支持单选、多选、判断、填空）"
+    assert error.message == (
+        "不支持的题型「主观」（仅支持单选、多选、判断、填空、简答、论述，案例材料行写「案例」）"
+    )
 
 
 def test_empty_stem():
@@ -755,7 +759,7 @@ def test_gift_round_trips_private_use_characters_and_escape_lookalikes():
 
 def test_gift_export_skips_answers_it_would_misread():
     arrow = QuestionDraft("fill_blank", "箭头", [], [], [["甲->乙"]])
-    data, warnings = export_with_warnings([arrow, DRAFTS[2]], "gift")
+    data, warnings, _ = export_with_warnings([arrow, DRAFTS[2]], "gift")
     assert warnings == ["第1题的答案含“->”，GIFT 会把它读成匹配题，已跳过"]
     assert len(parse(data, "gift").rows) == 1
 
