@@ -28,6 +28,10 @@ Rules, each named in the preview note of the question it applied to:
   heading after it with questions, not keys, below is the body's next section); the
   answer written in the stem's parentheses `（A）`, which then becomes the blank `（ ）`;
 - `解析：` `法律依据：` `知识点：` `难度：` lines (or `【解析】`) fill those fields.
+- a case starts with `【案例】title` (or `案例一：`); the lines up to its first question are
+  its material, and within it the lines after `【表格】` (up to `【表格结束】` or the first
+  question) are its table, one row a line, cells split by | (Markdown tables read too);
+  its sub-questions take `分值：2` lines (1 when none).
 A question with an image (Word) is refused by number: its content is not all text.
 """
 
@@ -49,6 +53,7 @@ from question_bank.drafts import (
     finish,
     parse_answer_letters,
     parse_law_refs,
+    parse_table_text,
     true_false_value,
 )
 from question_bank.formats.template import (
@@ -128,6 +133,12 @@ _CASE_HEAD = re.compile(
     rf"|(?:案例|材料)\s*({_CN_NUMBER}|{_D}+)\s*[:：、.．])\s*(.*)$"
 )
 _CASE_END = re.compile(r"^[【\[]\s*(?:案例|材料)\s*(?:结束|完)\s*[】\]]$")
+# A case's table in a text file: the lines after 【表格】 in its material, one row a line,
+# cells split by | (or a tab), the first row the header, up to the first question or
+# 【表格结束】. Markdown's `| a | b |` and its `|---|---|` line read the same.
+_TABLE_HEAD = re.compile(r"^[【\[]\s*表格\s*[】\]]$")
+_TABLE_END = re.compile(r"^[【\[]\s*表格\s*(?:结束|完)\s*[】\]]$")
+_TABLE_RULE = re.compile(r"^[\s|｜:：\-—–]+$")
 #: section words under which cases stand: their sub-questions take their own types
 _CASE_SECTIONS = {"案例分析题", "案例题", "材料分析题"}
 MAX_CASE_TITLE = 60
@@ -170,6 +181,11 @@ class Line:
     number: int  # line of a text file, paragraph of a Word document
     text: str
     image: bool = False  # a Word paragraph holding a picture or embedded object
+    #: a row of a Word table, as its cells' texts: within a case's material it is a row of
+    #: the case's table; elsewhere nothing (the cells' paragraphs follow as lines)
+    cells: list[str] | None = None
+    #: a paragraph inside a Word table (skipped when its table is a case's table)
+    in_table: bool = False
 
 
 @dataclass
@@ -209,7 +225,7 @@ def parse_lines(lines: list[Line]) -> ParseResult:
     in_key_block = False
     case: CaseHead | None = None
     cases: list[CaseHead] = []
-    in_material = False
+    in_material = in_table = word_table = False
 
     def start_question(number: int | None, label: str, line: Line) -> _Question:
         started = _Question(line.number, number, label, section, part, image=line.image)
@@ -218,6 +234,14 @@ def parse_lines(lines: list[Line]) -> ParseResult:
         return started
 
     for line in lines:
+        if line.cells is not None:  # a Word table's row: the case's table, in its material
+            word_table = in_material
+            if word_table:
+                case.table.append([cell.strip() for cell in line.cells])
+            continue
+        if line.in_table and word_table:
+            continue  # the table's paragraphs: read as its rows above
+        word_table = False
         text = line.text.replace("\xa0", " ").strip()
         if not text and not line.image:
             continue
@@ -245,13 +269,19 @@ def parse_lines(lines: list[Line]) -> ParseResult:
             if rest and not title:
                 case.material.append(rest)
             cases.append(case)
-            question, in_material = None, True
+            question, in_material, in_table = None, True, False
             continue
         if in_material:
-            if not _QUESTION.match(text):
-                case.material.append(text)
+            if _TABLE_HEAD.match(text) or _TABLE_END.match(text):
+                in_table = bool(_TABLE_HEAD.match(text))
                 continue
-            in_material = False
+            if not _QUESTION.match(text):
+                if not in_table:
+                    case.material.append(text)
+                elif not _TABLE_RULE.match(text):
+                    case.table.extend(parse_table_text(text.strip("|｜")))
+                continue
+            in_material = in_table = False
         if _KEY_HEADING.match(text):
             in_key_block, question, keys.part = True, None, None
             # Keys listed straight after a 填空题 section may be words: `1．十五日`.

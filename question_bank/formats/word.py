@@ -4,7 +4,8 @@ The document is read in order as lines: each paragraph (a soft line break inside
 starts a new line), and each table cell's paragraphs row by row, so options laid out in a
 table read as option lines. Those lines are a numbered bank (formats/numbered.py). A table
 whose header is the bank template's (题型, 题干, 答案 …) is read as the template instead,
-row by row. A question holding a picture or an embedded object is refused by number.
+row by row; a table within a case's material (after 【案例】, before its first question) is
+the case's table. A question holding a picture or an embedded object is refused by number.
 
 The file is opened by core.documents.open_docx, which checks it before python-docx reads
 it (unpacked size, compression ratio, size of the XML, no DTD).
@@ -38,21 +39,27 @@ def parse_docx(data: bytes) -> ParseResult:
             if find_header(rows):
                 # A bank kept as a table in the template's columns: rows, not lines.
                 return parse_table([rows])
-            for row in element.iter(_TR):
+            for row, cells in zip(element.iter(_TR), rows, strict=True):
+                # The row as cells (a case's table, when it stands in the material), then
+                # its paragraphs as lines (options laid out in a table, elsewhere).
+                number = lines[-1].number if lines else 0
+                lines.append(Line(number, "", cells=[" ".join(c.split()) for c in cells]))
                 for cell in row.iter(_TC):
                     for paragraph in cell.iter(_P):
-                        _add_paragraph(lines, paragraph, numbering)
+                        _add_paragraph(lines, paragraph, numbering, in_table=True)
     return parse_lines(lines)
 
 
-def _add_paragraph(lines: list[Line], paragraph, numbering: "_Numbering") -> None:
+def _add_paragraph(
+    lines: list[Line], paragraph, numbering: "_Numbering", in_table: bool = False
+) -> None:
     """The paragraph as lines numbered by paragraph (a soft break splits the lines), with
     the number or letter Word's list numbering shows before it."""
     number = (lines[-1].number if lines else 0) + 1
     image = any(True for _ in paragraph.iter(*_OBJECTS))
     text = numbering.label(paragraph) + _text(paragraph)
     for piece in text.replace("\t", " ").split("\n"):
-        lines.append(Line(number, piece, image))
+        lines.append(Line(number, piece, image, in_table=in_table))
 
 
 _CN_DIGITS = "〇一二三四五六七八九"

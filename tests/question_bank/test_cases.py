@@ -341,3 +341,63 @@ def test_the_word_importer_reads_cases(app):
     result = parse_docx(buffer.getvalue())
     assert result.errors == []
     assert sum(1 for row in result.rows if row.case is not None) == 3
+
+
+TABLE_CASE = """【案例】某超市销售过期食品案
+某区市场监管局检查发现某超市销售过期食品，查获情况如下：
+【表格】
+| 品名 | 数量 | 货值 |
+|------|------|------|
+| 牛奶 | 20箱 | 1200元 |
+【表格结束】
+执法人员当场制作了现场笔录。
+1．【单选题】本案货值合计为（ ）。
+A．1200元
+B．2400元
+答案：A
+"""
+
+
+def test_the_text_importer_reads_a_case_table():
+    (row,) = parse_numbered(TABLE_CASE.encode()).rows
+    assert row.case.table == [["品名", "数量", "货值"], ["牛奶", "20箱", "1200元"]]
+    assert row.case.material == [
+        "某区市场监管局检查发现某超市销售过期食品，查获情况如下：",
+        "执法人员当场制作了现场笔录。",
+    ]
+    # A ragged table is refused with the case, as the case form refuses it.
+    ragged = TABLE_CASE.replace("| 牛奶 | 20箱 | 1200元 |", "| 牛奶 | 20箱 |")
+    result = parse_numbered(ragged.encode())
+    assert result.rows == []
+    assert any("表格每行的单元格数应相同" in error.message for error in result.errors)
+
+
+def test_the_word_importer_carries_a_table_in_a_case_into_its_material(app):
+    document = Document()
+    document.add_paragraph("【案例】某超市销售过期食品案")
+    document.add_paragraph("某区市场监管局检查发现某超市销售过期食品，查获情况如下：")
+    table = document.add_table(rows=2, cols=3)
+    texts = [["品名", "数量", "货值"], ["牛奶", "20箱", "1200元"]]
+    for cells, row_texts in zip(table.rows, texts, strict=True):
+        for cell, text in zip(cells.cells, row_texts, strict=True):
+            cell.text = text
+    for line in TABLE_CASE.splitlines()[8:]:
+        document.add_paragraph(line)
+    # Outside a case a table is read as lines still: options laid out in a table.
+    document.add_paragraph("【案例结束】")
+    document.add_paragraph("2．【单选题】行政处罚的追责时效一般为（ ）。")
+    options = document.add_table(rows=1, cols=2)
+    options.rows[0].cells[0].text, options.rows[0].cells[1].text = "A．一年", "B．二年"
+    document.add_paragraph("答案：B")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    plan = importing.plan_import(buffer.getvalue(), "案例.docx")
+    assert plan.errors == []
+    first, second = plan.rows
+    assert first.case.table == [["品名", "数量", "货值"], ["牛奶", "20箱", "1200元"]]
+    assert first.case.material == ["某区市场监管局检查发现某超市销售过期食品，查获情况如下："]
+    assert second.case is None and second.draft.choices == ["一年", "二年"]
+    importing.commit_import(SYSTEM, plan)
+    db.session.commit()
+    (case,) = db.session.scalars(select(Case)).all()
+    assert case.current_version.table == [["品名", "数量", "货值"], ["牛奶", "20箱", "1200元"]]
