@@ -1,5 +1,7 @@
-"""Search a 50,000-question bank: the trainers' list query (count + first page of 50),
-timed per keyword on SQLite and (with --postgres URL, a fresh database) PostgreSQL.
+"""Search a 50,000-question bank: the trainers' list query (count + first page of 50,
+cases grouped as one entry each, and the page's rows loaded), timed per keyword on SQLite
+and (with --postgres URL, a fresh database) PostgreSQL, beside the plain question query
+(count + first page of questions, no grouping) in the same run.
 
     python bench/search_bench.py [--questions 50000] [--repeat 15] [--postgres postgresql://postgres@127.0.0.1/postgres]
 
@@ -41,27 +43,31 @@ def time_searches(url: str, repeat: int) -> None:
     sys.path.insert(0, str(ROOT))
     from app import create_app
     from core.extensions import db
-    from question_bank.search import QuestionFilters, question_query
+    from question_bank.search import QuestionFilters, list_entries, list_rows, question_query
+
+    def plain(filters):
+        return db.paginate(question_query(filters), page=1, per_page=50, error_out=False)
+
+    def grouped(filters):
+        page = db.paginate(list_entries(filters), page=1, per_page=50, error_out=False)
+        list_rows(filters, list(page.items))
+        return page
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
         for keyword in KEYWORDS:
-            timings, total = [], 0
-            for _ in range(repeat):
-                started = time.perf_counter()
-                page = db.paginate(
-                    question_query(QuestionFilters(keyword=keyword)),
-                    page=1,
-                    per_page=50,
-                    error_out=False,
+            for name, query in (("plain", plain), ("list", grouped)):
+                timings, total = [], 0
+                for _ in range(repeat):
+                    started = time.perf_counter()
+                    total = query(QuestionFilters(keyword=keyword)).total
+                    timings.append((time.perf_counter() - started) * 1000)
+                    db.session.remove()
+                print(
+                    f"  {keyword!r:14} {name:5} {total:6} hits  median "
+                    f"{statistics.median(timings):6.1f} ms"
+                    f"  (min {min(timings):.1f}, max {max(timings):.1f})"
                 )
-                total = page.total
-                timings.append((time.perf_counter() - started) * 1000)
-                db.session.remove()
-            print(
-                f"  {keyword!r:14} {total:6} hits  median {statistics.median(timings):6.1f} ms"
-                f"  (min {min(timings):.1f}, max {max(timings):.1f})"
-            )
         db.engine.dispose()
 
 

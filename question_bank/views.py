@@ -100,8 +100,15 @@ def _filter_form() -> QuestionFilterForm:
 @trainer_required
 def question_list():
     form = _filter_form()
-    page = db.paginate(search.question_query(form.filters()), per_page=PER_PAGE, error_out=False)
-    return render_template("bank/list.html", form=form, page=page, tag_form=BulkTagForm())
+    filters = form.filters()
+    page = db.paginate(search.list_entries(filters), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "bank/list.html",
+        form=form,
+        page=page,
+        rows=search.list_rows(filters, list(page.items)),
+        tag_form=BulkTagForm(),
+    )
 
 
 @bp.route("/tag", methods=["POST"])

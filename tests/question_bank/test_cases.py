@@ -2,6 +2,7 @@
 are bank questions drawn only with their case; the trainers' screens."""
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -401,3 +402,36 @@ def test_the_word_importer_carries_a_table_in_a_case_into_its_material(app):
     db.session.commit()
     (case,) = db.session.scalars(select(Case)).all()
     assert case.current_version.table == [["品名", "数量", "货值"], ["牛奶", "20箱", "1200元"]]
+
+
+def test_the_bank_list_groups_sub_questions_under_their_case(client, login_as):
+    loose = bank.add_question(
+        SYSTEM, QuestionDraft("single", "独立的单选题", ["甲", "乙"], [0], [])
+    )
+    case = add_case(parts=3, title="列表中的案例")
+    later = bank.add_question(
+        SYSTEM, QuestionDraft("true_false", "独立的判断题", ["正确", "错误"], [0], [])
+    )
+    db.session.commit()
+    parts = [question for question, _ in cases.parts_of(case.current_version)]
+    login_as(Role.TRAINER)
+    page = client.get("/bank/").text
+    rows = re.findall(r"<tr(?: data-case=\"(\d+)\")?>\s*<td class=\"no-print\"", page)
+    assert rows == ["", str(case.id), ""]  # newest first; the case is one row
+    link = '/bank/{0}">#{0}</a>'.format
+    assert page.index(link(later.id)) < page.index("列表中的案例") < page.index(link(loose.id))
+    assert "共 3 道小题" in page and "共 3 条" in page
+    case_row = page[page.index(f'data-case="{case.id}"') :]
+    case_row = case_row[: case_row.index("</tr>")]
+    assert "<details>" in case_row
+    assert [int(n) for n in re.findall(r'name="question_ids" value="(\d+)"', case_row)] == [
+        q.id for q in parts
+    ]
+    # A search matching one sub-question shows its case with that sub-question alone.
+    found = client.get("/bank/", query_string={"q": "第2小题"}).text
+    assert "列表中的案例" in found and "1 道符合筛选" in found and "共 1 条" in found
+    assert re.findall(r'name="question_ids" value="(\d+)"', found) == [str(parts[1].id)]
+    assert "独立的单选题" not in found
+    # Filtering by a type no sub-question has leaves the case out.
+    fill = client.get("/bank/", query_string={"type": "fill_blank"}).text
+    assert "列表中的案例" not in fill
