@@ -31,8 +31,9 @@ def export_questions(actor: Actor, filters: QuestionFilters, fmt: str) -> tuple[
     stmt = question_query(filters).order_by(None).order_by(Question.id)
     entries = entries_of(db.session.scalars(stmt))
     data, warnings, exported = formats.export_with_warnings(entries, fmt)
-    case_count = sum(isinstance(entry, CaseDraft) for entry in entries)
-    detail = {"format": fmt, "exported": exported, "skipped": len(warnings), "cases": case_count}
+    detail = {"format": fmt, "exported": exported, "skipped": len(warnings)}
+    if case_count := sum(isinstance(entry, CaseDraft) for entry in entries):
+        detail["cases"] = case_count
     if chosen := {name: value for name, value in asdict(filters).items() if value}:
         detail["filters"] = chosen
     record(
