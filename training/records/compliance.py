@@ -3,7 +3,6 @@ behind on what, with reminders for the unit admin. People are listed by unit and
 never ranked."""
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from sqlalchemy import Row, select
 
@@ -19,16 +18,13 @@ from training.records.requirements import Progress
 from training.units import unit_paths
 
 
-@dataclass
+@dataclass(slots=True)
 class PersonRow:
     #: a row of id, name, unit_id, is_leader, is_enforcement_officer
     person: Row
     unit_path: str
     progress: list[Progress]
-
-    @cached_property
-    def met(self) -> bool:
-        return all(p.met for p in self.progress)
+    met: bool
 
     @property
     def behind(self) -> list[str]:
@@ -79,31 +75,27 @@ def compliance(admin: User, unit_id: int | None, year: int | None = None) -> Com
     of_year = {group: requirements.rule_for(rules, group, year) for group in Group}
     paths = unit_paths()
     report = Compliance(year, unit_id)
-    # (group, requirement) → [people it binds, people who meet it]
-    counts: dict[tuple, list[int]] = {}
     # Many people have done the same: each outcome is worked out once (5,000 people's
     # evaluations, and their garbage, were a third of the page's time).
-    outcomes: dict[tuple, list[Progress]] = {}
+    outcomes: dict[tuple, tuple[list[Progress], bool]] = {}
+    people_per_outcome: dict[tuple, int] = {}
     for person in people:
-        totals = done[person.id]
-        key = (
-            person.is_leader,
-            person.is_enforcement_officer,
-            totals.hours,
-            totals.exams,
-            tuple(totals.activities.items()),
-        )
-        progress = outcomes.get(key)
-        if progress is None:
+        key = (person.is_leader, person.is_enforcement_officer, done[person.id])
+        outcome = outcomes.get(key)
+        if outcome is None:
             groups = requirements.groups_of(person.is_leader, person.is_enforcement_officer)
-            progress = [requirements.evaluate(of_year[g], totals, year) for g in groups]
-            outcomes[key] = progress
-        report.rows.append(PersonRow(person, paths.get(person.unit_id, ""), progress))
+            progress = [requirements.evaluate(of_year[g], done[person.id], year) for g in groups]
+            outcome = outcomes[key] = (progress, all(p.met for p in progress))
+        people_per_outcome[key] = people_per_outcome.get(key, 0) + 1
+        report.rows.append(PersonRow(person, paths.get(person.unit_id, ""), *outcome))
+    # (group, requirement) → [people it binds, people who meet it]
+    counts: dict[tuple, list[int]] = {}
+    for key, (progress, _) in outcomes.items():
         for p in progress:
             for item in p.items:
                 tally = counts.setdefault((p.group, item.label), [0, 0])
-                tally[0] += 1
-                tally[1] += item.met
+                tally[0] += people_per_outcome[key]
+                tally[1] += people_per_outcome[key] * item.met
     report.rows.sort(key=lambda row: (row.unit_path, row.person.name, row.person.id))
     report.items = {
         f"{group.label}：{label}": (total, met) for (group, label), (total, met) in counts.items()

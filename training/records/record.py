@@ -32,6 +32,7 @@ from training.records.models import (
 from training.records.requirements import Facts, Progress, Totals
 from training.study.models import ModuleCompletion, ModuleVersion
 
+ZERO = Decimal(0)
 #: how many past years the record shows progress for
 PAST_YEARS = 4
 
@@ -336,9 +337,9 @@ def year_totals(people, year: int, published_only: bool = False) -> dict[int, To
         people = ids
     if not ids:
         return {}
-    hours: dict[int, Decimal] = dict.fromkeys(ids, Decimal(0))
-    done: dict[int, dict[str, int]] = {key: {} for key in ids}
-    passed: dict[int, set[str]] = {key: set() for key in ids}
+    hours: dict[int, Decimal] = {}
+    done: dict[int, tuple[tuple[str, int], ...]] = {}
+    passed: dict[int, set[str]] = {}
     start = clock.china_day_bounds(date(year, 1, 1))[0]
     end = clock.china_day_bounds(date(year, 12, 31))[1]
     kinds = [kind.value for kind in ActivityKind]
@@ -347,8 +348,10 @@ def year_totals(people, year: int, published_only: bool = False) -> dict[int, To
             YearTotal.user_id, YearTotal.hours, *(YearTotal.__table__.c[k] for k in kinds)
         ).where(YearTotal.user_id.in_(people), YearTotal.year == year)
     ):
-        hours[user_id] += credit
-        done[user_id] = {kind: count for kind, count in zip(kinds, counts, strict=True) if count}
+        hours[user_id] = credit
+        done[user_id] = tuple(
+            (kind, count) for kind, count in zip(kinds, counts, strict=True) if count
+        )
     for user_id, credit in db.session.execute(
         select(ModuleCompletion.user_id, func.sum(ModuleCompletion.credit_hours))
         .where(
@@ -358,7 +361,7 @@ def year_totals(people, year: int, published_only: bool = False) -> dict[int, To
         )
         .group_by(ModuleCompletion.user_id)
     ):
-        hours[user_id] += credit
+        hours[user_id] = hours.get(user_id, Decimal(0)) + credit
     passes = (
         select(Attempt.user_id, Exam.kind)
         .join(Exam, Exam.id == Attempt.exam_id)
@@ -374,5 +377,11 @@ def year_totals(people, year: int, published_only: bool = False) -> dict[int, To
     if published_only:
         passes = passes.where(Exam.review_policy != ReviewPolicy.NOTHING.value)
     for user_id, kind in db.session.execute(passes):
-        passed[user_id].add(kind)
-    return {key: Totals(hours[key], frozenset(passed[key]), done[key]) for key in ids}
+        passed.setdefault(user_id, set()).add(kind)
+    # Few distinct totals among thousands of people: one object each (less to collect).
+    shared: dict[Totals, Totals] = {}
+    found = {}
+    for key in ids:
+        totals = Totals(hours.get(key, ZERO), frozenset(passed.get(key, ())), done.get(key, ()))
+        found[key] = shared.setdefault(totals, totals)
+    return found

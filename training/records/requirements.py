@@ -171,12 +171,16 @@ def rule_for(rules: Iterable[Rule], group: Group, year: int) -> Rule:
 
 @dataclass(frozen=True)
 class Totals:
-    """A person's facts summed for one year."""
+    """A person's facts summed for one year. Hashable: people who did the same share one
+    (the compliance page evaluates each distinct one once)."""
 
-    hours: Decimal
-    exams: frozenset[str]
-    #: activity kind → how many (a plain dict: Counter() costs more than the rest here)
-    activities: dict[str, int]
+    hours: Decimal = Decimal(0)
+    exams: frozenset[str] = frozenset()
+    #: (activity kind, how many) of each kind attended, by kind
+    activities: tuple[tuple[str, int], ...] = ()
+
+    def attended(self, kind: str) -> int:
+        return next((count for known, count in self.activities if known == kind), 0)
 
 
 def totals(facts: Facts, year: int) -> Totals:
@@ -187,7 +191,7 @@ def totals(facts: Facts, year: int) -> Totals:
     return Totals(
         hours=sum((hours for day, hours in facts.credits if day.year == year), Decimal(0)),
         exams=frozenset(kind for day, kind in facts.exams if day.year == year),
-        activities=counts,
+        activities=tuple(sorted(counts.items())),
     )
 
 
@@ -202,7 +206,7 @@ def evaluate(rule: Rule, facts: Facts | Totals, year: int) -> Progress:
             Item(f"通过{ExamKind(kind).label}", 1, int(kind in done.exams), exam_kind=kind)
         )
     for kind, needed in rule.activities:
-        progress.items.append(Item(ActivityKind(kind).label, needed, done.activities.get(kind, 0)))
+        progress.items.append(Item(ActivityKind(kind).label, needed, done.attended(kind)))
     return progress
 
 
