@@ -36,6 +36,7 @@ from training.exams import views as exam_views
 from training.privacy import mask_id_number, mask_phone
 from training.records import assessment_views, certificate_views, compliance_views, nominee_views
 from training.records import audit_labels as records_audit_labels
+from training.records import cli as records_cli
 from training.records import views as records_views
 from training.reports import audit_labels as report_audit_labels
 from training.reports import cli as report_cli
@@ -64,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(exam_cli.exams)
     app.cli.add_command(report_cli.reports)
     app.cli.add_command(practice_cli.practice)
+    app.cli.add_command(records_cli.records)
     app.cli.add_command(audit_cli)
     app.cli.add_command(backup.backup)
     app.cli.add_command(backup.restore)

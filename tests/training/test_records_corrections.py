@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core import clock
 from core.audit import SYSTEM, AuditEntry
@@ -227,3 +227,14 @@ def test_a_correction_into_the_future_is_refused(district):
         activities.correct_activity(
             SYSTEM, district["other_admin"], activity, _data(held_on=tomorrow), "改日期"
         )
+
+
+def test_the_totals_are_rebuilt_from_the_command_line(runner, district):
+    leader = district["leader"]
+    _record(district, [leader], hours=2)
+    kept = _kept()
+    db.session.execute(delete(YearTotal))  # as if attendance had come in by SQL
+    db.session.commit()
+    result = runner.invoke(args=["records", "rebuild-totals"])
+    assert result.exit_code == 0 and "已重建学法年度汇总：1 行" in result.output
+    assert _kept() == kept and _hours(leader) == 2

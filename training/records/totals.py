@@ -66,8 +66,9 @@ def counted(activity: Activity) -> list[tuple[int, date, str, Decimal]]:
     ]
 
 
-def rebuild() -> None:
-    """Compute the table again from the approved attendances, in SQL."""
+def rebuild() -> int:
+    """Compute the table again from the approved attendances, in SQL; returns the number
+    of rows written."""
     db.session.execute(delete(YearTotal))
     year = extract("year", Activity.held_on)
     per_kind = [func.sum(case((Activity.kind == kind.value, 1), else_=0)) for kind in ActivityKind]
@@ -80,3 +81,4 @@ def rebuild() -> None:
             .group_by(Attendance.user_id, year),
         )
     )
+    return db.session.scalar(select(func.count()).select_from(YearTotal))
