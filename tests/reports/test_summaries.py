@@ -14,8 +14,8 @@ from core.extensions import db
 from core.outages import Outage
 from core.roles import Role
 from question_bank import bank
-from tests.factories import GRACE, add_batch, add_questions, make_exam, take
-from training.exams import attempts, regrade, sittings
+from tests.factories import GRACE, add_batch, add_questions, add_written, make_exam, take
+from training.exams import attempts, marking, regrade, sittings
 from training.exams import outages as exam_outages
 from training.reports import figures, summaries
 from training.reports.models import COUNTERS, ExamSummary
@@ -243,3 +243,33 @@ def test_the_rebuild_command(ten, make_user, runner):
     result = runner.invoke(args=["reports", "rebuild-summaries"])
     assert result.exit_code == 0 and "1 行" in result.output
     assert table() == kept
+
+
+def test_a_rebuild_counts_the_marked_attempt_not_one_awaiting_marks(law, make_user):
+    """Best of two: the first attempt is marked (passed), the second waits for marks
+    (score NULL). Only the marked one counts, in the kept figures and the rebuilt ones
+    (SQLite sorts NULL first unless told otherwise)."""
+    add_questions("single", 2)
+    add_written()
+    person, trainer = make_user(), make_user(Role.TRAINER)
+    exam = make_exam(
+        sections=[("single", 2, 2), ("short_answer", 1, 10)],
+        roster=[person],
+        pass_mark=Decimal(10),
+        grade_bands=[[10, "合格"]],
+        attempts_allowed=2,
+        retake_after_pass=True,
+    )
+    add_batch(exam, [person], name="补考")
+    first = take(person, exam)
+    item = next(i for i in first.items if i.question_version.type == "short_answer")
+    task = marking.task(trainer, item.id)
+    marking.give_mark(
+        Actor(id=trainer.id, login=trainer.login), trainer, item.id, task.round, "8", []
+    )
+    db.session.commit()
+    second = take(person, exam)
+    assert first.score == Decimal(12) and second.score is None
+    (counted,) = [values for values in table().values() if "took" in values]
+    assert (counted["took"], counted["passed"], counted["attempts"]) == (1, 1, 2)
+    assert_same_as_rebuilt()

@@ -255,14 +255,16 @@ def rebuild(exam_ids: Iterable[int] | None = None) -> int:
         stmt = stmt.where(ExamSummary.exam_id.in_(list(exam_ids)))
     db.session.execute(stmt)
     # The counted attempt first, by the exam's rule (scoring.counted_attempt; best: the
-    # earliest attempt on a tie).
+    # earliest attempt on a tie, and one awaiting marks (no score) only when none has a
+    # score: NULLs last, said outright, since SQLite sorts them first).
     counted_first = case(
         (Exam.counting == scoring.AttemptRule.FIRST.value, Attempt.number),
         (Exam.counting == scoring.AttemptRule.LAST.value, -Attempt.number),
         else_=-Attempt.score,
     )
     rank = func.row_number().over(
-        partition_by=(Attempt.exam_id, Attempt.user_id), order_by=[counted_first, Attempt.number]
+        partition_by=(Attempt.exam_id, Attempt.user_id),
+        order_by=[counted_first.nulls_last(), Attempt.number],
     )
     ranked = (
         select(Attempt.exam_id, Attempt.user_id, Attempt.id, rank.label("rank"))
