@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
 
 from core import clock
@@ -273,3 +274,23 @@ def test_a_rebuild_counts_the_marked_attempt_not_one_awaiting_marks(law, make_us
     (counted,) = [values for values in table().values() if "took" in values]
     assert (counted["took"], counted["passed"], counted["attempts"]) == (1, 1, 2)
     assert_same_as_rebuilt()
+
+
+def test_an_upgraded_database_with_attempts_gets_its_summaries(tree, ten, make_user):
+    """A database that held attempts before exam_summaries existed: the table arrives
+    empty (0050), and the next migration fills it from the attempts and rosters."""
+    district, bureau, section = tree
+    people = [make_user(unit=unit) for unit in (district, bureau, section, section)]
+    exam = ten_exam(roster=people)
+    take(people[0], exam, RIGHT)
+    take(people[1], exam, WRONG)
+    take(people[2], exam, RIGHT, submit=False)
+    kept = table()
+    assert sum(values.get("took", 0) for values in kept.values()) == 2
+    db.session.commit()
+    downgrade(revision="0033_question_law")
+    db.session.execute(ExamSummary.__table__.delete())
+    db.session.commit()
+    assert table() == {}
+    upgrade()
+    assert table() == kept

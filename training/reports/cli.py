@@ -15,8 +15,8 @@ def reports() -> None:
 @reports.command("rebuild-summaries")
 @with_appcontext
 def rebuild_summaries() -> None:
-    """Compute exam_summaries again from rosters and attempts (once after upgrading a
-    database that holds attempts, or after moving people between units)."""
+    """Compute exam_summaries again from rosters and attempts (after moving people between
+    units; an upgrade does it once by itself, in migration 0051)."""
     rows = summaries.rebuild()
     db.session.commit()
     click.echo(f"已重建考试汇总：{rows} 行。")

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Integer, and_, bindparam, case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from core.extensions import db
 from training import scoring
@@ -246,14 +247,16 @@ def roster_changed(exam_id: int, users: list[User], before: dict[int, int]) -> N
 # --- rebuilding ----------------------------------------------------------------------
 
 
-def rebuild(exam_ids: Iterable[int] | None = None) -> int:
+def rebuild(exam_ids: Iterable[int] | None = None, session: Session | None = None) -> int:
     """Compute the summaries again from rosters and attempts, in SQL (after an upgrade, or
-    if people moved between units); returns the number of rows written."""
+    if people moved between units); returns the number of rows written. `session`: the
+    one to write with (a migration's, on its connection); the app's by default."""
+    session = session or db.session
     where_exam = [] if exam_ids is None else [Exam.id.in_(list(exam_ids))]
     stmt = delete(ExamSummary)
     if exam_ids is not None:
         stmt = stmt.where(ExamSummary.exam_id.in_(list(exam_ids)))
-    db.session.execute(stmt)
+    session.execute(stmt)
     # The counted attempt first, by the exam's rule (scoring.counted_attempt; best: the
     # earliest attempt on a tie, and one awaiting marks (no score) only when none has a
     # score: NULLs last, said outright, since SQLite sorts them first).
@@ -281,7 +284,7 @@ def rebuild(exam_ids: Iterable[int] | None = None) -> int:
     )
     counted = db.aliased(Attempt, name="counted")
     percent = func.round(counted.score * 100 / func.nullif(counted.max_score, 0), 2)
-    bucket = func.least if db.engine.dialect.name == "postgresql" else func.min
+    bucket = func.least if session.get_bind().dialect.name == "postgresql" else func.min
     bucket_of = bucket(func.cast(func.floor(percent / 10), Integer), BUCKETS - 1)
     outcome = (
         select(
@@ -319,13 +322,13 @@ def rebuild(exam_ids: Iterable[int] | None = None) -> int:
         .group_by(first.c.exam_id, first.c.batch_id, User.unit_id, User.is_leader)
     )
     rows: dict[tuple, dict] = {}
-    for row in db.session.execute(outcome).mappings():
+    for row in session.execute(outcome).mappings():
         key = (row["exam_id"], row["batch_id"], row["unit_id"], row["is_leader"])
         rows[key] = {name: row[name] for name in COUNTERS if name != "assigned"}
-    for exam_id, batch_id, unit_id, is_leader, count in db.session.execute(assigned):
+    for exam_id, batch_id, unit_id, is_leader, count in session.execute(assigned):
         rows.setdefault((exam_id, batch_id, unit_id, is_leader), {})["assigned"] = count
     if rows:
-        db.session.execute(
+        session.execute(
             insert(ExamSummary),
             [
                 dict.fromkeys(COUNTERS, 0)
