@@ -15,13 +15,16 @@ ability so the items discriminate); the others' attempts carry scores only (pape
 1,000,000 would be 50,000,000 rows: more than this machine's disk and time allow). Then
 `flask reports rebuild-summaries`, timed.
 
-`measure` times each page --runs times in process through Flask's test client (after one
-warm-up; the item analysis also cold, its cache cleared before each run) as a unit admin
-of the root unit (every unit in scope), a unit admin of one bureau, and a trainer, and
-prints median, min and max.
+`measure` first times bare references (a trivial statement, a count of the analysed
+exam's paper items, a GROUP BY over the attempts), then each page --runs times in process
+through Flask's test client (after one warm-up; the item analysis also cold, its stored
+counts deleted before each run) as a unit admin of the root unit (every unit in scope), a
+unit admin of one bureau, and a trainer, and prints median, min and max, with the load
+average before and after.
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -218,11 +221,58 @@ def _time(client, url: str, runs: int, before=None) -> tuple[float, float, float
     return statistics.median(timings), min(timings), max(timings), status
 
 
-def measure(args) -> None:
-    from training.reports import item_analysis
+#: bare references, timed in the same run: the floor under the pages above
+BARE = [
+    (
+        "bare: one trivial statement (SELECT 1)",
+        "SELECT 1",
+    ),
+    (
+        "bare: count exam 1's 1,000,000 paper items",
+        "SELECT count(*) FROM paper_items p JOIN attempts a ON a.id = p.attempt_id WHERE a.exam_id = 1",
+    ),
+    (
+        "bare: GROUP BY exam over 1,000,000 attempts",
+        "SELECT exam_id, count(*), sum(score) FROM attempts GROUP BY exam_id",
+    ),
+]
 
+
+def _bare(app, runs: int) -> None:
+    from sqlalchemy import text
+
+    from core.extensions import db
+
+    with app.app_context():
+        for label, sql in BARE:
+            db.session.execute(text(sql)).all()  # warm-up
+            timings = []
+            for _ in range(runs):
+                begin = time.perf_counter()
+                db.session.execute(text(sql)).all()
+                timings.append((time.perf_counter() - begin) * 1000)
+            db.session.rollback()
+            print(
+                f"{label:<48} {statistics.median(timings):8.0f} ms  ({min(timings):.0f}–{max(timings):.0f})",
+                flush=True,
+            )
+
+
+def _forget_counts(app) -> None:
+    """The item analysis cold: its stored counts deleted, so the next request counts."""
+    from core.extensions import db
+    from training.reports.models import ItemAnalysisCounts
+
+    with app.app_context():
+        db.session.execute(ItemAnalysisCounts.__table__.delete())
+        db.session.commit()
+
+
+def measure(args) -> None:
     app = _app(args.database_url)
     app.config["WTF_CSRF_ENABLED"] = False
+    print(f"load average before: {os.getloadavg()}")
+    _bare(app, args.runs)
     plan = {
         "benchroot": [
             ("home (unit admin of the root: all 150 units)", "/"),
@@ -242,32 +292,30 @@ def measure(args) -> None:
         ],
         "benchtrainer": [
             ("home (trainer)", "/"),
-            ("item analysis, 20,000 attempts (cached)", "/reports/exams/1/items"),
-            ("question across exams (cached)", "/reports/questions/1"),
+            ("item analysis, 20,000 attempts (counts stored)", "/reports/exams/1/items"),
+            ("question across exams (counts stored)", "/reports/questions/1"),
         ],
     }
     # No app context around the requests: Flask-Login keeps the user in `g`, which would
     # then outlive a request and carry one login's user into the next client's requests.
-    if True:
-        for login, pages in plan.items():
-            client = app.test_client()
-            response = client.post("/login", data={"login": login, "password": PASSWORD})
-            assert response.status_code == 302, response.status_code
-            for label, url in pages:
-                median, low, high, status = _time(client, url, args.runs)
-                print(
-                    f"{label:<48} {median:8.0f} ms  ({low:.0f}–{high:.0f})  [{status}]", flush=True
-                )
-            if login == "benchtrainer":
-                median, low, high, status = _time(
-                    client,
-                    "/reports/exams/1/items",
-                    max(3, args.runs // 2),
-                    item_analysis._CACHE.clear,
-                )
-                print(
-                    f"{'item analysis, 20,000 attempts (cold)':<48} {median:8.0f} ms  ({low:.0f}–{high:.0f})  [{status}]"
-                )
+    for login, pages in plan.items():
+        client = app.test_client()
+        response = client.post("/login", data={"login": login, "password": PASSWORD})
+        assert response.status_code == 302, response.status_code
+        for label, url in pages:
+            median, low, high, status = _time(client, url, args.runs)
+            print(f"{label:<48} {median:8.0f} ms  ({low:.0f}–{high:.0f})  [{status}]", flush=True)
+        if login == "benchtrainer":
+            median, low, high, status = _time(
+                client,
+                "/reports/exams/1/items",
+                max(3, args.runs // 2),
+                lambda: _forget_counts(app),
+            )
+            print(
+                f"{'item analysis, 20,000 attempts (cold)':<48} {median:8.0f} ms  ({low:.0f}–{high:.0f})  [{status}]"
+            )
+    print(f"load average after: {os.getloadavg()}")
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Item statistics of a paper (classical test theory), as Moodle's quiz statistics report
 defines them ("Quiz statistics calculations"): plain functions over a matrix of points,
-no database.
+or over its counts (ItemTally: how many attempts scored x on the item and T in all, which
+a database adds up without sending each attempt), no database.
 
 For an item i with points x_i on each of the s attempts that had it, and X_i = T - x_i the
 rest of the attempt's total T (the sum of its items' points):
@@ -8,7 +9,8 @@ rest of the attempt's total T (the sum of its items' points):
 - facility F_i = mean(x_i) / max_i;
 - discrimination index D_i = 100 · r(x_i, X_i), the correlation of the item with the rest;
 - discriminative efficiency DE_i = 100 · cov(x_i, X_i) / cov_max(x_i, X_i), where cov_max
-  pairs the sorted x_i with the sorted X_i (the covariance the item could have at most);
+  pairs the sorted x_i with the sorted X_i (the covariance the item could have at most;
+  from counts, the two sorted runs of values are walked side by side);
 - the paper's coefficient of internal consistency (Cronbach's alpha, which is KR-20 when
   every item scores 0 or full) CIC = 100 · p/(p-1) · (1 - Σ V(x_i) / V(T)), p items;
 - error ratio ER = 100 · sqrt(1 - CIC/100); standard error SE = ER/100 · SD(T).
@@ -17,9 +19,9 @@ Variances and covariances divide by s - 1, as Moodle's do (the ratios do not car
 """
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import mul
 
 #: Moodle's thresholds for an item worth a look
 TOO_EASY = 0.9
@@ -44,6 +46,18 @@ class ItemScores:
     max_points: float
     #: attempt key -> points earned
     points: Mapping[object, float]
+
+
+@dataclass
+class ItemTally:
+    """One item's points on the attempts that had it, counted rather than listed (what a
+    database can add up without sending every attempt): for each pair (points on the
+    item, the attempt's total), how many attempts had it."""
+
+    key: object
+    max_points: float
+    #: (x, T) -> attempts
+    joint: Mapping[tuple[float, float], int]
 
 
 @dataclass
@@ -87,18 +101,35 @@ class PaperStatistics:
         return [item for item in self.items if item.flags]
 
 
-def _mean(values: Sequence[float]) -> float:
-    return math.fsum(values) / len(values)
+def _moments(counted: Mapping[float, int]) -> tuple[int, float, float | None]:
+    """Count, mean and sample variance (s - 1) of values given with how often each occurs."""
+    count = sum(counted.values())
+    mean = math.fsum(value * times for value, times in counted.items()) / count
+    if count < 2:
+        return count, mean, None
+    squares = math.fsum(times * (value - mean) ** 2 for value, times in counted.items())
+    return count, mean, squares / (count - 1)
 
 
-def _centred(values: Sequence[float]) -> list[float]:
-    mean = _mean(values)
-    return [value - mean for value in values]
-
-
-def _sample_variance(values: Sequence[float]) -> float:
-    centred = _centred(values)
-    return math.fsum(map(mul, centred, centred)) / (len(values) - 1)
+def _sorted_pairs(x: Mapping[float, int], y: Mapping[float, int]) -> Iterator[tuple]:
+    """The sorted values of x paired in order with the sorted values of y (both counted,
+    with the same total): each run of equal pairs once, as (x, y, times)."""
+    xs, ys = sorted(x.items()), sorted(y.items())
+    i = j = 0
+    left_x, left_y = xs[0][1], ys[0][1]
+    while True:
+        times = min(left_x, left_y)
+        yield xs[i][0], ys[j][0], times
+        left_x -= times
+        left_y -= times
+        if not left_x:
+            i += 1
+            if i == len(xs):
+                return
+            left_x = xs[i][1]
+        if not left_y:
+            j += 1
+            left_y = ys[j][1]
 
 
 def flags_of(
@@ -116,29 +147,39 @@ def flags_of(
     return flags
 
 
-def item_statistics(item: ItemScores, totals: Mapping[object, float]) -> ItemStatistics:
-    """Facility, SD, discrimination and efficiency of one item; `totals` holds each
-    attempt's total points."""
-    keys = list(item.points)
-    count = len(keys)
-    if not count:
+def item_statistics(item: ItemTally) -> ItemStatistics:
+    """Facility, SD, discrimination and efficiency of one item."""
+    if not item.joint:
         return ItemStatistics(item.key, 0, item.max_points, None, None, None, None, None)
-    x = [float(item.points[key]) for key in keys]
-    rest = [float(totals[key]) - value for key, value in zip(keys, x, strict=True)]
-    mean = _mean(x)
+    x: Counter = Counter()
+    rest: Counter = Counter()
+    for (points, total), times in item.joint.items():
+        x[points] += times
+        rest[total - points] += times
+    count, mean, variance = _moments(x)
     facility = mean / item.max_points if item.max_points else None
-    if count < 2:
+    if variance is None:
         return ItemStatistics(
             item.key, count, item.max_points, mean, facility, None, None, None,
             flags_of(facility, None, None),
         )  # fmt: skip
-    dx, drest = _centred(x), _centred(rest)
+    _count, rest_mean, rest_variance = _moments(rest)
     scale = count - 1
-    variance = math.fsum(map(mul, dx, dx)) / scale
-    rest_variance = math.fsum(map(mul, drest, drest)) / scale
-    covariance = math.fsum(map(mul, dx, drest)) / scale
+    covariance = (
+        math.fsum(
+            times * (points - mean) * (total - points - rest_mean)
+            for (points, total), times in item.joint.items()
+        )
+        / scale
+    )
     # The most the covariance could be with these marginals: both sorted, paired in order.
-    covariance_max = math.fsum(map(mul, sorted(dx), sorted(drest))) / scale
+    covariance_max = (
+        math.fsum(
+            times * (points - mean) * (other - rest_mean)
+            for points, other, times in _sorted_pairs(x, rest)
+        )
+        / scale
+    )
     product = variance * rest_variance
     discrimination = 100 * covariance / math.sqrt(product) if product > 0 else None
     efficiency = 100 * covariance / covariance_max if covariance_max > 0 else None
@@ -155,41 +196,56 @@ def item_statistics(item: ItemScores, totals: Mapping[object, float]) -> ItemSta
     )
 
 
-def paper_statistics(items: Iterable[ItemScores]) -> PaperStatistics:
-    """Every item's statistics and the paper's: mean and SD of the totals, alpha (CIC),
-    error ratio and standard error.
-
-    Alpha needs every attempt to have had the same items (a paper drawn per candidate gives
-    each a different set, and the formula then does not hold): otherwise it is left out,
-    with the reason."""
+def tallies(items: Iterable[ItemScores]) -> tuple[list[ItemTally], Counter]:
+    """A matrix of points counted: each item's tally, and how many attempts had each total."""
     items = list(items)
     totals: dict[object, float] = {}
     for item in items:
         for key, points in item.points.items():
             totals[key] = totals.get(key, 0.0) + float(points)
-    count = len(totals)
-    stats = [item_statistics(item, totals) for item in items]
-    if count == 0:
+    counted = [
+        ItemTally(
+            item.key,
+            item.max_points,
+            Counter((float(points), totals[key]) for key, points in item.points.items()),
+        )
+        for item in items
+    ]
+    return counted, Counter(totals.values())
+
+
+def paper_statistics(items: Iterable[ItemScores]) -> PaperStatistics:
+    """The statistics of a matrix of points (see paper_statistics_of_tallies)."""
+    return paper_statistics_of_tallies(*tallies(items))
+
+
+def paper_statistics_of_tallies(
+    items: Sequence[ItemTally], totals: Mapping[float, int]
+) -> PaperStatistics:
+    """Every item's statistics and the paper's: mean and SD of the totals, alpha (CIC),
+    error ratio and standard error. `totals`: how many attempts had each total.
+
+    Alpha needs every attempt to have had the same items (a paper drawn per candidate gives
+    each a different set, and the formula then does not hold): otherwise it is left out,
+    with the reason."""
+    stats = [item_statistics(item) for item in items]
+    if not totals:
         return PaperStatistics(0, None, None, None, None, None, stats, "没有已交卷的答卷")
-    values = list(totals.values())
-    mean = _mean(values)
-    if count < 2:
+    count, mean, total_variance = _moments(totals)
+    if total_variance is None:
         return PaperStatistics(count, mean, None, None, None, None, stats, "答卷少于 2 份")
-    total_variance = _sample_variance(values)
     sd = math.sqrt(total_variance)
     alpha = error_ratio = standard_error = None
     note = ""
-    if any(len(item.points) != count for item in items):
+    if any(item.count != count for item in stats):
         note = "各人试卷的试题不同（随机抽题），不计算信度系数"
-    elif len(items) < 2:
+    elif len(stats) < 2:
         note = "试卷少于 2 题"
     elif total_variance == 0:
         note = "所有答卷总分相同"
     else:
-        p = len(items)
-        item_variances = math.fsum(
-            _sample_variance(list(map(float, item.points.values()))) for item in items
-        )
+        p = len(stats)
+        item_variances = math.fsum(item.sd**2 for item in stats)
         alpha = 100 * p / (p - 1) * (1 - item_variances / total_variance)
         # Alpha can fall below 0 on a bad paper; the error ratio is then capped at 100%.
         error_ratio = 100 * math.sqrt(max(0.0, 1 - alpha / 100))

@@ -5,7 +5,7 @@ Revision ID: 0050_exam_summaries
 Revises: 0032_practice
 Create Date: 2026-12-07 14:30:00
 
-Existing attempts are summarised by the next migration, 0051_exam_summaries_backfill.
+Existing attempts are summarised by the next migration, 0051_reports_backfill_and_counts.
 """
 from alembic import op
 import sqlalchemy as sa

@@ -2,6 +2,7 @@
 the definitions of Moodle's "Quiz statistics calculations" (sample variances, s - 1)."""
 
 import math
+import random
 import statistics
 
 import pytest
@@ -139,3 +140,31 @@ def test_choice_counts_count_each_picked_choice_and_blanks():
         (None, 3, False),
     ]
     assert rows[0].share == pytest.approx(4 / 8)
+
+
+def test_counted_figures_equal_the_definitions_on_a_larger_matrix():
+    """Computed from counts (ItemTally), the figures equal the definitions applied to the
+    listed points: a made-up matrix of 40 attempts, partial credit in halves, ties."""
+    rng = random.Random(7)
+    keys = range(40)
+    matrix = {
+        item: {key: rng.choice([0, 0.5, 1, 1.5, 2][: 3 + item % 3]) for key in keys}
+        for item in range(6)
+    }
+    paper = _paper(matrix, max_points=2)
+    totals = {key: sum(matrix[item][key] for item in matrix) for key in keys}
+    for stats in paper.items:
+        x = [matrix[stats.key][key] for key in keys]
+        rest = [totals[key] - value for key, value in zip(keys, x, strict=True)]
+        mx, mr = statistics.fmean(x), statistics.fmean(rest)
+        cov = sum((a - mx) * (b - mr) for a, b in zip(x, rest, strict=True)) / 39
+        cov_max = (
+            sum((a - mx) * (b - mr) for a, b in zip(sorted(x), sorted(rest), strict=True)) / 39
+        )
+        assert stats.facility == pytest.approx(mx / 2)
+        assert stats.sd == pytest.approx(statistics.stdev(x))
+        assert stats.discrimination == pytest.approx(100 * statistics.correlation(x, rest))
+        assert stats.efficiency == pytest.approx(100 * cov / cov_max)
+    variances = sum(statistics.variance(list(points.values())) for points in matrix.values())
+    alpha = 6 / 5 * (1 - variances / statistics.variance(list(totals.values())))
+    assert paper.alpha == pytest.approx(100 * alpha)

@@ -7,13 +7,13 @@ from decimal import Decimal
 import pytest
 
 from core import clock
-from core.audit import SYSTEM
+from core.audit import SYSTEM, Actor
 from core.extensions import db
 from core.roles import Role
 from question_bank import bank
 from question_bank.item_statistics import ItemScores, paper_statistics
-from tests.factories import GRACE, add_batch, add_questions, make_exam
-from training.exams import attempts, regrade
+from tests.factories import GRACE, add_batch, add_questions, add_written, make_exam, take
+from training.exams import attempts, marking, regrade
 from training.reports import item_analysis
 
 RIGHT, WRONG = [0], [1]
@@ -113,19 +113,31 @@ def test_first_best_and_all_attempts(sat):
     assert every.paper.items[0].facility == pytest.approx(5 / 6)
 
 
-def test_the_cache_is_kept_until_a_submission_or_a_regrade(sat, make_user):
+def test_the_counts_are_kept_until_a_submission_a_mark_or_a_regrade(sat, make_user, monkeypatch):
     exam, questions, _people = sat
+    counted = []
+    real_count = item_analysis.count
+    monkeypatch.setattr(
+        item_analysis, "count", lambda *args: counted.append(args) or real_count(*args)
+    )
     analysis = item_analysis.analyse_exam(exam)
-    assert item_analysis.analyse_exam(exam) is analysis
+    db.session.commit()
+    assert len(counted) == 1
+    # Stored in the database: another worker, or this one after a restart, reads them.
+    again = item_analysis.analyse_exam(exam)
+    assert len(counted) == 1 and figures(again.paper) == figures(analysis.paper)
+    assert item_analysis.flagged_if_known(exam) == 1
 
     newcomer = make_user(name="己")
     add_batch(exam, [newcomer])
     attempt = sit(newcomer, exam, (1, 1, 1, 1), submit=False)
-    assert item_analysis.analyse_exam(exam) is analysis  # an open attempt changes nothing
+    item_analysis.analyse_exam(exam)
+    assert len(counted) == 1  # an open attempt changes nothing
     attempts.submit(attempt, clock.now(), "candidate")
     db.session.commit()
+    assert item_analysis.flagged_if_known(exam) is None  # stale: the home page waits
     after_submit = item_analysis.analyse_exam(exam)
-    assert after_submit.paper.count == 6
+    assert len(counted) == 2 and after_submit.paper.count == 6
 
     # The second question's key corrected to 错误: three of the six had it right before.
     draft = bank.current_draft(questions[1])
@@ -135,7 +147,7 @@ def test_the_cache_is_kept_until_a_submission_or_a_regrade(sat, make_user):
     regrade.apply_regrade(SYSTEM, exam, questions[1].id)
     db.session.commit()
     regraded = item_analysis.analyse_exam(exam)
-    assert regraded is not after_submit
+    assert len(counted) == 3
     assert after_submit.paper.items[1].facility == pytest.approx(3 / 6)
     assert regraded.paper.items[1].facility == pytest.approx(3 / 6)
     assert regraded.rows[1].version_number == 2
@@ -184,3 +196,31 @@ def test_a_question_across_every_exam_that_used_it(sat, make_user, client, login
     assert page.text.count("data-exam=") == 2 and "样本 1 份" in page.text
     unused = add_questions("single", 1)[0]
     assert "还没有哪场考试" in client.get(f"/reports/questions/{unused.id}").text
+
+
+def test_an_attempt_awaiting_marks_counts_once_marked(law, make_user):
+    """Its total is not known while a written answer waits: it joins the analysis when
+    marked; the written question gets no choice table (its answers are text)."""
+    add_questions("single", 2)
+    add_written()
+    person, trainer = make_user(name="辛"), make_user(Role.TRAINER)
+    exam = make_exam(
+        sections=[("single", 2, 2), ("short_answer", 1, 10)],
+        roster=[person],
+        pass_mark=Decimal(10),
+        grade_bands=[[10, "合格"]],
+    )
+    attempt = take(person, exam)
+    assert attempt.score is None
+    assert item_analysis.analyse_exam(exam).paper.count == 0
+    item = next(i for i in attempt.items if i.question_version.type == "short_answer")
+    task = marking.task(trainer, item.id)
+    marking.give_mark(
+        Actor(id=trainer.id, login=trainer.login), trainer, item.id, task.round, "6", []
+    )
+    db.session.commit()
+    analysis = item_analysis.analyse_exam(exam)
+    assert analysis.paper.count == 1 and analysis.paper.mean == 10
+    by_type = {row.type_label: row for row in analysis.rows}
+    assert by_type["简答"].choices == [] and by_type["简答"].stats.mean == 6
+    assert [c.count for c in by_type["单选"].choices if c.correct] == [1]

@@ -3,7 +3,7 @@ that reports read a few thousand rows instead of grouping a million attempts."""
 
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric
+from sqlalchemy import JSON, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -51,3 +51,17 @@ class ExamSummary(db.Model):
 
 BUCKET_COLUMNS = [f"b{index}" for index in range(BUCKETS)]
 COUNTERS = ["assigned", "took", "passed", "excellent", "percent_sum", "attempts", *BUCKET_COLUMNS]
+
+
+class ItemAnalysisCounts(db.Model):
+    """What an exam's item analysis is computed from (training.reports.item_analysis
+    .count), per choice of attempts, with the stamp of the attempts it was counted over:
+    counted once for every worker, and counted again once the stamp differs."""
+
+    __tablename__ = "item_analysis_counts"
+
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id"), primary_key=True)
+    #: first, best or all (item_analysis.WHICH)
+    which: Mapped[str] = mapped_column(String(8), primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(200))
+    counts: Mapped[dict] = mapped_column(JSON)
