@@ -157,3 +157,42 @@ def test_one_persons_record_is_audited_and_scoped(world, client, auth):
     assert entry.object_id == str(clerk.id)
     assert client.get(f"/reports/people/{world['people']['街道干部'].id}").status_code == 404
     assert "考试记录" in client.get("/admin/users").text
+
+
+def test_a_report_showing_a_group_of_one_or_two_is_audited(
+    law, make_unit, make_user, root_unit, client, auth
+):
+    """Three people of a unit took the exam: no group under three, no entry. Once the
+    unit's only 领导干部 has taken it too, the report's 领导干部 row is that person's
+    result: the view is recorded, with the group named."""
+    add_questions("true_false", 10)
+    unit = make_unit("司法局", parent=root_unit)
+    leader = make_user(unit=unit, is_leader=True)
+    people = [make_user(unit=unit) for _ in range(3)]
+    exam = make_exam(
+        sections=[("true_false", 10, 10)],
+        roster=[leader, *people],
+        pass_mark=Decimal(60),
+        grade_bands=[[90, "优秀"], [60, "合格"]],
+    )
+    for person in people:
+        take(person, exam, RIGHT)
+    auth.login(make_user(Role.UNIT_ADMIN, unit=unit, name="局管理员"))
+
+    def entries():
+        return db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "report.small_groups")
+        ).all()
+
+    page = client.get("/reports/")
+    assert page.status_code == 200 and "data-total-took>3<" in page.text
+    assert "按考试时所在单位统计" in page.text and "data-small-group-note" in page.text
+    assert entries() == []
+    take(leader, exam, WRONG)
+    assert "data-total-took>4<" in client.get("/reports/").text
+    (entry,) = entries()
+    assert entry.detail_dict["groups"] == ["人员：领导干部"]
+    narrowed = client.get("/reports/?leaders=y")
+    assert "data-total-took>1<" in narrowed.text
+    assert entries()[-1].detail_dict["leaders"] is True
+    assert "合计" in entries()[-1].detail_dict["groups"]

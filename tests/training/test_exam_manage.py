@@ -6,6 +6,7 @@ import io
 import random
 import re
 import zipfile
+from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -25,6 +26,7 @@ from training.exams import attempts, models, regrade, results, setup, sittings
 from training.exams.forms import format_grade_bands, parse_grade_bands
 from training.exams.models import Attempt, AttemptStatus, BatchMember, PaperItem
 from training.exams.setup import BlueprintData, SectionData, SetupError
+from training.reports import summaries
 
 from ..factories import (
     GRACE,
@@ -671,6 +673,40 @@ def test_board_results_and_export_say_where_each_person_stands(
     assert states(sittings.board(batch, clock.now(), GRACE).rows) == closed
 
 
+def test_results_count_states_as_its_rows_say_without_ranking_everyone(law, make_user, tree):
+    """The counts by state come from the summaries and the open attempts; they equal the
+    states of everyone's rows: a retake being written, a closed batch, an open one."""
+    _bureau, section, _town, _people, admin = tree
+    add_questions("true_false", 10)
+    exam = published_exam(
+        make_blueprint(ten_true_false()), attempts_allowed=2, retake_after_pass=True
+    )
+    names = ("交了", "在写", "补考中", "没来", "未动")
+    person = {name: make_user(name=name, unit=section) for name in names}
+    gone = add_batch(exam, [person["没来"]], NOW - timedelta(hours=1), NOW - timedelta(minutes=30))
+    add_batch(
+        exam, [person[name] for name in names if name != "没来"], NOW, NOW + timedelta(hours=3)
+    )
+    take(person["交了"], exam)
+    take(person["在写"], exam, submit=False)
+    take(person["补考中"], exam)
+    take(person["补考中"], exam, submit=False)
+    assert gone.closes_at < clock.now()
+    for scope in (None, accounts.manageable_unit_ids(admin)):
+        outcome = results.results(exam, clock.now(), GRACE, scope)
+        everyone = db.session.execute(select(results.people_query(exam, clock.now(), scope)))
+        expected = Counter(row.state for row in everyone)
+        assert outcome.counts == dict(expected)
+        assert expected == {"submitted": 1, "in_progress": 2, "absent": 1, "not_started": 1}
+        assert states(outcome.rows) == {
+            "交了": "已交卷",
+            "在写": "进行中",
+            "补考中": "进行中",
+            "没来": "未参加",
+            "未动": "未开始",
+        }
+
+
 def test_the_xlsx_export_has_numbers_widths_and_a_sheet_by_unit(law, tree):
     bureau, _section, town, people, _admin = tree
     add_questions("true_false", 10)
@@ -970,6 +1006,8 @@ def seed_attempts(exam, batch, user, scores):
                 grade_label="合格" if score >= 60 else "不合格",
             )
         )
+    db.session.flush()
+    summaries.rebuild([exam.id])  # written here without the service that keeps them
     db.session.commit()
 
 
@@ -1015,6 +1053,7 @@ def test_the_export_is_audited_and_scoped(law, tree, client, auth):
     assert (
         "区司法局1" in page and "城关镇1" not in page and "合格率 <strong>100.0%</strong>" in page
     )
+    assert "按考试时所在单位统计" in page
 
     response = client.post(f"/manage/exams/{exam.id}/results/export/csv")
     assert response.status_code == 200

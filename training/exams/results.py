@@ -19,7 +19,7 @@ from core.audit import Actor, record
 from core.extensions import db
 from core.spreadsheets import Sheet, write_csv, write_xlsx
 from training import units
-from training.exams import attempts
+from training.exams import attempts, sittings
 from training.exams.models import (
     Attempt,
     AttemptStatus,
@@ -31,9 +31,13 @@ from training.exams.models import (
 from training.exams.setup import SetupError
 from training.exams.sittings import STATE_LABELS, member_state
 from training.models import Unit, User
+from training.reports import figures
+from training.reports.models import ExamSummary
 from training.scoring import AttemptRule
 
 RESULTS_PAGE_SIZE = 100
+#: how figures by unit count a person who moved (exam_summaries keep the unit of the time)
+BY_UNIT_AT_EXAM = "按考试时所在单位统计"
 
 
 @dataclass
@@ -135,25 +139,28 @@ def counted_order(rule: str) -> list:
     return [Attempt.score.desc().nulls_last(), Attempt.number]
 
 
-def people_query(exam: Exam, now: datetime, scope: set[int] | None):
+def people_query(exam: Exam, now: datetime, scope: set[int] | None, only=None):
     """One row per person on a roster of the exam (or with an attempt at it): their
-    state, how many attempts they handed in and the one that counts, as a subquery."""
+    state, how many attempts they handed in and the one that counts, as a subquery.
+    `only`: the user ids wanted (a page of them), else everyone."""
+    wanted = [] if only is None else [list(only)]
     roster = (
         select(BatchMember.user_id, func.max(Batch.closes_at).label("last_close"))
         .join(Batch, Batch.id == BatchMember.batch_id)
-        .where(Batch.exam_id == exam.id)
+        .where(Batch.exam_id == exam.id, *[BatchMember.user_id.in_(ids) for ids in wanted])
         .group_by(BatchMember.user_id)
         .subquery("roster")
     )
     handed_in = Attempt.status == AttemptStatus.SUBMITTED.value
     writing = Attempt.status == AttemptStatus.IN_PROGRESS.value
+    of_exam = [Attempt.exam_id == exam.id, *[Attempt.user_id.in_(ids) for ids in wanted]]
     tried = (
         select(
             Attempt.user_id,
             func.sum(case((handed_in, 1), else_=0)).label("submitted"),
             func.sum(case((writing, 1), else_=0)).label("writing"),
         )
-        .where(Attempt.exam_id == exam.id)
+        .where(*of_exam)
         .group_by(Attempt.user_id)
         .subquery("tried")
     )
@@ -165,7 +172,7 @@ def people_query(exam: Exam, now: datetime, scope: set[int] | None):
             .over(partition_by=Attempt.user_id, order_by=counted_order(exam.counting))
             .label("rank"),
         )
-        .where(Attempt.exam_id == exam.id, handed_in)
+        .where(*of_exam, handed_in)
         .subquery("ranked")
     )
     counted = aliased(Attempt, name="counted")
@@ -199,6 +206,7 @@ def people_query(exam: Exam, now: datetime, scope: set[int] | None):
         .outerjoin(counted, counted.id == ranked.c.id)
         .outerjoin(counted_batch, counted_batch.id == counted.batch_id)
         .where(or_(roster.c.user_id.is_not(None), tried.c.user_id.is_not(None)))
+        .where(*[User.id.in_(ids) for ids in wanted])
     )
     if scope is not None:
         stmt = stmt.where(User.unit_id.in_(scope))
@@ -217,45 +225,140 @@ def results(
     exam: Exam, now: datetime, grace: timedelta, scope: set[int] | None = None, page: int = 1
 ) -> ExamResults:
     """Counts by state; per unit how many were assigned, took it and passed
-    (合格率 = 合格/参考); one page of people, each with the attempt that counts under the
-    exam's rule. Attempts whose time is up are submitted first, as on the board."""
+    (合格率 = 合格/参考, from exam_summaries: by the unit people had at the exam); one page
+    of people, each with the attempt that counts under the exam's rule. Attempts whose
+    time is up are submitted first, as on the board.
+
+    Paged in SQL: the page's people are picked by name first, and only their attempts are
+    ranked; the counts read the summaries and the few attempts open now."""
     attempts.finalize_expired(now, grace, Attempt.exam_id == exam.id)
-    people = people_query(exam, now, scope)
-    counts, rates = summary(people)
-    pages = max(1, -(-sum(counts.values()) // RESULTS_PAGE_SIZE))
-    page = min(max(1, page), pages)
-    rows = [
-        _row(values)
-        for values in db.session.execute(
-            _ordered(people).limit(RESULTS_PAGE_SIZE).offset((page - 1) * RESULTS_PAGE_SIZE)
-        ).mappings()
-    ]
+    rates = unit_rates(exam, scope)
+    page = max(1, page)
+    people_count, on_page = _page_of_people(exam, scope, page)
+    pages = max(1, -(-people_count // RESULTS_PAGE_SIZE))
+    if page > pages:
+        page = pages
+        people_count, on_page = _page_of_people(exam, scope, page)
+    people = people_query(exam, now, scope, only=on_page)
+    rows = [_row(values) for values in db.session.execute(_ordered(people)).mappings()]
+    counts = state_counts(exam, now, scope, people_count, sum(rate.took for rate in rates))
     return ExamResults(exam, counts, rates, rows, page, pages)
 
 
-def summary(people) -> tuple[dict[str, int], list[UnitRate]]:
-    """How many people are in each state, and per unit how many were assigned, took it
-    (have a counted attempt) and passed: one query, grouped by unit and state."""
+def _page_of_people(exam: Exam, scope: set[int] | None, page: int) -> tuple[int, list[int]]:
+    """How many people the results list, and the ids of those on `page` (by unit and
+    name), in one statement."""
+    everyone = everyone_query(exam, scope)
+    found = db.session.execute(
+        select(everyone.c.user_id, func.count().over())
+        .join(User, User.id == everyone.c.user_id)
+        .order_by(User.unit_id, User.name, User.id)
+        .limit(RESULTS_PAGE_SIZE)
+        .offset((page - 1) * RESULTS_PAGE_SIZE)
+    ).all()
+    if not found:
+        return db.session.scalar(select(func.count()).select_from(everyone)) or 0, []
+    return found[0][1], [user_id for user_id, _count in found]
+
+
+def everyone_query(exam: Exam, scope: set[int] | None):
+    """The user ids of everyone on a roster of the exam or with an attempt at it, within
+    the scope (by their unit now), as a subquery."""
+    on_roster = (
+        select(BatchMember.user_id)
+        .join(Batch, Batch.id == BatchMember.batch_id)
+        .where(Batch.exam_id == exam.id)
+    )
+    tried = select(Attempt.user_id).where(Attempt.exam_id == exam.id)
+    union = on_roster.union(tried).subquery("everyone_ids")
+    stmt = select(union.c.user_id)
+    if scope is not None:
+        stmt = stmt.join(User, User.id == union.c.user_id).where(User.unit_id.in_(scope))
+    return stmt.subquery("everyone")
+
+
+def unit_rates(exam: Exam, scope: set[int] | None) -> list[UnitRate]:
+    """Per unit how many were assigned, took it (have a counted attempt) and passed, from
+    exam_summaries (by the unit people had at the exam)."""
     paths = units.unit_paths()
-    counts: dict[str, int] = {}
-    rates: dict[int, UnitRate] = {}
-    for unit_id, state, assigned, took, passed in db.session.execute(
-        select(
-            people.c.unit_id,
-            people.c.state,
-            func.count(),
-            func.count(people.c.number),
-            func.count(case((people.c.passed.is_(True), 1))),
+    rows = figures.grouped(ExamSummary.unit_id, where=[ExamSummary.exam_id == exam.id], scope=scope)
+    return [
+        UnitRate(
+            row.unit_id,
+            paths.get(row.unit_id, ""),
+            int(row.assigned),
+            int(row.took),
+            int(row.passed),
         )
-        .group_by(people.c.unit_id, people.c.state)
-        .order_by(people.c.unit_id)
-    ):
-        counts[state] = counts.get(state, 0) + assigned
-        rate = rates.setdefault(unit_id, UnitRate(unit_id, paths.get(unit_id, "")))
-        rate.assigned += assigned
-        rate.took += took
-        rate.passed += passed
-    return counts, list(rates.values())
+        for row in sorted(rows, key=lambda row: row.unit_id)
+        if row.assigned or row.took
+    ]
+
+
+def state_counts(
+    exam: Exam, now: datetime, scope: set[int] | None, people: int, submitted: int
+) -> dict[str, int]:
+    """How many people are in each state (sittings.member_state), from the counts of
+    everyone and of those who handed in, and the few attempts open now: someone writing
+    (a retake too) is 进行中; the rest, who never started, are 未开始 or, once their
+    window closed, 未参加."""
+    open_now = select(Attempt.user_id).where(
+        Attempt.exam_id == exam.id, Attempt.status == AttemptStatus.IN_PROGRESS.value
+    )
+    if scope is not None:
+        open_now = open_now.join(User, User.id == Attempt.user_id).where(User.unit_id.in_(scope))
+    writing = set(db.session.scalars(open_now))
+    retaking = 0
+    if writing:
+        retaking = (
+            db.session.scalar(
+                select(func.count(func.distinct(Attempt.user_id))).where(
+                    Attempt.exam_id == exam.id,
+                    Attempt.status == AttemptStatus.SUBMITTED.value,
+                    Attempt.user_id.in_(writing),
+                )
+            )
+            or 0
+        )
+    idle = max(0, people - submitted - len(writing) + retaking)
+    absent = _absent(exam, now, scope) if idle else 0
+    counts = {
+        sittings.IN_PROGRESS: len(writing),
+        sittings.SUBMITTED: submitted - retaking,
+        sittings.ABSENT: absent,
+        sittings.NOT_STARTED: idle - absent,
+    }
+    return {state: count for state, count in counts.items() if count}
+
+
+def _absent(exam: Exam, now: datetime, scope: set[int] | None) -> int:
+    """People who never started and whose every batch has closed (everyone who never
+    started, once the exam is closed)."""
+    closes = db.session.execute(
+        select(func.min(Batch.closes_at), func.max(Batch.closes_at)).where(Batch.exam_id == exam.id)
+    ).one()
+    everyone_closed = exam.status == ExamStatus.CLOSED.value or (
+        closes[1] is not None and closes[1] <= now
+    )
+    if not everyone_closed and (closes[0] is None or closes[0] > now):
+        return 0  # every window still open
+    roster = (
+        select(BatchMember.user_id)
+        .join(Batch, Batch.id == BatchMember.batch_id)
+        .where(Batch.exam_id == exam.id)
+        .group_by(BatchMember.user_id)
+    )
+    if not everyone_closed:
+        roster = roster.having(func.max(Batch.closes_at) <= now)
+    never = roster.where(
+        ~select(Attempt.id)
+        .where(Attempt.exam_id == exam.id, Attempt.user_id == BatchMember.user_id)
+        .exists()
+    ).subquery("never")
+    stmt = select(func.count()).select_from(never)
+    if scope is not None:
+        stmt = stmt.join(User, User.id == never.c.user_id).where(User.unit_id.in_(scope))
+    return db.session.scalar(stmt) or 0
 
 
 RESULT_COLUMNS = [
@@ -338,7 +441,7 @@ def export_results(
     else:
         by_unit = [
             [rate.path, rate.assigned, rate.took, rate.passed, rate.fraction]
-            for rate in summary(people)[1]
+            for rate in unit_rates(exam, scope)
         ]
         data = write_xlsx(
             [
@@ -355,7 +458,7 @@ def export_results(
                     UNIT_COLUMNS,
                     by_unit,
                     widths=UNIT_WIDTHS,
-                    caption=f"{exam.title}：合格率 = 合格人数 / 参考人数",
+                    caption=f"{exam.title}：合格率 = 合格人数 / 参考人数；{BY_UNIT_AT_EXAM}",
                     formats={4: "0.0%"},
                 ),
             ]

@@ -22,6 +22,9 @@ from training.reports.models import BUCKETS, ExamSummary
 exam_year = extract("year", Exam.opens_at)
 BUCKET_LABELS = [f"{10 * index}–{10 * index + 9}%" for index in range(BUCKETS - 1)] + ["90–100%"]
 OUTSIDE_SCOPE = "您无权查看该单位的数据：只能查看本单位及下级单位。"
+#: a group of fewer people who took an exam than this tells their own results: a report
+#: showing one is recorded in the audit log, as a look at a person's record is
+SMALL_GROUP = 3
 
 
 @dataclass
@@ -213,6 +216,33 @@ def filter_choices(scope: set[int] | None) -> dict:
         "exams": [(row.id, f"{row.title}（{int(row.year)}年）") for row in rows],
         "kinds": list(EXAM_KIND_LABELS.items()),
     }
+
+
+def small_groups(report: AdminReport) -> list[str]:
+    """The groups the report shows whose figures are those of fewer than SMALL_GROUP
+    people who took the exams (a bureau's only 领导干部, a unit of two)."""
+    groups = [("合计", report.total)]
+    groups += [(f"考试：{item.label}", item.figures) for item in report.exams]
+    groups += [(f"场次：{item.label}", item.figures) for item in report.batches]
+    groups += [(f"年度：{item.label}", item.figures) for item in report.years]
+    groups += [(f"人员：{item.label}", item.figures) for item in report.leaders]
+    for row in report.units:
+        groups += [(f"单位：{row.unit.name}（本单位）", row.own)]
+        groups += [(f"单位：{row.unit.name}（含下级）", row.subtree)]
+    return list(dict.fromkeys(label for label, figures in groups if 0 < figures.took < SMALL_GROUP))
+
+
+def record_view(actor: Actor, report: AdminReport, caption: str) -> None:
+    """A report whose groups include one of fewer than SMALL_GROUP people shows their
+    results: audited, naming those groups."""
+    groups = small_groups(report)
+    if groups:
+        record(
+            actor,
+            "report.small_groups",
+            summary=f"查看统计报表：{caption}；{len(groups)} 个分组不足 {SMALL_GROUP} 人",
+            detail=_filter_detail(report.filters) | {"groups": groups[:50]},
+        )
 
 
 # --- export --------------------------------------------------------------------------

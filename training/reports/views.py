@@ -122,12 +122,15 @@ def overview():
         return refused
     form, filters = _filters()
     report = pass_rates.admin_report(accounts.manageable_unit_ids(current_user), filters)
+    caption = _caption(filters)
+    pass_rates.record_view(current_actor(), report, caption)
     return render_template(
         "reports/overview.html",
         form=form,
         report=report,
-        caption=_caption(filters),
+        caption=caption,
         charts=_charts(report),
+        SMALL_GROUP=pass_rates.SMALL_GROUP,
     )
 
 
