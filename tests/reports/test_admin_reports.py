@@ -145,6 +145,14 @@ def test_empty_states_are_said_plainly(app, client, login_as, make_unit, root_un
     assert load_workbook(io.BytesIO(export.data)).sheetnames[0] == "按考试"
 
 
+def test_a_filter_that_matches_nothing_says_so(world, client, auth):
+    """A valid filter with no figures (no 行政执法证考试 held here): the empty state, no chart."""
+    auth.login(world["bureau_admin"])
+    page = client.get("/reports/?kind=enforcement")
+    assert page.status_code == 200
+    assert "data-empty" in page.text and "data-chart=" not in page.text
+
+
 def test_one_persons_record_is_audited_and_scoped(world, client, auth):
     auth.login(world["bureau_admin"])
     clerk = world["people"]["科员甲"]

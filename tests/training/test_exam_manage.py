@@ -707,6 +707,16 @@ def test_results_count_states_as_its_rows_say_without_ranking_everyone(law, make
         }
 
 
+def test_a_results_page_past_the_end_shows_the_last(law, make_user, monkeypatch):
+    monkeypatch.setattr(results, "RESULTS_PAGE_SIZE", 2)
+    add_questions("true_false", 10)
+    exam = published_exam(make_blueprint(ten_true_false()))
+    add_batch(exam, [make_user(name=f"考生{index}") for index in range(5)])
+    outcome = results.results(exam, clock.now(), GRACE, page=99)
+    assert (outcome.page, outcome.pages, [row.name for row in outcome.rows]) == (3, 3, ["考生4"])
+    assert results.results(exam, clock.now(), GRACE, page=-1).page == 1
+
+
 def test_the_xlsx_export_has_numbers_widths_and_a_sheet_by_unit(law, tree):
     bureau, _section, town, people, _admin = tree
     add_questions("true_false", 10)
