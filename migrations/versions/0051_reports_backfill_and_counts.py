@@ -2,7 +2,7 @@
 the table empty); item_analysis_counts, the stored counts of item analyses
 
 Revision ID: 0051_reports_backfill_and_counts
-Revises: 0033_question_law
+Revises: 0042_records_corrections
 Create Date: 2026-12-07 18:00:00
 
 The backfill is the app's own rebuild (`flask reports rebuild-summaries`,
@@ -18,7 +18,7 @@ from training.reports import summaries
 
 
 revision = '0051_reports_backfill_and_counts'
-down_revision = '0033_question_law'
+down_revision = '0042_records_corrections'
 branch_labels = None
 depends_on = None
 

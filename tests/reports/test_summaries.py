@@ -288,7 +288,7 @@ def test_an_upgraded_database_with_attempts_gets_its_summaries(tree, ten, make_u
     kept = table()
     assert sum(values.get("took", 0) for values in kept.values()) == 2
     db.session.commit()
-    downgrade(revision="0033_question_law")
+    downgrade(revision="0051_reports_backfill_and_counts-1")
     db.session.execute(ExamSummary.__table__.delete())
     db.session.commit()
     assert table() == {}
