@@ -516,3 +516,41 @@ def test_the_regrade_preview_of_an_answer_awaiting_marks_shows_it_pending_as_app
     db.session.commit()
     db.session.refresh(attempt)
     assert attempt.score == Decimal("10.00") and attempt.passed
+
+
+def test_marking_goes_batch_by_batch_with_each_batchs_progress(
+    written_bank, make_user, client, auth
+):
+    """The exam's marking page shows each batch's progress; a marker works through one
+    batch's answers (next, mark, next …) until it has none left."""
+    first, second = make_user(name="甲"), make_user(name="乙")
+    exam = written_exam([first])
+    later = add_batch(exam, [second], name="第二批")
+    first_item = written_item(take(first, exam))
+    second_item = written_item(take(second, exam))
+    marker = make_user(name="阅卷员")
+    marking.set_markers(SYSTEM, exam, [marker.login])
+    db.session.commit()
+
+    by_batch = marking.batch_progress(exam, marker)
+    assert (by_batch[later.id].total, by_batch[later.id].left) == (1, 1)
+    assert by_batch[None].total == 2
+    assert marking.next_answer(marker, exam, batch=later) == (second_item, 1)
+
+    auth.login(marker)
+    page = client.get(f"/marking/exams/{exam.id}").text
+    assert "各场次进度" in page and "第一批" in page and "第二批" in page
+    step = client.get(f"/marking/exams/{exam.id}/next?batch={later.id}")
+    assert step.location == f"/marking/answers/{second_item.id}?batch={later.id}"
+    answer = client.get(step.location).text
+    assert "第二批：已评定 0 / 1" in answer
+    done = client.post(step.location, data={"round": "1", "score": "5"})
+    assert done.location == f"/marking/exams/{exam.id}/next?batch={later.id}"
+    finished = client.get(done.location, follow_redirects=True).text
+    assert "「第二批」暂时没有需要您评阅的答卷" in finished
+    # The first batch's answer is still waiting; a batch of another exam is no batch here.
+    assert marking.next_answer(marker, exam) == (first_item, 1)
+    other = written_exam([make_user(name="丙")])
+    assert (
+        client.get(f"/marking/exams/{exam.id}/next?batch={other.batches[0].id}").status_code == 404
+    )

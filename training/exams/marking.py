@@ -25,6 +25,7 @@ from training.exams import attempts
 from training.exams.models import (
     Attempt,
     AttemptStatus,
+    Batch,
     Exam,
     ExamMarker,
     ExamStatus,
@@ -161,47 +162,69 @@ def _asks_written(exam: Exam) -> bool:
 # --- progress -------------------------------------------------------------------------
 
 
-def _written_items(exam: Exam):
-    """The written answers of the exam's submitted attempts (a select of PaperItem)."""
-    return (
+def _written_items(exam: Exam, batch: Batch | None = None):
+    """The written answers of the exam's submitted attempts (a select of PaperItem), of
+    one batch when given."""
+    stmt = (
         select(PaperItem)
         .join(Attempt, Attempt.id == PaperItem.attempt_id)
         .where(Attempt.exam_id == exam.id, Attempt.status == AttemptStatus.SUBMITTED.value)
         .where(PaperItem.question_version_id.in_(queries.version_ids_of_types(types.MARKED_TYPES)))
     )
+    return stmt if batch is None else stmt.where(Attempt.batch_id == batch.id)
 
 
 @dataclass
 class Progress:
-    total: int
-    settled: int
+    total: int = 0
+    settled: int = 0
     #: standing marks given by the one who asks
-    mine: int
+    mine: int = 0
     #: attempts waiting for marks (待阅卷)
-    waiting_attempts: int
+    waiting_attempts: int = 0
 
     @property
     def left(self) -> int:
         return self.total - self.settled
 
 
-def progress(exam: Exam, user: User) -> Progress:
-    items = _written_items(exam).subquery()
-    total, settled = db.session.execute(
-        select(func.count(), func.count(items.c.earned)).select_from(items)
-    ).one()
-    mine = db.session.scalar(
-        select(func.count())
+def progress(exam: Exam, user: User, batch: Batch | None = None) -> Progress:
+    """The exam's marking progress (of one batch when given)."""
+    return batch_progress(exam, user).get(batch.id if batch else None, Progress())
+
+
+def batch_progress(exam: Exam, user: User) -> dict[int | None, Progress]:
+    """Batch id -> its marking progress, and None -> the whole exam's; three queries."""
+    found: dict[int | None, Progress] = {}
+
+    def add(batch_id, **counts) -> None:
+        for key in (batch_id, None):
+            entry = found.setdefault(key, Progress())
+            for name, count in counts.items():
+                setattr(entry, name, getattr(entry, name) + count)
+
+    items = _written_items(exam).add_columns(Attempt.batch_id).subquery()
+    for batch_id, total, settled in db.session.execute(
+        select(items.c.batch_id, func.count(), func.count(items.c.earned)).group_by(
+            items.c.batch_id
+        )
+    ):
+        add(batch_id, total=total, settled=settled)
+    for batch_id, mine in db.session.execute(
+        select(Attempt.batch_id, func.count())
         .select_from(Mark)
         .join(Attempt, Attempt.id == Mark.attempt_id)
         .where(Attempt.exam_id == exam.id, Mark.marker_id == user.id, Mark.replaced.is_(False))
-    )
-    waiting = db.session.scalar(
-        select(func.count())
-        .select_from(Attempt)
+        .group_by(Attempt.batch_id)
+    ):
+        add(batch_id, mine=mine)
+    for batch_id, waiting in db.session.execute(
+        select(Attempt.batch_id, func.count())
         .where(Attempt.exam_id == exam.id, Attempt.awaiting_marks.is_(True))
-    )
-    return Progress(total, settled, mine, waiting)
+        .group_by(Attempt.batch_id)
+    ):
+        add(batch_id, waiting_attempts=waiting)
+    return found
 
 
 # --- the next answer ------------------------------------------------------------------
@@ -234,14 +257,16 @@ def _round_for(user: User, item: PaperItem, owner_id: int, marks: dict[int, Mark
     return needed
 
 
-def next_answer(user: User, exam: Exam, after: int = 0) -> tuple[PaperItem, int] | None:
-    """The first written answer (by item id, past `after`) the user may mark, and its
-    round; None when there is none left for them."""
+def next_answer(
+    user: User, exam: Exam, after: int = 0, batch: Batch | None = None
+) -> tuple[PaperItem, int] | None:
+    """The first written answer (by item id, past `after`; of one batch when given) the
+    user may mark, and its round; None when there is none left for them."""
     check_marker(user, exam)
     cursor = after
     while True:
         rows = db.session.execute(
-            _written_items(exam)
+            _written_items(exam, batch)
             .add_columns(Attempt.user_id)
             .where(PaperItem.earned.is_(None), PaperItem.id > cursor)
             .order_by(PaperItem.id)

@@ -5,7 +5,7 @@ Any logged-in user may open /marking/: whether they mark an exam is the exam's (
 or the people it names), checked by training.exams.marking for every request.
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from core.errors import show_error
@@ -15,7 +15,7 @@ from core.web import current_actor
 from training.exams import marking
 from training.exams.forms import CorrectMarkForm, MarkersForm, MarkForm
 from training.exams.marking import MarkingError
-from training.exams.models import Exam, Mark
+from training.exams.models import Batch, Exam, Mark
 
 bp = Blueprint("marking", __name__, url_prefix="/marking")
 
@@ -51,10 +51,12 @@ def exam_marking(exam_id: int):
     form = MarkersForm()
     if trainer:
         form.logins.data = "\n".join(user.login for user in marking.named_markers(exam))
+    by_batch = marking.batch_progress(exam, current_user)
     return render_template(
         "marking/exam.html",
         exam=exam,
-        progress=marking.progress(exam, current_user),
+        progress=by_batch.get(None, marking.Progress()),
+        batches=[(batch, by_batch.get(batch.id, marking.Progress())) for batch in exam.batches],
         marks=marking.marks_of_exam(exam, current_user),
         markers_form=form if trainer else None,
         may_correct=lambda mark: marking.may_correct(current_user, mark),
@@ -66,11 +68,28 @@ def exam_marking(exam_id: int):
 @login_required
 def next_answer(exam_id: int):
     exam = _exam_for_marker(exam_id)
-    found = marking.next_answer(current_user, exam)
+    batch = _batch_of(exam)
+    found = marking.next_answer(current_user, exam, batch=batch)
     if found is None:
-        flash("本考试暂时没有需要您评阅的答卷。", "info")
+        where = f"「{batch.name}」" if batch else "本考试"
+        flash(f"{where}暂时没有需要您评阅的答卷。", "info")
         return redirect(url_for("marking.exam_marking", exam_id=exam_id))
-    return redirect(url_for("marking.mark_answer", item_id=found[0].id))
+    return redirect(url_for("marking.mark_answer", item_id=found[0].id, batch=_batch_arg(batch)))
+
+
+def _batch_of(exam: Exam) -> Batch | None:
+    """The batch (场次) the marker works through (?batch=id), or None for the whole exam."""
+    batch_id = request.args.get("batch", type=int)
+    if batch_id is None:
+        return None
+    batch = db.session.get(Batch, batch_id)
+    if batch is None or batch.exam_id != exam.id:
+        abort(404)
+    return batch
+
+
+def _batch_arg(batch: Batch | None) -> int | None:
+    return batch.id if batch else None
 
 
 @bp.route("/answers/<int:item_id>", methods=["GET", "POST"])
@@ -84,6 +103,7 @@ def mark_answer(item_id: int):
             abort(error.status)
         flash(error.message, "warning")
         return redirect(url_for("marking.home"))
+    batch = _batch_of(task.exam)
     if form.validate_on_submit():
         try:
             marking.give_mark(
@@ -99,13 +119,16 @@ def mark_answer(item_id: int):
             show_error(error, form)
         else:
             flash(f"已评阅（{task.round_label}）。", "success")
-            return redirect(url_for("marking.next_answer", exam_id=task.exam.id))
+            return redirect(
+                url_for("marking.next_answer", exam_id=task.exam.id, batch=_batch_arg(batch))
+            )
     form.round.data = task.round
     return render_template(
         "marking/answer.html",
         task=task,
         form=form,
-        progress=marking.progress(task.exam, current_user),
+        batch=batch,
+        progress=marking.progress(task.exam, current_user, batch),
     )
 
 
