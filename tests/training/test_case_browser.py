@@ -8,8 +8,9 @@ from decimal import Decimal
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from core.audit import SYSTEM
 from core.extensions import db
-from core.roles import Role
+from training.exams import marking
 from training.exams.models import CASE_SECTION, Attempt
 from training.exams.setup import SectionData
 
@@ -69,13 +70,15 @@ def test_case_and_short_answer_marked_then_the_result(app, law, live_server, bro
     add_case(parts=2)
     add_written()
     learner = make_user(name="赵六")
-    marker = make_user(Role.TRAINER, name="阅卷员")
+    marker = make_user(name="阅卷员")  # named by the exam, not a trainer
     exam = make_exam(
         sections=[SectionData(CASE_SECTION, 1, Decimal(4)), ("short_answer", 1, 10)],
         roster=[learner],
         pass_mark=Decimal(8),
         grade_bands=[],
     )
+    marking.set_markers(SYSTEM, exam, [marker.login])
+    db.session.commit()
     phone = {"locale": "zh-CN", "viewport": PHONE, "is_mobile": True, "has_touch": True}
     context = browser.new_context(**phone)
     tab = Page(context)
@@ -101,12 +104,16 @@ def test_case_and_short_answer_marked_then_the_result(app, law, live_server, bro
     assert tab.errors == []
     context.close()
 
-    # The marker, on a phone: blind, ticks a marking point with a key, submits.
+    # The marker, on a phone: finds 阅卷 in the menu, marks blind, ticks a marking point
+    # with a key, submits.
     context = browser.new_context(**phone)
     desk = Page(context)
     page = desk.page
     desk.login(live_server, marker)
-    page.goto(f"{live_server}/marking/")
+    page.goto(f"{live_server}/")
+    page.get_by_role("button", name="展开菜单").click()
+    page.get_by_role("link", name="阅卷", exact=True).click()
+    page.wait_for_url("**/marking/")
     page.get_by_text(exam.title).click()
     page.get_by_role("link", name="评阅下一份").click()
     page.wait_for_url("**/marking/answers/*")

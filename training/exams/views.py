@@ -173,7 +173,8 @@ def attempt_page(attempt_id: int):
     attempt = _own_attempt_or_404(attempt_id)
     if _submitted(attempt):
         return redirect(url_for("exams.result", attempt_id=attempt.id))
-    return render_template("exams/attempt.html", attempt=attempt)
+    # writing: the menu asks nothing more (no marking link while one writes an exam).
+    return render_template("exams/attempt.html", attempt=attempt, writing=True)
 
 
 @bp.get("/attempts/<int:attempt_id>/paper")
