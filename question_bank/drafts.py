@@ -124,6 +124,7 @@ MAX_MATERIAL_CHARS = 20_000
 MAX_PARTS = 20
 MAX_TABLE_ROWS = 50
 MAX_TABLE_COLUMNS = 12
+MAX_TABLE_CELL_CHARS = 500
 MAX_PART_POINTS = Decimal(100)
 CENT = Decimal("0.01")
 #: cells of a table row as the case form writes them
@@ -180,6 +181,8 @@ def check_case(draft: CaseDraft) -> dict[str, str]:
             errors["table"] = "表格每行的单元格数应相同（用 | 或制表符分隔）"
         elif widths.pop() > MAX_TABLE_COLUMNS:
             errors["table"] = f"表格最多{MAX_TABLE_COLUMNS}列"
+        elif any(len(cell) > MAX_TABLE_CELL_CHARS for row in draft.table for cell in row):
+            errors["table"] = f"表格的每个单元格不能超过{MAX_TABLE_CELL_CHARS}字"
     if not draft.questions:
         errors["questions"] = "案例至少需要一道小题"
     elif len(draft.questions) > MAX_PARTS:

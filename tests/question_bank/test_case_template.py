@@ -142,6 +142,9 @@ def test_a_case_with_a_faulty_sub_question_is_refused_whole_into_the_error_file(
     [
         ([case_row(table="甲 | 乙\n丙"), sub_row()], 2, "表格每行的单元格数应相同"),
         ([case_row(material=""), sub_row()], 2, "没有案例材料"),
+        ([case_row(table="甲\n" + "长" * 501), sub_row()], 2, "单元格不能超过500字"),
+        ([case_row(table="\n".join("甲 | 乙" for _ in range(51))), sub_row()], 2, "表格最多50行"),
+        ([case_row(table=" | ".join("列" * 13)), sub_row()], 2, "表格最多12列"),
         ([case_row(title=""), sub_row(title="")], 2, "案例行需要在案例列写案例标题"),
         ([case_row(material="长" * 20_001), sub_row()], 2, "案例材料不能超过20000字"),
         ([case_row(), *(sub_row(f"第{n}小题") for n in range(21))], 2, "一个案例最多20道小题"),
