@@ -78,6 +78,8 @@ def test_a_sub_question_edited_in_the_question_form_takes_its_case_along(client,
     first = case.current_version
     question, _ = cases.parts_of(first)[1]
     login_as(Role.TRAINER)
+    form = client.get(f"/bank/{question.id}/edit").text
+    assert f'<a href="/bank/cases/{case.id}">案例 #{case.id}</a>的小题' in form
     saved = client.post(
         f"/bank/{question.id}/edit",
         data={
