@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, flash, jsonify, redirect, request, url_for
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from core import admission, audit, backup, clock, outages
 from core.audit_cli import audit_cli
@@ -51,6 +52,9 @@ from training.study import views as study_views
 def create_app(test_config: dict | None = None) -> Flask:
     app = TransactionalFlask(__name__, instance_relative_config=True)
     configure(app, test_config)
+    # Ids are 32-bit in the database: a longer number in a URL is no page (404), not an
+    # error from PostgreSQL.
+    app.url_map.converters["int"] = DatabaseIdConverter
     configure_extensions(app)
     configure_blueprints(app)
     configure_audit(app)
@@ -79,6 +83,12 @@ def _database_url(app: Flask) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)
     return url
+
+
+class DatabaseIdConverter(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _engine_options() -> dict:

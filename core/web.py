@@ -28,6 +28,16 @@ def current_actor() -> Actor:
     return anonymous(ip)
 
 
+#: no list is read past this page; a larger ?page= (one past 64 bits made the OFFSET
+#: overflow) shows the last one there is
+MAX_PAGE = 10_000
+
+
+def page_arg(name: str = "page") -> int:
+    """The page a list was asked for: 1 to MAX_PAGE, 1 when missing or not a number."""
+    return min(max(request.args.get(name, 1, type=int), 1), MAX_PAGE)
+
+
 def local_path(target: str | None, default: str) -> str:
     """`target` when it is a path on this site (never another host, even spelt `//host` or
     `/\\host`), else `default`: for a redirect to where the user came from."""

@@ -20,7 +20,7 @@ from core.errors import button_action, show_error
 from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
-from core.web import current_actor
+from core.web import current_actor, page_arg
 from question_bank import bank, cases, exporting, formats, importing, search, similar, types
 from question_bank.bank import BankError
 from question_bank.drafts import format_law_refs, squash
@@ -101,7 +101,9 @@ def _filter_form() -> QuestionFilterForm:
 def question_list():
     form = _filter_form()
     filters = form.filters()
-    page = db.paginate(search.list_entries(filters), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        search.list_entries(filters), per_page=PER_PAGE, page=page_arg(), error_out=False
+    )
     return render_template(
         "bank/list.html",
         form=form,

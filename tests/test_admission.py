@@ -115,3 +115,15 @@ def test_only_a_learner_takes_a_slot_for_a_start(app, client, auth, make_user, e
         assert entered == []
     finally:
         app.extensions["admission"] = before
+
+
+def test_a_login_told_to_come_back_does_not_spend_the_addresss_allowance(
+    app, client, auth, learner, full_gate
+):
+    """An exam hall behind one NAT address shares the per-address login limit: the 503s of
+    admission control must not use it up."""
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    login = learner.login
+    assert [auth.login(login).status_code for _ in range(4)] == [503] * 4
+    full_gate.leave()
+    assert auth.login(login).status_code == 302

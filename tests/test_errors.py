@@ -10,6 +10,7 @@ from core.audit import AuditEntry
 from core.errors import HTTP_ERRORS, ServiceError, show_error
 from core.extensions import db
 from core.forms import Form
+from core.roles import Role
 from core.transaction import own_transaction
 from question_bank.bank import BankError
 from training.accounts import AccountError
@@ -253,3 +254,19 @@ def test_password_change_required_as_json(app, client, login_as):
     refused = client.get("/exams/", headers=JSON)
     assert refused.status_code == 403
     assert refused.json == {"error": "password_change_required", "message": "请先修改初始密码"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/exams/99999999999999999999", "/attempts/99999999999999999999/paper"]
+)
+def test_an_id_past_32_bits_is_no_page(client, login_as, path):
+    """Ids are 32-bit in the database; PostgreSQL refused a longer one with an error (a 500)."""
+    login_as()
+    assert client.get(path, headers=JSON).status_code == 404
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "-5", "abc"])
+def test_a_page_number_out_of_range_shows_a_page_there_is(client, login_as, page):
+    """OFFSET past 64 bits overflowed (a 500): the page number is kept within 1…MAX_PAGE."""
+    login_as(Role.TRAINER)
+    assert client.get(f"/bank/?page={page}").status_code == 200

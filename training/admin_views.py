@@ -21,7 +21,7 @@ from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import ROLE_LABELS, Role, role_required
 from core.spreadsheets import XLSX_MIMETYPE
-from core.web import current_actor
+from core.web import current_actor, page_arg
 from training import accounts, units, user_import
 from training.forms import (
     RenameUnitForm,
@@ -148,7 +148,7 @@ def user_list():
             stmt = stmt.where(users_matching(form.q.data))
         if form.unit_id.data:
             stmt = stmt.where(User.unit_id.in_(subtree_ids(form.unit_id.data)))
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    page = db.paginate(stmt, per_page=50, page=page_arg(), error_out=False)
     accounts.record_user_list(current_actor(), query, page.items)
     return render_template(
         "admin/users.html",

@@ -9,7 +9,7 @@ from core.extensions import db
 from core.forms import EmptyForm, choices
 from core.roles import Role, role_required
 from core.spreadsheets import XLSX_MIMETYPE
-from core.web import current_actor
+from core.web import current_actor, page_arg
 from training.forms import AuditFilterForm
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -37,7 +37,9 @@ def _filter_form() -> tuple[AuditFilterForm, audit.Filters | None]:
 def log():
     form, filters = _filter_form()
     filters = filters or audit.Filters()  # the form shows what is wrong; the page, all
-    page = db.paginate(audit.query_entries(filters), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        audit.query_entries(filters), per_page=PER_PAGE, page=page_arg(), error_out=False
+    )
     audit.record_search(current_actor(), filters, page.page, page.total)
     return render_template(
         "audit/log.html", form=form, page=page, export_form=EmptyForm(formdata=None)

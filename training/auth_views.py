@@ -46,6 +46,12 @@ def _login_rate_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _not_told_to_come_back(response) -> bool:
+    """A login that admission control answered 503 (come back in N seconds) does not spend
+    the address's allowance: a hall behind one NAT address would run out doing as told."""
+    return response.status_code != 503
+
+
 def _login_policy() -> logins.LoginPolicy:
     config = current_app.config
     return logins.LoginPolicy(
@@ -79,7 +85,7 @@ def _sign_out(action: str) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"], deduct_when=_not_told_to_come_back)
 @admission.costly
 def login():
     if current_user.is_authenticated:
@@ -146,7 +152,7 @@ def _finish_login(user, password_expired: bool, next_url: str | None):
 
 
 @bp.route("/login/second-factor", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"], deduct_when=_not_told_to_come_back)
 @admission.costly
 def second_factor_login():
     """The second step of a login with TOTP. One code per password: a wrong code counts as

@@ -25,7 +25,7 @@ from core.forms import EmptyForm, choices
 from core.outages import Outage
 from core.roles import Role, role_required
 from core.spreadsheets import XLSX_MIMETYPE
-from core.web import current_actor
+from core.web import current_actor, page_arg
 from question_bank import search
 from question_bank.types import QUESTION_TYPES
 from training import accounts, units
@@ -474,7 +474,7 @@ def batch_board(batch_id: int):
     form = BoardFilterForm(request.args)
     form.state.choices = choices([("", "全部状态"), *sittings.STATE_LABELS.items()])
     form.unit_id.choices = choices([(0, "全部单位"), *units.unit_choices(current_user)])
-    filters = sittings.BoardFilter(page=request.args.get("page", 1, type=int))
+    filters = sittings.BoardFilter(page=page_arg())
     if form.validate():
         filters.state = form.state.data or ""
         filters.unit_id = form.unit_id.data or None
@@ -511,9 +511,7 @@ def extend_on_board(batch_id: int):
 @admin_required
 def exam_results(exam_id: int):
     exam = db.get_or_404(Exam, exam_id)
-    outcome = results.results(
-        exam, clock.now(), _grace(), _scope(), page=request.args.get("page", 1, type=int)
-    )
+    outcome = results.results(exam, clock.now(), _grace(), _scope(), page=page_arg())
     results.record_view(current_actor(), outcome)
     return render_template(
         "manage/results.html", exam=exam, outcome=outcome, button_form=EmptyForm()

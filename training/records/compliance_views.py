@@ -11,7 +11,7 @@ from core.audit import record
 from core.forms import choices
 from core.roles import Role, role_required
 from core.spreadsheets import XLSX_MIMETYPE
-from core.web import current_actor
+from core.web import current_actor, page_arg
 from training import units
 from training.records import compliance as checks
 from training.records.forms import ComplianceFilterForm
@@ -49,7 +49,7 @@ def page():
     )
     behind = report.behind_rows
     pages = max(1, -(-len(behind) // PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page = min(page_arg(), pages)
     return render_template(
         "records/compliance.html",
         form=form,
