@@ -35,6 +35,9 @@ def parse_points(text: str, count: int) -> tuple[list[Decimal], str | None]:
     try:
         points = [Decimal(word) for word in words]
     except InvalidOperation:
+        points = None
+    if points is None or not all(point.is_finite() for point in points):
+        # NaN passed Decimal() and then broke the comparisons of the check (a 500)
         return [], "小题分值应为数字，用空格或逗号分隔，如：2 2 3"
     if len(points) == 1 and count > 1:
         points = points * count

@@ -187,6 +187,8 @@ def test_points_and_table_parsing():
     assert cases.parse_points("2 3，5", 3) == ([Decimal(2), Decimal(3), Decimal(5)], None)
     assert cases.parse_points("2", 3)[0] == [Decimal(2)] * 3
     assert cases.parse_points("两分", 1)[1]
+    for typed in ("NaN", "sNaN", "3 NaN", "Infinity"):  # NaN broke the checks' comparisons
+        assert cases.parse_points(typed, 2) == ([], "小题分值应为数字，用空格或逗号分隔，如：2 2 3")
     assert drafts.parse_table_text("a | b\n\nc\td\n") == [["a", "b"], ["c", "d"]]
 
 
