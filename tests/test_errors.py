@@ -13,6 +13,7 @@ from core.forms import Form
 from core.roles import Role
 from core.transaction import own_transaction
 from question_bank.bank import BankError
+from tests.factories import make_exam, take
 from training.accounts import AccountError
 from training.exams.assembly import BlueprintError
 from training.exams.attempts import ExamError
@@ -270,3 +271,15 @@ def test_a_page_number_out_of_range_shows_a_page_there_is(client, login_as, page
     """OFFSET past 64 bits overflowed (a 500): the page number is kept within 1…MAX_PAGE."""
     login_as(Role.TRAINER)
     assert client.get(f"/bank/?page={page}").status_code == 200
+
+
+def test_the_results_and_the_board_take_any_page_number(client, login_as, questions, learner):
+    exam = make_exam(roster=[learner])
+    take(learner, exam)
+    login_as(Role.SYSTEM_ADMIN)
+    for path in (
+        f"/manage/exams/{exam.id}/results?page=99999999999999999999",
+        f"/manage/batches/{exam.batches[0].id}/board?page=99999999999999999999",
+        f"/manage/exams/{exam.id}/results?page=-5",
+    ):
+        assert client.get(path).status_code == 200, path

@@ -224,3 +224,38 @@ def test_an_attempt_awaiting_marks_counts_once_marked(law, make_user):
     by_type = {row.type_label: row for row in analysis.rows}
     assert by_type["简答"].choices == [] and by_type["简答"].stats.mean == 6
     assert [c.count for c in by_type["单选"].choices if c.correct] == [1]
+
+
+def test_a_blank_paper_marked_zero_joins_the_stored_counts(law, make_user):
+    """A paper awaiting marks is left out; marked 0 it moves no sum of scores, so the stamp
+    must see the scored count (and the newest mark) change, or the stored counts stay."""
+    add_questions("single", 2)
+    add_written()
+    good, blank, trainer = make_user(name="辛"), make_user(name="壬"), make_user(Role.TRAINER)
+    exam = make_exam(
+        sections=[("single", 2, 2), ("short_answer", 1, 10)],
+        roster=[good, blank],
+        pass_mark=Decimal(10),
+        grade_bands=[[10, "合格"]],
+    )
+    as_trainer = Actor(id=trainer.id, login=trainer.login)
+
+    def written_item(attempt):
+        return next(i for i in attempt.items if i.question_version.type == "short_answer")
+
+    marked = written_item(take(good, exam))
+    marking.give_mark(
+        as_trainer, trainer, marked.id, marking.task(trainer, marked.id).round, "6", []
+    )
+    handed_in_blank = attempts.start_attempt(blank, exam, clock.now(), random.Random(0))
+    db.session.flush()
+    attempts.submit(handed_in_blank, clock.now(), "candidate")
+    db.session.commit()
+    assert item_analysis.analyse_exam(exam).paper.count == 1  # counted and stored
+    db.session.commit()
+    waiting = written_item(handed_in_blank)
+    marking.give_mark(
+        as_trainer, trainer, waiting.id, marking.task(trainer, waiting.id).round, "0", []
+    )
+    db.session.commit()
+    assert item_analysis.analyse_exam(exam).paper.count == 2

@@ -17,7 +17,7 @@ from core.extensions import db
 from question_bank import item_statistics, queries
 from question_bank.item_statistics import ChoiceCount, ItemStatistics, ItemTally, PaperStatistics
 from question_bank.types import QUESTION_TYPES, with_editor
-from training.exams.models import Attempt, AttemptStatus, Exam, PaperItem, Response
+from training.exams.models import Attempt, AttemptStatus, Exam, Mark, PaperItem, Response
 from training.reports.models import ItemAnalysisCounts
 
 #: which attempts an analysis reads (Moodle's default: each person's first)
@@ -96,14 +96,24 @@ def chosen_attempts(exam_id: int, which: str):
 
 def stamp(exam_id: int) -> str:
     """What changes whenever the analysis would: a submission (count, newest time), a
-    mark or a regrade (the scores' sum, and the pools' revision a regrade bumps)."""
+    regrade (the scores' sum, and the pools' revision a regrade bumps) and a mark or its
+    correction (marks are only ever added: the newest mark's id). The scored count too: a
+    paper awaiting marks joins when marked, even marked 0, which moves no sum."""
     submitted = db.session.execute(
-        select(func.count(), func.max(Attempt.submitted_at), func.sum(Attempt.score)).where(
-            Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.SUBMITTED.value
-        )
+        select(
+            func.count(),
+            func.count(Attempt.score),
+            func.max(Attempt.submitted_at),
+            func.sum(Attempt.score),
+        ).where(Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.SUBMITTED.value)
     ).one()
+    newest_mark = db.session.scalar(
+        select(func.max(Mark.id))
+        .join(Attempt, Attempt.id == Mark.attempt_id)
+        .where(Attempt.exam_id == exam_id)
+    )
     revision = db.session.scalar(select(Exam.pools_revision).where(Exam.id == exam_id))
-    return "|".join(map(str, (*submitted, revision)))
+    return "|".join(map(str, (*submitted, newest_mark, revision)))
 
 
 def analyse_exam(exam: Exam, which: str = DEFAULT_WHICH) -> ExamAnalysis:
