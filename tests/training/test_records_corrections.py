@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from core import clock
 from core.audit import SYSTEM, AuditEntry
@@ -15,7 +15,7 @@ from core.extensions import db
 from core.roles import Role
 from training.records import activities, totals
 from training.records.activities import RecordError
-from training.records.models import Activity, AttendanceStatus, YearTotal
+from training.records.models import Activity, Attendance, AttendanceStatus, YearTotal
 from training.records.record import year_totals
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -238,3 +238,24 @@ def test_the_totals_are_rebuilt_from_the_command_line(runner, district):
     result = runner.invoke(args=["records", "rebuild-totals"])
     assert result.exit_code == 0 and "已重建学法年度汇总：1 行" in result.output
     assert _kept() == kept and _hours(leader) == 2
+
+
+def test_changes_read_the_activity_again_under_a_lock_so_nothing_counts_twice(district):
+    """Another admin's approval committed after this request loaded the attendance is
+    seen, not repeated: the same attendance is never added to the totals twice."""
+    clerk = district["clerk"]
+    submitted = activities.submit_own(
+        SYSTEM, clerk, _data(uploads=[activities.Upload("a.pdf", PDF)])
+    )
+    db.session.commit()
+    attendance = submitted.attendances[0]
+    assert attendance.status == "pending"  # what this request loaded
+    # Meanwhile another admin approves it (written past this session's objects).
+    db.session.execute(
+        update(Attendance).where(Attendance.id == attendance.id).values(status="approved"),
+        execution_options={"synchronize_session": False},
+    )
+    totals.move([(clerk.id, submitted.held_on, submitted.kind, submitted.credit_hours)], +1)
+    with pytest.raises(RecordError, match="已审核过"):
+        activities.review(SYSTEM, district["admin"], attendance, True, "")
+    assert _kept()[(clerk.id, submitted.held_on.year)] == {"hours": Decimal(2), "lecture": 1}

@@ -267,6 +267,18 @@ def pending_reviews(admin: User) -> list[Attendance]:
     return list(db.session.scalars(stmt).unique())
 
 
+def _lock(activity: Activity) -> None:
+    """Lock the activity's row and read it and its attendances again: a review, a
+    correction or a withdrawal of the same activity then waits for the other and sees what
+    it did, so the kept totals never count one attendance twice or at stale hours."""
+    db.session.refresh(activity, with_for_update=True)
+    db.session.scalars(
+        select(Attendance)
+        .where(Attendance.activity_id == activity.id)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
 def _reviewable(admin: User, attendance: Attendance) -> None:
     if attendance.user_id == admin.id or attendance.activity.recorded_by == admin.id:
         raise RecordError("不能审核自己的记录，请由其他管理员审核。", status=403)
@@ -279,6 +291,7 @@ def _reviewable(admin: User, attendance: Attendance) -> None:
 
 def review(actor: Actor, admin: User, attendance: Attendance, approve: bool, remark: str) -> None:
     """Approve (the hours count) or return (with the reason) a pending attendance."""
+    _lock(attendance.activity)
     _reviewable(admin, attendance)
     remark = remark.strip()
     if not approve and not remark:
@@ -359,6 +372,7 @@ def correct_activity(
 ) -> None:
     """Correct an activity's details (date, hours, title ...) with the reason; the hours
     of everyone counted move with it, and the audit log keeps what it was."""
+    _lock(activity)
     reason = _check_correctable(admin, activity, reason)
     if activity.kind == ActivityKind.YEAR_END_REPORT:
         raise RecordError("年终述法报告是本人的报告，管理员不能修改，可以撤销。", status=403)
@@ -418,6 +432,7 @@ def _withdraw(activity: Activity, by: User, reason: str) -> dict[int, str]:
 def withdraw_activity(actor: Actor, admin: User, activity: Activity, reason: str) -> None:
     """Withdraw (撤销) an activity recorded in error: kept, marked with the reason, and
     nobody's hours count it any more."""
+    _lock(activity)
     reason = _check_correctable(admin, activity, reason)
     oaths = {a.user_id: a.appointment_id for a in activity.attendances if a.appointment_id}
     before = _withdraw(activity, admin, reason)
@@ -443,6 +458,7 @@ def can_withdraw_own(person: User, activity: Activity) -> bool:
 
 
 def withdraw_own(actor: Actor, person: User, activity: Activity, reason: str) -> None:
+    _lock(activity)
     if not can_withdraw_own(person, activity):
         raise RecordError("只能撤回本人提交、尚未审核的记录。", status=403)
     reason = reason.strip()[:500] or "本人撤回"
