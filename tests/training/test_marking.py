@@ -554,3 +554,24 @@ def test_marking_goes_batch_by_batch_with_each_batchs_progress(
     assert (
         client.get(f"/marking/exams/{exam.id}/next?batch={other.batches[0].id}").status_code == 404
     )
+
+
+def test_the_menu_asks_one_query_per_exam_however_many_answers_wait(
+    written_bank, make_user, count_queries
+):
+    """A named marker who gave every first mark (the second marks are another's) has
+    nothing to mark: the 阅卷 link's check walked every waiting answer on every page."""
+    people = [make_user(name=f"考生{i}") for i in range(250)]
+    marker, other = make_user(name="阅卷员甲"), make_user(name="阅卷员乙")
+    exam = written_exam(people, double_marking=True)
+    items = [written_item(take(person, exam)) for person in people]
+    marking.set_markers(SYSTEM, exam, [marker.login, other.login])
+    db.session.commit()
+    for item in items:
+        mark(marker, item, 5)
+    db.session.commit()
+    db.session.expire_all()
+    with count_queries() as queries:
+        assert not marking.has_work(marker)
+    assert len(queries) < 10
+    assert marking.has_work(other)

@@ -152,7 +152,20 @@ def has_work(user: User) -> bool:
     ).all()
     if not named or attempts.writing_any_exam(user.id):
         return False
-    return any(is_marker(user, exam) and next_answer(user, exam) is not None for exam in named)
+    return any(is_marker(user, exam) and _may_mark_some(user, exam) for exam in named)
+
+
+def _may_mark_some(user: User, exam: Exam) -> bool:
+    """One query for what next_answer finds by pages: an unsettled answer not the user's
+    own that the user has no standing mark on (the menu asked next_answer, which walks
+    every waiting answer when the user gave the first marks everywhere)."""
+    marked_by_user = exists().where(
+        Mark.item_id == PaperItem.id, Mark.marker_id == user.id, Mark.replaced.is_(False)
+    )
+    waiting = _written_items(exam).where(
+        PaperItem.earned.is_(None), Attempt.user_id != user.id, ~marked_by_user
+    )
+    return bool(db.session.scalar(select(exists(waiting))))
 
 
 def _asks_written(exam: Exam) -> bool:
