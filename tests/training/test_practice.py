@@ -10,6 +10,7 @@ import pytest
 from fsrs import Card, Rating, Scheduler
 from sqlalchemy import func, select
 
+from core import clock
 from core.audit import SYSTEM
 from core.extensions import db
 from core.roles import Role
@@ -519,6 +520,10 @@ def test_settings_page(client, login_as):
 
 
 def test_due_today_card_on_the_home_page(client, login_as, sequence, frozen_clock):
+    # Noon in China: a card due again in minutes is due today whenever the suite runs
+    # (within minutes of China's midnight, 16:00 UTC, it would be due tomorrow).
+    today = clock.china_time(frozen_clock.now).date()
+    frozen_clock.now = clock.china_day_bounds(today)[0] + timedelta(hours=12)
     user = login_as(Role.LEARNER)
     assert "今天没有到期的复习题" in client.get("/").text
     _answer(user, _serve(user).question_id, [2])  # wrong: due again in minutes
