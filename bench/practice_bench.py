@@ -16,6 +16,9 @@ HTTP, no gunicorn), logged in as learner 1:
   of 100 items) and `--answers` practice answers (POST /practice/answer: check, feedback,
   FSRS update, review log, notebook update, on questions served beforehand, half of them
   new to the person); answers a second each, and practice as a share of bare;
+- in the same rounds, `--answers` saves of the real app's exam answer save
+  (POST /attempts/<id>/answers, logged in as learner 2, the bare attempt's owner): the
+  leanest logged-in write, for reference;
 - `--runs` times each (after a warm-up): GET /practice/settings (a page that reads one
   row: what any logged-in page costs here), GET / (the home page with the due-today count),
   GET /practice/ (the practice page with its counts), GET /practice/question?mode=due (the
@@ -324,7 +327,15 @@ def main() -> None:
     if login.status_code != 302:
         raise SystemExit(f"login failed: {login.status_code}")
 
-    ratios, bare_rates, practice_rates = [], [], []
+    # The real app's exam answer save (two statements and JSON, the path that meets 40%
+    # of the bare upsert through gunicorn in exam_day.py), by the attempt's owner: what
+    # this single-client, in-process measure gives a logged-in write at its leanest.
+    saver = app.test_client()
+    login = saver.post("/login", data={"login": "learner2", "password": PASSWORD})
+    if login.status_code != 302:
+        raise SystemExit(f"login failed: {login.status_code}")
+
+    ratios, bare_rates, practice_rates, save_rates = [], [], [], []
     seq = int(time.time() * 1000)
     for round_ in range(args.rounds):
         print(f"round {round_ + 1}", flush=True)
@@ -351,15 +362,32 @@ def main() -> None:
             )
             assert response.status_code == 200 and "下次复习" in response.text, response.text[:500]
 
+        def exam_save(index: int) -> None:
+            nonlocal seq
+            seq += 1
+            response = saver.post(
+                f"/attempts/{attempt_id}/answers",
+                json={
+                    "item_id": item_ids[index % len(item_ids)],
+                    "answer": [index % 4],
+                    "seq": seq,
+                },
+            )
+            assert response.status_code == 200, response.text
+
         bare_rate = timed("bare upsert", args.answers, bare_save)
         practice_rate = timed("practice answer", args.answers, practice_answer)
+        save_rate = timed("exam answer save (reference)", args.answers, exam_save)
         bare_rates.append(bare_rate)
         practice_rates.append(practice_rate)
+        save_rates.append(save_rate / bare_rate)
         ratios.append(practice_rate / bare_rate)
     print(
         f"practice answer: median {statistics.median(practice_rates):.0f}/s, bare upsert "
         f"{statistics.median(bare_rates):.0f}/s; practice / bare per round: "
-        + ", ".join(f"{ratio:.0%}" for ratio in ratios),
+        + ", ".join(f"{ratio:.0%}" for ratio in ratios)
+        + "; the exam save / bare per round: "
+        + ", ".join(f"{ratio:.0%}" for ratio in save_rates),
         flush=True,
     )
     for label, url in (

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import bindparam, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from core import captcha, clock
 from core.audit import Actor, anonymous, record
@@ -265,7 +266,8 @@ def end_session(token: str | None, now: datetime) -> None:
 @functools.cache
 def _session_user_query():
     # Built once: this runs before every request, answer saves included, and building the
-    # statement cost more than running it.
+    # statement cost more than running it. The roles come in the same query: every
+    # protected page asks for them next.
     return (
         select(User, LoginSession.started_at)
         .join(LoginSession, LoginSession.user_id == User.id)
@@ -275,12 +277,13 @@ def _session_user_query():
             LoginSession.user_version == User.session_version,
             User.is_active,
         )
+        .options(joinedload(User.role_rows))
     )
 
 
 def load_session_user(token: str) -> User | None:
-    """Flask-Login's loader: one query for the session and its user, as before for the user."""
-    row = db.session.execute(_session_user_query(), {"digest": _digest(token)}).first()
+    """Flask-Login's loader: one query for the session, its user and their roles."""
+    row = db.session.execute(_session_user_query(), {"digest": _digest(token)}).unique().first()
     if row is None:
         return None
     user, started_at = row

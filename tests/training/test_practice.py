@@ -393,18 +393,62 @@ def test_exam_mistakes_land_once_the_review_shows_answers(law, learner, frozen_c
         grade_bands=[],
     )
     attempt = take(learner, exam, answers={"single": [2]})  # both wrong
-    grace = timedelta(seconds=30)
-    assert notebook.collect_exam_mistakes(learner.id, frozen_clock.now, grace, 3) == 0
-    assert notebook.count(learner.id) == 0  # the exam is still open: no answers yet
+    assert notebook.collect_exam_mistakes(learner.id, frozen_clock.now) == 0
+    assert notebook.count(learner.id, frozen_clock.now) == 0  # still open: no answers yet
     frozen_clock.now = exam.closes_at + timedelta(minutes=1)
-    assert notebook.collect_exam_mistakes(learner.id, frozen_clock.now, grace, 3) == 1
-    assert notebook.count(learner.id) == 2
+    assert notebook.collect_exam_mistakes(learner.id, frozen_clock.now) == 1
+    assert notebook.count(learner.id, frozen_clock.now) == 2
     assert {m.source for m in db.session.scalars(select(Mistake))} == {"exam"}
     # Each attempt once.
-    assert notebook.collect_exam_mistakes(learner.id, frozen_clock.now, grace, 3) == 0
+    assert notebook.collect_exam_mistakes(learner.id, frozen_clock.now) == 0
     assert {m.version_id for m in db.session.scalars(select(Mistake))} == {
         item.question_version_id for item in attempt.items
     }
+
+
+def test_exam_mistakes_are_in_the_notebook_wherever_the_person_first_looks(
+    client, login_as, law, frozen_clock
+):
+    """Not only once the practice pages are opened: the home page's count and the
+    mistakes mode see them too, from the moment the exam's review shows the answers."""
+    user = login_as(Role.LEARNER)
+    for n in range(1, 3):
+        _question(n)
+    exam = make_exam(
+        sections=[("single", 2, 50)],
+        roster=[user],
+        review_policy=ReviewPolicy.ANSWERS_AFTER_CLOSE.value,
+        pass_mark=60,
+        grade_bands=[],
+        closes_at=frozen_clock.now + timedelta(minutes=5),
+    )
+    attempt = take(user, exam, answers={"single": [2]})
+    assert "错题本 0 题" in client.get("/").text
+    frozen_clock.now = exam.closes_at + timedelta(minutes=1)
+    assert "错题本 2 题" in client.get("/").text
+    served = client.get("/practice/question?mode=mistakes")
+    assert served.status_code == 200
+    drawn = {item.question_version.question_id for item in attempt.items}
+    assert any(f'name="question_id" value="{q}"' in served.text for q in drawn)
+
+
+def test_an_attempt_awaiting_marks_waits_for_them(law, learner, frozen_clock):
+    _question(1)
+    exam = make_exam(
+        sections=[("single", 1, 100)],
+        roster=[learner],
+        review_policy=ReviewPolicy.ANSWERS_AFTER_CLOSE.value,
+        pass_mark=60,
+        grade_bands=[],
+    )
+    attempt = take(learner, exam, answers={"single": [2]})
+    attempt.awaiting_marks = True  # as a written answer leaves it
+    db.session.commit()
+    frozen_clock.now = exam.closes_at + timedelta(minutes=1)
+    assert notebook.count(learner.id, frozen_clock.now) == 0
+    attempt.awaiting_marks = False  # marked
+    db.session.commit()
+    assert notebook.count(learner.id, frozen_clock.now) == 1
 
 
 def test_exam_with_scores_only_never_shows_its_mistakes(law, learner, frozen_clock):
@@ -412,8 +456,8 @@ def test_exam_with_scores_only_never_shows_its_mistakes(law, learner, frozen_clo
     exam = make_exam(sections=[("single", 1, 100)], roster=[learner], pass_mark=60, grade_bands=[])
     take(learner, exam, answers={"single": [2]})
     frozen_clock.now = exam.closes_at + timedelta(days=1)
-    notebook.collect_exam_mistakes(learner.id, frozen_clock.now, timedelta(seconds=30), 3)
-    assert notebook.count(learner.id) == 0
+    assert notebook.collect_exam_mistakes(learner.id, frozen_clock.now) == 0
+    assert notebook.count(learner.id, frozen_clock.now) == 0
 
 
 def test_mock_exam_mistakes_land_at_once(law, learner, frozen_clock):
@@ -426,7 +470,7 @@ def test_mock_exam_mistakes_land_at_once(law, learner, frozen_clock):
         grade_bands=[],
     )
     take(learner, exam, answers={"single": [2]})
-    notebook.collect_exam_mistakes(learner.id, frozen_clock.now, timedelta(seconds=30), 3)
+    assert notebook.count(learner.id, frozen_clock.now) == 1
     assert [m.source for m in db.session.scalars(select(Mistake))] == ["mock"]
     assert db.session.get(Exam, exam.id).kind == "enforcement_mock"
 

@@ -106,8 +106,9 @@ def test_the_mock_is_drawn_timed_and_scored_by_the_exam_engine(mock_bank, learne
     db.session.commit()
     assert attempt.score == Decimal(4) and attempt.passed is False
     # Its wrong answers go to the notebook at once (a mock is practice).
-    notebook.collect_exam_mistakes(learner.id, frozen_clock.now, timedelta(0), 3)
-    assert set(notebook.question_ids(learner.id)) == set(drawn) & {q.id for q in public}
+    assert set(notebook.question_ids(learner.id, frozen_clock.now)) == set(drawn) & {
+        q.id for q in public
+    }
     # Taken again as often as the learner likes, a fresh paper each time.
     again = mock.start_mock(learner, frozen_clock.now, random.Random(4))
     assert again.id != attempt.id and again.number == 2

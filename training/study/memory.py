@@ -20,8 +20,6 @@ from datetime import UTC, datetime
 
 from fsrs import Card, Rating, Scheduler, State
 
-from training.study.models import MemoryCard
-
 DEFAULT_RETENTION = 0.9
 MIN_RETENTION, MAX_RETENTION = 0.80, 0.97
 QUICK_BASE_SECONDS = 5
@@ -56,33 +54,37 @@ def rating_for(correct: bool, seconds: float | None, quick_within: float) -> Rat
     return Rating.Good
 
 
-def card_of(row: MemoryCard) -> Card:
-    """The library's card of a stored row. A card not stored yet is reviewed under id 0
-    (the library schedules nothing by id; its log is stored under the row's id)."""
+def card_of(stored: dict) -> Card:
+    """The library's card of a stored card's columns (practice.CARD_COLUMNS). A card not
+    stored yet (id None) is reviewed under id 0: the library schedules nothing by id; its
+    log is stored under the row's id."""
     return Card(
-        card_id=row.id if row.id is not None else 0,
-        state=State(row.state),
-        step=row.step,
-        stability=row.stability,
-        difficulty=row.difficulty,
-        due=aware(row.due),
-        last_review=aware(row.last_review),
+        card_id=stored["id"] or 0,
+        state=State(stored["state"]),
+        step=stored["step"],
+        stability=stored["stability"],
+        difficulty=stored["difficulty"],
+        due=aware(stored["due"]),
+        last_review=aware(stored["last_review"]),
     )
 
 
-def review(row: MemoryCard, rating: Rating, now: datetime, retention: float, duration_ms=None):
-    """Apply one review to the stored card; returns the library's ReviewLog."""
+def review(stored: dict, rating: Rating, now: datetime, retention: float, duration_ms=None):
+    """Apply one review to a stored card's columns: (the card's new columns, the
+    library's ReviewLog)."""
     card, log = scheduler(retention).review_card(
-        card_of(row), rating, review_datetime=aware(now), review_duration=duration_ms
+        card_of(stored), rating, review_datetime=aware(now), review_duration=duration_ms
     )
-    row.state = card.state.value
-    row.step = card.step
-    row.stability = card.stability
-    row.difficulty = card.difficulty
-    row.due = naive(card.due)
-    row.last_review = naive(card.last_review)
-    row.reviews += 1
-    return log
+    reviewed = {
+        "state": card.state.value,
+        "step": card.step,
+        "stability": card.stability,
+        "difficulty": card.difficulty,
+        "due": naive(card.due),
+        "last_review": naive(card.last_review),
+        "reviews": stored["reviews"] + 1,
+    }
+    return reviewed, log
 
 
 def retrievability(

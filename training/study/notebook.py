@@ -1,19 +1,22 @@
 """The mistakes notebook (错题本): every wrong answer in practice, in a mock exam, or in an
-exam whose review shows the answers lands here; a question leaves after the person
+exam whose review shows the answers lands here (exam answers when the notebook is next
+read after the review shows them: collect_exam_mistakes); a question leaves after the person
 answers it right `mistake_streak` times in a row (their setting, default 3), or when they
 take it out by hand."""
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, exists, select, update
+from flask import current_app
+from sqlalchemy import ColumnElement, bindparam, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from core.extensions import db
 from question_bank import queries
 from training.exams import attempts, candidate
-from training.exams.models import Attempt, AttemptStatus, Exam, ExamKind, PaperItem
+from training.exams.models import Attempt, AttemptStatus, Exam, ExamKind, PaperItem, ReviewPolicy
 from training.study.models import CollectedAttempt, Mistake, PracticeSettings
 
 DEFAULT_STREAK = 3
@@ -23,6 +26,32 @@ def settings(user_id: int) -> PracticeSettings:
     """The person's practice settings (defaults when they never changed them; not added)."""
     found = db.session.get(PracticeSettings, user_id)
     return found or PracticeSettings(user_id=user_id, desired_retention=0.9, mistake_streak=3)
+
+
+@functools.cache
+def _note_statements(dialect_name: str):
+    """note()'s statements, built once per database (see practice._answer_statements)."""
+    mistakes = Mistake.__table__
+    mine = (mistakes.c.user_id == bindparam("uid")) & (mistakes.c.question_id == bindparam("qid"))
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(mistakes)
+    wrong = insert.on_conflict_do_update(
+        index_elements=["user_id", "question_id"],
+        set_={
+            "wrong_count": mistakes.c.wrong_count + 1,
+            "right_streak": 0,
+            "version_id": insert.excluded.version_id,
+            "source": insert.excluded.source,
+            "last_wrong_at": insert.excluded.last_wrong_at,
+        },
+    ).returning(mistakes.c.wrong_count)
+    right = (
+        update(mistakes)
+        .where(mine)
+        .values(right_streak=mistakes.c.right_streak + 1)
+        .returning(mistakes.c.right_streak)
+    )
+    return wrong, right, delete(mistakes).where(mine)
 
 
 def note(
@@ -38,41 +67,29 @@ def note(
     already in), "streak" (right, still in), "left" (right enough times: out) or "".
     Each outcome is one statement that reads and writes the row at once (no lost count
     when two answers meet)."""
-    mistakes = Mistake.__table__
+    wrong, right, leave = _note_statements(db.engine.dialect.name)
+    connection = db.session.connection()
     if not correct:
-        dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(mistakes).values(
-            user_id=user_id,
-            question_id=question_id,
-            version_id=version_id,
-            source=source,
-            wrong_count=1,
-            right_streak=0,
-            first_wrong_at=now,
-            last_wrong_at=now,
-        )
-        upsert = insert.on_conflict_do_update(
-            index_elements=["user_id", "question_id"],
-            set_={
-                "wrong_count": mistakes.c.wrong_count + 1,
+        count = connection.execute(
+            wrong,
+            {
+                "user_id": user_id,
+                "question_id": question_id,
+                "version_id": version_id,
+                "source": source,
+                "wrong_count": 1,
                 "right_streak": 0,
-                "version_id": insert.excluded.version_id,
-                "source": insert.excluded.source,
-                "last_wrong_at": insert.excluded.last_wrong_at,
+                "first_wrong_at": now,
+                "last_wrong_at": now,
             },
-        ).returning(mistakes.c.wrong_count)
-        return "added" if db.session.execute(upsert).scalar() == 1 else "again"
-    mine = (mistakes.c.user_id == user_id) & (mistakes.c.question_id == question_id)
-    streak = db.session.execute(
-        update(mistakes)
-        .where(mine)
-        .values(right_streak=mistakes.c.right_streak + 1)
-        .returning(mistakes.c.right_streak)
-    ).scalar()
+        ).scalar()
+        return "added" if count == 1 else "again"
+    mine = {"uid": user_id, "qid": question_id}
+    streak = connection.execute(right, mine).scalar()
     if streak is None:
         return ""
     if streak >= streak_needed:
-        db.session.execute(delete(mistakes).where(mine))
+        connection.execute(leave, mine)
         return "left"
     return "streak"
 
@@ -87,21 +104,38 @@ def remove(user_id: int, question_id: int) -> bool:
 
 def _reviewable(exam: Exam, now: datetime, grace: timedelta) -> bool:
     """A mock is practice: its mistakes land at once. Any other exam once its review
-    shows the answers (the same rule as its result page)."""
+    shows the answers (the same rule as its result page: after the close, nobody still
+    writing, so the paper is back in practice too)."""
     if exam.kind == ExamKind.ENFORCEMENT_MOCK.value:
         return True
     return candidate.answers_visible(exam, now, grace)
 
 
-def collect_exam_mistakes(user_id: int, now: datetime, grace: timedelta, streak: int) -> int:
-    """Bring the wrong answers of the person's submitted attempts whose review allows it
-    into the notebook (each attempt once); how many attempts were collected."""
+def collect_exam_mistakes(user_id: int, now: datetime) -> int:
+    """Bring into the notebook the answers of the person's submitted attempts whose review
+    has come to show the answers (a mock's at once), each attempt once, in the order they
+    were handed in; how many attempts were collected. An attempt still awaiting marks
+    waits for them (an unmarked answer is not a wrong one).
+
+    The one place exam answers reach the notebook: every read of the notebook below
+    calls it first, so whatever page shows the notebook (home, practice, the notebook,
+    progress, the mistakes mode) shows it with every exam whose review is visible now,
+    with nothing to run when an exam closes."""
+    maybe_visible = (Exam.kind == ExamKind.ENFORCEMENT_MOCK.value) | (
+        (Exam.review_policy == ReviewPolicy.ANSWERS_AFTER_CLOSE.value) & (Exam.closes_at <= now)
+    )
     pending = db.session.scalars(
         select(Attempt)
+        .join(Exam, Exam.id == Attempt.exam_id)
         .where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.SUBMITTED.value)
+        .where(~Attempt.awaiting_marks, maybe_visible)
         .where(~exists().where(CollectedAttempt.attempt_id == Attempt.id))
         .order_by(Attempt.submitted_at)
     ).all()
+    if not pending:
+        return 0
+    grace = timedelta(seconds=current_app.config["EXAM_GRACE_SECONDS"])
+    streak = settings(user_id).mistake_streak
     collected = 0
     for attempt in pending:
         if not _reviewable(attempt.exam, now, grace):
@@ -185,6 +219,8 @@ class NotebookEntry:
 
 
 def entries(user_id: int, now: datetime) -> list[NotebookEntry]:
+    """The notebook's entries, newest mistake first (exam answers brought in first)."""
+    collect_exam_mistakes(user_id, now)
     mistakes = db.session.scalars(
         select(Mistake).where(Mistake.user_id == user_id).order_by(Mistake.last_wrong_at.desc())
     ).all()
@@ -194,9 +230,11 @@ def entries(user_id: int, now: datetime) -> list[NotebookEntry]:
     ]
 
 
-def question_ids(user_id: int) -> list[int]:
+def question_ids(user_id: int, now: datetime) -> list[int]:
+    """The notebook's questions (exam answers brought in first)."""
+    collect_exam_mistakes(user_id, now)
     return list(db.session.scalars(select(Mistake.question_id).where(Mistake.user_id == user_id)))
 
 
-def count(user_id: int) -> int:
-    return len(question_ids(user_id))
+def count(user_id: int, now: datetime) -> int:
+    return len(question_ids(user_id, now))

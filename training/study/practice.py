@@ -8,11 +8,13 @@ against the version that was served, and is refused, changing nothing, when it i
 malformed or the question was retired meanwhile. Sequential progress only moves forward.
 """
 
+import functools
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core import clock
 from core.errors import ServiceError
@@ -21,6 +23,7 @@ from question_bank import queries, types
 from training.study import memory, notebook
 from training.study.models import (
     MemoryCard,
+    Mistake,
     PracticeSettings,
     ReviewRecord,
     SequencePosition,
@@ -178,7 +181,7 @@ def home_summary(user_id: int, now: datetime) -> HomeSummary:
     """For the learner's home page: reviews due today and the notebook's size."""
     return HomeSummary(
         due=due_count(user_id, end_of_today(now)),
-        mistakes=notebook.count(user_id),
+        mistakes=notebook.count(user_id, now),
     )
 
 
@@ -202,7 +205,7 @@ def next_question(user_id: int, choice: Choice, now: datetime, rng: random.Rando
     if choice.mode == "starred":
         among = starred_ids(user_id)
     elif choice.mode == "mistakes":
-        among = notebook.question_ids(user_id)
+        among = notebook.question_ids(user_id, now)
     ids = queries.practice_question_ids(
         law_id=choice.law_id,
         topic_id=choice.topic_id,
@@ -320,17 +323,36 @@ class Feedback:
         return "".join(types.LETTERS[i] for i in self.given) or "（未作答）"
 
 
-def _claim(user_id: int, question_id: int, now: datetime):
-    """Mark the served question answered, in one statement that also returns what the
-    check needs: the version served and when, the sequential place, the person's
+@functools.cache
+def _answer_statements(dialect_name: str):
+    """The statements of an answer, built once per database with bound parameters, as the
+    exam engine's answer save is (building them per request cost more than running them).
+
+    The claim marks the served question answered and returns, in the same statement, what
+    the check needs: the version served and when, the sequential place, the person's
     settings, whether the question is on a paper they have open, whether it is still in
-    use and whether they starred it. None when it was not served or is answered already
-    (an answer counts once). A refusal after this rolls the claim back with the request."""
-    served = ServedQuestion.__table__
-    retention = select(PracticeSettings.desired_retention).where(
-        PracticeSettings.user_id == user_id
+    use, whether they starred it, their memory card of it and its notebook entry's
+    streak. None when it was not served or is answered already (an answer counts once).
+    A refusal after it rolls the claim back with the request."""
+    served, cards, mistakes = (
+        ServedQuestion.__table__,
+        MemoryCard.__table__,
+        Mistake.__table__,
     )
-    streak = select(PracticeSettings.mistake_streak).where(PracticeSettings.user_id == user_id)
+    user_id, question_id, now = bindparam("uid"), bindparam("qid"), bindparam("now")
+
+    def mine(table, column):
+        return (
+            select(column)
+            .where(table.c.user_id == user_id, table.c.question_id == question_id)
+            .scalar_subquery()
+        )
+
+    settings_of = PracticeSettings.__table__
+    retention, streak = (
+        select(column).where(settings_of.c.user_id == user_id).scalar_subquery()
+        for column in (settings_of.c.desired_retention, settings_of.c.mistake_streak)
+    )
     starred = select(Star.user_id).where(Star.user_id == user_id, Star.question_id == question_id)
     claim = (
         update(served)
@@ -344,14 +366,27 @@ def _claim(user_id: int, question_id: int, now: datetime):
             served.c.version_id,
             served.c.served_at,
             served.c.sequence,
-            retention.scalar_subquery(),
-            streak.scalar_subquery(),
+            retention,
+            streak,
             notebook.on_open_paper(user_id, question_id, now),
             queries.in_use_expression(question_id),
             starred.exists(),
+            mine(mistakes, mistakes.c.right_streak),
+            *(mine(cards, cards.c[name]) for name in CARD_COLUMNS),
         )
     )
-    return db.session.execute(claim).first()
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(cards)
+    # One statement whether the person has a card of the question yet or not.
+    card = insert.on_conflict_do_update(
+        index_elements=["user_id", "question_id"],
+        set_={name: insert.excluded[name] for name in CARD_COLUMNS if name != "id"},
+    ).returning(cards.c.id)
+    return claim, card, ReviewRecord.__table__.insert()
+
+
+#: the card's columns the claim returns (its id first: None when there is no card yet)
+CARD_COLUMNS = ("id", "state", "step", "stability", "difficulty", "due", "last_review", "reviews")
 
 
 def _not_claimed(user_id: int, question_id: int) -> PracticeError:
@@ -362,11 +397,17 @@ def _not_claimed(user_id: int, question_id: int) -> PracticeError:
 
 def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime) -> Feedback:
     """Check an answer to the question served to the person, and record it: the FSRS
-    review of their card (and its log), the notebook, the sequential place."""
-    claimed = _claim(user_id, question_id, now)
+    review of their card (and its log), the notebook, the sequential place.
+
+    Three statements and the version: the claim, the card's upsert and its review log,
+    and one more for the notebook when the answer is wrong or the question is in it."""
+    claim, upsert_card, log_review = _answer_statements(db.engine.dialect.name)
+    connection = db.session.connection()
+    claimed = connection.execute(claim, {"uid": user_id, "qid": question_id, "now": now}).first()
     if claimed is None:
         raise _not_claimed(user_id, question_id)
-    version_id, served_at, sequence, retention, streak, on_paper, in_use, starred = claimed
+    version_id, served_at, sequence, retention, streak, on_paper, in_use, starred = claimed[:8]
+    in_notebook, stored = claimed[8], dict(zip(CARD_COLUMNS, claimed[9:], strict=True))
     if on_paper:
         raise PracticeError(ON_OPEN_PAPER, code="on_open_paper", status=409)
     if not in_use:
@@ -390,34 +431,33 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
     streak = streak or notebook.DEFAULT_STREAK
     # The served row, locked by the claim, serialises answers to this question by this
     # person, so the card needs no lock of its own.
-    card = db.session.scalar(
-        select(MemoryCard).where(
-            MemoryCard.user_id == user_id, MemoryCard.question_id == question_id
-        )
+    if stored["id"] is None:
+        stored.update(state=1, step=0, stability=None, difficulty=None, due=now)
+        stored.update(last_review=None, reviews=0)
+    card, log = memory.review(stored, rating, now, retention, int(seconds * 1000))
+    card_id = connection.execute(
+        upsert_card, {**card, "user_id": user_id, "question_id": question_id}
+    ).scalar_one()
+    connection.execute(
+        log_review,
+        {
+            "card_id": card_id,
+            "user_id": user_id,
+            "question_id": question_id,
+            "version_id": version.id,
+            "rating": log.rating.value,
+            "correct": correct,
+            "reviewed_at": now,
+            "duration_ms": log.review_duration,
+            "mode": mode if mode in MODES else "random",
+        },
     )
-    if card is None:
-        card = MemoryCard(user_id=user_id, question_id=question_id, state=1, step=0, due=now)
-        card.reviews = 0
-        db.session.add(card)
-    log = memory.review(card, rating, now, retention, int(seconds * 1000))
-    db.session.flush()  # the card's id, for its log
-    db.session.add(
-        ReviewRecord(
-            card_id=card.id,
-            user_id=user_id,
-            question_id=question_id,
-            version_id=version.id,
-            rating=log.rating.value,
-            correct=correct,
-            reviewed_at=now,
-            duration_ms=log.review_duration,
-            mode=mode if mode in MODES else "random",
-        )
-    )
-    outcome = notebook.note(user_id, question_id, version.id, correct, "practice", now, streak)
+    outcome = ""
+    if not correct or in_notebook is not None:
+        outcome = notebook.note(user_id, question_id, version.id, correct, "practice", now, streak)
     if sequence:
         _advance(user_id, sequence, now)
-    db.session.flush()
+        db.session.flush()
     return Feedback(
         question_id=question_id,
         version=version,
@@ -425,7 +465,7 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
         given=given,
         key_text=kind.key_text(version),
         rating=rating.value,
-        due=card.due,
+        due=card["due"],
         notebook=outcome,
         streak_needed=streak,
         refs=queries.law_refs_of(version),

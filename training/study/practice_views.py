@@ -38,9 +38,6 @@ def _grace() -> timedelta:
 @learner_required
 def index():
     now = clock.now()
-    # Exams whose review now shows the answers: their mistakes in, their questions back.
-    mine = practice.settings(current_user.id)
-    notebook.collect_exam_mistakes(current_user.id, now, _grace(), mine.mistake_streak)
     return render_template(
         "practice/index.html",
         modes=practice.MODES,
@@ -49,7 +46,7 @@ def index():
         topics=queries.topics(),
         difficulties=practice.DIFFICULTIES,
         due=practice.due_count(current_user.id, practice.end_of_today(now)),
-        mistakes=notebook.count(current_user.id),
+        mistakes=notebook.count(current_user.id, now),
         starred=len(practice.starred_ids(current_user.id)),
         mock_exam=mock.current_mock(now),
         open_mock=mock.open_mock_attempt(current_user.id),
@@ -132,12 +129,10 @@ def star(question_id: int):
 @bp.get("/mistakes")
 @learner_required
 def mistakes():
-    mine = practice.settings(current_user.id)
-    notebook.collect_exam_mistakes(current_user.id, clock.now(), _grace(), mine.mistake_streak)
     return render_template(
         "practice/mistakes.html",
         entries=notebook.entries(current_user.id, clock.now()),
-        streak=mine.mistake_streak,
+        streak=practice.settings(current_user.id).mistake_streak,
         form=EmptyForm(),
     )
 
@@ -189,9 +184,10 @@ def my_progress():
     return render_template(
         "practice/progress.html",
         state=progress.progress(
-            current_user.id, clock.now(), _grace(), mock.configured_format(current_app.config)
+            current_user.id, clock.now(), mock.configured_format(current_app.config)
         ),
         days=progress.READINESS_DAYS,
         limit=progress.READINESS_QUESTIONS,
         minimum=progress.READINESS_MINIMUM,
     )
+

@@ -179,17 +179,14 @@ def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
     ]
 
 
-def progress(user_id: int, now: datetime, grace: timedelta, fmt: mock.MockFormat) -> Progress:
-    """The page's figures; the wrong answers of mocks and reviewed exams are brought into
-    the notebook first, so its count is current."""
-    mine = practice.settings(user_id)
-    retention = mine.desired_retention
-    notebook.collect_exam_mistakes(user_id, now, grace, mine.mistake_streak)
+def progress(user_id: int, now: datetime, fmt: mock.MockFormat) -> Progress:
+    """The page's figures."""
+    retention = practice.settings(user_id).desired_retention
     return Progress(
         retention=retention,
         laws=mastery(user_id, now, retention),
         due=practice.due_count(user_id, practice.end_of_today(now)),
-        mistakes=notebook.count(user_id),
+        mistakes=notebook.count(user_id, now),
         record=learning.study_record(user_id),
         readiness=readiness(recent_outcomes(user_id, now), fmt.total, fmt.pass_mark),
         cards=db.session.scalar(
