@@ -111,9 +111,9 @@ def add_question(
     return question
 
 
-def add_questions(kind: str, count: int, law_name: str = "宪法") -> list[Question]:
+def add_questions(kind: str, count: int, law_name: str = "宪法", topics=()) -> list[Question]:
     """`count` questions of one type citing `law_name` (registered already, see the `law`
-    fixture), keyed as ANSWERS says (a blank: BLANK_ANSWER)."""
+    fixture), keyed as ANSWERS says (a blank: BLANK_ANSWER), tagged with `topics`."""
     questions = []
     for _ in range(count):
         number = next(_serial)
@@ -125,6 +125,7 @@ def add_questions(kind: str, count: int, law_name: str = "宪法") -> list[Quest
             ANSWERS.get(kind, []),
             [[BLANK_ANSWER]] if kind == "fill_blank" else [],
             law_refs=[LawRefDraft(law_name, None, number % 50 + 1)],
+            topics=list(topics),
         )
         questions.append(bank.add_question(SYSTEM, draft))
     db.session.commit()

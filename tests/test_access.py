@@ -212,6 +212,7 @@ EXPECTED_ACCESS = {
     "certificates.import_holders": ADMINS,
     "certificates.import_template": ADMINS,
     "certificates.settings": frozenset({Role.SYSTEM_ADMIN}),
+    "practice.mock_format": frozenset({Role.SYSTEM_ADMIN}),
     "compliance.page": ADMINS,
     "compliance.export": ADMINS,
     "assessment.scorecard_list": frozenset({Role.SYSTEM_ADMIN}),

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, or_, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
@@ -190,9 +190,10 @@ class RecoveryCode(db.Model):
 
 
 class Setting(db.Model):
-    """A site-wide setting a security admin changes at run time (not configuration)."""
+    """A site-wide setting an admin changes at run time (not configuration): the second
+    factor's requirement, the certificate policy, the mock exam's format (JSON)."""
 
     __tablename__ = "settings"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(Text)

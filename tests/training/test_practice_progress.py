@@ -1,6 +1,7 @@
 """The mock enforcement-certificate exam through the exam engine, and a learner's own
 progress page: mastery per law from FSRS, and the readiness estimate on made-up histories."""
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -10,7 +11,7 @@ from fsrs import Card, Rating, Scheduler, State
 from sqlalchemy import select
 
 from core import clock
-from core.audit import SYSTEM
+from core.audit import SYSTEM, AuditEntry
 from core.extensions import db
 from core.roles import Role
 from question_bank import bank
@@ -18,6 +19,7 @@ from question_bank.drafts import LawRefDraft, QuestionDraft
 from tests.factories import key_of
 from training.exams import attempts
 from training.exams.models import Exam, ExamKind, ExamStatus
+from training.models import Setting
 from training.study import memory, mock, notebook, practice, progress
 from training.study.models import MemoryCard, ReviewRecord
 
@@ -68,8 +70,12 @@ def test_the_default_format_is_the_real_one():
     ("change", "message"),
     [
         ({"parts": []}, "至少需要一个部分"),
-        ({"pass_mark": 200}, "合格分应在 0 到满分"),
+        ({"pass_mark": 200}, "合格分应大于 0 且不超过满分"),
+        ({"full_marks": 100}, "6 \\+ 4 = 10 分，与满分 100 分不符"),
+        ({"time_limit_minutes": 5}, "考试时长应为 10–300 分钟"),
+        ({"time_limit_minutes": 3000}, "考试时长应为 10–300 分钟"),
         ({"time_limit_minutes": "九十"}, "配置不完整或有误"),
+        ({"parts": [{"name": "甲", "sections": [["single", 0, 1]]}]}, "题数应至少 1 题"),
         ({"parts": [{"name": "甲", "sections": [["unknown_type", 1, 1]]}]}, "不认识的题型"),
     ],
 )
@@ -151,6 +157,86 @@ def test_starting_the_mock_from_the_practice_page(client, login_as, mock_bank, f
     started = client.post("/practice/mock")
     assert started.status_code == 302 and "/attempts/" in started.location
     assert mock.open_mock_attempt(user.id) is not None
+
+
+# --- the format page (a system admin's) ------------------------------------------------------
+
+#: SMALL_FORMAT as the page's form sends it
+SMALL_FORM = {
+    "province": "测试省",
+    "full_marks": "10",
+    "pass_mark": "6",
+    "time_limit_minutes": "45",
+    "part1_name": "公共法律知识",
+    "part1_topic": "公共法律知识",
+    "part1_single_count": "2",
+    "part1_single_points": "3",
+    "part2_name": "专业法律知识",
+    "part2_topic": "专业法律知识",
+    "part2_true_false_count": "2",
+    "part2_true_false_points": "2",
+}
+
+
+def test_an_admin_edits_the_format_which_is_published_kept_and_audited(
+    client, login_as, mock_bank, app, frozen_clock
+):
+    login_as(Role.SYSTEM_ADMIN)
+    page = client.get("/practice/mock-format")
+    assert page.status_code == 200 and "通用格式" in page.text  # the default until saved
+    saved = client.post("/practice/mock-format", data=SMALL_FORM, follow_redirects=True)
+    assert "已保存并发布" in saved.text
+    exam = mock.current_mock(frozen_clock.now)
+    assert exam.time_limit_minutes == 45 and exam.pass_mark == 6
+    assert exam.blueprint.max_score == 10
+    fmt = mock.configured_format(app.config)
+    assert (fmt.province, fmt.total, fmt.pass_mark) == ("测试省", 10, 6)
+    assert [part.sections for part in fmt.parts] == [
+        (("single", 2, Decimal(3)),),
+        (("true_false", 2, Decimal(2)),),
+    ]
+    entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "practice.mock_format.save")
+    )
+    assert entry.object_id == str(exam.id) and "测试省" in entry.summary
+    before, after = json.loads(entry.detail)["format"]
+    assert before.startswith("通用格式") and after.startswith("测试省：满分 10，合格 6，45 分钟")
+    assert "单选2题（每题3分）" in after
+    # The page shows what is kept; a second format replaces the first mock.
+    assert 'value="测试省"' in client.get("/practice/mock-format").text
+    client.post("/practice/mock-format", data=SMALL_FORM | {"time_limit_minutes": "60"})
+    assert mock.current_mock(frozen_clock.now).time_limit_minutes == 60
+    db.session.refresh(exam)
+    assert exam.status == ExamStatus.CLOSED.value
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"full_marks": "100"}, "与满分 100 分不符"),
+        ({"pass_mark": "12"}, "合格分应大于 0 且不超过满分"),
+        ({"time_limit_minutes": "5"}, "考试时长应为 10–300 分钟"),
+        ({"part1_topic": ""}, "请填写抽题的知识点"),
+        ({"part1_single_count": "-1"}, "题数应为 0–200"),
+        ({"part1_single_count": "0"}, "至少一种题型"),
+        ({"part1_single_count": "9", "full_marks": "31"}, "题库不足"),
+        ({"part2_topic": "没有这个知识点"}, "题库中还没有知识点「没有这个知识点」"),
+    ],
+)
+def test_a_bad_format_on_the_page_says_why_and_changes_nothing(
+    client, login_as, mock_bank, app, frozen_clock, change, message
+):
+    login_as(Role.SYSTEM_ADMIN)
+    response = client.post("/practice/mock-format", data=SMALL_FORM | change)
+    assert response.status_code == 200 and message in response.text
+    assert db.session.get(Setting, mock.FORMAT_KEY) is None
+    assert mock.published_mocks() == []
+    assert (
+        db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "practice.mock_format.save")
+        )
+        is None
+    )
 
 
 def test_publish_mock_command(runner, mock_bank, app):

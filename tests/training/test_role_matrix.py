@@ -19,9 +19,10 @@ from tests.factories import add_batch, add_questions, add_written, make_blueprin
 from training import logins
 from training.exams import marking
 from training.exams.models import Attempt, Mark
-from training.models import LoginFailure, User
+from training.models import LoginFailure, Setting, User
 from training.records import activities
 from training.records.models import Activity, Appointment, Attendance, Certificate
+from training.study import mock
 
 ORDINARY = {Role.LEARNER, Role.TRAINER, Role.UNIT_ADMIN}
 PEOPLE = {Role.LEARNER, Role.TRAINER}
@@ -352,6 +353,38 @@ def test_records_role_matrix(
         if done != (target in allowed):
             wrong.append(f"{case_id(target)}: {'done' if done else 'refused'}")
     assert not wrong, f"{actor_role.value} {action}: " + ", ".join(wrong)
+
+
+# --- deployment settings ---------------------------------------------------------------
+
+MOCK_FORMAT = {
+    "province": "测试省",
+    "full_marks": "4",
+    "pass_mark": "3",
+    "time_limit_minutes": "30",
+    "part1_name": "公共法律知识",
+    "part1_topic": "公共法律知识",
+    "part1_single_count": "2",
+    "part1_single_points": "1",
+    "part2_name": "专业法律知识",
+    "part2_topic": "专业法律知识",
+    "part2_true_false_count": "2",
+    "part2_true_false_points": "1",
+}
+
+
+@pytest.mark.parametrize("actor_role", list(ACTOR_ROLES), ids=case_id)
+def test_mock_format_matrix(client, make_user, auth, law, actor_role):
+    """Only a system admin sets the mock enforcement exam's format (the deployment's, no
+    person is its target); anyone else's post changes nothing."""
+    add_questions("single", 2, topics=["公共法律知识"])
+    add_questions("true_false", 2, topics=["专业法律知识"])
+    assert auth.login(make_user(*ACTOR_ROLES[actor_role])).status_code == 302
+    client.post("/practice/mock-format", data=MOCK_FORMAT)
+    db.session.expire_all()
+    done = db.session.get(Setting, mock.FORMAT_KEY) is not None
+    assert done == (actor_role == Role.SYSTEM_ADMIN)
+    assert bool(mock.published_mocks()) == done
 
 
 # --- marking written answers ---------------------------------------------------------

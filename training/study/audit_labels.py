@@ -1,4 +1,5 @@
-"""How the audit log shows what trainers did to study modules and programs."""
+"""How the audit log shows what trainers did to study modules and programs, and a system
+admin to the mock exam's format."""
 
 from sqlalchemy import select
 
@@ -32,6 +33,7 @@ LABELS = Labels(
         "study.lesson.review_flag": "法律修订：课程待复核",
         "study.lesson.review_confirm": "确认课程复核（依据改引新版本）",
         "study.lesson.review_publish": "发布修改后的课程，结束复核",
+        "practice.mock_format.save": "修改并发布执法证模拟考试格式",
     },
     objects={
         "study_module": ObjectKind("学习模块", names=module_names),
@@ -42,5 +44,6 @@ LABELS = Labels(
         "lessons": Detail("课程数"),
         "lesson_key": Detail("课程编号"),
         "modules": Detail("模块", refers_to="study_module"),
+        "format": Detail("模拟考试格式", pair=True),
     },
 )

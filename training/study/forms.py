@@ -1,13 +1,16 @@
-"""WTForms for the trainers' study screens."""
+"""WTForms for the study screens: the trainers', a learner's practice settings and the
+mock exam's format."""
 
 import re
 from decimal import Decimal
 
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from core.forms import Form
 from question_bank import queries
+from question_bank.types import QUESTION_TYPES
+from training.study.mock import MAX_MINUTES, MIN_MINUTES, PART_TYPES
 from training.study.modules import (
     MAX_BODY,
     MAX_QUIZ_PER_TYPE,
@@ -148,3 +151,125 @@ class PracticeSettingsForm(Form):
         ],
         description="默认 3 次。",
     )
+
+
+class MockFormatForm(Form):
+    """The mock enforcement exam's format (a system admin's): two parts, each a number of
+    questions of each type at some points each, drawn by the part's topic."""
+
+    province = StringField(
+        "适用地区（省份）",
+        validators=[InputRequired("请填写适用地区。"), Length(max=50)],
+        description="显示在模拟考试名称和说明中，例如「某某省」。",
+    )
+    full_marks = DecimalField(
+        "满分",
+        places=2,
+        validators=[InputRequired("请填写满分。"), NumberRange(min=1, max=1000)],
+        description="两个部分的分值之和须等于满分。",
+    )
+    pass_mark = DecimalField(
+        "合格分", places=2, validators=[InputRequired("请填写合格分。"), NumberRange(min=0.01)]
+    )
+    time_limit_minutes = IntegerField(
+        "考试时长（分钟）",
+        validators=[
+            InputRequired("请填写考试时长。"),
+            NumberRange(
+                MIN_MINUTES, MAX_MINUTES, f"考试时长应为 {MIN_MINUTES}–{MAX_MINUTES} 分钟。"
+            ),
+        ],
+    )
+
+    #: (part number, question type) pairs, in the order the page shows them
+    PARTS = (1, 2)
+
+    def section_fields(self, part: int):
+        """(type label, count field, points field) of each question type of the part."""
+        return [
+            (
+                QUESTION_TYPES[kind],
+                self[f"part{part}_{kind}_count"],
+                self[f"part{part}_{kind}_points"],
+            )
+            for kind in PART_TYPES
+        ]
+
+    def fill(self, raw: dict) -> None:
+        """Set the fields from a stored format (mock.raw_format)."""
+        self.province.data = raw["province"]
+        self.full_marks.data = Decimal(raw["full_marks"])
+        self.pass_mark.data = Decimal(raw["pass_mark"])
+        self.time_limit_minutes.data = raw["time_limit_minutes"]
+        for part, stored in zip(self.PARTS, raw["parts"], strict=False):
+            self[f"part{part}_name"].data = stored["name"]
+            self[f"part{part}_topic"].data = stored["topic"]
+            for kind, count, points in stored["sections"]:
+                if kind in PART_TYPES:
+                    self[f"part{part}_{kind}_count"].data = count
+                    self[f"part{part}_{kind}_points"].data = Decimal(points)
+
+    def raw(self) -> dict:
+        """The format as mock.read_format reads it (types with no questions left out)."""
+        parts = []
+        for part in self.PARTS:
+            sections = [
+                [kind, count.data, str(points.data or 0)]
+                for kind, count, points in (
+                    (kind, self[f"part{part}_{kind}_count"], self[f"part{part}_{kind}_points"])
+                    for kind in PART_TYPES
+                )
+                if count.data
+            ]
+            parts.append(
+                {
+                    "name": self[f"part{part}_name"].data,
+                    "topic": self[f"part{part}_topic"].data,
+                    "sections": sections,
+                }
+            )
+        return {
+            "province": self.province.data,
+            "full_marks": str(self.full_marks.data),
+            "pass_mark": str(self.pass_mark.data),
+            "time_limit_minutes": self.time_limit_minutes.data,
+            "parts": parts,
+        }
+
+
+for _part in MockFormatForm.PARTS:
+    setattr(
+        MockFormatForm,
+        f"part{_part}_name",
+        StringField(
+            f"第{_part}部分名称", validators=[InputRequired("请填写部分名称。"), Length(max=50)]
+        ),
+    )
+    setattr(
+        MockFormatForm,
+        f"part{_part}_topic",
+        StringField(
+            f"第{_part}部分抽题的知识点",
+            validators=[InputRequired("请填写抽题的知识点。"), Length(max=100)],
+            description="从标注了该知识点的在用试题中随机抽取。",
+        ),
+    )
+    for _kind in PART_TYPES:
+        setattr(
+            MockFormatForm,
+            f"part{_part}_{_kind}_count",
+            IntegerField(
+                "题数",
+                default=0,
+                validators=[Optional(), NumberRange(0, 200, "题数应为 0–200。")],
+            ),
+        )
+        setattr(
+            MockFormatForm,
+            f"part{_part}_{_kind}_points",
+            DecimalField(
+                "每题分值",
+                places=2,
+                validators=[Optional(), NumberRange(0, 100, "每题分值应为 0–100 分。")],
+            ),
+        )

@@ -2,22 +2,25 @@
 through the exam engine (an exam of kind enforcement_mock), so it is drawn, timed and
 scored like the real one.
 
-The format comes from the app's config (ENFORCEMENT_MOCK_FORMAT), one per deployment, that
-is per province: two parts, 公共法律知识 and 专业法律知识, each drawn at random from the
-questions tagged with the part's topic (知识点), by question type, with points per question;
-a time limit and a pass mark. DEFAULT_FORMAT is 100 points, 60 to pass, 90 minutes; a
-province whose rules differ sets its own. `flask practice publish-mock` publishes the
-format as the current mock (closing the one before); learners take it as often as they like.
+The format is one per deployment, that is per province: two parts, 公共法律知识 and
+专业法律知识, each drawn at random from the questions tagged with the part's topic (知识点),
+by question type, with points per question; full marks, a time limit and a pass mark. A
+system admin edits it on the mock format page (kept in the settings table, audited), which
+publishes it as the current mock (closing the one before); until then the app's config
+(ENFORCEMENT_MOCK_FORMAT) or DEFAULT_FORMAT (100 points, 60 to pass, 90 minutes) holds, and
+`flask practice publish-mock` publishes that. Learners take it as often as they like.
 """
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import select
 
-from core.audit import Actor
+from core.audit import Actor, record
 from core.errors import ServiceError
 from core.extensions import db
 from question_bank import queries
@@ -31,11 +34,12 @@ from training.exams.models import (
     ExamStatus,
     ReviewPolicy,
 )
-from training.models import User
+from training.models import Setting, User
 from training.study.learning import join_self_study_batch
 
 DEFAULT_FORMAT = {
     "province": "通用格式（各省按本省规定配置）",
+    "full_marks": 100,
     "time_limit_minutes": 90,
     "pass_mark": 60,
     "parts": [
@@ -54,6 +58,10 @@ DEFAULT_FORMAT = {
     ],
 }
 OPEN_FOR = timedelta(days=3650)
+FORMAT_KEY = "practice.mock_format"
+#: the question types a part may draw (auto-scored, as in the real exam)
+PART_TYPES = ("single", "multiple", "true_false")
+MIN_MINUTES, MAX_MINUTES = 10, 300
 ATTEMPTS = 20
 BATCH_NAME = "自主模拟"
 
@@ -94,17 +102,22 @@ class MockFormat:
 
 
 def configured_format(config) -> MockFormat:
-    """The deployment's format: ENFORCEMENT_MOCK_FORMAT, else DEFAULT_FORMAT."""
+    """The deployment's format: the one a system admin saved, else ENFORCEMENT_MOCK_FORMAT
+    from the config, else DEFAULT_FORMAT."""
+    saved = db.session.get(Setting, FORMAT_KEY)
+    if saved is not None:
+        return read_format(json.loads(saved.value))
     return read_format(config.get("ENFORCEMENT_MOCK_FORMAT") or DEFAULT_FORMAT)
 
 
 def read_format(raw: dict) -> MockFormat:
-    """The format from its config mapping; MockError naming what is wrong."""
+    """The format from its mapping (the config's or the settings page's); MockError naming
+    what is wrong."""
     try:
         parts = tuple(
             Part(
-                name=str(part["name"]),
-                topic=part.get("topic") or None,
+                name=str(part["name"]).strip(),
+                topic=str(part.get("topic") or "").strip() or None,
                 sections=tuple(
                     (str(kind), int(count), Decimal(str(points)))
                     for kind, count, points in part["sections"]
@@ -113,20 +126,89 @@ def read_format(raw: dict) -> MockFormat:
             for part in raw["parts"]
         )
         fmt = MockFormat(
-            province=str(raw.get("province", "")),
+            province=str(raw.get("province", "")).strip(),
             time_limit_minutes=int(raw["time_limit_minutes"]),
             pass_mark=Decimal(str(raw["pass_mark"])),
             parts=parts,
         )
-    except (KeyError, TypeError, ValueError) as error:
+        full_marks = Decimal(str(raw.get("full_marks") or fmt.total))
+    except (KeyError, TypeError, ValueError, ArithmeticError) as error:
         raise MockError(f"模拟考试格式配置不完整或有误：{error}") from error
     if not fmt.parts or any(not part.sections for part in fmt.parts):
         raise MockError("模拟考试格式至少需要一个部分，每部分至少一种题型。")
+    if any(not part.name for part in fmt.parts):
+        raise MockError("请填写每个部分的名称。")
     if any(kind not in QUESTION_TYPES for part in fmt.parts for kind, _, _ in part.sections):
         raise MockError("模拟考试格式中有不认识的题型。")
+    for part in fmt.parts:
+        if any(count < 1 or points <= 0 for _, count, points in part.sections):
+            raise MockError(f"{part.name}：每种题型的题数应至少 1 题，每题分值应大于 0。")
+    if fmt.total != full_marks:
+        raise MockError(
+            "各部分分值之和为 "
+            + " + ".join(f"{part.points}" for part in fmt.parts)
+            + f" = {fmt.total} 分，与满分 {full_marks} 分不符。"
+        )
     if not Decimal(0) < fmt.pass_mark <= fmt.total:
-        raise MockError(f"合格分应在 0 到满分 {fmt.total} 之间。")
+        raise MockError(f"合格分应大于 0 且不超过满分 {fmt.total} 分。")
+    if not MIN_MINUTES <= fmt.time_limit_minutes <= MAX_MINUTES:
+        raise MockError(f"考试时长应为 {MIN_MINUTES}–{MAX_MINUTES} 分钟。")
     return fmt
+
+
+def raw_format(fmt: MockFormat) -> dict:
+    """The format as the mapping read_format reads (what the settings table keeps)."""
+    return {
+        "province": fmt.province,
+        "full_marks": str(fmt.total),
+        "time_limit_minutes": fmt.time_limit_minutes,
+        "pass_mark": str(fmt.pass_mark),
+        "parts": [
+            {
+                "name": part.name,
+                "topic": part.topic or "",
+                "sections": [[kind, count, str(points)] for kind, count, points in part.sections],
+            }
+            for part in fmt.parts
+        ],
+    }
+
+
+def save_format(actor: Actor, raw: dict, now: datetime, rng: random.Random) -> Exam:
+    """Check the format, publish it as the current mock (refused, naming the part, when
+    the bank cannot fill a part) and keep it as the deployment's format, audited."""
+    fmt = read_format(raw)
+    before = describe(configured_format(current_app.config))
+    exam = publish_mock(actor, fmt, now, rng)
+    kept = json.dumps(raw_format(fmt), ensure_ascii=False)
+    row = db.session.get(Setting, FORMAT_KEY)
+    if row is None:
+        db.session.add(Setting(key=FORMAT_KEY, value=kept))
+    else:
+        row.value = kept
+    record(
+        actor,
+        "practice.mock_format.save",
+        object_type="exam",
+        object_id=exam.id,
+        summary=(
+            f"{fmt.province}：满分 {fmt.total} 分，合格 {fmt.pass_mark} 分，"
+            f"{fmt.time_limit_minutes} 分钟"
+        ),
+        detail={"format": [before, describe(fmt)]},
+    )
+    return exam
+
+
+def describe(fmt: MockFormat) -> str:
+    """The format in one line, for the audit log."""
+    parts = "；".join(
+        f"{part.name}（知识点「{part.topic or '不限'}」）{part.description}" for part in fmt.parts
+    )
+    return (
+        f"{fmt.province}：满分 {fmt.total}，合格 {fmt.pass_mark}，"
+        f"{fmt.time_limit_minutes} 分钟；{parts}"
+    )
 
 
 def instructions(fmt: MockFormat) -> str:

@@ -11,10 +11,10 @@ from core import clock
 from core.errors import ServiceError, button_action, show_error
 from core.forms import EmptyForm
 from core.roles import Role, role_required
-from core.web import local_path
+from core.web import current_actor, local_path
 from question_bank import queries, types
 from training.study import mock, notebook, practice, progress
-from training.study.forms import PracticeSettingsForm
+from training.study.forms import MockFormatForm, PracticeSettingsForm
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
 learner_required = role_required(Role.LEARNER)
@@ -191,3 +191,23 @@ def my_progress():
         minimum=progress.READINESS_MINIMUM,
     )
 
+
+@bp.route("/mock-format", methods=["GET", "POST"])
+@role_required(Role.SYSTEM_ADMIN)
+def mock_format():
+    """The mock enforcement exam's format for this deployment (per province): saving
+    publishes it as the current mock."""
+    form = MockFormatForm()
+    if not form.is_submitted():
+        form.fill(mock.raw_format(mock.configured_format(current_app.config)))
+    if form.validate_on_submit():
+        try:
+            exam = mock.save_format(current_actor(), form.raw(), clock.now(), random.Random())
+        except ServiceError as error:
+            show_error(error, form)
+        else:
+            flash(f"已保存并发布模拟考试「{exam.title}」，此后开始的模拟考试按新格式。", "success")
+            return redirect(url_for("practice.mock_format"))
+    return render_template(
+        "practice/mock_format.html", form=form, current=mock.current_mock(clock.now())
+    )
