@@ -8,7 +8,16 @@ outside the bank.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Subquery,
+    and_,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import joinedload
 
 from core.extensions import db
@@ -413,14 +422,14 @@ def _chapter(parts: dict[int, LawPart], part_id: int | None) -> tuple[int, str]:
     return part.position, " · ".join(path)
 
 
-def law_of_question(question_id: ColumnElement) -> ScalarSelect:
-    """SQL: the law that the question the expression names cites first, when it is in use
-    (NULL otherwise), as a scalar subquery: one primary-key lookup per row."""
+def question_laws() -> Subquery:
+    """(question_id, law_id) of every question in use that practice draws and that cites
+    a law (the law it cites first), as a subquery to join."""
     return (
-        select(Question.law_id)
-        .where(Question.id == question_id)
+        select(Question.id.label("question_id"), Question.law_id)
         .where(Question.status == QuestionStatus.ACTIVE.value, *_practised())
-        .scalar_subquery()
+        .where(Question.law_id.is_not(None))
+        .subquery()
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, bindparam, delete, exists, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -237,4 +237,8 @@ def question_ids(user_id: int, now: datetime) -> list[int]:
 
 
 def count(user_id: int, now: datetime) -> int:
-    return len(question_ids(user_id, now))
+    """How many questions the notebook holds (exam answers brought in first)."""
+    collect_exam_mistakes(user_id, now)
+    return db.session.scalar(
+        select(func.count()).select_from(Mistake).where(Mistake.user_id == user_id)
+    )

@@ -20,7 +20,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from fsrs import State
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, Integer, and_, bindparam, case, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from core.extensions import db
 from question_bank import queries
@@ -142,40 +144,69 @@ class Progress:
     mocks: list = field(default_factory=list)
 
 
+class whole_days_since(FunctionElement):
+    """SQL: the whole days from a stored time to `now` (a bound value), as the library
+    counts them: floor((now − then) / 1 day)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(whole_days_since, "postgresql")
+def _whole_days_postgresql(element, compiler, **kw):
+    then, now = list(element.clauses)
+    return (
+        f"floor(extract(epoch from ({compiler.process(now, **kw)} - "
+        f"{compiler.process(then, **kw)})) / 86400)"
+    )
+
+
+@compiles(whole_days_since, "sqlite")
+def _whole_days_sqlite(element, compiler, **kw):
+    then, now = list(element.clauses)
+    # Never negative here (a review is never after now), so truncation is floor.
+    return (
+        f"CAST(julianday({compiler.process(now, **kw)}) - "
+        f"julianday({compiler.process(then, **kw)}) AS INTEGER)"
+    )
+
+
 def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
     """Per law with questions in use: how many of them the person has practised, and how
     many of those are learnt (FSRS state Review) and recalled today with at least
-    `retention` probability."""
+    `retention` probability. Counted by the database, one row per law.
+
+    A card still being learnt (or relearnt after a wrong answer) is not mastered, whatever
+    its retrievability on the day (the library counts whole days, so any card answered
+    today has retrievability 1). Recalled today: whole days since the review within
+    recall_days(stability), the library's formula solved for the days."""
     cards = MemoryCard.__table__
-    law = queries.law_of_question(cards.c.question_id)
-    # Plain rows through the connection: thousands of them, and no ORM objects needed.
-    rows = db.session.connection().execute(
-        select(law, cards.c.state, cards.c.stability, cards.c.last_review).where(
-            cards.c.user_id == user_id
-        )
-    )
-    practised: dict[int, int] = {}
-    mastered: dict[int, int] = {}
+    laws = queries.question_laws()
     within = memory.recall_days(1.0, retention)  # days per unit of stability
-    review = State.Review.value
-    for law_id, state, stability, last_review in rows:
-        if law_id is None:  # retired since, or citing no law
-            continue
-        practised[law_id] = practised.get(law_id, 0) + 1
-        # A card still being learnt (or relearnt after a wrong answer) is not mastered,
-        # whatever its retrievability on the day (the library counts whole days, so any
-        # card answered today has retrievability 1). Whole days since the review, as the
-        # library counts them.
-        learnt = state == review
-        if learnt and stability and (now - last_review).days <= stability * within:
-            mastered[law_id] = mastered.get(law_id, 0) + 1
-    totals = queries.active_counts_by_law()
-    return [
-        LawMastery(
-            law.id, law.name, totals[law.id], practised.get(law.id, 0), mastered.get(law.id, 0)
+    recalled = and_(
+        cards.c.state == State.Review.value,
+        cards.c.stability > 0,
+        whole_days_since(cards.c.last_review, bindparam("now", now, type_=DateTime()))
+        <= cards.c.stability * within,
+    )
+    # Every question in use per law, with the person's card of it when they have one:
+    # cards of questions retired since, or citing no law, drop out.
+    mine = cards.c.question_id == laws.c.question_id
+    rows = db.session.execute(
+        select(
+            laws.c.law_id,
+            func.count(),
+            func.count(cards.c.id),
+            func.sum(case((recalled, 1), else_=0)),
         )
+        .select_from(laws.outerjoin(cards, mine & (cards.c.user_id == user_id)))
+        .group_by(laws.c.law_id)
+    )
+    figures = {law_id: (total, seen, int(learnt or 0)) for law_id, total, seen, learnt in rows}
+    return [
+        LawMastery(law.id, law.name, *figures[law.id])
         for law in queries.laws()
-        if totals.get(law.id)
+        if law.id in figures
     ]
 
 
