@@ -225,9 +225,8 @@ def entries(user_id: int, now: datetime) -> list[NotebookEntry]:
         select(Mistake).where(Mistake.user_id == user_id).order_by(Mistake.last_wrong_at.desc())
     ).all()
     hidden = open_paper_question_ids(user_id, now) if mistakes else set()
-    return [
-        NotebookEntry(m, queries.version(m.version_id), m.question_id in hidden) for m in mistakes
-    ]
+    versions = queries.versions_by_id({m.version_id for m in mistakes})
+    return [NotebookEntry(m, versions[m.version_id], m.question_id in hidden) for m in mistakes]
 
 
 def question_ids(user_id: int, now: datetime) -> list[int]:
