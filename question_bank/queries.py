@@ -341,9 +341,33 @@ def in_use_expression(question_id: int) -> ColumnElement:
     )
 
 
-def version_with_citations(version_id: int) -> QuestionVersion | None:
-    """The version with its citations, their law versions and laws, in one query."""
-    return db.session.scalar(
+@dataclass(frozen=True)
+class VersionText:
+    """A question version as practice checks and shows it, with its law references."""
+
+    id: int
+    type: str
+    stem: str
+    choices: tuple[str, ...]
+    answer: tuple[int, ...]
+    blanks: tuple[tuple[str, ...], ...]
+    explanation: str
+    #: LawRefDrafts, as pages show and link them
+    law_refs: tuple
+
+
+#: version id → VersionText. A version never changes once made (an edit makes a new one,
+#: with its own citations), so its text is kept per process; a test's fresh database
+#: repeats ids, so the tests empty it (tests/conftest.py).
+_VERSION_TEXTS: dict[int, VersionText] = {}
+
+
+def version_text(version_id: int) -> VersionText | None:
+    """The version's text and law references: one query the first time in a process."""
+    found = _VERSION_TEXTS.get(version_id)
+    if found is not None:
+        return found
+    version = db.session.scalar(
         select(QuestionVersion)
         .where(QuestionVersion.id == version_id)
         .options(
@@ -352,6 +376,22 @@ def version_with_citations(version_id: int) -> QuestionVersion | None:
             .joinedload(LawVersion.law)
         )
     )
+    if version is None:
+        return None
+    found = VersionText(
+        id=version.id,
+        type=version.type,
+        stem=version.stem,
+        choices=tuple(version.choices),
+        answer=tuple(version.answer),
+        blanks=tuple(tuple(blank) for blank in version.blanks),
+        explanation=version.explanation,
+        law_refs=tuple(draft_of(version).law_refs),
+    )
+    if len(_VERSION_TEXTS) >= 50_000:  # a bank's worth; then start again
+        _VERSION_TEXTS.clear()
+    _VERSION_TEXTS[version_id] = found
+    return found
 
 
 #: the chapter of questions whose cited article is not in the library's text
@@ -451,11 +491,6 @@ def question_of_version(version_id: ColumnElement) -> ScalarSelect:
         .where(QuestionVersion.id == version_id)
         .scalar_subquery()
     )
-
-
-def law_refs_of(version: QuestionVersion) -> list:
-    """The version's law references (LawRefDrafts), as pages show and link them."""
-    return draft_of(version).law_refs
 
 
 def bank_health() -> dict[str, int]:

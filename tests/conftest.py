@@ -19,7 +19,7 @@ from core.audit import SYSTEM
 from core.extensions import db, limiter
 from core.passwords import hash_password
 from core.roles import Role
-from question_bank import bank
+from question_bank import bank, queries
 from training.exams import attempts
 from training.models import Unit, User
 
@@ -86,8 +86,9 @@ def app(migrated_database, tmp_path):
     app.test_client_class = FreshContextClient
     limiter.reset()
     # Each test has a fresh database whose ids and (frozen-clock) times repeat: a pool
-    # cached per process for the previous test's exam 1 is not this test's.
+    # cached per process for the previous test's exam 1 is not this test's (nor a version text).
     attempts._POOLS.clear()
+    queries._VERSION_TEXTS.clear()
     with app.app_context():
         yield app
         db.session.remove()

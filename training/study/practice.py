@@ -416,7 +416,7 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
             code="retired",
             status=409,
         )
-    version = queries.version_with_citations(version_id)
+    version = queries.version_text(version_id)
     kind = types.of(version.type)
     try:
         given = kind.parse_answer(raw, len(version.choices), len(version.blanks))
@@ -468,7 +468,7 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
         due=card["due"],
         notebook=outcome,
         streak_needed=streak,
-        refs=queries.law_refs_of(version),
+        refs=list(version.law_refs),
         starred=bool(starred),
     )
 
