@@ -2,7 +2,6 @@
 feedback, stars, the mistakes notebook, their settings and their own progress."""
 
 import random
-from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -28,10 +27,6 @@ def question_type(type_id: str):
 @bp.app_template_global("letter")
 def letter(index: int) -> str:
     return types.letter(index)
-
-
-def _grace() -> timedelta:
-    return timedelta(seconds=current_app.config["EXAM_GRACE_SECONDS"])
 
 
 @bp.get("/")
