@@ -232,9 +232,9 @@ def test_the_save_path_is_lean(client, attempt_id):
 
 
 def test_the_start_path_is_lean(client, auth, learner, exam):
-    """The session's user and roles, the exam with its blueprint, the candidate's attempts,
-    their open batch, the pools (once per process), then the attempt and its paper: no
-    savepoint, no lazy loads."""
+    """The session's user with their roles (one query), the exam with its blueprint, the
+    candidate's attempts, their open batch, the pools (once per process), then the attempt
+    and its paper: no savepoint, no lazy loads."""
     auth.login(learner)
     exam_id = exam.id
     statements = []
@@ -247,7 +247,7 @@ def test_the_start_path_is_lean(client, auth, learner, exam):
         assert client.post(f"/exams/{exam_id}/start").status_code == 302
     finally:
         event.remove(db.engine, "before_cursor_execute", note)
-    assert statements == ["SELECT"] * 6 + ["INSERT", "INSERT"]
+    assert statements == ["SELECT"] * 5 + ["INSERT", "INSERT"]
 
 
 @pytest.mark.parametrize(
