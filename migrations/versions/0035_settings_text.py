@@ -1,7 +1,7 @@
 """settings.value as text: the mock enforcement exam's format (JSON) is kept there
 
 Revision ID: 0035_settings_text
-Revises: 0042_records_corrections
+Revises: 0051_reports_backfill_and_counts
 Create Date: 2026-12-07 17:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0035_settings_text'
-down_revision = '0042_records_corrections'
+down_revision = '0051_reports_backfill_and_counts'
 branch_labels = None
 depends_on = None
 
