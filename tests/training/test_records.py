@@ -449,3 +449,32 @@ def test_an_admin_reading_anothers_year_end_report_is_audited(client, auth, dist
     auth.login(admin)
     assert "一年来" in client.get(f"/records/activities/{activity.id}").text
     assert views() == 1
+
+
+def test_a_nominee_is_not_told_the_result_of_an_exam_that_publishes_none(
+    client, auth, district, law
+):
+    """Their own record shows such an exam's attempt as handed in only; the nominations
+    table of the same page told 已通过 or 未通过，待补考 (admins still see the stage)."""
+    add_questions("true_false", 3)
+    clerk, leader, admin = district["clerk"], district["leader"], district["admin"]
+    exam = make_exam(
+        sections=[("true_false", 3, 10)],
+        review_policy="nothing",
+        grade_bands=[],
+        kind="pre_appointment",
+        title="任前学法考试",
+    )
+    batch = add_batch(exam, [], name="第一批")
+    for person in (clerk, leader):
+        appointments.register_nominee(SYSTEM, admin, person, "科长", batch)
+    db.session.commit()
+    take(clerk, exam)  # passes
+    take(leader, exam, answers={"true_false": [1]})  # fails
+    for person in (clerk, leader):
+        auth.login(person)
+        page = client.get("/records/").text
+        nominations = page.split("任前学法考试与宪法宣誓")[1].split("</table>")[0]
+        assert "已参加（结果未公布）" in nominations
+        assert "通过" not in nominations
+        auth.logout()

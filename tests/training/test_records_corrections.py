@@ -259,3 +259,30 @@ def test_changes_read_the_activity_again_under_a_lock_so_nothing_counts_twice(di
     with pytest.raises(RecordError, match="已审核过"):
         activities.review(SYSTEM, district["admin"], attendance, True, "")
     assert _kept()[(clerk.id, submitted.held_on.year)] == {"hours": Decimal(2), "lecture": 1}
+
+
+def test_a_unit_admin_changes_no_hours_of_people_outside_their_units(district, make_user):
+    """A district lecture held by the bureau, recorded by a system admin with attendees of
+    two bureaus: the bureau's admin may not move the other bureau's attendee's hours."""
+    system_admin = make_user(Role.SYSTEM_ADMIN)
+    teacher = make_user(unit=district["elsewhere"], name="钱老师")
+    lecture = activities.record_activity(
+        SYSTEM,
+        system_admin,
+        _data(hours=3),
+        [district["leader"].id, teacher.id],
+        district["bureau"].id,
+    )
+    db.session.commit()
+    admin = district["admin"]
+    assert not activities.can_correct(admin, lecture)
+    with pytest.raises(RecordError, match="其他单位的人员"):
+        activities.correct_activity(SYSTEM, admin, lecture, _data(hours=0), "改学时")
+    with pytest.raises(RecordError, match="其他单位的人员"):
+        activities.withdraw_activity(SYSTEM, admin, lecture, "重复")
+    db.session.rollback()
+    assert _hours(teacher) == 3
+    activities.withdraw_activity(SYSTEM, system_admin, lecture, "重复")
+    db.session.commit()
+    assert _hours(teacher) == 0
+    assert_same_as_rebuilt()

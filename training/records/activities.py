@@ -332,15 +332,25 @@ CORRECTED_FIELDS = {
 }
 
 
+OTHER_UNITS_ATTENDED = "该活动有其他单位的人员参加，请由上级管理员修改或撤销。"
+
+
 def can_correct(admin: User, activity: Activity) -> bool:
-    """An admin corrects or withdraws an activity held in their units, never one they
-    attend (their own hours) and never a withdrawn one."""
+    """An admin corrects or withdraws an activity held in their units whose attendees are
+    all theirs (a correction moves every attendee's hours), never one they attend (their
+    own hours) and never a withdrawn one."""
     if activity.withdrawn_at is not None or not _is_admin(admin):
         return False
     if any(a.user_id == admin.id for a in activity.attendances):
         return False
     scope = manageable_unit_ids(admin)
-    return scope is None or activity.unit_id in scope
+    return scope is None or (
+        activity.unit_id in scope and not _attended_from_elsewhere(activity, scope)
+    )
+
+
+def _attended_from_elsewhere(activity: Activity, scope: set[int]) -> bool:
+    return any(a.user.unit_id not in scope for a in activity.attendances)
 
 
 def _check_correctable(admin: User, activity: Activity, reason: str) -> str:
@@ -349,6 +359,9 @@ def _check_correctable(admin: User, activity: Activity, reason: str) -> str:
     if any(a.user_id == admin.id for a in activity.attendances):
         raise RecordError("不能修改或撤销自己参加的活动，请由其他管理员办理。", status=403)
     if not can_correct(admin, activity):
+        scope = manageable_unit_ids(admin)
+        if scope is not None and activity.unit_id in scope:
+            raise RecordError(OTHER_UNITS_ATTENDED, status=403)
         raise RecordError(NOT_YOURS, status=403)
     reason = reason.strip()
     if not reason:

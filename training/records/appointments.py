@@ -173,6 +173,13 @@ class NomineeRow:
     stage: Stage
     oath_recorded: bool
 
+    def stage_label(self, own: bool) -> str:
+        """Where the nomination stands; to the nominee, of an exam that publishes no
+        results, only that they sat it (as their own record shows its attempts)."""
+        if own and not self.appointment.exam.shows_score and self.stage != Stage.WAITING:
+            return "已参加（结果未公布）"
+        return self.stage.label
+
 
 def nominee_rows(found: list[Appointment]) -> list[NomineeRow]:
     """Each appointment with its attempts, where it stands and whether the oath is on file."""

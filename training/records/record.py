@@ -278,7 +278,7 @@ def export_record(actor: Actor, viewer: User, person: User) -> bytes:
             n.appointment.post,
             n.appointment.exam.title,
             n.appointment.candidate_number,
-            n.stage.label,
+            n.stage_label(own),
             "已宣誓" if n.oath_recorded else "",
         ]
         for n in found.nominees
