@@ -3,7 +3,7 @@
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectMultipleField
+from wtforms import DateField, DecimalField, SelectChoice, SelectMultipleField
 from wtforms.i18n import get_translations
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -79,6 +79,17 @@ class ChineseDateField(DateField):
             super().process_formdata(valuelist)
         except ValueError as error:
             raise ValueError("日期格式应为 年-月-日，如 2026-01-31") from error
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal number, never NaN or infinite: WTForms reads `sNaN` as a Decimal, and
+    NumberRange then raised on it (a 500 instead of a message)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError("请输入数字。")
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -3,12 +3,16 @@ PostgreSQL too (TEST_DATABASE_URL): there a NUL reaching a query was a 500."""
 
 import io
 import json
+import pathlib
+import re
 
 import pytest
 from sqlalchemy import func, select
+from wtforms.validators import NumberRange
 
 from core.audit import AuditEntry
 from core.extensions import db
+from core.forms import FiniteDecimalField, Form
 from core.input import NUL_MESSAGE, json_depth
 from core.roles import Role
 from training.models import Unit
@@ -124,3 +128,29 @@ def test_oversized_json_without_a_length_is_a_413(client, login_as):
 def test_json_depth_skips_brackets_in_strings():
     assert json_depth(b'{"a": "[[[{{{", "b": [1, {"c": "\\"]]"}]}') == 3
     assert json_depth(b"[]") == 1 and json_depth(b"1") == 0
+
+
+@pytest.mark.parametrize("typed", ["sNaN", "NaN", "-Infinity", "inf"])
+def test_a_number_field_takes_no_nan_or_infinity(app, typed):
+    """WTForms reads `sNaN` as a Decimal and NumberRange then raised (a 500)."""
+
+    class Hours(Form):
+        hours = FiniteDecimalField(validators=[NumberRange(min=0, max=100)])
+
+    with app.test_request_context(method="POST", data={"hours": typed}):
+        form = Hours(meta={"csrf": False})
+        assert not form.validate()
+        assert "请输入数字。" in form.hours.errors
+
+
+def test_every_decimal_field_is_the_finite_one():
+    """One way: a form that takes wtforms' DecimalField directly would take sNaN again."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    direct = [
+        str(path.relative_to(root))
+        for package in ("core", "training", "question_bank")
+        for path in (root / package).rglob("*.py")
+        if path != root / "core" / "forms.py"
+        and re.search(r"(?<!Finite)DecimalField\(", path.read_text(encoding="utf-8"))
+    ]
+    assert direct == []

@@ -11,7 +11,6 @@ import wtforms
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    DecimalField,
     FieldList,
     FormField,
     HiddenField,
@@ -23,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from core.clock import china_time, from_china_time
-from core.forms import Form, MultiCheckboxField, choices
+from core.forms import FiniteDecimalField, Form, MultiCheckboxField, choices
 from question_bank.types import QUESTION_TYPES, MultiplePolicy
 from training.exams import setup
 from training.exams.models import (
@@ -105,7 +104,7 @@ class SectionForm(wtforms.Form):
     count = IntegerField(
         "题数", validators=[Optional(), NumberRange(1, setup.MAX_SECTION_COUNT, "题数应为 1–500")]
     )
-    points = DecimalField(
+    points = FiniteDecimalField(
         "每题分值",
         places=2,
         validators=[Optional(), NumberRange(Decimal("0.01"), 100, "每题分值应为 0.01–100")],
@@ -212,7 +211,7 @@ class ExamForm(Form):
             NumberRange(1, 600, "考试时长应为 1–600 分钟"),
         ],
     )
-    pass_mark = DecimalField(
+    pass_mark = FiniteDecimalField(
         "合格分",
         places=2,
         default=Decimal(60),
@@ -247,7 +246,7 @@ class ExamForm(Form):
         "考试须知", validators=[Optional(), Length(max=2000)], render_kw={"rows": 4}
     )
     double_marking = BooleanField("简答、论述题双评（两位阅卷人各评一次）")
-    marking_gap = DecimalField(
+    marking_gap = FiniteDecimalField(
         "双评分差",
         places=2,
         validators=[Optional(), NumberRange(Decimal(0), 100, "双评分差应为 0–100 分")],

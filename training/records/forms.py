@@ -5,7 +5,6 @@ from decimal import Decimal
 from flask_wtf.file import FileAllowed, FileField, FileRequired, MultipleFileField
 from wtforms import (
     BooleanField,
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -14,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from core.forms import ChineseDateField, Form, MultiCheckboxField, choices
+from core.forms import ChineseDateField, FiniteDecimalField, Form, MultiCheckboxField, choices
 from core.uploads import base_name
 from training.exams.models import ExamKind
 from training.records.activities import (
@@ -48,7 +47,7 @@ class _ActivityFields(Form):
         validators=[Length(max=20)],
         description="如 " + "、".join(LAW_DAYS),
     )
-    credit_hours = DecimalField(
+    credit_hours = FiniteDecimalField(
         "学时",
         places=1,
         default=Decimal(2),
@@ -133,7 +132,7 @@ class RosterFilterForm(Form):
 class RequirementForm(Form):
     group = SelectField("适用人员", choices=choices((group.value, group.label) for group in Group))
     from_year = IntegerField("自哪一年起", validators=[InputRequired("请填写起始年度。")])
-    hours = DecimalField(
+    hours = FiniteDecimalField(
         "每年学时", places=1, validators=[InputRequired("请填写学时。"), NumberRange(0, 500)]
     )
     exam_kinds = MultiCheckboxField(

@@ -4,10 +4,10 @@ mock exam's format."""
 import re
 from decimal import Decimal
 
-from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from core.forms import Form
+from core.forms import FiniteDecimalField, Form
 from question_bank import queries
 from question_bank.types import QUESTION_TYPES
 from training.study.mock import MAX_MINUTES, MIN_MINUTES, PART_TYPES
@@ -32,7 +32,7 @@ class ModuleForm(Form):
         "模块名称", validators=[InputRequired("请填写模块名称。"), Length(max=MAX_TITLE)]
     )
     summary = TextAreaField("简介", validators=[Length(max=MAX_SUMMARY)])
-    credit_hours = DecimalField(
+    credit_hours = FiniteDecimalField(
         "学时",
         places=1,
         default=Decimal(1),
@@ -134,7 +134,7 @@ class ProgramForm(Form):
 class PracticeSettingsForm(Form):
     """A learner's own practice settings."""
 
-    retention = DecimalField(
+    retention = FiniteDecimalField(
         "期望记忆保持率",
         places=2,
         validators=[
@@ -162,13 +162,13 @@ class MockFormatForm(Form):
         validators=[InputRequired("请填写适用地区。"), Length(max=50)],
         description="显示在模拟考试名称和说明中，例如「某某省」。",
     )
-    full_marks = DecimalField(
+    full_marks = FiniteDecimalField(
         "满分",
         places=2,
         validators=[InputRequired("请填写满分。"), NumberRange(min=1, max=1000)],
         description="两个部分的分值之和须等于满分。",
     )
-    pass_mark = DecimalField(
+    pass_mark = FiniteDecimalField(
         "合格分", places=2, validators=[InputRequired("请填写合格分。"), NumberRange(min=0.01)]
     )
     time_limit_minutes = IntegerField(
@@ -267,7 +267,7 @@ for _part in MockFormatForm.PARTS:
         setattr(
             MockFormatForm,
             f"part{_part}_{_kind}_points",
-            DecimalField(
+            FiniteDecimalField(
                 "每题分值",
                 places=2,
                 validators=[Optional(), NumberRange(0, 100, "每题分值应为 0–100 分。")],
