@@ -616,3 +616,29 @@ def test_an_answer_to_a_question_of_a_handed_in_unreviewed_paper_is_refused(law,
         _answer(learner, on_paper, [0])
     db.session.rollback()
     assert _counts(learner)["ReviewRecord"] == 0
+
+
+def test_two_pages_opened_at_once_collect_a_mock_once(app, law, learner):
+    """The home page and 练习 (or two tabs) both find the handed-in mock uncollected: one
+    notes its mistakes, the other nothing (it failed on the key: a 500)."""
+    from tests.training.test_attempts import _in_threads
+
+    _question(1)
+    exam = make_exam(
+        sections=[("single", 1, 100)],
+        roster=[learner],
+        kind=ExamKind.ENFORCEMENT_MOCK.value,
+        pass_mark=60,
+        grade_bands=[],
+    )
+    take(learner, exam, answers={"single": [2]})
+    user_id = learner.id
+
+    def open_a_page(index):
+        count = notebook.count(user_id, clock.now())
+        db.session.commit()
+        return count
+
+    assert _in_threads(app, 2, open_a_page) == [1, 1]
+    db.session.expire_all()
+    assert [m.wrong_count for m in db.session.scalars(select(Mistake))] == [1]

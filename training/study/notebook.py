@@ -138,7 +138,7 @@ def collect_exam_mistakes(user_id: int, now: datetime) -> int:
     streak = settings(user_id).mistake_streak
     collected = 0
     for attempt in pending:
-        if not _reviewable(attempt.exam, now, grace):
+        if not _reviewable(attempt.exam, now, grace) or not _claim(attempt, user_id, now):
             continue
         source = "mock" if attempt.exam.kind == ExamKind.ENFORCEMENT_MOCK.value else "exam"
         for item in attempts.paper_items(attempt):
@@ -152,10 +152,22 @@ def collect_exam_mistakes(user_id: int, now: datetime) -> int:
                 attempt.submitted_at or now,
                 streak,
             )
-        db.session.add(CollectedAttempt(attempt_id=attempt.id, user_id=user_id, collected_at=now))
-        db.session.flush()
         collected += 1
     return collected
+
+
+def _claim(attempt: Attempt, user_id: int, now: datetime) -> bool:
+    """Mark the attempt collected, unless another request (a second tab, the home page
+    and 练习 opened together) just did: then that one notes its answers, this one not
+    (the plain insert failed on the key: a 500)."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    claimed = db.session.execute(
+        dialect.insert(CollectedAttempt)
+        .values(attempt_id=attempt.id, user_id=user_id, collected_at=now)
+        .on_conflict_do_nothing()
+        .returning(CollectedAttempt.attempt_id)
+    ).first()
+    return claimed is not None
 
 
 #: exams taken for practice: what they drew may be practised as soon as they are handed in
