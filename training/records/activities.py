@@ -130,16 +130,7 @@ def _new_activity(recorder: User, data: ActivityData, unit_id: int) -> Activity:
         unit_id=unit_id,
         recorded_by=recorder.id,
     )
-    for upload, kind in checked:
-        activity.evidence.append(
-            Evidence(
-                filename=upload.filename[:255],
-                file_kind=kind,
-                size=len(upload.data),
-                data=upload.data,
-                uploaded_by=recorder.id,
-            )
-        )
+    _attach_evidence(activity, checked, recorder)
     db.session.add(activity)
     return activity
 
@@ -399,16 +390,7 @@ def correct_activity(
     for name in CORRECTED_FIELDS:
         value = getattr(data, name)
         setattr(activity, name, value.strip() if isinstance(value, str) else value)
-    for upload, kind in checked:
-        activity.evidence.append(
-            Evidence(
-                filename=upload.filename[:255],
-                file_kind=kind,
-                size=len(upload.data),
-                data=upload.data,
-                uploaded_by=admin.id,
-            )
-        )
+    _attach_evidence(activity, checked, admin)
     totals.move(totals.counted(activity), +1)
     db.session.flush()
     after = _snapshot(activity)
@@ -457,6 +439,20 @@ def withdraw_activity(actor: Actor, admin: User, activity: Activity, reason: str
         summary=f"{activity.kind_label} {activity.held_on} {activity.title}：{reason}",
         detail={"reason": reason, "users": list(before), "before": before, "oaths": oaths},
     )
+
+
+def _attach_evidence(activity: Activity, checked, by: User) -> None:
+    """Attach uploads already checked by _checked_uploads to the activity."""
+    for upload, kind in checked:
+        activity.evidence.append(
+            Evidence(
+                filename=upload.filename[:255],
+                file_kind=kind,
+                size=len(upload.data),
+                data=upload.data,
+                uploaded_by=by.id,
+            )
+        )
 
 
 def can_withdraw_own(person: User, activity: Activity) -> bool:
