@@ -126,14 +126,24 @@ def postgres_pids(url: str) -> list[int]:
 class Server:
     """gunicorn on 127.0.0.1 in its own process group, stopped for sure at the end."""
 
-    def __init__(self, app_spec: str, args, env: dict, port: int, pythonpath: str | None = None):
+    def __init__(
+        self,
+        app_spec: str,
+        args,
+        env: dict,
+        port: int,
+        pythonpath: str | None = None,
+        workers: int | None = None,
+        nice: int = 0,
+    ):
         self.port = port
         command = [
+            *(["nice", "-n", str(nice)] if nice else []),
             str(Path(sys.executable).parent / "gunicorn"),
             "--bind",
             f"{HOST}:{port}",
             "--workers",
-            str(args.workers),
+            str(workers or args.workers),
             "--worker-class",
             args.worker_class,
             "--threads",
@@ -149,7 +159,8 @@ class Server:
         self.command = [*command, app_spec]
         self.env = env
         self.process: subprocess.Popen | None = None
-        self.log = Path(args.log).with_suffix(".server.log")
+        self.partner: Server | None = None  # the saves' pool, counted with this one
+        self.log = Path(args.log).with_suffix(f".server{port}.log")
 
     @property
     def url(self) -> str:
@@ -181,9 +192,8 @@ class Server:
         raise RunError(f"gunicorn did not answer /healthz in 30 s; see {self.log}")
 
     def pids(self) -> list[int]:
-        if self.process is None:
-            return []
-        return [self.process.pid, *children(self.process.pid)]
+        own = [] if self.process is None else [self.process.pid, *children(self.process.pid)]
+        return own + (self.partner.pids() if self.partner else [])
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -324,6 +334,7 @@ class Candidate:
         self.run = run
         self.session: aiohttp.ClientSession | None = None
         self.base = ""
+        self.saves_base = ""  # --saves-workers: the saves' own pool
         self.token = ""  # the CSRF token of the rules page, for the start button
         self.attempt_id: int | None = None
         self.items: list[dict] = []
@@ -334,6 +345,7 @@ class Candidate:
 
     def open(self, base_url: str) -> None:
         self.base = base_url
+        self.saves_base = self.run.saves_url or base_url
         # No limit on waiting for a free connection (the run's hard stop bounds it); a
         # server that stops answering a request fails it after --request-timeout.
         timeout = aiohttp.ClientTimeout(
@@ -378,7 +390,10 @@ class Candidate:
         started = time.perf_counter()
         try:
             async with self.session.request(
-                method, self.base + path, allow_redirects=False, **kwargs
+                method,
+                path if path.startswith("http") else self.base + path,
+                allow_redirects=False,
+                **kwargs,
             ) as response:
                 body = await response.read()
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -459,7 +474,7 @@ class Candidate:
             status, body, _ = await self.call(
                 kind,
                 "POST",
-                f"/attempts/{self.attempt_id}/answers",
+                self.saves_base + f"/attempts/{self.attempt_id}/answers",
                 json={"item_id": item_id, "answer": answer, "seq": seq},
                 headers={"X-CSRFToken": self.csrf},
             )
@@ -610,6 +625,7 @@ class Run:
         self.log = AckLog(Path(args.log))
         self.connector: aiohttp.TCPConnector | None = None
         self.profiler = Profiler(args.profile)
+        self.saves_url: str | None = None
         self.env = {
             **os.environ,
             "DATABASE_URL": args.database_url,
@@ -627,7 +643,9 @@ class Run:
         return [Candidate(login, self) for login in logins]
 
     def new_connector(self, limit: int) -> aiohttp.TCPConnector:
-        return aiohttp.TCPConnector(limit=limit, limit_per_host=limit)
+        # Per host: with --saves-workers the saves' pool has connections of its own, as
+        # each browser's would be.
+        return aiohttp.TCPConnector(limit=0, limit_per_host=limit)
 
 
 async def bounded(count: int, coroutines):
@@ -938,12 +956,12 @@ async def saves_mode(run: Run, server: Server) -> dict:
                 server.stop()  # one server at a time: the same two cores for each
                 await bare.start()
                 for person in people:
-                    person.base = bare.url
+                    person.base = person.saves_base = bare.url
                 entry["bare"] = await measured(run, bare, people, "save_bare")
                 bare.stop()
                 await server.start()
                 for person in people:
-                    person.base = server.url
+                    person.base = person.saves_base = server.url
                 entry["ratio"] = round(
                     entry["app"]["saves_per_s"] / entry["bare"]["saves_per_s"], 3
                 )
@@ -990,14 +1008,23 @@ def reset_attempts(url: str) -> None:
 
 
 async def run_mode(run: Run, server: Server) -> dict:
+    args = run.args
+    if args.saves_workers:
+        server.partner = Server(
+            "app:create_app()", args, run.env, args.port + 2, workers=args.saves_workers
+        )
+        await server.partner.start()
+        run.saves_url = server.partner.url
     await server.start()
     try:
-        return await MODES[run.args.mode](run, server)
+        return await MODES[args.mode](run, server)
     finally:
         run.profiler.stop()
         if run.connector is not None:
             await run.connector.close()
         server.stop()
+        if server.partner:
+            server.partner.stop()
 
 
 def default_max_seconds(args) -> int:
@@ -1039,6 +1066,19 @@ def parse_args(argv=None):
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--saves-workers",
+        type=int,
+        default=0,
+        help="answer saves go to a pool of their own with this many workers (port + 2), "
+        "as deploy/haproxy.cfg routes them",
+    )
+    parser.add_argument(
+        "--entry-nice",
+        type=int,
+        default=0,
+        help="run the pool that takes logins and starts at this nice value",
+    )
     parser.add_argument("--request-timeout", type=float, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-reset", action="store_true", help="keep earlier attempts")
@@ -1071,7 +1111,7 @@ def main(argv=None) -> int:
     if not args.no_reset and args.mode != "logins":
         reset_attempts(args.database_url)
     run = Run(args)
-    server = Server("app:create_app()", args, run.env, args.port)
+    server = Server("app:create_app()", args, run.env, args.port, nice=args.entry_nice)
 
     # The last resort: whatever hangs, the process and its server end by max-seconds + 30.
     def hard_stop():

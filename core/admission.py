@@ -7,7 +7,10 @@ the answer saves of those already writing queue behind them for tens of seconds 
 "Exam day at scale"). Each process admits `ADMISSION_SLOTS` costly requests at once and lets
 `ADMISSION_QUEUE` more wait up to `ADMISSION_WAIT_SECONDS` for a slot; the other threads stay
 free for saves, which are never refused here. With gunicorn's sync worker a process serves one
-request at a time, so nothing is refused: the gate is for threaded workers (`bin/serve`).
+request at a time, so nothing is refused: the gate is for threaded workers. `bin/serve`
+runs sync workers, and on exam day the saves get instances of their own behind the
+balancer, whose queue sheds load (deploy/haproxy.cfg): measured, that is what keeps saves
+fast through a start burst, which this gate did not (bench/README.md, "Exam day at scale").
 """
 
 import functools

@@ -1,7 +1,8 @@
 """Past one machine: two app instances (bin/serve) behind HAProxy with deploy/haproxy.cfg,
 and on PostgreSQL behind PgBouncer in transaction mode with deploy/pgbouncer.ini. A
 candidate logs in on one instance, saves on the other and submits on the first, then a
-second candidate does it all through the balancer: nothing refused, nothing lost.
+second candidate does it all through the balancer, whose saves all reach the saves' pool:
+nothing refused, nothing lost.
 
 Debian's haproxy and pgbouncer are installed by bin/test (as root), like Chromium."""
 
@@ -245,6 +246,10 @@ def test_a_candidate_moves_between_instances_and_through_the_balancer(tmp_path, 
             "HAPROXY_BIND": f"127.0.0.1:{balancer_port}",
             "APP1": f"127.0.0.1:{ports[0]}",
             "APP2": f"127.0.0.1:{ports[1]}",
+            # the second instance is also the saves' pool
+            "SAVES1": f"127.0.0.1:{ports[1]}",
+            "SAVES2": f"127.0.0.1:{ports[1]}",
+            "WORKERS": "1",
         },
         stdout=subprocess.DEVNULL,
         stderr=balancer_log,
@@ -268,10 +273,14 @@ def test_a_candidate_moves_between_instances_and_through_the_balancer(tmp_path, 
         attempt_id, saved = _take(two, balancer_url, balancer_url, balancer_url)
         assert saved and _saved_answers(direct, attempt_id) == saved
         served = [
-            len(log.read_text().splitlines()) - before
+            log.read_text().splitlines()[before:]
             for log, before in zip(logs, requests_before, strict=True)
         ]
-        assert all(count >= 3 for count in served), served  # round robin used both
+        assert all(len(lines) >= 3 for lines in served), served  # round robin used both
+        saves = [
+            sum(f"/attempts/{attempt_id}/answers" in line for line in lines) for lines in served
+        ]
+        assert saves == [0, len(saved)], saves  # every save went to the saves' pool
     finally:
         os.killpg(balancer.pid, signal.SIGTERM)
         for server in servers:
