@@ -29,6 +29,7 @@ from .test_serve import ROOT, _free_port, _healthy
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 SECRET = "scale-out-test"
+HAPROXY_CFG = ROOT / "deploy" / "haproxy.cfg"
 PASSWORD = "Demo@2026"
 
 pytestmark = pytest.mark.skipif(
@@ -205,6 +206,25 @@ def _saved_answers(url, attempt_id) -> dict:
     }
 
 
+def _balancer(port: int, apps: list[str], saves: list[str], log) -> subprocess.Popen:
+    """HAProxy with deploy/haproxy.cfg on 127.0.0.1:port, one worker per instance."""
+    return subprocess.Popen(
+        [shutil.which("haproxy", path="/usr/sbin:/usr/bin"), "-db", "-f", str(HAPROXY_CFG)],
+        env={
+            **os.environ,
+            "HAPROXY_BIND": f"127.0.0.1:{port}",
+            "APP1": apps[0],
+            "APP2": apps[1],
+            "SAVES1": saves[0],
+            "SAVES2": saves[1],
+            "WORKERS": "1",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        start_new_session=True,
+    )
+
+
 def test_a_candidate_moves_between_instances_and_through_the_balancer(tmp_path, database):
     direct, pooled, extra = database
     _flask(direct, "db", "upgrade")
@@ -234,26 +254,11 @@ def test_a_candidate_moves_between_instances_and_through_the_balancer(tmp_path, 
             )
     balancer_port = _free_port()
     balancer_log = (tmp_path / "haproxy.log").open("w")
-    balancer = subprocess.Popen(
-        [
-            shutil.which("haproxy", path="/usr/sbin:/usr/bin"),
-            "-db",
-            "-f",
-            str(ROOT / "deploy" / "haproxy.cfg"),
-        ],
-        env={
-            **os.environ,
-            "HAPROXY_BIND": f"127.0.0.1:{balancer_port}",
-            "APP1": f"127.0.0.1:{ports[0]}",
-            "APP2": f"127.0.0.1:{ports[1]}",
-            # the second instance is also the saves' pool
-            "SAVES1": f"127.0.0.1:{ports[1]}",
-            "SAVES2": f"127.0.0.1:{ports[1]}",
-            "WORKERS": "1",
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=balancer_log,
-        start_new_session=True,
+    balancer = _balancer(
+        balancer_port,
+        apps=[f"127.0.0.1:{port}" for port in ports],
+        saves=[f"127.0.0.1:{ports[1]}"] * 2,  # the second instance is also the saves' pool
+        log=balancer_log,
     )
     try:
         assert all(_healthy(port) for port in ports), [log.read_text()[-2000:] for log in logs]
@@ -288,6 +293,30 @@ def test_a_candidate_moves_between_instances_and_through_the_balancer(tmp_path, 
         for process in (balancer, *servers):
             process.wait(timeout=30)
         balancer_log.close()
+
+
+def test_the_balancer_sheds_in_chinese_with_retry_after(tmp_path):
+    dead = [f"127.0.0.1:{_free_port()}" for _ in range(2)]  # nothing listens there
+    port = _free_port()
+    with (tmp_path / "haproxy.log").open("w") as log:
+        balancer = _balancer(port, apps=dead, saves=dead, log=log)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5)
+                except urllib.error.HTTPError as error:
+                    refusal = error
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, (tmp_path / "haproxy.log").read_text()
+                    time.sleep(0.2)
+            assert refusal.code == 503
+            assert refusal.headers["Retry-After"] == "5"
+            assert "请 5 秒后刷新本页重试" in refusal.read().decode()
+        finally:
+            os.killpg(balancer.pid, signal.SIGTERM)
+            balancer.wait(timeout=30)
 
 
 def test_a_pgbouncer_pool_needs_no_prepared_statements(monkeypatch):
