@@ -24,10 +24,21 @@ HTTP, no gunicorn), logged in as learner 1:
   GET /practice/ (the practice page with its counts), GET /practice/question?mode=due (the
   first question of the due queue, served) and GET /practice/progress.
 
+--concurrent N measures the answer as exam_day.py measures saves instead (after the seed,
+or on seeded data): the real app and the bare app each through gunicorn with the same
+settings (exam_day.py's Server: --workers 2 --worker-class sync unless told), one at a time
+on the same cores, N client connections at once (aiohttp, `pip install -e ".[bench]"`).
+Practice: learners 1..N, each logged in on its own connection, answer `--answers` questions
+served to them beforehand, back to back; bare: N connections each saving its own item of
+the bare attempt, `--answers` each. Alternating `--rounds` times; throughput is answers
+over the wall time of the whole batch; the ratio is per round; server and PostgreSQL CPU
+per request from /proc (exam_day.CpuWatch).
+
 Run by hand, never by the test suite.
 """
 
 import argparse
+import asyncio
 import os
 import random
 import statistics
@@ -277,6 +288,164 @@ def measure(client, url: str, runs: int, engine) -> dict:
     }
 
 
+def serve_to_many(people: int, count: int, offset: int, questions: int) -> dict[int, list[int]]:
+    """Serve `count` questions to each of learners 1..people (their ids by learner)."""
+    from sqlalchemy import text
+
+    from core.extensions import db
+
+    db.session.execute(
+        text(
+            """INSERT INTO practice_served (user_id, question_id, version_id, served_at)
+               SELECT u, v.question_id, v.id, now() AT TIME ZONE 'UTC' - interval '30 seconds'
+               FROM generate_series(1, :people) u CROSS JOIN generate_series(0, :count - 1) k
+               JOIN question_versions v
+                   ON v.question_id = 1 + (7919 * u + :offset + k) % :questions
+               ON CONFLICT (user_id, question_id) DO UPDATE
+               SET served_at = excluded.served_at, answered_at = NULL,
+                   version_id = excluded.version_id"""
+        ),
+        {"people": people, "count": count, "offset": offset, "questions": questions},
+    )
+    db.session.commit()
+    return {
+        user: [1 + (7919 * user + offset + k) % questions for k in range(count)]
+        for user in range(1, people + 1)
+    }
+
+
+async def concurrent(args, app, attempt_id: int, item_ids: list[int]) -> None:
+    import secrets
+    from types import SimpleNamespace
+
+    import aiohttp
+    from exam_day import CSRF, CpuWatch, Server
+    from sqlalchemy import text
+
+    from core.extensions import db
+
+    if args.concurrent > len(item_ids):
+        raise SystemExit(f"--concurrent at most {len(item_ids)} (the bare attempt's items)")
+    with app.app_context():
+        questions = db.session.scalar(text("SELECT count(*) FROM questions"))
+    settings = SimpleNamespace(
+        workers=args.workers,
+        worker_class=args.worker_class,
+        threads=args.threads,
+        log="/tmp/practice_bench.log",
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "SECRET_KEY": secrets.token_hex(16),
+        "LOGIN_RATE_LIMIT": "1000000 per minute",
+        "IDLE_TIMEOUT_MINUTES": "600",
+    }
+    real = Server("app:create_app()", settings, env, args.port)
+    bare = Server("bare_upsert:create_app()", settings, env, args.port + 1, str(ROOT / "bench"))
+    people = range(1, args.concurrent + 1)
+    print(
+        f"through gunicorn {args.workers}x{args.worker_class} (threads {args.threads}), "
+        f"{args.concurrent} connections, {args.answers} each",
+        flush=True,
+    )
+
+    async def log_in(session, user: int) -> str:
+        async with session.get(real.url + "/login") as response:
+            token = CSRF.search(await response.text()).group(1)
+        form = {"login": f"learner{user}", "password": PASSWORD, "csrf_token": token}
+        async with session.post(real.url + "/login", data=form, allow_redirects=False) as response:
+            if response.status != 302:
+                raise SystemExit(f"login of learner{user}: {response.status}")
+        async with session.get(real.url + "/practice/settings") as response:
+            return CSRF.search(await response.text()).group(1)
+
+    async def answers(session, token: str, served: list[int]) -> None:
+        for index, question_id in enumerate(served):
+            form = {
+                "csrf_token": token,
+                "question_id": str(question_id),
+                "mode": "random",
+                "choice": str(index % 2),
+            }
+            async with session.post(
+                real.url + "/practice/answer", data=form, headers={"Accept": "application/json"}
+            ) as response:
+                body = await response.json()
+                assert response.status == 200 and "due" in body, body
+
+    async def saves(session, item_id: int) -> None:
+        for _ in range(args.answers):
+            seq = time.time_ns()
+            body = {"item_id": item_id, "answer": [seq % 4], "seq": seq}
+            async with session.post(
+                f"{bare.url}/attempts/{attempt_id}/answers", json=body
+            ) as response:
+                assert response.status == 200, await response.text()
+
+    async def batch(server, jobs) -> tuple[float, dict]:
+        watch = CpuWatch(server, args.database_url)
+        started = time.perf_counter()
+        await asyncio.gather(*jobs)
+        elapsed = time.perf_counter() - started
+        return args.concurrent * args.answers / elapsed, watch.per(args.concurrent * args.answers)
+
+    ratios, practice_rates, bare_rates = [], [], []
+    sessions = {}
+    try:
+        for round_ in range(args.rounds):
+            with app.app_context():
+                served = serve_to_many(
+                    args.concurrent, args.answers, round_ * args.answers, questions
+                )
+                db.session.remove()
+            await real.start()
+            if not sessions:
+                for user in people:
+                    session = aiohttp.ClientSession(
+                        connector=aiohttp.TCPConnector(limit=1),
+                        cookie_jar=aiohttp.CookieJar(unsafe=True),
+                    )
+                    sessions[user] = (session, await log_in(session, user))
+            practice_rate, practice_cpu = await batch(
+                real,
+                [
+                    answers(session, token, served[user])
+                    for user, (session, token) in sessions.items()
+                ],
+            )
+            real.stop()
+            await bare.start()
+            bare_rate, bare_cpu = await batch(
+                bare,
+                [saves(session, item_ids[user - 1]) for user, (session, _) in sessions.items()],
+            )
+            bare.stop()
+            ratio = practice_rate / bare_rate
+            ratios.append(ratio)
+            practice_rates.append(practice_rate)
+            bare_rates.append(bare_rate)
+            print(
+                f"round {round_ + 1}: practice answer {practice_rate:.0f}/s {practice_cpu}; "
+                f"bare upsert {bare_rate:.0f}/s {bare_cpu}; practice / bare {ratio:.0%}",
+                flush=True,
+            )
+    finally:
+        real.stop()
+        bare.stop()
+        for session, _ in sessions.values():
+            await session.close()
+    print(
+        f"practice answer: median {statistics.median(practice_rates):.0f}/s, bare upsert "
+        f"{statistics.median(bare_rates):.0f}/s; practice / bare per round: "
+        + ", ".join(f"{ratio:.0%}" for ratio in ratios)
+        + f"; median {statistics.median(ratios):.0%}",
+        flush=True,
+    )
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
@@ -288,6 +457,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--fresh", action="store_true", help="drop, create and seed first")
+    parser.add_argument("--concurrent", type=int, help="through gunicorn, this many connections")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--port", type=int, default=8790)
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         raise SystemExit("PostgreSQL only")
@@ -320,6 +494,9 @@ def main() -> None:
         engine = db.engine
         db.session.remove()
     print(f"{cards:,} memory states; learner 1 holds {heavy:,}", flush=True)
+    if args.concurrent:
+        asyncio.run(concurrent(args, app, attempt_id, item_ids))
+        return
 
     bare = bare_upsert.create_app().test_client()
     client = app.test_client()
@@ -360,7 +537,7 @@ def main() -> None:
                 "/practice/answer",
                 data={"question_id": served[index], "mode": "random", "choice": str(index % 2)},
             )
-            assert response.status_code == 200 and "下次复习" in response.text, response.text[:500]
+            assert response.status_code == 200 and "due" in response.json, response.text[:500]
 
         def exam_save(index: int) -> None:
             nonlocal seq

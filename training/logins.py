@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, case, delete, or_, select, update
+from sqlalchemy import bindparam, case, delete, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -18,6 +18,7 @@ from core.audit import Actor, anonymous, record
 from core.extensions import db
 from core.passwords import hash_password, needs_rehash, verify_password
 from core.roles import PRIVILEGED_ROLES
+from training.exams.models import Attempt, AttemptStatus
 from training.models import LoginFailure, LoginSession, User
 
 # One answer for an unknown login, a wrong password and a locked account, so that the
@@ -267,9 +268,13 @@ def end_session(token: str | None, now: datetime) -> None:
 def _session_user_query():
     # Built once: this runs before every request, answer saves included, and building the
     # statement cost more than running it. The roles come in the same query: every
-    # protected page asks for them next.
+    # protected page asks for them next; and so does whether the user is writing an exam
+    # (the bank, the law library, practice and the lessons are closed then).
+    writing = exists().where(
+        Attempt.user_id == User.id, Attempt.status == AttemptStatus.IN_PROGRESS.value
+    )
     return (
-        select(User, LoginSession.started_at)
+        select(User, LoginSession.started_at, writing)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
             LoginSession.id == bindparam("digest"),
@@ -282,10 +287,12 @@ def _session_user_query():
 
 
 def load_session_user(token: str) -> User | None:
-    """Flask-Login's loader: one query for the session, its user and their roles."""
+    """Flask-Login's loader: one query for the session, its user, their roles and whether
+    they are writing an exam."""
     row = db.session.execute(_session_user_query(), {"digest": _digest(token)}).unique().first()
     if row is None:
         return None
-    user, started_at = row
+    user, started_at, writing = row
     user.session_token, user.session_started_at = token, started_at
+    user.writing_exam = bool(writing)
     return user

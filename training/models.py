@@ -94,10 +94,12 @@ class User(UserMixin, db.Model):
     unit: Mapped[Unit] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan")
 
-    #: the login session's token and start (str, datetime), set on the instance when a
-    #: session is started or loaded (training.logins); not columns
+    #: the login session's token and start (str, datetime), and whether the user has an
+    #: exam attempt open, set on the instance when a session is loaded (training.logins);
+    #: not columns
     session_token = None
     session_started_at = None
+    writing_exam = False
 
     def get_id(self) -> str | None:
         """Flask-Login keeps this in the cookie: the token of the login session."""

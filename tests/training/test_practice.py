@@ -183,49 +183,86 @@ def test_bad_choices_are_refused_in_chinese(app, args, message):
 # --- feedback and bad input ------------------------------------------------------------
 
 
+def _question_page(client, url="/practice/question?mode=random"):
+    page = client.get(url)
+    assert page.status_code == 200
+    return page, int(page.text.split('name="question_id" value="')[1].split('"')[0])
+
+
+def _post_answer(client, question_id, **data):
+    return client.post(
+        "/practice/answer",
+        data={"question_id": question_id, "mode": "random", **data},
+        headers={"Accept": "application/json"},
+    )
+
+
 def test_feedback_shows_right_or_wrong_the_key_explanation_and_linked_article(
     client, login_as, sequence
 ):
     login_as(Role.LEARNER)
-    page = client.get("/practice/question?mode=random")
-    assert page.status_code == 200
+    page, question_id = _question_page(client)
     assert "解析：" not in page.text  # no explanation (or key) before answering
-    question_id = int(page.text.split('name="question_id" value="')[1].split('"')[0])
-    answered = client.post(
-        "/practice/answer", data={"question_id": question_id, "mode": "random", "choice": "1"}
-    )
+    assert "js/practice.js" in page.text and "<noscript>" in page.text
+    answered = _post_answer(client, question_id, choice="1")
     assert answered.status_code == 200
-    assert "回答错误" in answered.text and "已加入错题本" in answered.text
-    assert "data-key>A</dd>" in answered.text
-    assert "解析：见" in answered.text
-    assert "/laws/cite?" in answered.text  # the cited article links to the library
+    feedback = answered.json
+    assert feedback["correct"] is False and feedback["notebook"] == "已加入错题本"
+    assert feedback["key"] == "A" and feedback["key_choices"] == [0]
+    assert feedback["given"] == "B" and feedback["given_choices"] == [1]
+    assert feedback["explanation"].startswith("解析：见")
+    [law] = feedback["refs"]  # the cited article links to the library
+    assert law["name"] == "宪法（2018年修正）" and law["places"][0]["url"].startswith("/laws/cite?")
+    assert feedback["due"].endswith("（答错（重来））")
 
 
 def test_a_malformed_answer_changes_nothing_and_keeps_the_question(client, login_as, sequence):
     user = login_as(Role.LEARNER)
-    page = client.get("/practice/question?mode=random")
-    question_id = int(page.text.split('name="question_id" value="')[1].split('"')[0])
+    _, question_id = _question_page(client)
     for data, message in (
         ({"choice": "7"}, "所选选项不是本题的选项"),
         ({"choice": ["0", "1"]}, "只能选一个选项"),
         ({"choice": "x"}, "答案应为所选选项的编号"),
         ({}, "请先作答再提交"),
+        ({"mode": "nonsense", "choice": "0"}, "没有这种练习方式"),
     ):
-        refused = client.post(
-            "/practice/answer", data={"question_id": question_id, "mode": "random", **data}
-        )
-        assert refused.status_code == 400 and message in refused.text
-        assert f'name="question_id" value="{question_id}"' in refused.text
+        refused = _post_answer(client, question_id, **data)
+        assert refused.status_code == 400 and message in refused.json["message"]
     assert _counts(user) == {
         "MemoryCard": 0,
         "ReviewRecord": 0,
         "Mistake": 0,
         "SequencePosition": 0,
     }
-    right = client.post(
-        "/practice/answer", data={"question_id": question_id, "mode": "random", "choice": "0"}
-    )
-    assert "回答正确" in right.text
+    right = _post_answer(client, question_id, choice="0")  # the question is still open
+    assert right.json["correct"] is True and right.json["notebook"] == ""
+
+
+def test_an_answer_is_the_session_query_the_claim_and_its_writes(app, client, login_as, sequence):
+    """Whether the person is writing an exam comes with the session's query; on PostgreSQL
+    the card, its review log and the notebook are written in one statement (three on
+    SQLite); nothing is read again after the commit."""
+    from sqlalchemy import event
+
+    from question_bank import queries
+    from question_bank.models import QuestionVersion
+
+    login_as(Role.LEARNER)
+    for version_id in db.session.scalars(select(QuestionVersion.id)):
+        queries.version_text(version_id)  # kept per process: a worker that served it before
+    _, question_id = _question_page(client)
+    statements = []
+
+    def note(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        answered = _post_answer(client, question_id, choice="1")  # wrong: into the notebook
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert answered.status_code == 200
+    assert len(statements) == (3 if db.engine.dialect.name == "postgresql" else 5), statements
 
 
 def test_an_answer_counts_once(sequence, learner):

@@ -42,8 +42,9 @@ bp = Blueprint("exams", __name__)
 def refuse_bank_while_writing():
     """Before every page of the bank, the law library, practice, marking and the lessons
     (app.py wires it: they do not know about exams): they show keys, statute texts or
-    questions citing an article, so they are closed to anyone with an attempt open."""
-    if current_user.is_authenticated and attempts.writing_any_exam(current_user.id):
+    questions citing an article, so they are closed to anyone with an attempt open (the
+    session's query tells: training.logins)."""
+    if current_user.is_authenticated and current_user.writing_exam:
         return error_response(
             403,
             "attempt_in_progress",

@@ -83,15 +83,24 @@ def note(
                 "last_wrong_at": now,
             },
         ).scalar()
-        return "added" if count == 1 else "again"
+        return outcome(count, None, False)
     mine = {"uid": user_id, "qid": question_id}
     streak = connection.execute(right, mine).scalar()
-    if streak is None:
-        return ""
-    if streak >= streak_needed:
+    if streak is not None and streak >= streak_needed:
         connection.execute(leave, mine)
+        return outcome(None, None, True)
+    return outcome(None, streak, False)
+
+
+def outcome(wrong_count: int | None, right_streak: int | None, left: bool) -> str:
+    """What an answer did to the notebook (note's answer) from what its writes returned:
+    the entry's wrong count after a wrong answer, its streak after a right one, or that
+    the right one took it out."""
+    if wrong_count is not None:
+        return "added" if wrong_count == 1 else "again"
+    if left:
         return "left"
-    return "streak"
+    return "streak" if right_streak is not None else ""
 
 
 def remove(user_id: int, question_id: int) -> bool:

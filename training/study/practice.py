@@ -13,8 +13,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.dialects import sqlite
 
 from core import clock
 from core.errors import ServiceError
@@ -42,6 +42,13 @@ MODES = {
 }
 DIFFICULTIES = {1: "易", 2: "较易", 3: "中等", 4: "较难", 5: "难"}
 RATING_LABELS = {1: "答错（重来）", 2: "困难", 3: "答对", 4: "答对且迅速（容易）"}
+#: what an answer did to the notebook (notebook.note), as the feedback says it
+NOTEBOOK_NOTES = {
+    "added": "已加入错题本",
+    "again": "仍在错题本中",
+    "streak": "错题本中的题：连续答对 {n} 次后移出",
+    "left": "已连续答对 {n} 次，移出错题本",
+}
 ON_OPEN_PAPER = "该题在您作答的试卷上，本考试公布答案前不能练习。"
 
 
@@ -273,16 +280,6 @@ def _serve(user_id: int, question_id: int, choice: Choice, now, sequence=None) -
     return Served(question_id, version, choice, starred=is_starred(user_id, question_id))
 
 
-def served_again(user_id: int, question_id: int, choice: Choice) -> Served | None:
-    """The question served and not yet answered, shown again as it was (its clock keeps
-    running from the first serve); None when there is none."""
-    row = db.session.get(ServedQuestion, (user_id, question_id))
-    if row is None or row.answered_at is not None:
-        return None
-    version = queries.version(row.version_id)
-    return Served(question_id, version, choice, starred=is_starred(user_id, question_id))
-
-
 def chapters(law_id: int) -> list[tuple[str, int]]:
     """The chapters of a law that hold questions in use, in order, with their counts."""
     counts: dict[str, int] = {}
@@ -307,11 +304,14 @@ class Feedback:
     notebook: str
     streak_needed: int
     refs: list = field(default_factory=list)
-    starred: bool = False
 
     @property
     def rating_label(self) -> str:
         return RATING_LABELS[self.rating]
+
+    @property
+    def notebook_note(self) -> str:
+        return NOTEBOOK_NOTES.get(self.notebook, "").format(n=self.streak_needed)
 
     @property
     def given_text(self) -> str:
@@ -331,9 +331,11 @@ def _answer_statements(dialect_name: str):
     The claim marks the served question answered and returns, in the same statement, what
     the check needs: the version served and when, the sequential place, the person's
     settings, whether the question is on a paper they have open, whether it is still in
-    use, whether they starred it, their memory card of it and its notebook entry's
-    streak. None when it was not served or is answered already (an answer counts once).
-    A refusal after it rolls the claim back with the request."""
+    use, their memory card of it and its notebook entry's streak. None when it was not served or is answered already (an answer counts once).
+    A refusal after it rolls the claim back with the request.
+
+    Then the writes: RECORD on PostgreSQL; on SQLite the card's upsert and its log's
+    insert (_record_in_steps)."""
     served, cards, mistakes = (
         ServedQuestion.__table__,
         MemoryCard.__table__,
@@ -353,7 +355,6 @@ def _answer_statements(dialect_name: str):
         select(column).where(settings_of.c.user_id == user_id).scalar_subquery()
         for column in (settings_of.c.desired_retention, settings_of.c.mistake_streak)
     )
-    starred = select(Star.user_id).where(Star.user_id == user_id, Star.question_id == question_id)
     claim = (
         update(served)
         .where(
@@ -370,19 +371,63 @@ def _answer_statements(dialect_name: str):
             streak,
             notebook.on_open_paper(user_id, question_id, now),
             queries.in_use_expression(question_id),
-            starred.exists(),
             mine(mistakes, mistakes.c.right_streak),
             *(mine(cards, cards.c[name]) for name in CARD_COLUMNS),
         )
     )
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    insert = dialect.insert(cards)
-    # One statement whether the person has a card of the question yet or not.
+    if dialect_name == "postgresql":
+        return claim, RECORD
+    insert = sqlite.insert(cards)
     card = insert.on_conflict_do_update(
         index_elements=["user_id", "question_id"],
         set_={name: insert.excluded[name] for name in CARD_COLUMNS if name != "id"},
     ).returning(cards.c.id)
-    return claim, card, ReviewRecord.__table__.insert()
+    return claim, (card, ReviewRecord.__table__.insert())
+
+
+#: On PostgreSQL an answer's writes are one statement (data-modifying CTEs): the card's
+#: upsert (one statement whether the person has a card of the question yet or not), its
+#: review log, and the notebook: a wrong answer puts the question in (or counts it again),
+#: a right one counts towards leaving, and takes it out at the person's streak. The
+#: UPDATE and the DELETE see the same row as it was; exactly one of them matches it.
+#: Returns the notebook's change: (wrong_count, right_streak, left).
+RECORD = text(
+    """
+WITH card AS (
+    INSERT INTO practice_cards (user_id, question_id, state, step, stability, difficulty,
+        due, last_review, reviews)
+    VALUES (:uid, :qid, :state, :step, :stability, :difficulty, :due, :last_review, :reviews)
+    ON CONFLICT (user_id, question_id) DO UPDATE SET state = excluded.state,
+        step = excluded.step, stability = excluded.stability,
+        difficulty = excluded.difficulty, due = excluded.due,
+        last_review = excluded.last_review, reviews = excluded.reviews
+    RETURNING id
+), logged AS (
+    INSERT INTO practice_reviews (card_id, user_id, question_id, version_id, rating, correct,
+        reviewed_at, duration_ms, mode)
+    SELECT id, :uid, :qid, :vid, :rating, :correct, :now, :duration_ms, :mode FROM card
+), wrong AS (
+    INSERT INTO practice_mistakes (user_id, question_id, version_id, source, wrong_count,
+        right_streak, first_wrong_at, last_wrong_at)
+    SELECT :uid, :qid, :vid, 'practice', 1, 0, :now, :now WHERE NOT :correct
+    ON CONFLICT (user_id, question_id) DO UPDATE
+    SET wrong_count = practice_mistakes.wrong_count + 1, right_streak = 0,
+        version_id = excluded.version_id, source = excluded.source,
+        last_wrong_at = excluded.last_wrong_at
+    RETURNING wrong_count
+), streak AS (
+    UPDATE practice_mistakes SET right_streak = right_streak + 1
+    WHERE :correct AND user_id = :uid AND question_id = :qid AND right_streak + 1 < :needed
+    RETURNING right_streak
+), gone AS (
+    DELETE FROM practice_mistakes
+    WHERE :correct AND user_id = :uid AND question_id = :qid AND right_streak + 1 >= :needed
+    RETURNING 1
+)
+SELECT (SELECT wrong_count FROM wrong), (SELECT right_streak FROM streak),
+    EXISTS (SELECT FROM gone)
+"""
+)
 
 
 #: the card's columns the claim returns (its id first: None when there is no card yet)
@@ -399,15 +444,15 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
     """Check an answer to the question served to the person, and record it: the FSRS
     review of their card (and its log), the notebook, the sequential place.
 
-    Three statements and the version: the claim, the card's upsert and its review log,
-    and one more for the notebook when the answer is wrong or the question is in it."""
-    claim, upsert_card, log_review = _answer_statements(db.engine.dialect.name)
+    On PostgreSQL two statements (the claim, then every write in one) and the version
+    the first time a process sees it; on SQLite the writes are three statements."""
+    claim, record = _answer_statements(db.engine.dialect.name)
     connection = db.session.connection()
     claimed = connection.execute(claim, {"uid": user_id, "qid": question_id, "now": now}).first()
     if claimed is None:
         raise _not_claimed(user_id, question_id)
-    version_id, served_at, sequence, retention, streak, on_paper, in_use, starred = claimed[:8]
-    in_notebook, stored = claimed[8], dict(zip(CARD_COLUMNS, claimed[9:], strict=True))
+    version_id, served_at, sequence, retention, streak, on_paper, in_use = claimed[:7]
+    in_notebook, stored = claimed[7], dict(zip(CARD_COLUMNS, claimed[8:], strict=True))
     if on_paper:
         raise PracticeError(ON_OPEN_PAPER, code="on_open_paper", status=409)
     if not in_use:
@@ -435,26 +480,22 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
         stored.update(state=1, step=0, stability=None, difficulty=None, due=now)
         stored.update(last_review=None, reviews=0)
     card, log = memory.review(stored, rating, now, retention, int(seconds * 1000))
-    card_id = connection.execute(
-        upsert_card, {**card, "user_id": user_id, "question_id": question_id}
-    ).scalar_one()
-    connection.execute(
-        log_review,
-        {
-            "card_id": card_id,
-            "user_id": user_id,
-            "question_id": question_id,
-            "version_id": version.id,
-            "rating": log.rating.value,
-            "correct": correct,
-            "reviewed_at": now,
-            "duration_ms": log.review_duration,
-            "mode": mode if mode in MODES else "random",
-        },
-    )
-    outcome = ""
-    if not correct or in_notebook is not None:
-        outcome = notebook.note(user_id, question_id, version.id, correct, "practice", now, streak)
+    values = {
+        **card,
+        "uid": user_id,
+        "qid": question_id,
+        "vid": version.id,
+        "rating": log.rating.value,
+        "correct": correct,
+        "now": now,
+        "duration_ms": log.review_duration,
+        "mode": mode if mode in MODES else "random",
+        "needed": streak,
+    }
+    if isinstance(record, tuple):
+        outcome = _record_in_steps(connection, record, values, in_notebook is not None)
+    else:
+        outcome = notebook.outcome(*connection.execute(record, values).one())
     if sequence:
         _advance(user_id, sequence, now)
         db.session.flush()
@@ -469,7 +510,39 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
         notebook=outcome,
         streak_needed=streak,
         refs=list(version.law_refs),
-        starred=bool(starred),
+    )
+
+
+def _record_in_steps(connection, statements, values: dict, in_notebook: bool) -> str:
+    """RECORD's writes where data-modifying CTEs are not to be had (SQLite): the card,
+    its log, and the notebook when the answer is wrong or the question is in it."""
+    upsert_card, log_review = statements
+    card = {name: values[name] for name in CARD_COLUMNS if name != "id"}
+    card_id = connection.execute(
+        upsert_card, {**card, "user_id": values["uid"], "question_id": values["qid"]}
+    ).scalar_one()
+    log = ("rating", "correct", "duration_ms", "mode")
+    connection.execute(
+        log_review,
+        {
+            "card_id": card_id,
+            "user_id": values["uid"],
+            "question_id": values["qid"],
+            "version_id": values["vid"],
+            "reviewed_at": values["now"],
+            **{name: values[name] for name in log},
+        },
+    )
+    if values["correct"] and not in_notebook:
+        return ""
+    return notebook.note(
+        values["uid"],
+        values["qid"],
+        values["vid"],
+        values["correct"],
+        "practice",
+        values["now"],
+        values["needed"],
     )
 
 

@@ -3,15 +3,28 @@ feedback, stars, the mistakes notebook, their settings and their own progress.""
 
 import random
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from core import clock
 from core.errors import ServiceError, button_action, show_error
+from core.extensions import db
 from core.forms import EmptyForm
 from core.roles import Role, role_required
 from core.web import current_actor, local_path
 from question_bank import queries, types
+from question_bank.drafts import group_law_refs
+from question_bank.law_links import cite_url
 from training.study import mock, notebook, practice, progress
 from training.study.forms import MockFormatForm, PracticeSettingsForm
 
@@ -75,38 +88,43 @@ def _given() -> list:
     return [int(v) if v.isdecimal() and len(v) < 4 else v for v in request.form.getlist("choice")]
 
 
-#: refusals that leave the question open: it is shown again with what was typed
-RETRY_CODES = ("invalid_answer", "choice_out_of_range", "repeated_choice", "empty_answer")
-
-
 @bp.post("/answer")
 @learner_required
 def answer():
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+    """Check an answer: the feedback as JSON, which the question page's script shows
+    (static/js/practice.js); a refusal in the one JSON error shape, nothing changed (a
+    malformed answer leaves the question open to answer again). Its CSRF token is checked
+    by CSRFProtect, as every POST's."""
     question_id = request.form.get("question_id", "")
-    given = _given()
-    choice = None
-    try:
-        choice = practice.parse_choice(request.form)
-        if not question_id.isdecimal() or len(question_id) > 9:
-            raise practice.PracticeError("缺少试题编号，请从练习首页开始。")
-        user_id, now = current_user.id, clock.now()
-        feedback = practice.answer(user_id, int(question_id), given, choice.mode, now)
-    except practice.PracticeError as error:
-        show_error(error)
-        if choice is not None and error.code in RETRY_CODES:
-            served = practice.served_again(current_user.id, int(question_id), choice)
-            if served is not None:
-                page = render_template(
-                    "practice/question.html", served=served, given=given, form=EmptyForm()
-                )
-                return page, 400
-        next_url = url_for("practice.question", **choice.query()) if choice else None
-        return render_template("practice/refused.html", next_url=next_url), error.status
-    return render_template(
-        "practice/feedback.html", feedback=feedback, choice=choice, form=EmptyForm()
+    if not question_id.isdecimal() or len(question_id) > 9:
+        raise practice.PracticeError("缺少试题编号，请从练习首页开始。")
+    choice = practice.parse_choice(request.form)
+    feedback = practice.answer(
+        current_user.id, int(question_id), _given(), choice.mode, clock.now()
     )
+    # As the exam save: nothing loaded here goes stale, and keeping the user loaded saves
+    # the query the response hooks would make after the commit.
+    db.session().expire_on_commit = False
+    return jsonify(_feedback_json(feedback))
+
+
+def _feedback_json(feedback: practice.Feedback) -> dict:
+    version = feedback.version
+    lettered = version.type != "fill_blank"
+    return {
+        "correct": feedback.correct,
+        "notebook": feedback.notebook_note,
+        "given": feedback.given_text,
+        "key": feedback.key_text,
+        "key_choices": list(version.answer) if lettered else [],
+        "given_choices": list(feedback.given) if lettered else [],
+        "explanation": version.explanation or "（无）",
+        "refs": [
+            {"name": name, "places": [{"place": ref.place, "url": cite_url(ref)} for ref in group]}
+            for name, group in group_law_refs(feedback.refs)
+        ],
+        "due": f"{clock.to_china_time(feedback.due)}（{feedback.rating_label}）",
+    }
 
 
 @bp.post("/questions/<int:question_id>/star")

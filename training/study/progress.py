@@ -189,24 +189,21 @@ def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
         whole_days_since(cards.c.last_review, bindparam("now", now, type_=DateTime()))
         <= cards.c.stability * within,
     )
-    # Every question in use per law, with the person's card of it when they have one:
-    # cards of questions retired since, or citing no law, drop out.
-    mine = cards.c.question_id == laws.c.question_id
+    # The person's cards of questions in use, per law (cards of questions retired since,
+    # or citing no law, drop out), then the laws' totals: the bank is counted apart, not
+    # joined question by question to the person's cards.
     rows = db.session.execute(
-        select(
-            laws.c.law_id,
-            func.count(),
-            func.count(cards.c.id),
-            func.sum(case((recalled, 1), else_=0)),
-        )
-        .select_from(laws.outerjoin(cards, mine & (cards.c.user_id == user_id)))
+        select(laws.c.law_id, func.count(), func.sum(case((recalled, 1), else_=0)))
+        .select_from(cards.join(laws, laws.c.question_id == cards.c.question_id))
+        .where(cards.c.user_id == user_id)
         .group_by(laws.c.law_id)
     )
-    figures = {law_id: (total, seen, int(learnt or 0)) for law_id, total, seen, learnt in rows}
+    mine = {law_id: (seen, int(learnt or 0)) for law_id, seen, learnt in rows}
+    totals = queries.active_counts_by_law()
     return [
-        LawMastery(law.id, law.name, *figures[law.id])
+        LawMastery(law.id, law.name, totals[law.id], *mine.get(law.id, (0, 0)))
         for law in queries.laws()
-        if law.id in figures
+        if law.id in totals
     ]
 
 
