@@ -133,11 +133,12 @@ def seed(people: int, questions: int, cards: int, heavy: int) -> None:
         raise SystemExit("--questions must not be a multiple of 397")
     run(
         """INSERT INTO practice_cards (user_id, question_id, state, step, stability, difficulty,
-               due, last_review, reviews)
+               due, last_review, reviews, last_correct)
            SELECT u.id, 1 + (131 * u.id + 397 * k) % :questions, 2, NULL,
                0.5 + random() * 60, 1 + random() * 9,
                now() AT TIME ZONE 'UTC' + (random() * 40 - 10) * interval '1 day',
-               now() AT TIME ZONE 'UTC' - random() * 30 * interval '1 day', 1 + (random() * 5)::int
+               now() AT TIME ZONE 'UTC' - random() * 30 * interval '1 day', 1 + (random() * 5)::int,
+               random() < 0.7
            FROM users u
            CROSS JOIN LATERAL
                generate_series(0, CASE WHEN u.id = 1 THEN :heavy ELSE :cards END - 1) k""",
@@ -149,8 +150,8 @@ def seed(people: int, questions: int, cards: int, heavy: int) -> None:
     run(
         """INSERT INTO practice_reviews (card_id, user_id, question_id, version_id, rating,
                correct, reviewed_at, duration_ms, mode)
-           SELECT c.id, c.user_id, c.question_id, v.id, CASE WHEN random() < 0.7 THEN 3 ELSE 1 END,
-               random() < 0.7, c.last_review, 20000, 'random'
+           SELECT c.id, c.user_id, c.question_id, v.id, CASE WHEN c.last_correct THEN 3 ELSE 1 END,
+               c.last_correct, c.last_review, 20000, 'random'
            FROM practice_cards c JOIN question_versions v ON v.question_id = c.question_id
            WHERE c.user_id = 1"""
     )

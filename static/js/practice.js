@@ -24,6 +24,7 @@
     document.querySelectorAll("[data-after-answer]").forEach((part) => {
       part.classList.remove("d-none");
     });
+    document.querySelector("a[data-after-answer]").focus(); // 下一题, for the keyboard
   }
 
   function refs(groups) {

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from fsrs import Card, Rating, Scheduler, State
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import clock
 from core.audit import SYSTEM, AuditEntry
@@ -21,7 +21,7 @@ from training.exams import attempts
 from training.exams.models import Exam, ExamKind, ExamStatus
 from training.models import Setting
 from training.study import memory, mock, notebook, practice, progress
-from training.study.models import MemoryCard, ReviewRecord
+from training.study.models import ReviewRecord
 
 SMALL_FORMAT = {
     "province": "测试省",
@@ -277,44 +277,23 @@ def test_readiness_on_made_up_histories(right, total, verdict):
         assert estimate.low <= right / total <= estimate.high
 
 
-def _log(user, question, correct, when):
-    db.session.add(
-        ReviewRecord(
-            card_id=_card(user, question, when).id,
-            user_id=user.id,
-            question_id=question.id,
-            version_id=question.current_version.id,
-            rating=3 if correct else 1,
-            correct=correct,
-            reviewed_at=when,
-            duration_ms=10_000,
-            mode="random",
-        )
-    )
+def _practise(user, question, correct, when):
+    """Serve the question at `when` and answer it a minute later, as the pages do."""
+    practice._serve(user.id, question.id, practice.parse_choice({"mode": "random"}), when)
+    given = [0] if correct else [1]
+    practice.answer(user.id, question.id, given, "random", when + timedelta(minutes=1))
     db.session.commit()
-
-
-def _card(user, question, when):
-    card = db.session.scalar(
-        select(MemoryCard).where(
-            MemoryCard.user_id == user.id, MemoryCard.question_id == question.id
-        )
-    )
-    if card is None:
-        card = MemoryCard(user_id=user.id, question_id=question.id, state=1, step=0, due=when)
-        db.session.add(card)
-        db.session.flush()
-    return card
 
 
 def test_recent_outcomes_count_each_question_once_and_only_recent(law, learner, frozen_clock):
     now = frozen_clock.now
     questions = [_tagged("single", "公共法律知识", n) for n in range(1, 4)]
-    _log(learner, questions[0], False, now - timedelta(days=3))
-    _log(learner, questions[0], True, now - timedelta(days=1))  # the latest counts
-    _log(learner, questions[1], False, now - timedelta(days=2))
-    _log(learner, questions[2], True, now - timedelta(days=90))  # too old
+    _practise(learner, questions[2], True, now - timedelta(days=90))  # too old
+    _practise(learner, questions[0], False, now - timedelta(days=3))
+    _practise(learner, questions[1], False, now - timedelta(days=2))
+    _practise(learner, questions[0], True, now - timedelta(days=1))  # the latest counts
     assert progress.recent_outcomes(learner.id, now) == [True, False]
+    assert db.session.scalar(select(func.count()).select_from(ReviewRecord)) == 4  # all logged
 
 
 # --- mastery and the page -----------------------------------------------------------------------

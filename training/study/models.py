@@ -323,6 +323,9 @@ class MemoryCard(db.Model):
     due: Mapped[datetime]
     last_review: Mapped[datetime | None]
     reviews: Mapped[int] = mapped_column(default=0)
+    #: whether the latest answer (the review at last_review) was right: readiness reads the
+    #: cards, not the whole review log
+    last_correct: Mapped[bool | None]
 
 
 class ReviewRecord(db.Model):

@@ -331,7 +331,8 @@ def _answer_statements(dialect_name: str):
     The claim marks the served question answered and returns, in the same statement, what
     the check needs: the version served and when, the sequential place, the person's
     settings, whether the question is on a paper they have open, whether it is still in
-    use, their memory card of it and its notebook entry's streak. None when it was not served or is answered already (an answer counts once).
+    use, their memory card of it and its notebook entry's streak. None when it was not
+    served or is answered already (an answer counts once).
     A refusal after it rolls the claim back with the request.
 
     Then the writes: RECORD on PostgreSQL; on SQLite the card's upsert and its log's
@@ -380,7 +381,7 @@ def _answer_statements(dialect_name: str):
     insert = sqlite.insert(cards)
     card = insert.on_conflict_do_update(
         index_elements=["user_id", "question_id"],
-        set_={name: insert.excluded[name] for name in CARD_COLUMNS if name != "id"},
+        set_={name: insert.excluded[name] for name in (*CARD_COLUMNS[1:], "last_correct")},
     ).returning(cards.c.id)
     return claim, (card, ReviewRecord.__table__.insert())
 
@@ -395,12 +396,14 @@ RECORD = text(
     """
 WITH card AS (
     INSERT INTO practice_cards (user_id, question_id, state, step, stability, difficulty,
-        due, last_review, reviews)
-    VALUES (:uid, :qid, :state, :step, :stability, :difficulty, :due, :last_review, :reviews)
+        due, last_review, reviews, last_correct)
+    VALUES (:uid, :qid, :state, :step, :stability, :difficulty, :due, :last_review, :reviews,
+        :correct)
     ON CONFLICT (user_id, question_id) DO UPDATE SET state = excluded.state,
         step = excluded.step, stability = excluded.stability,
         difficulty = excluded.difficulty, due = excluded.due,
-        last_review = excluded.last_review, reviews = excluded.reviews
+        last_review = excluded.last_review, reviews = excluded.reviews,
+        last_correct = excluded.last_correct
     RETURNING id
 ), logged AS (
     INSERT INTO practice_reviews (card_id, user_id, question_id, version_id, rating, correct,
@@ -517,9 +520,15 @@ def _record_in_steps(connection, statements, values: dict, in_notebook: bool) ->
     """RECORD's writes where data-modifying CTEs are not to be had (SQLite): the card,
     its log, and the notebook when the answer is wrong or the question is in it."""
     upsert_card, log_review = statements
-    card = {name: values[name] for name in CARD_COLUMNS if name != "id"}
+    card = {name: values[name] for name in CARD_COLUMNS[1:]}
     card_id = connection.execute(
-        upsert_card, {**card, "user_id": values["uid"], "question_id": values["qid"]}
+        upsert_card,
+        {
+            **card,
+            "user_id": values["uid"],
+            "question_id": values["qid"],
+            "last_correct": values["correct"],
+        },
     ).scalar_one()
     log = ("rating", "correct", "duration_ms", "mode")
     connection.execute(

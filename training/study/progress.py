@@ -27,7 +27,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from core.extensions import db
 from question_bank import queries
 from training.study import learning, memory, mock, notebook, practice
-from training.study.models import MemoryCard, ReviewRecord
+from training.study.models import MemoryCard
 
 READINESS_DAYS = 60
 READINESS_QUESTIONS = 300
@@ -92,28 +92,14 @@ def readiness(
 
 
 def recent_outcomes(user_id: int, now: datetime) -> list[bool]:
-    """The latest practice answer to each question in the window, newest first."""
-    latest = (
-        select(
-            ReviewRecord.correct,
-            func.row_number()
-            .over(
-                partition_by=ReviewRecord.question_id,
-                order_by=(ReviewRecord.reviewed_at.desc(), ReviewRecord.id.desc()),
-            )
-            .label("nth"),
-            ReviewRecord.reviewed_at,
-            ReviewRecord.id,
-        )
-        .where(ReviewRecord.user_id == user_id)
-        .where(ReviewRecord.reviewed_at >= now - timedelta(days=READINESS_DAYS))
-        .subquery()
-    )
+    """The latest practice answer to each question in the window, newest first: each
+    card's last review (one card per person and question)."""
     return list(
         db.session.scalars(
-            select(latest.c.correct)
-            .where(latest.c.nth == 1)
-            .order_by(latest.c.reviewed_at.desc(), latest.c.id.desc())
+            select(MemoryCard.last_correct)
+            .where(MemoryCard.user_id == user_id, MemoryCard.last_correct.is_not(None))
+            .where(MemoryCard.last_review >= now - timedelta(days=READINESS_DAYS))
+            .order_by(MemoryCard.last_review.desc(), MemoryCard.id.desc())
             .limit(READINESS_QUESTIONS)
         )
     )
