@@ -55,6 +55,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from board_bench import fresh_database, sqlalchemy_url  # noqa: E402
 
 PASSWORD = "Practice@2026bench"
+#: --concurrent: each connection's first requests of a batch, not measured
+WARM = 10
 LAWS = 10
 
 
@@ -375,8 +377,8 @@ async def concurrent(args, app, attempt_id: int, item_ids: list[int]) -> None:
                 body = await response.json()
                 assert response.status == 200 and "due" in body, body
 
-    async def saves(session, item_id: int) -> None:
-        for _ in range(args.answers):
+    async def saves(session, item_id: int, count: int) -> None:
+        for _ in range(count):
             seq = time.time_ns()
             body = {"item_id": item_id, "answer": [seq % 4], "seq": seq}
             async with session.post(
@@ -385,9 +387,11 @@ async def concurrent(args, app, attempt_id: int, item_ids: list[int]) -> None:
                 assert response.status == 200, await response.text()
 
     async def batch(server, jobs) -> tuple[float, dict]:
+        """Each connection's first WARM requests unmeasured, then the rest."""
+        await asyncio.gather(*(job(True) for job in jobs))
         watch = CpuWatch(server, args.database_url)
         started = time.perf_counter()
-        await asyncio.gather(*jobs)
+        await asyncio.gather(*(job(False) for job in jobs))
         elapsed = time.perf_counter() - started
         return args.concurrent * args.answers / elapsed, watch.per(args.concurrent * args.answers)
 
@@ -396,9 +400,8 @@ async def concurrent(args, app, attempt_id: int, item_ids: list[int]) -> None:
     try:
         for round_ in range(args.rounds):
             with app.app_context():
-                served = serve_to_many(
-                    args.concurrent, args.answers, round_ * args.answers, questions
-                )
+                count = args.answers + WARM
+                served = serve_to_many(args.concurrent, count, round_ * count, questions)
                 db.session.remove()
             await real.start()
             if not sessions:
@@ -411,7 +414,9 @@ async def concurrent(args, app, attempt_id: int, item_ids: list[int]) -> None:
             practice_rate, practice_cpu = await batch(
                 real,
                 [
-                    answers(session, token, served[user])
+                    lambda warm, session=session, token=token, mine=served[user]: answers(
+                        session, token, mine[:WARM] if warm else mine[WARM:]
+                    )
                     for user, (session, token) in sessions.items()
                 ],
             )
@@ -419,7 +424,12 @@ async def concurrent(args, app, attempt_id: int, item_ids: list[int]) -> None:
             await bare.start()
             bare_rate, bare_cpu = await batch(
                 bare,
-                [saves(session, item_ids[user - 1]) for user, (session, _) in sessions.items()],
+                [
+                    lambda warm, session=session, item=item_ids[user - 1]: saves(
+                        session, item, WARM if warm else args.answers
+                    )
+                    for user, (session, _) in sessions.items()
+                ],
             )
             bare.stop()
             ratio = practice_rate / bare_rate
