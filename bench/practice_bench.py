@@ -291,8 +291,8 @@ def measure(client, url: str, runs: int, engine) -> dict:
     }
 
 
-def serve_to_many(people: int, count: int, offset: int, questions: int) -> dict[int, list[int]]:
-    """Serve `count` questions to each of learners 1..people (their ids by learner)."""
+def serve_to_many(people: list[int], count: int, offset: int, questions: int) -> dict:
+    """Serve `count` questions to each of the learners (their ids by learner)."""
     from sqlalchemy import text
 
     from core.extensions import db
@@ -301,7 +301,7 @@ def serve_to_many(people: int, count: int, offset: int, questions: int) -> dict[
         text(
             """INSERT INTO practice_served (user_id, question_id, version_id, served_at)
                SELECT u, v.question_id, v.id, now() AT TIME ZONE 'UTC' - interval '30 seconds'
-               FROM generate_series(1, :people) u CROSS JOIN generate_series(0, :count - 1) k
+               FROM unnest(CAST(:people AS integer[])) u CROSS JOIN generate_series(0, :count - 1) k
                JOIN question_versions v
                    ON v.question_id = 1 + (7919 * u + :offset + k) % :questions
                ON CONFLICT (user_id, question_id) DO UPDATE
@@ -312,8 +312,7 @@ def serve_to_many(people: int, count: int, offset: int, questions: int) -> dict[
     )
     db.session.commit()
     return {
-        user: [1 + (7919 * user + offset + k) % questions for k in range(count)]
-        for user in range(1, people + 1)
+        user: [1 + (7919 * user + offset + k) % questions for k in range(count)] for user in people
     }
 
 
@@ -346,7 +345,8 @@ async def concurrent(args, app, attempt_id: int, item_ids: list[int]) -> None:
     }
     real = Server("app:create_app()", settings, env, args.port)
     bare = Server("bare_upsert:create_app()", settings, env, args.port + 1, str(ROOT / "bench"))
-    people = range(1, args.concurrent + 1)
+    # Learner 2 is writing the bare attempt: practice is closed to them.
+    people = [user for user in range(1, args.concurrent + 2) if user != 2]
     print(
         f"through gunicorn {args.workers}x{args.worker_class} (threads {args.threads}), "
         f"{args.concurrent} connections, {args.answers} each",
@@ -401,7 +401,7 @@ async def concurrent(args, app, attempt_id: int, item_ids: list[int]) -> None:
         for round_ in range(args.rounds):
             with app.app_context():
                 count = args.answers + WARM
-                served = serve_to_many(args.concurrent, count, round_ * count, questions)
+                served = serve_to_many(people, count, round_ * count, questions)
                 db.session.remove()
             await real.start()
             if not sessions:
@@ -425,10 +425,10 @@ async def concurrent(args, app, attempt_id: int, item_ids: list[int]) -> None:
             bare_rate, bare_cpu = await batch(
                 bare,
                 [
-                    lambda warm, session=session, item=item_ids[user - 1]: saves(
+                    lambda warm, session=session, item=item: saves(
                         session, item, WARM if warm else args.answers
                     )
-                    for user, (session, _) in sessions.items()
+                    for item, (session, _) in zip(item_ids, sessions.values(), strict=False)
                 ],
             )
             bare.stop()

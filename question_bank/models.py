@@ -90,11 +90,27 @@ class QuestionStatus(enum.StrEnum):
 STATUS_VALUES = ", ".join(f"'{status.value}'" for status in QuestionStatus)
 
 
+#: the questions practice draws that cite a law (queries.question_laws: in use, no case's
+#: sub-question, no marked type): the progress page counts them per law and joins them to a
+#: person's cards from this index alone (a new marked type needs the index made again)
+PRACTISED_WITH_LAW = text(
+    "status = 'active' AND case_id IS NULL AND law_id IS NOT NULL "
+    "AND type NOT IN ('short_answer', 'essay')"
+)
+
+
 class Question(db.Model):
     __tablename__ = "questions"
     __table_args__ = (
         CheckConstraint(f"status IN ({STATUS_VALUES})", name="known_status"),
         Index("ix_questions_status_type", "status", "type"),
+        Index(
+            "ix_questions_practised_law",
+            "id",
+            "law_id",
+            sqlite_where=PRACTISED_WITH_LAW,
+            postgresql_where=PRACTISED_WITH_LAW,
+        ),
         # Substring search (Chinese has no word breaks) uses trigrams where available.
         Index(
             "ix_questions_search_trgm",

@@ -391,3 +391,11 @@ def test_readiness_follows_the_deployments_mock_format():
     assert progress.readiness([True] * 64 + [False] * 36, Decimal(100), Decimal(50)).verdict == (
         "likely"
     )
+
+
+def test_the_practised_questions_index_leaves_out_every_marked_type():
+    """Its predicate is written out (a migration's copy): a new marked type must be added."""
+    from question_bank.models import PRACTISED_WITH_LAW
+    from question_bank.types import MARKED_TYPES
+
+    assert all(f"'{kind}'" in PRACTISED_WITH_LAW.text for kind in MARKED_TYPES)
