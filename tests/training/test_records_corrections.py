@@ -286,3 +286,22 @@ def test_a_unit_admin_changes_no_hours_of_people_outside_their_units(district, m
     db.session.commit()
     assert _hours(teacher) == 0
     assert_same_as_rebuilt()
+
+
+def test_a_correction_shows_only_its_kinds_fields_and_keeps_what_another_kinds_holds(
+    client, auth, district
+):
+    lecture = _record(district, [district["leader"]])
+    hearing = _record(
+        district, [district["leader"]], kind="court_hearing", case_type="行政诉讼", place="区法院"
+    )
+    kept = _record(district, [district["leader"]], law_day="12·4")  # entered on a lecture
+    auth.login(district["other_admin"])
+
+    def fields(activity) -> set[str]:
+        page = client.get(f"/records/activities/{activity.id}/correct").text
+        return {name for name in ("case_type", "law_day", "topic") if f'name="{name}"' in page}
+
+    assert fields(lecture) == {"topic"}
+    assert fields(hearing) == {"topic", "case_type"}
+    assert fields(kept) == {"topic", "law_day"}  # not hidden, so a correction keeps it
