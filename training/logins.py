@@ -10,10 +10,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, case, delete, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from core import captcha, clock
+from core import captcha, clock, upserts
 from core.audit import Actor, anonymous, record
 from core.extensions import db
 from core.passwords import hash_password, needs_rehash, verify_password
@@ -201,11 +200,10 @@ def _refused(count: int, policy: LoginPolicy) -> LoginOutcome:
 
 def _add_failure(login: str, now: datetime, policy: LoginPolicy) -> int:
     """Count one failed attempt for `login` in one atomic statement; the new count."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     table = LoginFailure.__table__
     stale = table.c.last_failure_at < now - policy.failure_window
     statement = (
-        dialect.insert(table)
+        upserts.insert(table)
         .values(login=failure_key(login), failures=1, last_failure_at=now)
         .on_conflict_do_update(
             index_elements=[table.c.login],

@@ -11,10 +11,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, bindparam, exists, literal_column, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager, joinedload
 
-from core import outages
+from core import outages, upserts
 from core.errors import ServiceError
 from core.extensions import db
 from core.roles import Role
@@ -188,11 +187,10 @@ def start_attempt(
     deadline = min(now + timedelta(minutes=within), window_end)
     deadline += timedelta(minutes=member.past_close_minutes)
     paper = draw(exam.blueprint, exam_pools(exam), rng)
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     # A conflict means two tabs pressed 开始 at once and the database let the other through
     # (one open attempt per candidate and exam): no savepoint round trips on the way.
     attempt = db.session.scalar(
-        dialect.insert(Attempt)
+        upserts.insert(Attempt)
         .values(
             exam_id=exam.id,
             batch_id=batch.id,
@@ -272,7 +270,6 @@ def _save_statements(dialect_name: str):
         .values(last_saved_at=bindparam("now"))
         .returning(attempts.c.deadline_at, *queries.answer_shape(item_version))
     )
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
     row = select(
         bindparam("attempt_id", type_=attempts.c.id.type),
         bindparam("item_id", type_=items.c.id.type),
@@ -280,7 +277,7 @@ def _save_statements(dialect_name: str):
         bindparam("seq", type_=responses.c.seq.type),
         bindparam("now", type_=responses.c.saved_at.type),
     )
-    insert = dialect.insert(responses).from_select(
+    insert = upserts.insert(responses, dialect_name).from_select(
         ["attempt_id", "item_id", "answer", "seq", "saved_at"], row
     )
     upsert = insert.on_conflict_do_update(

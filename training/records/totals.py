@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import bindparam, case, delete, extract, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from core import upserts
 from core.extensions import db
 from training.records.models import (
     Activity,
@@ -31,8 +31,7 @@ COUNTERS = ("hours", *(kind.value for kind in ActivityKind))
 @functools.cache
 def _upsert_statement(dialect_name: str):
     table = YearTotal.__table__
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(
+    stmt = upserts.insert(table, dialect_name).values(
         {name: bindparam(name) for name in ("user_id", "year", *COUNTERS)}
     )
     return stmt.on_conflict_do_update(

@@ -9,9 +9,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
+from core import upserts
 from core.errors import ServiceError
 from core.extensions import db
 from question_bank import item_statistics, queries
@@ -134,9 +134,8 @@ def counts_of(exam_id: int, which: str) -> dict:
         stored.stamp, stored.counts = current, counts
         return counts
     # Two workers may count the same exam at once: the second stores over the first.
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     values = {"exam_id": exam_id, "which": which, "stamp": current, "counts": counts}
-    insert = dialect.insert(ItemAnalysisCounts).values(values)
+    insert = upserts.insert(ItemAnalysisCounts).values(values)
     db.session.execute(
         insert.on_conflict_do_update(
             index_elements=["exam_id", "which"], set_={"stamp": current, "counts": counts}

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Integer, and_, bindparam, case, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core import upserts
 from core.extensions import db
 from training import scoring
 from training.exams.models import Attempt, AttemptStatus, Batch, BatchMember, Exam
@@ -74,10 +74,9 @@ def percent_of(score: Decimal | None, max_score: Decimal) -> Decimal:
 def _upsert_statement(dialect_name: str):
     """INSERT one row of increments, or add them to the row already there."""
     table = ExamSummary.__table__
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
     values = {name: bindparam(name) for name in ["exam_id", "batch_id", "unit_id", "is_leader"]}
     values |= {name: bindparam(name) for name in COUNTERS}
-    stmt = dialect.insert(table).values(values)
+    stmt = upserts.insert(table, dialect_name).values(values)
     return stmt.on_conflict_do_update(
         index_elements=["exam_id", "batch_id", "unit_id", "is_leader"],
         set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS},
@@ -89,7 +88,6 @@ def _first_attempt_statement(dialect_name: str):
     """The upsert of a first attempt: its increments under the unit and leader flag of the
     candidate, read in the same statement."""
     table = ExamSummary.__table__
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
     row = select(
         bindparam("exam_id", type_=table.c.exam_id.type),
         bindparam("batch_id", type_=table.c.batch_id.type),
@@ -97,7 +95,7 @@ def _first_attempt_statement(dialect_name: str):
         User.is_leader,
         *[bindparam(name, type_=table.c[name].type) for name in COUNTERS],
     ).where(User.id == bindparam("user_id"))
-    stmt = dialect.insert(table).from_select(
+    stmt = upserts.insert(table, dialect_name).from_select(
         ["exam_id", "batch_id", "unit_id", "is_leader", *COUNTERS], row
     )
     return stmt.on_conflict_do_update(

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import ColumnElement, bindparam, delete, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
+from core import upserts
 from core.extensions import db
 from question_bank import queries
 from training.exams import attempts, candidate
@@ -33,8 +33,7 @@ def _note_statements(dialect_name: str):
     """note()'s statements, built once per database (see practice._answer_statements)."""
     mistakes = Mistake.__table__
     mine = (mistakes.c.user_id == bindparam("uid")) & (mistakes.c.question_id == bindparam("qid"))
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    insert = dialect.insert(mistakes)
+    insert = upserts.insert(mistakes, dialect_name)
     wrong = insert.on_conflict_do_update(
         index_elements=["user_id", "question_id"],
         set_={
@@ -169,9 +168,8 @@ def _claim(attempt: Attempt, user_id: int, now: datetime) -> bool:
     """Mark the attempt collected, unless another request (a second tab, the home page
     and 练习 opened together) just did: then that one notes its answers, this one not
     (the plain insert failed on the key: a 500)."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     claimed = db.session.execute(
-        dialect.insert(CollectedAttempt)
+        upserts.insert(CollectedAttempt)
         .values(attempt_id=attempt.id, user_id=user_id, collected_at=now)
         .on_conflict_do_nothing()
         .returning(CollectedAttempt.attempt_id)

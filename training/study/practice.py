@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, text, update
-from sqlalchemy.dialects import sqlite
 
-from core import clock
+from core import clock, upserts
 from core.errors import ServiceError
 from core.extensions import db
 from question_bank import queries, types
@@ -378,7 +377,7 @@ def _answer_statements(dialect_name: str):
     )
     if dialect_name == "postgresql":
         return claim, RECORD
-    insert = sqlite.insert(cards)
+    insert = upserts.insert(cards, dialect_name)
     card = insert.on_conflict_do_update(
         index_elements=["user_id", "question_id"],
         set_={name: insert.excluded[name] for name in (*CARD_COLUMNS[1:], "last_correct")},
