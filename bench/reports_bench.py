@@ -17,8 +17,9 @@ ability so the items discriminate); the others' attempts carry scores only (pape
 
 `measure` first times bare references (a trivial statement, a count of the analysed
 exam's paper items, a GROUP BY over the attempts), then each page --runs times in process
-through Flask's test client (after one warm-up; the item analysis also cold, its stored
-counts deleted before each run) as a unit admin of the root unit (every unit in scope), a
+through Flask's test client (after one warm-up; the item analysis also after one more
+attempt is handed in before each run, after every attempt's revision is bumped as a regrade
+does, and cold, its stored counts deleted) as a unit admin of the root unit (every unit in scope), a
 unit admin of one bureau, and a trainer, and prints median, min and max, with the load
 average before and after.
 """
@@ -268,6 +269,59 @@ def _forget_counts(app) -> None:
         db.session.commit()
 
 
+def _hand_in_one(app) -> None:
+    """One more first attempt at the analysed exam, handed in and scored (its paper of
+    fifty items and their answers), as a submission leaves it: the stored counts are then
+    one attempt behind."""
+    from sqlalchemy import text
+
+    from core.extensions import db
+
+    with app.app_context():
+        run = db.session.execute
+        attempt_id = run(text("""
+            INSERT INTO attempts (exam_id, batch_id, user_id, number, status, started_at,
+                                  deadline_at, submitted_at, submitted_by, score, max_score,
+                                  passed, grade_label, outage_seconds, flags, revision)
+              SELECT 1, (SELECT min(id) FROM batches WHERE exam_id = 1), u.id, 1, 'submitted',
+                     now(), now() + interval '1 hour', now(), 'candidate', 0, 100, false, '',
+                     0, '[]', 1
+              FROM users u
+              WHERE u.login LIKE 'bench0%' AND NOT EXISTS (
+                  SELECT 1 FROM attempts a WHERE a.exam_id = 1 AND a.user_id = u.id)
+              ORDER BY u.id LIMIT 1
+            RETURNING id
+        """)).scalar_one()  # fmt: skip
+        run(text("""
+            INSERT INTO paper_items (attempt_id, position, question_version_id, points, choice_order, earned)
+              SELECT :attempt, p, p, 2, '[0, 1, 2, 3]', CASE WHEN (p + :attempt) % 3 = 0 THEN 0 ELSE 2 END
+              FROM generate_series(1, :items) p
+        """), {"attempt": attempt_id, "items": ANALYSED_ITEMS})  # fmt: skip
+        run(text("""
+            INSERT INTO responses (attempt_id, item_id, answer, seq, saved_at)
+              SELECT attempt_id, id, CASE WHEN earned > 0 THEN '[0]'::json ELSE '[2]'::json END,
+                     position, now()
+              FROM paper_items WHERE attempt_id = :attempt
+        """), {"attempt": attempt_id})  # fmt: skip
+        run(text("""
+            UPDATE attempts SET score = (SELECT sum(earned) FROM paper_items WHERE attempt_id = :attempt)
+            WHERE id = :attempt
+        """), {"attempt": attempt_id})  # fmt: skip
+        db.session.commit()
+
+
+def _regrade_all(app) -> None:
+    """Every attempt of the analysed exam scored again, as a regrade leaves them (their
+    revisions bumped): what they added to the counts is not known any more."""
+    from sqlalchemy import text
+
+    from core.extensions import db
+
+    with app.app_context():
+        db.session.execute(text("UPDATE attempts SET revision = revision + 1 WHERE exam_id = 1"))
+        db.session.commit()
+
+
 def measure(args) -> None:
     app = _app(args.database_url)
     app.config["WTF_CSRF_ENABLED"] = False
@@ -306,15 +360,14 @@ def measure(args) -> None:
             median, low, high, status = _time(client, url, args.runs)
             print(f"{label:<48} {median:8.0f} ms  ({low:.0f}–{high:.0f})  [{status}]", flush=True)
         if login == "benchtrainer":
-            median, low, high, status = _time(
-                client,
-                "/reports/exams/1/items",
-                max(3, args.runs // 2),
-                lambda: _forget_counts(app),
-            )
-            print(
-                f"{'item analysis, 20,000 attempts (cold)':<48} {median:8.0f} ms  ({low:.0f}–{high:.0f})  [{status}]"
-            )
+            for label, before in (
+                ("item analysis, after one more submission", lambda: _hand_in_one(app)),
+                ("item analysis, after a regrade of all", lambda: _regrade_all(app)),
+                ("item analysis, cold (counts deleted)", lambda: _forget_counts(app)),
+            ):
+                runs = args.runs if "submission" in label else max(3, args.runs // 2)
+                median, low, high, status = _time(client, "/reports/exams/1/items", runs, before)
+                print(f"{label:<48} {median:8.0f} ms  ({low:.0f}–{high:.0f})  [{status}]")
     print(f"load average after: {os.getloadavg()}")
 
 

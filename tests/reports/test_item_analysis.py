@@ -2,19 +2,25 @@
 from the papers, the choices counted, the cache and its invalidation, and the pages."""
 
 import random
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from core import clock
 from core.audit import SYSTEM, Actor
 from core.extensions import db
+from core.outages import Outage
 from core.roles import Role
 from question_bank import bank
 from question_bank.item_statistics import ItemScores, paper_statistics
 from tests.factories import GRACE, add_batch, add_questions, add_written, make_exam, take
 from training.exams import attempts, marking, regrade
+from training.exams import outages as exam_outages
+from training.exams.models import Attempt
 from training.reports import item_analysis
+from training.reports.models import ItemAnalysisCounts
 
 RIGHT, WRONG = [0], [1]
 # Who gets which of the four 判断 right (1) or wrong (0): the first three columns are
@@ -113,7 +119,7 @@ def test_first_best_and_all_attempts(sat):
     assert every.paper.items[0].facility == pytest.approx(5 / 6)
 
 
-def test_the_counts_are_kept_until_a_submission_a_mark_or_a_regrade(sat, make_user, monkeypatch):
+def test_the_counts_are_kept_and_a_submission_adds_only_its_paper(sat, make_user, monkeypatch):
     exam, questions, _people = sat
     counted = []
     real_count = item_analysis.count
@@ -137,7 +143,11 @@ def test_the_counts_are_kept_until_a_submission_a_mark_or_a_regrade(sat, make_us
     db.session.commit()
     assert item_analysis.flagged_if_known(exam) is None  # stale: the home page waits
     after_submit = item_analysis.analyse_exam(exam)
-    assert len(counted) == 2 and after_submit.paper.count == 6
+    # The new paper is added to the stored counts: nothing is counted again.
+    assert len(counted) == 1 and after_submit.paper.count == 6
+    assert stored_counts(exam, "first") == real_count(exam.id, "first")
+    db.session.commit()
+    assert item_analysis.flagged_if_known(exam) == 1
 
     # The second question's key corrected to 错误: three of the six had it right before.
     draft = bank.current_draft(questions[1])
@@ -147,11 +157,89 @@ def test_the_counts_are_kept_until_a_submission_a_mark_or_a_regrade(sat, make_us
     regrade.apply_regrade(SYSTEM, exam, questions[1].id)
     db.session.commit()
     regraded = item_analysis.analyse_exam(exam)
-    assert len(counted) == 3
+    # What the regraded papers added before is not known any more: all counted again.
+    assert len(counted) == 2
     assert after_submit.paper.items[1].facility == pytest.approx(3 / 6)
     assert regraded.paper.items[1].facility == pytest.approx(3 / 6)
     assert regraded.rows[1].version_number == 2
     assert [c.correct for c in regraded.rows[1].choices] == [False, True, False]
+
+
+def test_the_kept_counts_stay_those_of_counting_afresh(sat, make_user, frozen_clock, monkeypatch):
+    """After a retake (a new best), a late auto-submit, a reopened attempt and its second
+    submission, and a regrade, for first, best and all attempts: the counts kept and
+    brought up to date are exactly those of counting every paper again; only a change to
+    an attempt already counted (reopened, regraded) has them counted again."""
+    exam, questions, people = sat
+    counted = []
+    real_count = item_analysis.count
+    monkeypatch.setattr(
+        item_analysis, "count", lambda *args: counted.append(args[1]) or real_count(*args)
+    )
+
+    def kept_as_fresh():
+        for which in item_analysis.WHICH:
+            kept = item_analysis.analyse_exam(exam, which)
+            db.session.commit()
+            assert stored_counts(exam, which) == real_count(exam.id, which)
+            fresh = item_analysis._analysis(exam.id, which, real_count(exam.id, which))
+            assert figures(kept.paper) == figures(fresh.paper)
+            assert [row.choices for row in kept.rows] == [row.choices for row in fresh.rows]
+        db.session.commit()
+        found = list(counted)
+        counted.clear()
+        return found
+
+    assert kept_as_fresh() == ["first", "best", "all"]
+    sit(people["戊"], exam, (1, 1, 1, 1))  # a retake, all right: 戊's best moves to it
+    assert kept_as_fresh() == []
+    assert item_analysis.analyse_exam(exam, "best").paper.count == 5
+
+    late = make_user(name="己")
+    add_batch(exam, [late])
+    attempt = sit(late, exam, (0, 1, 0, 1), submit=False)
+    frozen_clock.now = attempt.deadline_at + GRACE + timedelta(seconds=1)
+    assert attempts.finalize_expired(frozen_clock.now, GRACE) == 1
+    db.session.commit()
+    assert kept_as_fresh() == []
+    assert item_analysis.analyse_exam(exam, "all").paper.count == 7
+
+    reopened = next(a for a in _attempts_of(exam) if a.user_id == people["甲"].id)
+    outage = Outage(
+        started_at=reopened.deadline_at - timedelta(minutes=1),
+        ended_at=reopened.deadline_at + timedelta(minutes=1),
+        source="test",
+    )
+    db.session.add(outage)
+    admin = make_user(Role.SYSTEM_ADMIN)
+    exam_outages.reopen(
+        Actor(id=admin.id, login=admin.login), reopened, outage, 5, frozen_clock.now, GRACE
+    )
+    db.session.commit()
+    assert kept_as_fresh() == ["first", "best", "all"]  # 甲's counted paper may change
+    assert item_analysis.analyse_exam(exam, "all").paper.count == 6
+    attempts.submit(reopened, frozen_clock.now, "candidate")
+    db.session.commit()
+    assert kept_as_fresh() == []  # handed in again: added
+    assert item_analysis.analyse_exam(exam, "all").paper.count == 7
+
+    draft = bank.current_draft(questions[2])
+    draft.answer = [1]
+    bank.edit_question(SYSTEM, questions[2], draft, "更正答案")
+    db.session.commit()
+    regrade.apply_regrade(SYSTEM, exam, questions[2].id)
+    db.session.commit()
+    assert kept_as_fresh() == ["first", "best", "all"]
+
+
+def stored_counts(exam, which) -> item_analysis.Counts:
+    """The counts kept for the analysis, with the attempts they count."""
+    stored = db.session.get(ItemAnalysisCounts, (exam.id, which), populate_existing=True)
+    return item_analysis.Counts.of_json(stored.counts, stored.members)
+
+
+def _attempts_of(exam):
+    return db.session.scalars(select(Attempt).where(Attempt.exam_id == exam.id)).all()
 
 
 def test_the_page_shows_sample_size_warning_flags_and_edit_links(sat, client, login_as):

@@ -307,6 +307,9 @@ class Attempt(db.Model):
     flags: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     #: submitted, with written answers not yet marked (待阅卷): no score, no pass/fail yet
     awaiting_marks: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    #: bumped (in SQL) whenever what the attempt adds to an item analysis may change: each
+    #: scoring (submit, mark, regrade) and a reopening; never goes back
+    revision: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     exam: Mapped[Exam] = relationship()
     batch: Mapped[Batch] = relationship()

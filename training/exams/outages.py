@@ -209,6 +209,7 @@ def reopen(
     attempt.score = attempt.passed = None
     attempt.awaiting_marks = False
     attempt.grade_label = ""
+    attempt.revision = Attempt.revision + 1
     db.session.flush()
     summaries.attempt_reopened(attempt, outcome)
     record(

@@ -1,14 +1,16 @@
 """Item analysis of an exam: which attempts count, their points per item and the choices
 picked, added up in the database; the statistics themselves are question_bank's
 (item_statistics, from counts). The counts are stored (item_analysis_counts, shared by
-every worker and kept across restarts) with a stamp of the exam's submitted attempts that
-any submission, mark or regrade changes, so a stale analysis is never shown."""
+every worker and kept across restarts) with the attempts they count and a stamp that any
+submission, mark, regrade or reopening changes, so a stale analysis is never shown: the
+attempts chosen since are added to them (a submission costs the counting of one paper),
+and only when an attempt already counted changed are all the papers counted again."""
 
 import json
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, or_, select, text
+from sqlalchemy import and_, case, func, literal, null, or_, select, text, union_all
 from sqlalchemy.orm import aliased
 
 from core import upserts
@@ -17,7 +19,7 @@ from core.extensions import db
 from question_bank import item_statistics, queries
 from question_bank.item_statistics import ChoiceCount, ItemStatistics, ItemTally, PaperStatistics
 from question_bank.types import QUESTION_TYPES, with_editor
-from training.exams.models import Attempt, AttemptStatus, Exam, Mark, PaperItem, Response
+from training.exams.models import Attempt, AttemptStatus, Exam, PaperItem, Response
 from training.reports.models import ItemAnalysisCounts
 
 #: which attempts an analysis reads (Moodle's default: each person's first)
@@ -64,8 +66,8 @@ class ExamAnalysis:
 
 
 def chosen_attempts(exam_id: int, which: str):
-    """The submitted attempts an analysis reads, as a subquery of (id, score): those with
-    a score (one awaiting marks has no total yet; it counts once marked).
+    """The submitted attempts an analysis reads, as a CTE of (id, score, revision): those
+    with a score (one awaiting marks has no total yet; it counts once marked).
 
     Each person's first or best is the attempt with no earlier (better) one: an anti-join
     whose size the database estimates well, so it adds up a million paper items by hash
@@ -73,9 +75,11 @@ def chosen_attempts(exam_id: int, which: str):
     if which not in WHICH:
         raise ReportError("请选择要统计的作答：每人第一次、每人最高分或全部。")
     submitted = (Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.SUBMITTED.value)
-    chosen = select(Attempt.id, Attempt.score).where(*submitted, Attempt.score.is_not(None))
+    chosen = select(Attempt.id, Attempt.score, Attempt.revision).where(
+        *submitted, Attempt.score.is_not(None)
+    )
     if which == "all":
-        return chosen.subquery("chosen")
+        return chosen.cte("chosen")
     other = aliased(Attempt, name="other")
     if which == "first":
         # The first attempt each person handed in (number 1, unless it is still open).
@@ -91,138 +95,240 @@ def chosen_attempts(exam_id: int, which: str):
         .where(other.exam_id == exam_id, other.status == AttemptStatus.SUBMITTED.value)
         .where(other.user_id == Attempt.user_id, before)
     )
-    return chosen.where(~earlier.exists()).subquery("chosen")
+    return chosen.where(~earlier.exists()).cte("chosen")
 
 
 def stamp(exam_id: int) -> str:
-    """What changes whenever the analysis would: a submission (count, newest time), a
-    regrade (the scores' sum, and the pools' revision a regrade bumps) and a mark or its
-    correction (marks are only ever added: the newest mark's id). The scored count too: a
-    paper awaiting marks joins when marked, even marked 0, which moves no sum."""
-    submitted = db.session.execute(
-        select(
-            func.count(),
-            func.count(Attempt.score),
-            func.max(Attempt.submitted_at),
-            func.sum(Attempt.score),
-        ).where(Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.SUBMITTED.value)
+    """What changes whenever the analysis may: every scoring of an attempt (a submission,
+    a mark, a regrade) and every reopening bumps the attempt's revision, and revisions
+    never go back, so their sum over the exam's attempts grows with each change."""
+    row = db.session.execute(
+        select(func.count(), func.max(Attempt.id), func.sum(Attempt.revision)).where(
+            Attempt.exam_id == exam_id
+        )
     ).one()
-    newest_mark = db.session.scalar(
-        select(func.max(Mark.id))
-        .join(Attempt, Attempt.id == Mark.attempt_id)
-        .where(Attempt.exam_id == exam_id)
-    )
-    revision = db.session.scalar(select(Exam.pools_revision).where(Exam.id == exam_id))
-    return "|".join(map(str, (*submitted, newest_mark, revision)))
+    return "|".join(map(str, row))
 
 
 def analyse_exam(exam: Exam, which: str = DEFAULT_WHICH) -> ExamAnalysis:
-    """The exam's item analysis over the chosen attempts, from the stored counts when no
-    attempt was submitted, marked or regraded since they were counted."""
+    """The exam's item analysis over the chosen attempts, from the stored counts, brought
+    up to date first when an attempt was submitted, marked, regraded or reopened since."""
     return _analysis(exam.id, which, counts_of(exam.id, which))
 
 
-def counts_of(exam_id: int, which: str) -> dict:
+@dataclass
+class Counts:
+    """Everything the statistics need, over a set of attempts, as counts that can be added
+    to and taken away from: per question version, how many of its items had full points
+    f and earned x on an attempt whose total was T, for each (f, x, T), and how many gave
+    each answer that is a list of choices; how many attempts had each total; and the
+    attempts counted (id -> revision).
+
+    T is the attempt's score, which is the sum of its items' points (scoring.total)."""
+
+    joint: dict[int, Counter]
+    answers: dict[int, Counter]
+    totals: Counter
+    members: dict[int, int]
+
+    @classmethod
+    def empty(cls) -> "Counts":
+        return cls({}, {}, Counter(), {})
+
+    def add(self, other: "Counts", sign: int = 1) -> None:
+        """Add `other`'s counts (sign -1: take them away), members too."""
+        for version_id, joint in other.joint.items():
+            self.joint.setdefault(version_id, Counter()).update(_times(joint, sign))
+        for version_id, answers in other.answers.items():
+            self.answers.setdefault(version_id, Counter()).update(_times(answers, sign))
+        self.totals.update(_times(other.totals, sign))
+        if sign > 0:
+            self.members |= other.members
+        else:
+            for attempt_id in other.members:
+                del self.members[attempt_id]
+        for counter in (*self.joint.values(), *self.answers.values(), self.totals):
+            for key in [key for key, times in counter.items() if not times]:
+                del counter[key]
+        for found in (self.joint, self.answers):
+            for version_id in [key for key, counter in found.items() if not counter]:
+                del found[version_id]
+
+    def to_json(self) -> dict:
+        return {
+            "totals": [[total, times] for total, times in self.totals.items()],
+            "items": [
+                [
+                    version_id,
+                    [[*key, times] for key, times in joint.items()],
+                    [[given, times] for given, times in self.answers.get(version_id, {}).items()],
+                ]
+                for version_id, joint in self.joint.items()
+            ],
+        }
+
+    @classmethod
+    def of_json(cls, stored: dict, members: list | None = None) -> "Counts":
+        counts = cls.empty()
+        counts.totals.update(dict(stored["totals"]))
+        for version_id, joint, answers in stored["items"]:
+            counts.joint[version_id] = Counter({(f, x, t): times for f, x, t, times in joint})
+            if answers:
+                counts.answers[version_id] = Counter(dict(answers))
+        counts.members = dict(members or [])
+        return counts
+
+
+def counts_of(exam_id: int, which: str) -> Counts:
     """The counts the analysis is computed from: stored ones when their stamp is still
-    the exam's, else counted again (in SQL) and stored for every worker."""
+    the exam's; else the stored ones with the attempts chosen since added (and those no
+    longer chosen taken away), or, when a counted attempt changed, all counted again;
+    stored for every worker."""
     current = stamp(exam_id)
     stored = db.session.get(ItemAnalysisCounts, (exam_id, which))
     if stored is not None and stored.stamp == current:
-        return stored.counts
-    counts = count(exam_id, which)
+        return Counts.of_json(stored.counts)
+    counts = None
+    if stored is not None and stored.members is not None:
+        counts = brought_up_to_date(exam_id, which, Counts.of_json(stored.counts, stored.members))
+    if counts is None:
+        counts = count(exam_id, which)
+    values = {
+        "stamp": current,
+        "counts": counts.to_json(),
+        "members": sorted(counts.members.items()),
+    }
     if stored is not None:
-        stored.stamp, stored.counts = current, counts
+        stored.stamp, stored.counts, stored.members = current, values["counts"], values["members"]
         return counts
-    # Two workers may count the same exam at once: the second stores over the first.
-    values = {"exam_id": exam_id, "which": which, "stamp": current, "counts": counts}
-    insert = upserts.insert(ItemAnalysisCounts).values(values)
+    # Two workers may count the same exam at once: the second stores over the first (each
+    # stores counts that match the attempts it lists).
+    insert = upserts.insert(ItemAnalysisCounts).values(exam_id=exam_id, which=which, **values)
     db.session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["exam_id", "which"], set_={"stamp": current, "counts": counts}
-        )
+        insert.on_conflict_do_update(index_elements=["exam_id", "which"], set_=values)
     )
     return counts
 
 
-def count(exam_id: int, which: str) -> dict:
-    """Everything the statistics need, added up in SQL in one pass over the papers (never
-    a row per attempt and item in Python): per question version its full points, how many
-    attempts scored x on it with a total of T, for each (x, T), and for choice questions
-    how many gave each distinct answer; and how many attempts had each total.
-
-    T is the attempt's score, which is the sum of its items' points (scoring.total)."""
+def brought_up_to_date(exam_id: int, which: str, counts: Counts) -> Counts | None:
+    """`counts` with the attempts chosen since they were counted added and those no longer
+    chosen taken away; None when that would not give the figures of counting afresh (an
+    attempt counted was scored again or reopened since: what it added is not known any
+    more), or would cost about as much (a large part of the attempts changed)."""
     chosen = chosen_attempts(exam_id, which)
+    now = dict(db.session.execute(select(chosen.c.id, chosen.c.revision)).all())
+    members = counts.members
+    if any(members[attempt_id] != now[attempt_id] for attempt_id in now.keys() & members):
+        return None
+    added, removed = now.keys() - members, members.keys() - now.keys()
+    if len(added) + len(removed) > max(MOST_ADDED, len(members) // 4):
+        return None
+    # Each as it is expected to be: one taken away as it was counted, one added as it was
+    # just seen chosen (it may have changed since).
+    for attempt_ids, expected, sign in ((removed, members, -1), (added, now, 1)):
+        if not attempt_ids:
+            continue
+        picked = (
+            select(Attempt.id, Attempt.score, Attempt.revision)
+            .where(Attempt.id.in_(sorted(attempt_ids)), Attempt.score.is_not(None))
+            .cte("picked")
+        )
+        change = _tally(picked)
+        if change.members != {attempt_id: expected[attempt_id] for attempt_id in attempt_ids}:
+            return None
+        counts.add(change, sign)
+    return counts
+
+
+#: attempts added or taken away at most, beyond a quarter of those counted, for the
+#: counts to be brought up to date rather than counted again
+MOST_ADDED = 2000
+
+
+def count(exam_id: int, which: str) -> Counts:
+    """The counts over the chosen attempts, added up in SQL in one pass over the papers
+    (never a row per attempt and item in Python)."""
     if db.engine.dialect.name == "postgresql":
         # A million paper items joined to their responses: hashed in memory, not on disk.
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+    return _tally(chosen_attempts(exam_id, which))
+
+
+def _tally(chosen) -> Counts:
+    """The counts over the attempts of `chosen` (a CTE of id, score, revision): their items
+    grouped by (version, full points, points, total, answer), and the attempts themselves
+    with their revision, in one statement, so that both are read at the same moment."""
     earned = func.coalesce(PaperItem.earned, 0)
     # Answers that are lists of numbers (choices picked), grouped by their text; a text
     # answer (fill-in, written) has a quote in it and is left out, so free text is never
-    # grouped. Which versions are choice questions is settled in Python.
+    # grouped. Which versions are choice questions is settled when they are shown.
     answer = func.cast(Response.answer, db.Text)
     picked = case((answer.not_like('%"%'), answer))
-    rows = db.session.execute(
+    items = (
         select(
+            literal("item"),
             PaperItem.question_version_id,
+            PaperItem.points,
             earned,
             chosen.c.score,
             picked,
-            func.max(PaperItem.points),
             func.count(),
         )
         .join(chosen, chosen.c.id == PaperItem.attempt_id)
         .outerjoin(Response, Response.item_id == PaperItem.id)
-        .group_by(PaperItem.question_version_id, earned, chosen.c.score, picked)
+        .group_by(PaperItem.question_version_id, PaperItem.points, earned, chosen.c.score, picked)
     )
-    items: dict[int, dict] = {}
-    for version_id, points, total, given, full, times in rows:
-        item = items.setdefault(version_id, {"max": 0.0, "joint": Counter(), "answers": Counter()})
-        item["max"] = max(item["max"], float(full))
-        item["joint"][(float(points), float(total))] += times
+    nothing = null()
+    attempts = select(
+        literal("attempt"),
+        chosen.c.id,
+        nothing.cast(PaperItem.points.type),
+        nothing.cast(PaperItem.points.type),
+        chosen.c.score,
+        nothing.cast(db.Text),
+        chosen.c.revision,
+    )
+    counts = Counts.empty()
+    for kind, key, full, points, total, given, times in db.session.execute(
+        union_all(items, attempts)
+    ):
+        if kind == "attempt":
+            counts.totals[float(total)] += 1
+            counts.members[key] = times
+            continue
+        joint = counts.joint.setdefault(key, Counter())
+        joint[(float(full), float(points), float(total))] += times
         if given is not None:
-            item["answers"][given] += times
-    versions = queries.versions_by_id(items)
-    for version_id, item in items.items():
-        if versions[version_id].type not in CHOICE_TYPES:
-            item["answers"].clear()
-    totals = db.session.execute(select(chosen.c.score, func.count()).group_by(chosen.c.score))
-    return {
-        "totals": [[float(total), times] for total, times in totals],
-        "items": [
-            [
-                version_id,
-                {
-                    "max": item["max"],
-                    "joint": [[x, t, times] for (x, t), times in item["joint"].items()],
-                    "answers": list(map(list, item["answers"].items())),
-                },
-            ]
-            for version_id, item in items.items()
-        ],
-    }
+            counts.answers.setdefault(key, Counter())[given] += times
+    return counts
 
 
-def _analysis(exam_id: int, which: str, counts: dict) -> ExamAnalysis:
-    tallies = {
-        version_id: ItemTally(
-            version_id, item["max"], {(x, total): times for x, total, times in item["joint"]}
-        )
-        for version_id, item in counts["items"]
-    }
+def _times(counter: Counter, sign: int) -> Counter:
+    return counter if sign == 1 else Counter({key: -times for key, times in counter.items()})
+
+
+def _analysis(exam_id: int, which: str, counts: Counts) -> ExamAnalysis:
+    tallies = {}
+    for version_id, joint in counts.joint.items():
+        by_points: Counter = Counter()
+        for (_full, points, total), times in joint.items():
+            by_points[(points, total)] += times
+        full = max(full for full, _points, _total in joint)
+        tallies[version_id] = ItemTally(version_id, full, by_points)
     versions = queries.versions_by_id(tallies)
     # In the order the paper was built: by type as the blueprint lists them, then question.
     order = sorted(tallies, key=lambda vid: (versions[vid].question_id, vid))
     paper = item_statistics.paper_statistics_of_tallies(
-        [tallies[vid] for vid in order], dict(counts["totals"])
+        [tallies[vid] for vid in order], counts.totals
     )
-    answers = {version_id: item["answers"] for version_id, item in counts["items"]}
+    answers = counts.answers
     item_rows = []
     for stats in paper.items:
         version = versions[stats.key]
         choices = []
         if version.type in CHOICE_TYPES:
             given: Counter = Counter()
-            for text, times in answers[stats.key]:
+            for text, times in answers.get(stats.key, {}).items():
                 given[_parse(text)] += times
             given[()] += stats.count - given.total()
             choices = item_statistics.choice_counts(version.choices, version.answer, given)
@@ -283,4 +389,4 @@ def flagged_if_known(exam: Exam) -> int | None:
     stored = db.session.get(ItemAnalysisCounts, (exam.id, DEFAULT_WHICH))
     if stored is None or stored.stamp != stamp(exam.id):
         return None
-    return len(_analysis(exam.id, DEFAULT_WHICH, stored.counts).flagged)
+    return len(_analysis(exam.id, DEFAULT_WHICH, Counts.of_json(stored.counts)).flagged)

@@ -55,8 +55,9 @@ COUNTERS = ["assigned", "took", "passed", "excellent", "percent_sum", "attempts"
 
 class ItemAnalysisCounts(db.Model):
     """What an exam's item analysis is computed from (training.reports.item_analysis
-    .count), per choice of attempts, with the stamp of the attempts it was counted over:
-    counted once for every worker, and counted again once the stamp differs."""
+    .Counts), per choice of attempts, with the stamp of the attempts it was counted over
+    and the attempts themselves: counted once for every worker, and brought up to date
+    once the stamp differs."""
 
     __tablename__ = "item_analysis_counts"
 
@@ -65,3 +66,6 @@ class ItemAnalysisCounts(db.Model):
     which: Mapped[str] = mapped_column(String(8), primary_key=True)
     stamp: Mapped[str] = mapped_column(String(200))
     counts: Mapped[dict] = mapped_column(JSON)
+    #: the attempts counted, as [id, revision] pairs: what a newer stamp is compared with,
+    #: so that attempts handed in since are added rather than everything counted again
+    members: Mapped[list | None] = mapped_column(JSON, deferred=True)
