@@ -191,6 +191,9 @@ def counts_of(exam_id: int, which: str) -> Counts:
     counts = None
     if stored is not None and stored.members is not None:
         counts = brought_up_to_date(exam_id, which, Counts.of_json(stored.counts, stored.members))
+        if counts is not None and counts.members == dict(stored.members):
+            stored.stamp = current  # an attempt opened, or scored but not chosen
+            return counts
     if counts is None:
         counts = count(exam_id, which)
     values = {
@@ -255,9 +258,24 @@ def count(exam_id: int, which: str) -> Counts:
 
 
 def _tally(chosen) -> Counts:
-    """The counts over the attempts of `chosen` (a CTE of id, score, revision): their items
-    grouped by (version, full points, points, total, answer), and the attempts themselves
-    with their revision, in one statement, so that both are read at the same moment."""
+    """The counts over the attempts of `chosen` (a CTE of id, score, revision)."""
+    counts = Counts.empty()
+    for kind, key, full, points, total, given, times in db.session.execute(tally_statement(chosen)):
+        if kind == "attempt":
+            counts.totals[float(total)] += 1
+            counts.members[key] = times
+            continue
+        joint = counts.joint.setdefault(key, Counter())
+        joint[(float(full), float(points), float(total))] += times
+        if given is not None:
+            counts.answers.setdefault(key, Counter())[given] += times
+    return counts
+
+
+def tally_statement(chosen):
+    """The items of `chosen`'s attempts grouped by (version, full points, points, total,
+    answer), and the attempts themselves with their revision, in one statement, so that
+    both are read at the same moment."""
     earned = func.coalesce(PaperItem.earned, 0)
     # Answers that are lists of numbers (choices picked), grouped by their text; a text
     # answer (fill-in, written) has a quote in it and is left out, so free text is never
@@ -288,19 +306,7 @@ def _tally(chosen) -> Counts:
         nothing.cast(db.Text),
         chosen.c.revision,
     )
-    counts = Counts.empty()
-    for kind, key, full, points, total, given, times in db.session.execute(
-        union_all(items, attempts)
-    ):
-        if kind == "attempt":
-            counts.totals[float(total)] += 1
-            counts.members[key] = times
-            continue
-        joint = counts.joint.setdefault(key, Counter())
-        joint[(float(full), float(points), float(total))] += times
-        if given is not None:
-            counts.answers.setdefault(key, Counter())[given] += times
-    return counts
+    return union_all(items, attempts)
 
 
 def _times(counter: Counter, sign: int) -> Counter:
