@@ -293,7 +293,11 @@ def tally_statement(chosen):
             func.count(),
         )
         .join(chosen, chosen.c.id == PaperItem.attempt_id)
-        .outerjoin(Response, Response.item_id == PaperItem.id)
+        # The attempt too, so that a few attempts' answers are found by their index.
+        .outerjoin(
+            Response,
+            and_(Response.attempt_id == PaperItem.attempt_id, Response.item_id == PaperItem.id),
+        )
         .group_by(PaperItem.question_version_id, PaperItem.points, earned, chosen.c.score, picked)
     )
     nothing = null()
