@@ -3,7 +3,7 @@ an item analysis counted, so that one brought up to date adds the attempts hande
 instead of counting every paper again
 
 Revision ID: 0052_item_analysis_members
-Revises: 0035_settings_text
+Revises: 0037_questions_practised_law
 Create Date: 2026-12-07 21:20:00
 
 The stored counts change shape (each item's full points are now part of its counts, so
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0052_item_analysis_members'
-down_revision = '0035_settings_text'
+down_revision = '0037_questions_practised_law'
 branch_labels = None
 depends_on = None
 
