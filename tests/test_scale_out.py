@@ -14,7 +14,9 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -326,3 +328,51 @@ def test_a_pgbouncer_pool_needs_no_prepared_statements(monkeypatch):
     assert _engine_options()["connect_args"] == {"prepare_threshold": None}
     monkeypatch.delenv("DATABASE_POOLER")
     assert "connect_args" not in _engine_options()
+
+
+SLOW_APP = """
+import time
+
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(16)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+"""
+
+
+def test_a_busy_instance_is_not_taken_out_of_the_balancer(tmp_path):
+    # A sync worker answers the health check only once it is free: an instance busy for
+    # longer than three checks (a large import) must stay in, its requests waiting in the
+    # queue, not be marked down so that everything is answered 503 at once.
+    (tmp_path / "slow_app.py").write_text(SLOW_APP)
+    port, balancer_port = _free_port(), _free_port()
+    address = f"127.0.0.1:{port}"
+    with (tmp_path / "gunicorn.log").open("w") as server_log:
+        server = subprocess.Popen(
+            [
+                *(str(Path(sys.executable).parent / "gunicorn"), "--workers", "1"),
+                *("--bind", address, "--chdir", str(tmp_path), "--no-control-socket"),
+                "slow_app:app",
+            ],
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    with (tmp_path / "haproxy.log").open("w") as log:
+        balancer = _balancer(balancer_port, apps=[address] * 2, saves=[address] * 2, log=log)
+    url = f"http://127.0.0.1:{balancer_port}"
+    try:
+        assert _healthy(port) and _healthy(balancer_port)
+        time.sleep(2.5)  # the instance seen up by the balancer's checks
+        slow = threading.Thread(target=urllib.request.urlopen, args=(url + "/slow",))
+        slow.start()
+        time.sleep(13)  # three checks timed out, had each waited its interval (2 s)
+        with urllib.request.urlopen(url + "/login", timeout=30) as reply:
+            assert reply.status == 200, (tmp_path / "haproxy.log").read_text()
+        slow.join(timeout=30)
+    finally:
+        for process in (balancer, server):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
