@@ -530,18 +530,23 @@ def main() -> None:
         with app.app_context():
             served = serve_for_answers(args.answers, round_ * args.answers)
 
-        def bare_save(index: int) -> None:
-            nonlocal seq
-            seq += 1
-            response = bare.post(
-                f"/attempts/{attempt_id}/answers",
-                json={
-                    "item_id": item_ids[index % len(item_ids)],
-                    "answer": [index % 4],
-                    "seq": seq,
-                },
-            )
-            assert response.status_code == 200, response.text
+        def save_with(client_):
+            """One exam answer save through this client (the bare app or the real one)."""
+
+            def save(index: int) -> None:
+                nonlocal seq
+                seq += 1
+                response = client_.post(
+                    f"/attempts/{attempt_id}/answers",
+                    json={
+                        "item_id": item_ids[index % len(item_ids)],
+                        "answer": [index % 4],
+                        "seq": seq,
+                    },
+                )
+                assert response.status_code == 200, response.text
+
+            return save
 
         def practice_answer(index: int, served=served) -> None:
             response = client.post(
@@ -550,22 +555,9 @@ def main() -> None:
             )
             assert response.status_code == 200 and "due" in response.json, response.text[:500]
 
-        def exam_save(index: int) -> None:
-            nonlocal seq
-            seq += 1
-            response = saver.post(
-                f"/attempts/{attempt_id}/answers",
-                json={
-                    "item_id": item_ids[index % len(item_ids)],
-                    "answer": [index % 4],
-                    "seq": seq,
-                },
-            )
-            assert response.status_code == 200, response.text
-
-        bare_rate = timed("bare upsert", args.answers, bare_save)
+        bare_rate = timed("bare upsert", args.answers, save_with(bare))
         practice_rate = timed("practice answer", args.answers, practice_answer)
-        save_rate = timed("exam answer save (reference)", args.answers, exam_save)
+        save_rate = timed("exam answer save (reference)", args.answers, save_with(saver))
         bare_rates.append(bare_rate)
         practice_rates.append(practice_rate)
         save_rates.append(save_rate / bare_rate)
