@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from core import clock
 from core.audit import SYSTEM, Actor
@@ -347,3 +347,10 @@ def test_a_blank_paper_marked_zero_joins_the_stored_counts(law, make_user):
     )
     db.session.commit()
     assert item_analysis.analyse_exam(exam).paper.count == 2
+
+
+def test_a_questions_papers_are_found_by_index(app):
+    """Which exams used a question is read from its paper items, found through an index
+    led by the version (not by reading every attempt's paper)."""
+    indexes = inspect(db.engine).get_indexes("paper_items")
+    assert any(index["column_names"][0] == "question_version_id" for index in indexes)

@@ -330,7 +330,9 @@ class PaperItem(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
     position: Mapped[int]
-    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_versions.id"))
+    #: indexed: which exams used a question (item analysis across exams) and which papers
+    #: a regrade moves are found without reading every paper
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_versions.id"), index=True)
     points: Mapped[Decimal] = mapped_column(Points)
     #: original choice indices in the order shown to this candidate
     choice_order: Mapped[list] = mapped_column(JSON, default=list)
