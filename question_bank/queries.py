@@ -343,7 +343,8 @@ def in_use_expression(question_id: int) -> ColumnElement:
 
 @dataclass(frozen=True)
 class VersionText:
-    """A question version as practice checks and shows it, with its law references."""
+    """A question version as practice checks and shows it and a paper shows it, with its
+    law references."""
 
     id: int
     type: str
@@ -354,6 +355,7 @@ class VersionText:
     explanation: str
     #: LawRefDrafts, as pages show and link them
     law_refs: tuple
+    max_chars: int | None = None
 
 
 #: version id → VersionText. A version never changes once made (an edit makes a new one,
@@ -362,36 +364,42 @@ class VersionText:
 _VERSION_TEXTS: dict[int, VersionText] = {}
 
 
-def version_text(version_id: int) -> VersionText | None:
-    """The version's text and law references: one query the first time in a process."""
-    found = _VERSION_TEXTS.get(version_id)
-    if found is not None:
+def version_texts(version_ids: Iterable[int]) -> dict[int, VersionText]:
+    """The versions' texts and law references: one query for those this process has not
+    read before (a paper's 60 questions are read from the database once per worker)."""
+    wanted = set(version_ids)
+    found = {id_: _VERSION_TEXTS[id_] for id_ in wanted if id_ in _VERSION_TEXTS}
+    missing = wanted - found.keys()
+    if not missing:
         return found
-    version = db.session.scalar(
+    versions = db.session.scalars(
         select(QuestionVersion)
-        .where(QuestionVersion.id == version_id)
+        .where(QuestionVersion.id.in_(missing))
         .options(
             joinedload(QuestionVersion.citations)
             .joinedload(Citation.law_version)
             .joinedload(LawVersion.law)
         )
-    )
-    if version is None:
-        return None
-    found = VersionText(
-        id=version.id,
-        type=version.type,
-        stem=version.stem,
-        choices=tuple(version.choices),
-        answer=tuple(version.answer),
-        blanks=tuple(tuple(blank) for blank in version.blanks),
-        explanation=version.explanation,
-        law_refs=tuple(draft_of(version).law_refs),
-    )
-    if len(_VERSION_TEXTS) >= 50_000:  # a bank's worth; then start again
+    ).unique()
+    if len(_VERSION_TEXTS) + len(missing) > 50_000:  # a bank's worth; then start again
         _VERSION_TEXTS.clear()
-    _VERSION_TEXTS[version_id] = found
+    for version in versions:
+        found[version.id] = _VERSION_TEXTS[version.id] = VersionText(
+            id=version.id,
+            type=version.type,
+            stem=version.stem,
+            choices=tuple(version.choices),
+            answer=tuple(version.answer),
+            blanks=tuple(tuple(blank) for blank in version.blanks),
+            explanation=version.explanation,
+            law_refs=tuple(draft_of(version).law_refs),
+            max_chars=version.max_chars,
+        )
     return found
+
+
+def version_text(version_id: int) -> VersionText | None:
+    return version_texts((version_id,)).get(version_id)
 
 
 #: the chapter of questions whose cited article is not in the library's text
