@@ -130,7 +130,9 @@ def seed(people: int, questions: int, cards: int, heavy: int) -> None:
     started = step(f"{questions} questions", started)
     # Learner 1 holds `heavy` cards, everyone else `cards`; question k of a learner is
     # (131 × learner + 397 × k) mod questions, distinct for k below the bank's size
-    # because 397 is prime to it (checked below).
+    # because 397 is prime to it (checked below). Learner 1's cards are spread evenly among
+    # everyone else's, one table page each, as a person's are who answered them over months
+    # among everyone else's answers (inserted in a row they would share 70 pages).
     if questions % 397 == 0:
         raise SystemExit("--questions must not be a multiple of 397")
     run(
@@ -143,10 +145,12 @@ def seed(people: int, questions: int, cards: int, heavy: int) -> None:
                random() < 0.7
            FROM users u
            CROSS JOIN LATERAL
-               generate_series(0, CASE WHEN u.id = 1 THEN :heavy ELSE :cards END - 1) k""",
+               generate_series(0, CASE WHEN u.id = 1 THEN :heavy ELSE :cards END - 1) k
+           ORDER BY CASE WHEN u.id = 1 THEN k * :spread ELSE (u.id - 2) * :cards + k END""",
         questions=questions,
         heavy=heavy,
         cards=cards,
+        spread=max(1, (people - 1) * cards // heavy),
     )
     started = step("memory states", started)
     run(

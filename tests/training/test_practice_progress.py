@@ -355,6 +355,71 @@ def test_progress_page_shows_mastery_due_mistakes_and_how_readiness_is_computed(
     assert "Wilson" in page.text and "每道题只取最近一次" in page.text
 
 
+def test_the_progress_page_reads_the_persons_cards_twice(law, learner, frozen_clock):
+    """Mastery per law, all the cards and those due today are one pass over the person's
+    cards, readiness the other; a card of a question retired since counts as a card and
+    as due, towards no law."""
+    from sqlalchemy import event
+
+    kept, retired = (_tagged("single", "公共法律知识", n) for n in (1, 2))
+    for question in (kept, retired):
+        _practise(learner, question, False, frozen_clock.now)
+    bank.retire(SYSTEM, retired)
+    db.session.commit()
+    statements = []
+
+    def note(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        state = progress.progress(learner.id, frozen_clock.now, mock.configured_format({}))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert sum("practice_cards" in statement for statement in statements) == 2, statements
+    assert state.cards == 2 and state.due == 2
+    assert [(entry.name, entry.questions, entry.practised) for entry in state.laws] == [
+        ("宪法", 1, 1)
+    ]
+
+
+def test_the_person_s_cards_are_read_from_the_index_alone(app, law, learner, frozen_clock):
+    """On PostgreSQL the index of a person's cards by due time carries what mastery and
+    readiness read (no heap page per card: a person's cards lie scattered over the
+    table, answered over months among everyone else's)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("an index with INCLUDE columns is PostgreSQL's")
+    for number in range(1, 4):
+        _practise(learner, _tagged("single", "公共法律知识", number), number != 2, frozen_clock.now)
+    user_id = learner.id
+    db.session.remove()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE practice_cards")
+    statements = []
+
+    def note(connection, cursor, statement, parameters, *args):
+        if "practice_cards" in statement and statement.lstrip().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    from sqlalchemy import event
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        progress.progress(user_id, frozen_clock.now, mock.configured_format({}))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert len(statements) == 2
+    connection = db.session.connection()
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+    for statement, parameters in statements:
+        plan = "\n".join(
+            row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+        )
+        assert "Index Only Scan using ix_practice_cards_user_due" in plan, plan
+    db.session.rollback()
+
+
 @pytest.mark.parametrize("retention", [0.8, 0.9, 0.97])
 def test_recall_days_agree_with_the_librarys_retrievability(retention):
     library = Scheduler(desired_retention=retention, enable_fuzzing=False)

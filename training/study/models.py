@@ -308,8 +308,20 @@ class MemoryCard(db.Model):
     __tablename__ = "practice_cards"
     __table_args__ = (
         UniqueConstraint("user_id", "question_id", name="uq_practice_cards_user_question"),
-        # The due queue: a person's cards by due time.
-        Index("ix_practice_cards_user_due", "user_id", "due"),
+        # The due queue: a person's cards by due time. On PostgreSQL it carries what the
+        # progress page reads, which then reads no card from the table (migration 0038).
+        Index(
+            "ix_practice_cards_user_due",
+            "user_id",
+            "due",
+            postgresql_include=[
+                "question_id",
+                "state",
+                "stability",
+                "last_review",
+                "last_correct",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

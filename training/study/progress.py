@@ -93,13 +93,14 @@ def readiness(
 
 def recent_outcomes(user_id: int, now: datetime) -> list[bool]:
     """The latest practice answer to each question in the window, newest first: each
-    card's last review (one card per person and question)."""
+    card's last review (one card per person and question, so the question breaks ties;
+    on PostgreSQL all of it is in the index of the person's cards)."""
     return list(
         db.session.scalars(
             select(MemoryCard.last_correct)
             .where(MemoryCard.user_id == user_id, MemoryCard.last_correct.is_not(None))
             .where(MemoryCard.last_review >= now - timedelta(days=READINESS_DAYS))
-            .order_by(MemoryCard.last_review.desc(), MemoryCard.id.desc())
+            .order_by(MemoryCard.last_review.desc(), MemoryCard.question_id.desc())
             .limit(READINESS_QUESTIONS)
         )
     )
@@ -157,10 +158,19 @@ def _whole_days_sqlite(element, compiler, **kw):
     )
 
 
-def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
-    """Per law with questions in use: how many of them the person has practised, and how
-    many of those are learnt (FSRS state Review) and recalled today with at least
-    `retention` probability. Counted by the database, one row per law.
+@dataclass(frozen=True)
+class CardCounts:
+    #: law id → (cards of questions in use citing it, of those learnt and recalled today)
+    laws: dict[int, tuple[int, int]]
+    cards: int
+    due: int
+
+
+def card_counts(user_id: int, now: datetime, retention: float) -> CardCounts:
+    """One pass over the person's cards (on PostgreSQL from the index of their cards
+    alone, ix_practice_cards_user_due): per law with questions in use, how many of them
+    they have practised and how many of those are learnt (FSRS state Review) and recalled
+    today with at least `retention` probability; all their cards, and those due today.
 
     A card still being learnt (or relearnt after a wrong answer) is not mastered, whatever
     its retrievability on the day (the library counts whole days, so any card answered
@@ -175,16 +185,32 @@ def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
         whole_days_since(cards.c.last_review, bindparam("now", now, type_=DateTime()))
         <= cards.c.stability * within,
     )
-    # The person's cards of questions in use, per law (cards of questions retired since,
-    # or citing no law, drop out), then the laws' totals: the bank is counted apart, not
-    # joined question by question to the person's cards.
+    due_today = cards.c.due < practice.end_of_today(now)
+    # Cards of questions retired since, or citing no law, fall in the group of no law: they
+    # count as cards (and as due), not towards any law's mastery.
     rows = db.session.execute(
-        select(laws.c.law_id, func.count(), func.sum(case((recalled, 1), else_=0)))
-        .select_from(cards.join(laws, laws.c.question_id == cards.c.question_id))
+        select(
+            laws.c.law_id,
+            func.count(),
+            func.sum(case((recalled, 1), else_=0)),
+            func.sum(case((due_today, 1), else_=0)),
+        )
+        .select_from(cards.outerjoin(laws, laws.c.question_id == cards.c.question_id))
         .where(cards.c.user_id == user_id)
         .group_by(laws.c.law_id)
+    ).all()
+    return CardCounts(
+        laws={law_id: (seen, int(learnt)) for law_id, seen, learnt, _ in rows if law_id},
+        cards=sum(row[1] for row in rows),
+        due=sum(int(row[3]) for row in rows),
     )
-    mine = {law_id: (seen, int(learnt or 0)) for law_id, seen, learnt in rows}
+
+
+def mastery(user_id: int, now: datetime, retention: float, counts=None) -> list[LawMastery]:
+    """Per law with questions in use: its questions, how many of them the person has
+    practised and how many they have mastered (card_counts); the bank's totals are
+    counted apart, not joined question by question to the person's cards."""
+    mine = (counts or card_counts(user_id, now, retention)).laws
     totals = queries.active_counts_by_law()
     return [
         LawMastery(law.id, law.name, totals[law.id], *mine.get(law.id, (0, 0)))
@@ -196,20 +222,14 @@ def mastery(user_id: int, now: datetime, retention: float) -> list[LawMastery]:
 def progress(user_id: int, now: datetime, fmt: mock.MockFormat) -> Progress:
     """The page's figures."""
     retention = practice.settings(user_id).desired_retention
-    # The person's cards and those due today, in one pass over their cards.
-    due_today = case((MemoryCard.due < practice.end_of_today(now), 1), else_=0)
-    cards, due = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(due_today), 0)).where(
-            MemoryCard.user_id == user_id
-        )
-    ).one()
+    counts = card_counts(user_id, now, retention)
     return Progress(
         retention=retention,
-        laws=mastery(user_id, now, retention),
-        due=due,
+        laws=mastery(user_id, now, retention, counts),
+        due=counts.due,
         mistakes=notebook.count(user_id, now),
         record=learning.study_record(user_id),
         readiness=readiness(recent_outcomes(user_id, now), fmt.total, fmt.pass_mark),
-        cards=cards,
+        cards=counts.cards,
         mocks=mock.my_mocks(user_id, limit=5),
     )
