@@ -356,9 +356,9 @@ def test_progress_page_shows_mastery_due_mistakes_and_how_readiness_is_computed(
 
 
 def test_the_progress_page_reads_the_persons_cards_twice(law, learner, frozen_clock):
-    """Mastery per law, all the cards and those due today are one pass over the person's
-    cards, readiness the other; a card of a question retired since counts as a card and
-    as due, towards no law."""
+    """Mastery per law, the bank's questions per law, all the cards and those due today are
+    one statement, readiness the other; a card of a question retired since counts as a card
+    and as due, towards no law."""
     from sqlalchemy import event
 
     kept, retired = (_tagged("single", "公共法律知识", n) for n in (1, 2))
@@ -377,6 +377,8 @@ def test_the_progress_page_reads_the_persons_cards_twice(law, learner, frozen_cl
     finally:
         event.remove(db.engine, "before_cursor_execute", note)
     assert sum("practice_cards" in statement for statement in statements) == 2, statements
+    # ... and the bank's totals per law come with the person's cards, not counted apart
+    assert sum("FROM questions" in statement for statement in statements) == 1, statements
     assert state.cards == 2 and state.due == 2
     assert [(entry.name, entry.questions, entry.practised) for entry in state.laws] == [
         ("宪法", 1, 1)

@@ -142,9 +142,11 @@ class whole_days_since(FunctionElement):
 @compiles(whole_days_since, "postgresql")
 def _whole_days_postgresql(element, compiler, **kw):
     then, now = list(element.clauses)
+    # date_part, not extract: extract gives numeric, several times slower over a person's
+    # thousands of cards than date_part's double precision.
     return (
-        f"floor(extract(epoch from ({compiler.process(now, **kw)} - "
-        f"{compiler.process(then, **kw)})) / 86400)"
+        f"floor(date_part('epoch', {compiler.process(now, **kw)} - "
+        f"{compiler.process(then, **kw)}) / 86400)"
     )
 
 
@@ -160,63 +162,73 @@ def _whole_days_sqlite(element, compiler, **kw):
 
 @dataclass(frozen=True)
 class CardCounts:
-    #: law id → (cards of questions in use citing it, of those learnt and recalled today)
-    laws: dict[int, tuple[int, int]]
+    #: law id → (its questions in use, those the person has practised, of those the ones
+    #: learnt and recalled today)
+    laws: dict[int, tuple[int, int, int]]
     cards: int
     due: int
 
 
 def card_counts(user_id: int, now: datetime, retention: float) -> CardCounts:
-    """One pass over the person's cards (on PostgreSQL from the index of their cards
-    alone, ix_practice_cards_user_due): per law with questions in use, how many of them
-    they have practised and how many of those are learnt (FSRS state Review) and recalled
-    today with at least `retention` probability; all their cards, and those due today.
+    """One statement: the bank's questions in use per law (from the partial index of the
+    practised questions) beside the person's cards (on PostgreSQL from the index of their
+    cards alone, ix_practice_cards_user_due), full-joined: per law how many questions it
+    has, how many of them the person has practised and how many of those are learnt (FSRS
+    state Review) and recalled today with at least `retention` probability; and all their
+    cards, and those due today. Cards of questions retired since, or citing no law, fall in
+    the group of no law: they count as cards (and as due), towards no law.
 
     A card still being learnt (or relearnt after a wrong answer) is not mastered, whatever
     its retrievability on the day (the library counts whole days, so any card answered
     today has retrievability 1). Recalled today: whole days since the review within
     recall_days(stability), the library's formula solved for the days."""
-    cards = MemoryCard.__table__
     laws = queries.question_laws()
+    table = MemoryCard.__table__
+    cards = (
+        select(
+            table.c.question_id,
+            table.c.state,
+            table.c.stability,
+            table.c.last_review,
+            table.c.due,
+        )
+        .where(table.c.user_id == user_id)
+        .subquery()
+    )
     within = memory.recall_days(1.0, retention)  # days per unit of stability
     recalled = and_(
+        laws.c.question_id.is_not(None),
         cards.c.state == State.Review.value,
         cards.c.stability > 0,
         whole_days_since(cards.c.last_review, bindparam("now", now, type_=DateTime()))
         <= cards.c.stability * within,
     )
+    practised = and_(laws.c.question_id.is_not(None), cards.c.question_id.is_not(None))
     due_today = cards.c.due < practice.end_of_today(now)
-    # Cards of questions retired since, or citing no law, fall in the group of no law: they
-    # count as cards (and as due), not towards any law's mastery.
     rows = db.session.execute(
         select(
             laws.c.law_id,
-            func.count(),
+            func.count(laws.c.question_id),
+            func.sum(case((practised, 1), else_=0)),
             func.sum(case((recalled, 1), else_=0)),
+            func.count(cards.c.question_id),
             func.sum(case((due_today, 1), else_=0)),
         )
-        .select_from(cards.outerjoin(laws, laws.c.question_id == cards.c.question_id))
-        .where(cards.c.user_id == user_id)
+        .select_from(laws.join(cards, laws.c.question_id == cards.c.question_id, full=True))
         .group_by(laws.c.law_id)
     ).all()
     return CardCounts(
-        laws={law_id: (seen, int(learnt)) for law_id, seen, learnt, _ in rows if law_id},
-        cards=sum(row[1] for row in rows),
-        due=sum(int(row[3]) for row in rows),
+        laws={row[0]: (row[1], int(row[2]), int(row[3])) for row in rows if row[0]},
+        cards=sum(row[4] for row in rows),
+        due=sum(int(row[5]) for row in rows),
     )
 
 
 def mastery(user_id: int, now: datetime, retention: float, counts=None) -> list[LawMastery]:
     """Per law with questions in use: its questions, how many of them the person has
-    practised and how many they have mastered (card_counts); the bank's totals are
-    counted apart, not joined question by question to the person's cards."""
+    practised and how many they have mastered (card_counts)."""
     mine = (counts or card_counts(user_id, now, retention)).laws
-    totals = queries.active_counts_by_law()
-    return [
-        LawMastery(law.id, law.name, totals[law.id], *mine.get(law.id, (0, 0)))
-        for law in queries.laws()
-        if law.id in totals
-    ]
+    return [LawMastery(law.id, law.name, *mine[law.id]) for law in queries.laws() if law.id in mine]
 
 
 def progress(user_id: int, now: datetime, fmt: mock.MockFormat) -> Progress:
