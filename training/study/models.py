@@ -309,7 +309,7 @@ class MemoryCard(db.Model):
     __table_args__ = (
         UniqueConstraint("user_id", "question_id", name="uq_practice_cards_user_question"),
         # The due queue: a person's cards by due time. On PostgreSQL it carries what the
-        # progress page reads, which then reads no card from the table (migration 0038).
+        # progress page reads, which then reads no card from the table (migration 0054).
         Index(
             "ix_practice_cards_user_due",
             "user_id",

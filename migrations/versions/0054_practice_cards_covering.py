@@ -1,7 +1,7 @@
 """practice_cards: the (user_id, due) index carries what the progress page reads
 
-Revision ID: 0038_practice_cards_covering
-Revises: 0052_item_analysis_members
+Revision ID: 0054_practice_cards_covering
+Revises: 0053_paper_items_version_index
 Create Date: 2026-12-08 00:10:00
 
 On PostgreSQL the index of a person's cards by due time also carries the question, the
@@ -14,8 +14,8 @@ it is built (2 minutes at 5,000,000 cards).
 from alembic import op
 
 
-revision = '0038_practice_cards_covering'
-down_revision = '0052_item_analysis_members'
+revision = '0054_practice_cards_covering'
+down_revision = '0053_paper_items_version_index'
 branch_labels = None
 depends_on = None
 
