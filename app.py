@@ -9,7 +9,7 @@ from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from core import admission, audit, backup, clock, outages
+from core import admission, audit, backup, clock, outages, pool
 from core.audit_cli import audit_cli
 from core.errors import json_error, register_error_handlers
 from core.extensions import csrf, db, limiter, login_manager, migrate
@@ -92,7 +92,7 @@ class DatabaseIdConverter(IntegerConverter):
 
 
 def _engine_options() -> dict:
-    options = {"pool_pre_ping": True}
+    options = {}
     if os.environ.get("DATABASE_POOLER") == "pgbouncer":
         # PgBouncer in transaction mode hands each transaction any server connection, and
         # Debian 12's (1.18) cannot carry prepared statements over: psycopg must not
@@ -170,6 +170,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
 
 def configure_extensions(app: Flask) -> None:
     db.init_app(app)
+    with app.app_context():
+        pool.ping_idle_connections(db.engine)
     outages.init_app(app)
     admission.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
