@@ -161,17 +161,16 @@ def seed(args) -> None:
             UPDATE exams SET pools = (SELECT json_build_array(json_agg(json_build_array(q.id, v.id, 4) ORDER BY q.id))
                                       FROM questions q JOIN question_versions v ON v.question_id = q.id
                                       WHERE q.id <= :items) WHERE id = 1;
-            INSERT INTO paper_items (attempt_id, position, question_version_id, points, choice_order, earned)
-              SELECT a.id, p, p, 2, '[0, 1, 2, 3]',
-                     CASE WHEN ((a.id * 2654435761::bigint + p * 97) % 1000) / 1000.0
-                               < 0.25 + 0.7 * ((a.user_id * 40503::bigint) % 1000) / 1000.0 * (1 - p / 120.0)
-                          THEN 2 ELSE 0 END
-              FROM attempts a CROSS JOIN generate_series(1, :items) p WHERE a.exam_id = 1;
+            INSERT INTO paper_items (attempt_id, position, question_version_id, points, choice_order, earned, picked)
+              SELECT a.id, p, p, 2, '[0, 1, 2, 3]', e.earned,
+                     CASE WHEN e.earned > 0 THEN '[0]'::json ELSE json_build_array(1 + (a.id + p) % 3) END
+              FROM attempts a CROSS JOIN generate_series(1, :items) p
+              CROSS JOIN LATERAL (SELECT CASE WHEN ((a.id * 2654435761::bigint + p * 97) % 1000) / 1000.0
+                                                   < 0.25 + 0.7 * ((a.user_id * 40503::bigint) % 1000) / 1000.0 * (1 - p / 120.0)
+                                              THEN 2 ELSE 0 END AS earned) e
+              WHERE a.exam_id = 1;
             INSERT INTO responses (attempt_id, item_id, answer, seq, saved_at)
-              SELECT i.attempt_id, i.id,
-                     CASE WHEN i.earned > 0 THEN '[0]'::json ELSE json_build_array(1 + i.id % 3) END,
-                     i.position, now()
-              FROM paper_items i;
+              SELECT i.attempt_id, i.id, i.picked, i.position, now() FROM paper_items i;
             UPDATE attempts a SET score = s.total, passed = s.total >= 60,
                    grade_label = CASE WHEN s.total >= 90 THEN '优秀' WHEN s.total >= 60 THEN '合格' ELSE '不合格' END
               FROM (SELECT attempt_id, sum(earned) AS total FROM paper_items GROUP BY attempt_id) s
@@ -293,14 +292,14 @@ def _hand_in_one(app) -> None:
             RETURNING id
         """)).scalar_one()  # fmt: skip
         run(text("""
-            INSERT INTO paper_items (attempt_id, position, question_version_id, points, choice_order, earned)
-              SELECT :attempt, p, p, 2, '[0, 1, 2, 3]', CASE WHEN (p + :attempt) % 3 = 0 THEN 0 ELSE 2 END
+            INSERT INTO paper_items (attempt_id, position, question_version_id, points, choice_order, earned, picked)
+              SELECT :attempt, p, p, 2, '[0, 1, 2, 3]', CASE WHEN (p + :attempt) % 3 = 0 THEN 0 ELSE 2 END,
+                     CASE WHEN (p + :attempt) % 3 = 0 THEN '[2]'::json ELSE '[0]'::json END
               FROM generate_series(1, :items) p
         """), {"attempt": attempt_id, "items": ANALYSED_ITEMS})  # fmt: skip
         run(text("""
             INSERT INTO responses (attempt_id, item_id, answer, seq, saved_at)
-              SELECT attempt_id, id, CASE WHEN earned > 0 THEN '[0]'::json ELSE '[2]'::json END,
-                     position, now()
+              SELECT attempt_id, id, picked, position, now()
               FROM paper_items WHERE attempt_id = :attempt
         """), {"attempt": attempt_id})  # fmt: skip
         run(text("""

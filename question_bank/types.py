@@ -451,6 +451,9 @@ TYPES: dict[str, QuestionType] = {
 }
 #: the types markers mark (简答, 论述)
 MARKED_TYPES = tuple(kind.id for kind in TYPES.values() if kind.marked)
+#: the types answered by picking choices (单选, 多选, 判断): their answers are lists of
+#: choice indices, which scoring keeps on the paper and item analysis counts
+CHOICE_TYPES = frozenset(kind.id for kind in TYPES.values() if kind.input != "text")
 #: type id -> Chinese label, for select boxes and pages
 QUESTION_TYPES = {kind.id: kind.label for kind in TYPES.values()}
 #: for database check constraints: 'single', 'multiple', ...

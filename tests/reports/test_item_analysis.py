@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select
 
 from core import clock
@@ -273,6 +274,9 @@ def test_a_question_across_every_exam_that_used_it(sat, make_user, client, login
     person = make_user(name="庚")
     add_batch(other, [person])
     sit(person, other, (0, 1, 1, 1))
+    unsubmitted = make_exam(sections=[("true_false", 4, 1)], pass_mark=Decimal(2), grade_bands=[])
+    add_batch(unsubmitted, [person])
+    sit(person, unsubmitted, (1, 1, 1, 1), submit=False)  # still writing: not a use yet
     uses = item_analysis.question_across_exams(questions[0].id)
     assert [(use.exam.id, [row.stats.facility for row in use.rows]) for use in uses] == [
         (other.id, [0.0]),
@@ -354,3 +358,44 @@ def test_a_questions_papers_are_found_by_index(app):
     led by the version (not by reading every attempt's paper)."""
     indexes = inspect(db.engine).get_indexes("paper_items")
     assert any(index["column_names"][0] == "question_version_id" for index in indexes)
+
+
+def test_scoring_keeps_the_choices_picked_on_the_paper(law, make_user):
+    """Item analysis counts the choices from the papers alone: scoring keeps a choice
+    question's answer on its paper item (picked), a text answer is not kept there, and a
+    paper handed in again after a reopening keeps its new answer."""
+    add_questions("multiple", 1)
+    add_questions("fill_blank", 1)
+    person = make_user(name="癸")
+    exam = make_exam(
+        sections=[("multiple", 1, 2), ("fill_blank", 1, 2)],
+        roster=[person],
+        pass_mark=Decimal(2),
+        grade_bands=[],
+    )
+    attempt = take(person, exam, {"multiple": [0, 2]})
+    picked = {item.question_version.type: item.picked for item in attempt.items}
+    assert picked == {"multiple": [0, 2], "fill_blank": None}
+
+    attempt.status = "in_progress"  # as a reopening leaves it
+    multiple = next(i for i in attempt.items if i.question_version.type == "multiple")
+    saved = attempts.save_answer(person.id, attempt.id, multiple.id, [1], 99, clock.now(), GRACE)
+    assert saved.saved
+    attempts.submit(attempt, clock.now(), "candidate")
+    db.session.commit()
+    assert multiple.picked == [1]
+    counts = item_analysis.count(exam.id, "first")
+    assert counts.answers[multiple.question_version_id] == {"[1]": 1}
+
+
+def test_the_migration_keeps_the_choices_of_papers_already_scored(sat):
+    """A database upgraded with papers already scored: 0055 copies their choice answers
+    onto the papers, so their analysis counts the same choices as before."""
+    exam, _questions, _people = sat
+    kept = item_analysis.count(exam.id, "all")
+    db.session.commit()
+    downgrade(revision="0055_paper_items_picked-1")
+    upgrade()
+    db.session.expire_all()
+    assert item_analysis.count(exam.id, "all") == kept
+    assert sum(kept.answers[version_id].total() for version_id in kept.answers) == 20

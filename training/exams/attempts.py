@@ -478,12 +478,12 @@ def score_attempt(attempt: Attempt) -> None:
             )
         else:
             response = answers.get(item.id)
+            answer = response.answer if response else None
             item.earned = types.grade(
-                types.Key.of(item.question_version),
-                response.answer if response else None,
-                item.points,
-                policy,
+                types.Key.of(item.question_version), answer, item.points, policy
             )
+            if item.question_version.type in types.CHOICE_TYPES:
+                item.picked = answer
         earned.append(item.earned)
     if any(points is None for points in earned):
         attempt.awaiting_marks = True

@@ -340,6 +340,10 @@ class PaperItem(db.Model):
     case_version_id: Mapped[int | None] = mapped_column(ForeignKey("case_versions.id"))
     #: points earned, set when the attempt is scored
     earned: Mapped[Decimal | None] = mapped_column(Points)
+    #: the choices picked in the answer it was scored on (choice questions: a copy of the
+    #: response's answer, set with `earned`), so that item analysis counts the choices from
+    #: the papers alone, without joining every response to its paper item
+    picked: Mapped[list | None] = mapped_column(JSON)
 
     question_version: Mapped[QuestionVersion] = relationship()
     case_version: Mapped[CaseVersion | None] = relationship()

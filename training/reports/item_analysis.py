@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, literal, null, or_, select, text, union_all
+from sqlalchemy import and_, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from core import upserts
@@ -18,16 +18,13 @@ from core.errors import ServiceError
 from core.extensions import db
 from question_bank import item_statistics, queries
 from question_bank.item_statistics import ChoiceCount, ItemStatistics, ItemTally, PaperStatistics
-from question_bank.types import QUESTION_TYPES, with_editor
-from training.exams.models import Attempt, AttemptStatus, Exam, PaperItem, Response
+from question_bank.types import CHOICE_TYPES, QUESTION_TYPES
+from training.exams.models import Attempt, AttemptStatus, Exam, PaperItem
 from training.reports.models import ItemAnalysisCounts
 
 #: which attempts an analysis reads (Moodle's default: each person's first)
 WHICH = {"first": "每人第一次作答", "best": "每人最高分的一次", "all": "全部作答"}
 DEFAULT_WHICH = "first"
-#: types answered by picking choices, whose choices get counted (fill-in and written
-#: answers are text)
-CHOICE_TYPES = frozenset(with_editor("choices") + with_editor("judgement"))
 
 
 class ReportError(ServiceError):
@@ -234,7 +231,7 @@ def brought_up_to_date(exam_id: int, which: str, counts: Counts) -> Counts | Non
         picked = select(Attempt.id, Attempt.score, Attempt.revision).where(
             Attempt.id.in_(sorted(attempt_ids)), Attempt.score.is_not(None)
         )
-        change = _tally(picked, few=True)
+        change = _tally(picked)
         if change.members != {attempt_id: expected[attempt_id] for attempt_id in attempt_ids}:
             return None
         counts.add(change, sign)
@@ -249,16 +246,13 @@ MOST_ADDED = 2000
 def count(exam_id: int, which: str) -> Counts:
     """The counts over the chosen attempts, added up in SQL in one pass over the papers
     (never a row per attempt and item in Python)."""
-    if db.engine.dialect.name == "postgresql":
-        # A million paper items joined to their responses: hashed in memory, not on disk.
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     return _tally(chosen_attempts(exam_id, which))
 
 
-def _tally(chosen, few: bool = False) -> Counts:
+def _tally(chosen) -> Counts:
     """The counts over the attempts of `chosen` (a select of id, score, revision)."""
     counts = Counts.empty()
-    statement = tally_statement(chosen, few)
+    statement = tally_statement(chosen)
     for kind, key, full, points, total, given, times in db.session.execute(statement):
         if kind == "attempt":
             counts.totals[float(total)] += 1
@@ -271,25 +265,17 @@ def _tally(chosen, few: bool = False) -> Counts:
     return counts
 
 
-def tally_statement(chosen, few: bool = False):
+def tally_statement(chosen):
     """The items of `chosen`'s attempts grouped by (version, full points, points, total,
-    answer), and the attempts themselves with their revision, in one statement, so that
-    both are read at the same moment. `few`: a few attempts (found by index), not an
-    exam's."""
+    choices picked), and the attempts themselves with their revision, in one statement, so
+    that both are read at the same moment. The papers alone: each item keeps the choices
+    it was scored on (PaperItem.picked), so no response is read (joining a million
+    responses to their items was half the time of a full count; bench/README, session 7)."""
     attempts = chosen.subquery("chosen_attempts")
     chosen = chosen.subquery("chosen")
-    # A few attempts' answers are found through the (attempt, item) index. All of an
-    # exam's are hashed by item: matching the attempt too, the planner probed that index
-    # a million times (3.7-5.6 s against 2.7 s; bench/README, session 6).
-    answered = Response.item_id == PaperItem.id
-    if few:
-        answered = and_(answered, Response.attempt_id == PaperItem.attempt_id)
     earned = func.coalesce(PaperItem.earned, 0)
-    # Answers that are lists of numbers (choices picked), grouped by their text; a text
-    # answer (fill-in, written) has a quote in it and is left out, so free text is never
-    # grouped. Which versions are choice questions is settled when they are shown.
-    answer = func.cast(Response.answer, db.Text)
-    picked = case((answer.not_like('%"%'), answer))
+    # Grouped by their text (JSON has no equality in PostgreSQL); parsed when shown.
+    picked = func.cast(PaperItem.picked, db.Text)
     items = (
         select(
             literal("item"),
@@ -301,7 +287,6 @@ def tally_statement(chosen, few: bool = False):
             func.count(),
         )
         .join(chosen, chosen.c.id == PaperItem.attempt_id)
-        .outerjoin(Response, answered)
         .group_by(PaperItem.question_version_id, PaperItem.points, earned, chosen.c.score, picked)
     )
     nothing = null()
@@ -381,12 +366,17 @@ class QuestionUse:
 def question_across_exams(question_id: int, which: str = DEFAULT_WHICH) -> list[QuestionUse]:
     """Every exam whose papers had a version of the question, with its figures there."""
     version_ids = set(db.session.scalars(queries.version_ids_of(question_id)))
-    exam_ids = db.session.scalars(
+    # The question's paper items (by index), each one's attempt looked up by its key. Not a
+    # join: with the statistics behind the newest attempts, the planner merged the items
+    # with every attempt in id order (0.5 s at a million; bench/README, session 7).
+    exam_of = (
         select(Attempt.exam_id)
-        .join(PaperItem, PaperItem.attempt_id == Attempt.id)
-        .where(PaperItem.question_version_id.in_(version_ids))
+        .where(Attempt.id == PaperItem.attempt_id)
         .where(Attempt.status == AttemptStatus.SUBMITTED.value)
-        .distinct()
+        .scalar_subquery()
+    )
+    exam_ids = db.session.scalars(
+        select(exam_of).where(PaperItem.question_version_id.in_(version_ids)).distinct()
     ).all()
     uses = []
     for exam in db.session.scalars(
