@@ -5,6 +5,8 @@ The current-version condition is models.is_current_version, used here and nowher
 outside the bank.
 """
 
+import functools
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,14 +16,15 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
+    bindparam,
     func,
     literal_column,
     select,
 )
-from sqlalchemy.orm import joinedload
 
 from core.extensions import db
-from question_bank.bank import CitationLookup, draft_of
+from question_bank.bank import CitationLookup
+from question_bank.drafts import LawRefDraft
 from question_bank.models import (
     Case,
     CaseVersion,
@@ -364,6 +367,39 @@ class VersionText:
 _VERSION_TEXTS: dict[int, VersionText] = {}
 
 
+@functools.cache
+def _version_texts_query() -> Select:
+    """The versions' columns, one row per citation in order (one with no citation for a
+    version that has none), on the tables: no ORM objects for what is read once and kept."""
+    versions, citations = QuestionVersion.__table__, Citation.__table__
+    law_versions, laws = LawVersion.__table__, Law.__table__
+    return (
+        select(
+            versions.c.id,
+            versions.c.type,
+            versions.c.stem,
+            versions.c.choices,
+            versions.c.answer,
+            versions.c.blanks,
+            versions.c.explanation,
+            versions.c.max_chars,
+            laws.c.name,
+            law_versions.c.label,
+            citations.c.article,
+            citations.c.article_suffix,
+            citations.c.paragraph,
+            citations.c.item,
+        )
+        .select_from(
+            versions.outerjoin(citations, citations.c.version_id == versions.c.id)
+            .outerjoin(law_versions, law_versions.c.id == citations.c.law_version_id)
+            .outerjoin(laws, laws.c.id == law_versions.c.law_id)
+        )
+        .where(versions.c.id.in_(bindparam("ids", expanding=True)))
+        .order_by(versions.c.id, citations.c.id)
+    )
+
+
 def version_texts(version_ids: Iterable[int]) -> dict[int, VersionText]:
     """The versions' texts and law references: one query for those this process has not
     read before (a paper's 60 questions are read from the database once per worker)."""
@@ -372,27 +408,21 @@ def version_texts(version_ids: Iterable[int]) -> dict[int, VersionText]:
     missing = wanted - found.keys()
     if not missing:
         return found
-    versions = db.session.scalars(
-        select(QuestionVersion)
-        .where(QuestionVersion.id.in_(missing))
-        .options(
-            joinedload(QuestionVersion.citations)
-            .joinedload(Citation.law_version)
-            .joinedload(LawVersion.law)
-        )
-    ).unique()
+    rows = db.session.connection().execute(_version_texts_query(), {"ids": sorted(missing)})
     if len(_VERSION_TEXTS) + len(missing) > 50_000:  # a bank's worth; then start again
         _VERSION_TEXTS.clear()
-    for version in versions:
-        found[version.id] = _VERSION_TEXTS[version.id] = VersionText(
-            id=version.id,
+    for version_id, group in itertools.groupby(rows, key=lambda row: row.id):
+        cited = list(group)
+        version = cited[0]
+        found[version_id] = _VERSION_TEXTS[version_id] = VersionText(
+            id=version_id,
             type=version.type,
             stem=version.stem,
             choices=tuple(version.choices),
             answer=tuple(version.answer),
             blanks=tuple(tuple(blank) for blank in version.blanks),
             explanation=version.explanation,
-            law_refs=tuple(draft_of(version).law_refs),
+            law_refs=tuple(LawRefDraft(*row[8:]) for row in cited if row.name is not None),
             max_chars=version.max_chars,
         )
     return found
