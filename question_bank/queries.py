@@ -6,11 +6,11 @@ outside the bank.
 """
 
 import functools
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     ScalarSelect,
     Select,
@@ -21,6 +21,8 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from core.extensions import db
 from question_bank.bank import CitationLookup
@@ -367,64 +369,103 @@ class VersionText:
 _VERSION_TEXTS: dict[int, VersionText] = {}
 
 
-@functools.cache
-def _version_texts_query() -> Select:
-    """The versions' columns, one row per citation in order (one with no citation for a
-    version that has none), on the tables: no ORM objects for what is read once and kept."""
-    versions, citations = QuestionVersion.__table__, Citation.__table__
-    law_versions, laws = LawVersion.__table__, Law.__table__
+#: a version's columns that a VersionText carries, in its order
+_TEXT_COLUMNS = ("type", "stem", "choices", "answer", "blanks", "explanation", "max_chars")
+
+
+class law_refs_of(FunctionElement):
+    """SQL: the version's law references as a JSON array of [law, law version, article,
+    suffix, paragraph, item], in the citations' order (an empty array: none)."""
+
+    type = JSON()
+    inherit_cache = True
+
+
+#: law_refs_of on each database: an aggregate over the version's citations (as `cited`,
+#: in the citations' order), given {refs} (the columns) and {version} (the version id)
+_LAW_REFS = {
+    "postgresql": "coalesce(json_agg(json_build_array({refs}) ORDER BY cited.id), '[]')",
+    # SQLite aggregates in the order its subquery gives
+    "sqlite": "json_group_array(json_array({refs}))",
+}
+
+
+@compiles(law_refs_of)
+def _law_refs(element, compiler, **kw):
+    [version] = list(element.clauses)
+    refs = ", ".join(
+        f"cited.{name}"
+        for name in ("name", "label", "article", "article_suffix", "paragraph", "item")
+    )
     return (
-        select(
-            versions.c.id,
-            versions.c.type,
-            versions.c.stem,
-            versions.c.choices,
-            versions.c.answer,
-            versions.c.blanks,
-            versions.c.explanation,
-            versions.c.max_chars,
-            laws.c.name,
-            law_versions.c.label,
-            citations.c.article,
-            citations.c.article_suffix,
-            citations.c.paragraph,
-            citations.c.item,
-        )
-        .select_from(
-            versions.outerjoin(citations, citations.c.version_id == versions.c.id)
-            .outerjoin(law_versions, law_versions.c.id == citations.c.law_version_id)
-            .outerjoin(laws, laws.c.id == law_versions.c.law_id)
-        )
-        .where(versions.c.id.in_(bindparam("ids", expanding=True)))
-        .order_by(versions.c.id, citations.c.id)
+        f"(SELECT {_LAW_REFS[compiler.dialect.name].format(refs=refs)} FROM (SELECT "
+        "citations.id, laws.name, law_versions.label, citations.article, "
+        "citations.article_suffix, citations.paragraph, citations.item FROM citations "
+        "JOIN law_versions ON law_versions.id = citations.law_version_id "
+        "JOIN laws ON laws.id = law_versions.law_id "
+        f"WHERE citations.version_id = {compiler.process(version, **kw)} "
+        "ORDER BY citations.id) AS cited)"
     )
 
 
+def version_text_columns(version_id: ColumnElement) -> list[ColumnElement]:
+    """SQL: the text and law references of the version the expression gives, as columns
+    (for a statement that finds the version id to bring what it says along); read them
+    with read_version_text."""
+    versions = QuestionVersion.__table__
+    return [
+        *(
+            select(versions.c[name]).where(versions.c.id == version_id).scalar_subquery()
+            for name in _TEXT_COLUMNS
+        ),
+        law_refs_of(version_id),
+    ]
+
+
+def read_version_text(version_id: int, columns) -> VersionText:
+    """The VersionText of version_text_columns' values, kept for the process (the one
+    already kept when there is one: a version never changes)."""
+    found = _VERSION_TEXTS.get(version_id)
+    if found is not None:
+        return found
+    type_, stem, choices, answer, blanks, explanation, max_chars, refs = columns
+    if len(_VERSION_TEXTS) >= 50_000:  # a bank's worth; then start again
+        _VERSION_TEXTS.clear()
+    found = _VERSION_TEXTS[version_id] = VersionText(
+        id=version_id,
+        type=type_,
+        stem=stem,
+        choices=tuple(choices),
+        answer=tuple(answer),
+        blanks=tuple(tuple(blank) for blank in blanks),
+        explanation=explanation,
+        law_refs=tuple(LawRefDraft(*ref) for ref in refs),
+        max_chars=max_chars,
+    )
+    return found
+
+
+@functools.cache
+def _version_texts_query() -> Select:
+    versions = QuestionVersion.__table__
+    return select(
+        versions.c.id,
+        *(versions.c[name] for name in _TEXT_COLUMNS),
+        law_refs_of(versions.c.id),
+    ).where(versions.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def version_texts(version_ids: Iterable[int]) -> dict[int, VersionText]:
-    """The versions' texts and law references: one query for those this process has not
-    read before (a paper's 60 questions are read from the database once per worker)."""
+    """The versions' texts and law references: one query, on the tables (no ORM objects
+    for what is read once and kept), for those this process has not read before (a
+    paper's 60 questions are read from the database once per worker)."""
     wanted = set(version_ids)
     found = {id_: _VERSION_TEXTS[id_] for id_ in wanted if id_ in _VERSION_TEXTS}
     missing = wanted - found.keys()
-    if not missing:
-        return found
-    rows = db.session.connection().execute(_version_texts_query(), {"ids": sorted(missing)})
-    if len(_VERSION_TEXTS) + len(missing) > 50_000:  # a bank's worth; then start again
-        _VERSION_TEXTS.clear()
-    for version_id, group in itertools.groupby(rows, key=lambda row: row.id):
-        cited = list(group)
-        version = cited[0]
-        found[version_id] = _VERSION_TEXTS[version_id] = VersionText(
-            id=version_id,
-            type=version.type,
-            stem=version.stem,
-            choices=tuple(version.choices),
-            answer=tuple(version.answer),
-            blanks=tuple(tuple(blank) for blank in version.blanks),
-            explanation=version.explanation,
-            law_refs=tuple(LawRefDraft(*row[8:]) for row in cited if row.name is not None),
-            max_chars=version.max_chars,
-        )
+    if missing:
+        rows = db.session.connection().execute(_version_texts_query(), {"ids": sorted(missing)})
+        for version_id, *columns in rows:
+            found[version_id] = read_version_text(version_id, columns)
     return found
 
 

@@ -239,18 +239,17 @@ def test_a_malformed_answer_changes_nothing_and_keeps_the_question(client, login
 
 
 def test_an_answer_is_the_session_query_the_claim_and_its_writes(app, client, login_as, sequence):
-    """Whether the person is writing an exam comes with the session's query; on PostgreSQL
-    the card, its review log and the notebook are written in one statement (three on
-    SQLite); nothing is read again after the commit."""
+    """Whether the person is writing an exam comes with the session's query; the claim
+    brings the version's text (this process has not read it: the page was served by
+    another worker); on PostgreSQL the card, its review log and the notebook are written
+    in one statement (three on SQLite); nothing is read again after the commit."""
     from sqlalchemy import event
 
     from question_bank import queries
-    from question_bank.models import QuestionVersion
 
     login_as(Role.LEARNER)
-    for version_id in db.session.scalars(select(QuestionVersion.id)):
-        queries.version_text(version_id)  # kept per process: a worker that served it before
     _, question_id = _question_page(client)
+    queries._VERSION_TEXTS.clear()
     statements = []
 
     def note(connection, cursor, statement, *args):

@@ -328,9 +328,9 @@ def _answer_statements(dialect_name: str):
     exam engine's answer save is (building them per request cost more than running them).
 
     The claim marks the served question answered and returns, in the same statement, what
-    the check needs: the version served and when, the sequential place, the person's
-    settings, whether the question is on a paper they have open, whether it is still in
-    use, their memory card of it and its notebook entry's streak. None when it was not
+    the check needs: the version served (with its text) and when, the sequential place,
+    the person's settings, whether the question is on a paper they have open, whether it
+    is still in use, their memory card of it and its notebook entry's streak. None when it was not
     served or is answered already (an answer counts once).
     A refusal after it rolls the claim back with the request.
 
@@ -373,6 +373,9 @@ def _answer_statements(dialect_name: str):
             queries.in_use_expression(question_id),
             mine(mistakes, mistakes.c.right_streak),
             *(mine(cards, cards.c[name]) for name in CARD_COLUMNS),
+            # the version's text, read here and not in a statement of its own when this
+            # process has not read the version before
+            *queries.version_text_columns(served.c.version_id),
         )
     )
     if dialect_name == "postgresql":
@@ -446,15 +449,16 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
     """Check an answer to the question served to the person, and record it: the FSRS
     review of their card (and its log), the notebook, the sequential place.
 
-    On PostgreSQL two statements (the claim, then every write in one) and the version
-    the first time a process sees it; on SQLite the writes are three statements."""
+    On PostgreSQL two statements (the claim, then every write in one); on SQLite the
+    writes are three statements."""
     claim, record = _answer_statements(db.engine.dialect.name)
     connection = db.session.connection()
     claimed = connection.execute(claim, {"uid": user_id, "qid": question_id, "now": now}).first()
     if claimed is None:
         raise _not_claimed(user_id, question_id)
     version_id, served_at, sequence, retention, streak, on_paper, in_use = claimed[:7]
-    in_notebook, stored = claimed[7], dict(zip(CARD_COLUMNS, claimed[8:], strict=True))
+    text_starts = 8 + len(CARD_COLUMNS)
+    in_notebook, stored = claimed[7], dict(zip(CARD_COLUMNS, claimed[8:text_starts], strict=True))
     if on_paper:
         raise PracticeError(ON_OPEN_PAPER, code="on_open_paper", status=409)
     if not in_use:
@@ -463,7 +467,7 @@ def answer(user_id: int, question_id: int, raw: object, mode: str, now: datetime
             code="retired",
             status=409,
         )
-    version = queries.version_text(version_id)
+    version = queries.read_version_text(version_id, claimed[text_starts:])
     kind = types.of(version.type)
     try:
         given = kind.parse_answer(raw, len(version.choices), len(version.blanks))
