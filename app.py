@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 from flask import Flask, flash, jsonify, redirect, request, url_for
@@ -168,7 +169,18 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
+#: RIGHT and FULL OUTER JOIN (the progress page's mastery, training.study.progress)
+SQLITE_MINIMUM = (3, 39)
+
+
 def configure_extensions(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and (
+        sqlite3.sqlite_version_info < SQLITE_MINIMUM
+    ):
+        raise RuntimeError(
+            f"SQLite {sqlite3.sqlite_version} is too old: 3.39 or newer is needed "
+            "(FULL OUTER JOIN); use PostgreSQL, or a Python linked to a newer SQLite"
+        )
     db.init_app(app)
     with app.app_context():
         pool.ping_idle_connections(db.engine)

@@ -2,6 +2,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -28,6 +29,19 @@ def test_secret_key_is_generated_once_into_instance(tmp_path, monkeypatch):
     assert key_file.read_text().strip() == first.config["SECRET_KEY"]
     assert len(first.config["SECRET_KEY"]) >= 64
     assert create_app().config["SECRET_KEY"] == first.config["SECRET_KEY"]
+
+
+def test_an_sqlite_without_full_outer_join_is_refused_at_start(tmp_path, monkeypatch):
+    """The progress page full-joins (SQLite 3.39): an older SQLite fails at start, with
+    what to do, not on a learner's page."""
+    import sqlite3
+
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 37, 2))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.37.2")
+    with pytest.raises(RuntimeError, match=r"SQLite 3\.37\.2 is too old: 3\.39 or newer"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@127.0.0.1/exams")
+    assert create_app()  # PostgreSQL does not care
 
 
 def test_environment_configures_database_and_redis(monkeypatch):
