@@ -233,6 +233,39 @@ def test_the_kept_counts_stay_those_of_counting_afresh(sat, make_user, frozen_cl
     assert kept_as_fresh() == ["first", "best", "all"]
 
 
+def test_after_many_papers_are_scored_again_all_is_counted_at_once(sat, make_user, monkeypatch):
+    """A submission is added to the kept counts; a regrade of more papers than counts are
+    brought up to date for has all counted again, without first reading which attempts
+    changed; either way the kept counts are those of counting afresh."""
+    exam, questions, _people = sat
+    item_analysis.analyse_exam(exam)
+    db.session.commit()
+    monkeypatch.setattr(item_analysis, "MOST_ADDED", 0)  # a quarter of 6 attempts: 1
+    looked = []
+    real = item_analysis.brought_up_to_date
+    monkeypatch.setattr(
+        item_analysis, "brought_up_to_date", lambda *args: looked.append(args[1]) or real(*args)
+    )
+    newcomer = make_user(name="己")
+    add_batch(exam, [newcomer])
+    sit(newcomer, exam, (1, 0, 1, 1))
+    item_analysis.analyse_exam(exam)
+    db.session.commit()
+    assert looked == ["first"]
+    assert stored_counts(exam, "first") == item_analysis.count(exam.id, "first")
+
+    draft = bank.current_draft(questions[1])
+    draft.answer = [1]
+    bank.edit_question(SYSTEM, questions[1], draft, "更正答案")
+    db.session.commit()
+    regrade.apply_regrade(SYSTEM, exam, questions[1].id)  # six papers scored again
+    db.session.commit()
+    item_analysis.analyse_exam(exam)
+    db.session.commit()
+    assert looked == ["first"]
+    assert stored_counts(exam, "first") == item_analysis.count(exam.id, "first")
+
+
 def stored_counts(exam, which) -> item_analysis.Counts:
     """The counts kept for the analysis, with the attempts they count."""
     stored = db.session.get(ItemAnalysisCounts, (exam.id, which), populate_existing=True)
