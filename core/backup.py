@@ -12,11 +12,15 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import click
 from flask import current_app
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+
+from core.extensions import db
 
 
 class BackupError(click.ClickException):
@@ -96,6 +100,7 @@ def restore_database(path: Path) -> None:
         _sqlite_copy(str(path), url.database)
         return
     if url.get_backend_name() == "postgresql":
+        refuse_while_in_use()
         _run(
             [
                 _tool("pg_restore"),
@@ -109,6 +114,31 @@ def restore_database(path: Path) -> None:
         )
         return
     raise BackupError(f"不支持恢复 {url.get_backend_name()} 数据库。")
+
+
+def refuse_while_in_use() -> None:
+    """A running site must not see its database replaced: its workers keep per-process
+    copies (question texts, pools) under ids that the restore hands out again."""
+    db.engine.dispose()  # this process's own idle connections are not the site's
+    others = 0
+    with db.engine.connect() as connection:
+        # A backend whose client has just closed takes a moment to leave the list.
+        for _ in range(10):
+            others = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+            if not others:
+                break
+            time.sleep(0.2)
+    db.engine.dispose()
+    if others:
+        raise BackupError(
+            f"数据库仍有 {others} 个其他连接（网站服务、连接池或其他会话），未恢复："
+            "请先停止所有网站实例与 PgBouncer，再执行恢复；恢复后重新启动网站。"
+        )
 
 
 @click.command("backup")

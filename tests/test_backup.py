@@ -13,12 +13,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from core import clock
 from core.extensions import db
 from training.exams import attempts
 from training.exams.models import Response
+from training.models import User
 
 from .conftest import POSTGRES_URL
 from .factories import make_exam, standard_bank
@@ -129,3 +130,23 @@ def test_restore_asks_before_overwriting(app, runner, tmp_path):
     assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
     result = runner.invoke(args=["restore", str(backup)], input="n\n")
     assert result.exit_code != 0 and "确定恢复吗" in result.output
+
+
+@needs_tools
+def test_restore_refuses_while_the_site_uses_the_database(app, runner, make_user, tmp_path):
+    """A running worker keeps per-process copies under ids a restore hands out again."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL: sessions of other processes are visible in pg_stat_activity")
+    backup = tmp_path / "copy.dump"
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    added = make_user()
+    db.session.commit()
+    added_id = added.id
+    db.session.remove()
+    site = create_engine(db.engine.url)  # a worker of the running site
+    with site.connect():
+        result = runner.invoke(args=["restore", str(backup), "--yes"])
+    site.dispose()
+    assert result.exit_code != 0 and "其他连接" in result.output
+    db.session.remove()
+    assert db.session.get(User, added_id) is not None  # nothing was restored
