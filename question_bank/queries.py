@@ -348,7 +348,7 @@ def in_use_expression(question_id: int) -> ColumnElement:
 
 @dataclass(frozen=True)
 class VersionText:
-    """A question version as practice checks and shows it and a paper shows it, with its
+    """A question version as practice checks and shows it, with its
     law references."""
 
     id: int
@@ -360,7 +360,6 @@ class VersionText:
     explanation: str
     #: LawRefDrafts, as pages show and link them
     law_refs: tuple
-    max_chars: int | None = None
 
 
 #: version id → VersionText. A version never changes once made (an edit makes a new one,
@@ -370,7 +369,7 @@ _VERSION_TEXTS: dict[int, VersionText] = {}
 
 
 #: a version's columns that a VersionText carries, in its order
-_TEXT_COLUMNS = ("type", "stem", "choices", "answer", "blanks", "explanation", "max_chars")
+_TEXT_COLUMNS = ("type", "stem", "choices", "answer", "blanks", "explanation")
 
 
 class law_refs_of(FunctionElement):
@@ -428,7 +427,7 @@ def read_version_text(version_id: int, columns) -> VersionText:
     found = _VERSION_TEXTS.get(version_id)
     if found is not None:
         return found
-    type_, stem, choices, answer, blanks, explanation, max_chars, refs = columns
+    type_, stem, choices, answer, blanks, explanation, refs = columns
     if len(_VERSION_TEXTS) >= 50_000:  # a bank's worth; then start again
         _VERSION_TEXTS.clear()
     found = _VERSION_TEXTS[version_id] = VersionText(
@@ -440,7 +439,6 @@ def read_version_text(version_id: int, columns) -> VersionText:
         blanks=tuple(tuple(blank) for blank in blanks),
         explanation=explanation,
         law_refs=tuple(LawRefDraft(*ref) for ref in refs),
-        max_chars=max_chars,
     )
     return found
 
@@ -457,8 +455,7 @@ def _version_texts_query() -> Select:
 
 def version_texts(version_ids: Iterable[int]) -> dict[int, VersionText]:
     """The versions' texts and law references: one query, on the tables (no ORM objects
-    for what is read once and kept), for those this process has not read before (a
-    paper's 60 questions are read from the database once per worker)."""
+    for what is read once and kept), for those this process has not read before."""
     wanted = set(version_ids)
     found = {id_: _VERSION_TEXTS[id_] for id_ in wanted if id_ in _VERSION_TEXTS}
     missing = wanted - found.keys()

@@ -234,13 +234,13 @@ def test_the_save_path_is_lean(client, attempt_id):
 def test_the_start_path_is_lean(client, auth, learner, exam):
     """The session's user with their roles (one query), the exam with its blueprint, the
     candidate's attempts, their open batch, the pools (once per process), then the attempt
-    and its paper (one statement for all its rows): no savepoint, no lazy loads."""
+    and its paper: no savepoint, no lazy loads."""
     auth.login(learner)
     exam_id = exam.id
     statements = []
 
     def note(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement.split()[0].upper() + (" (many)" if executemany else ""))
+        statements.append(statement.split()[0].upper())
 
     event.listen(db.engine, "before_cursor_execute", note)
     try:
@@ -248,27 +248,6 @@ def test_the_start_path_is_lean(client, auth, learner, exam):
     finally:
         event.remove(db.engine, "before_cursor_execute", note)
     assert statements == ["SELECT"] * 5 + ["INSERT", "INSERT"]
-
-
-def test_a_paper_reads_its_question_texts_once_per_process(client, attempt_id):
-    """A version never changes, so the worker keeps its text: a reload reads only the
-    paper's own rows, and shows the same paper."""
-    statements = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        first = paper_of(client, attempt_id)
-        read_first = [s for s in statements if "FROM question_versions" in s]
-        statements.clear()
-        again = paper_of(client, attempt_id)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-    assert len(read_first) == 1
-    assert not [s for s in statements if "question_versions" in s]
-    assert again["items"] == first["items"] and len(first["items"]) > 0
 
 
 @pytest.mark.parametrize(

@@ -209,22 +209,20 @@ def start_attempt(
         if existing is None:
             raise ExamError("开始考试未成功，请刷新页面后重试。")
         return existing
-    # One multi-row insert for the paper: the ORM's unit of work was a third of a start,
-    # and one statement costs PostgreSQL less than as many rows sent one by one.
+    # One multi-row insert for the paper: the ORM's unit of work was a third of a start.
     db.session.connection().execute(
-        PaperItem.__table__.insert().values(
-            [
-                {
-                    "attempt_id": attempt.id,
-                    "position": position,
-                    "question_version_id": item.version_id,
-                    "points": item.points,
-                    "choice_order": list(item.choice_order),
-                    "case_version_id": item.case_version_id,
-                }
-                for position, item in enumerate(paper, start=1)
-            ]
-        )
+        PaperItem.__table__.insert(),
+        [
+            {
+                "attempt_id": attempt.id,
+                "position": position,
+                "question_version_id": item.version_id,
+                "points": item.points,
+                "choice_order": list(item.choice_order),
+                "case_version_id": item.case_version_id,
+            }
+            for position, item in enumerate(paper, start=1)
+        ],
     )
     return attempt
 

@@ -30,7 +30,6 @@ from training.exams.models import (
     ExamKind,
     ExamStatus,
     PaperItem,
-    Response,
     ReviewPolicy,
 )
 from training.models import User
@@ -244,9 +243,10 @@ def remaining_seconds(deadline: datetime, now: datetime) -> int:
     return max(0, int((deadline - now).total_seconds()))
 
 
-def item_payload(item, version: queries.VersionText) -> dict:
+def item_payload(item: PaperItem) -> dict:
     """What the browser needs to show one question, and nothing that tells the key: the
     choices carry their original index as value, in this candidate's order."""
+    version = item.question_version
     kind = types.of(version.type)
     return {
         "item_id": item.id,
@@ -266,26 +266,8 @@ def material_payload(version) -> dict:
 
 
 def paper_payload(attempt: Attempt, now: datetime) -> dict:
-    """The paper as the exam page loads it. The question texts come from the per-process
-    cache of versions (a version never changes), so a load reads only the paper's own rows."""
-    items = db.session.execute(
-        select(
-            PaperItem.id,
-            PaperItem.position,
-            PaperItem.question_version_id,
-            PaperItem.points,
-            PaperItem.choice_order,
-            PaperItem.case_version_id,
-        )
-        .where(PaperItem.attempt_id == attempt.id)
-        .order_by(PaperItem.position)
-    ).all()
-    responses = db.session.execute(
-        select(Response.item_id, Response.answer, Response.seq).where(
-            Response.attempt_id == attempt.id
-        )
-    ).all()
-    versions = queries.version_texts(item.question_version_id for item in items)
+    responses = attempts.responses_of(attempt)
+    items = attempts.paper_items(attempt)
     materials = queries.case_versions(
         item.case_version_id for item in items if item.case_version_id
     )
@@ -296,11 +278,11 @@ def paper_payload(attempt: Attempt, now: datetime) -> dict:
         "deadline": clock.epoch_ms(attempt.deadline_at),
         "remaining_seconds": remaining_seconds(attempt.deadline_at, now),
         "status": attempt.status,
-        "items": [item_payload(item, versions[item.question_version_id]) for item in items],
+        "items": [item_payload(item) for item in items],
         "cases": {str(key): material_payload(version) for key, version in materials.items()},
         "responses": {
-            str(response.item_id): {"answer": response.answer, "seq": response.seq}
-            for response in responses
+            str(item_id): {"answer": response.answer, "seq": response.seq}
+            for item_id, response in responses.items()
         },
         "flags": attempt.flags,
     }
