@@ -259,7 +259,7 @@ def init_app(app: Flask) -> None:
 
     def on_error(context) -> None:
         # A failed connect (no connection yet) or a connection lost mid-request; not a
-        # stale pooled connection found by the pre-ping (the pool reconnects), not a lock.
+        # stale pooled connection found by a ping (core.pool: the pool reconnects), not a lock.
         if (context.connection is None or context.is_disconnect) and not context.is_pre_ping:
             outages.note_failure(clock.now())
 
