@@ -9,7 +9,14 @@
   const submit = form.querySelector("[data-submit]");
   const message = document.querySelector("[data-message]");
   const result = document.querySelector("[data-result]");
-  const RETRY = ["invalid_answer", "choice_out_of_range", "repeated_choice", "empty_answer"];
+  // Refusals after which the same answer may be sent again (nothing was recorded).
+  const RETRY = [
+    "invalid_answer",
+    "choice_out_of_range",
+    "repeated_choice",
+    "empty_answer",
+    "database_unavailable",
+  ];
 
   function show(element, text) {
     element.textContent = text;

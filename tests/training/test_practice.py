@@ -14,7 +14,7 @@ from core import clock
 from core.audit import SYSTEM
 from core.extensions import db
 from core.roles import Role
-from question_bank import bank
+from question_bank import bank, queries
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.statutes.library import commit_law_import, plan_law_import
 from tests.factories import make_exam, take
@@ -214,6 +214,19 @@ def test_feedback_shows_right_or_wrong_the_key_explanation_and_linked_article(
     [law] = feedback["refs"]  # the cited article links to the library
     assert law["name"] == "宪法（2018年修正）" and law["places"][0]["url"].startswith("/laws/cite?")
     assert feedback["due"].endswith("（答错（重来））")
+
+
+def test_feedback_from_a_worker_that_never_read_the_version_cites_its_article_alone(
+    client, login_as, sequence
+):
+    """The claim brings the version's law references when this process has not read the
+    version (the page was served by another worker): its own citations, not the bank's."""
+    login_as(Role.LEARNER)
+    _, question_id = _question_page(client)
+    queries._VERSION_TEXTS.clear()
+    feedback = _post_answer(client, question_id, choice="0").json
+    [law] = feedback["refs"]
+    assert len(law["places"]) == 1
 
 
 def test_a_malformed_answer_changes_nothing_and_keeps_the_question(client, login_as, sequence):

@@ -56,3 +56,23 @@ def test_study_quiz_credit_practice_mistake_and_review_due(
     page.wait_for_url("**/practice/question?mode=due")
     expect(page.locator("main h1")).to_contain_text("到期复习")
     assert tab.errors == []
+
+
+def test_an_answer_refused_while_the_database_is_down_can_be_sent_again(
+    app, live_server, browser, make_user, law
+):
+    add_questions("true_false", 1)
+    learner = make_user(name="钱七")
+    tab = Page(browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}))
+    page = tab.page
+    tab.login(live_server, learner)
+    page.goto(f"{live_server}/practice/question?mode=random")
+    down = {"error": "database_unavailable", "message": "数据库暂时无法连接，请稍后再试。"}
+    page.route("**/practice/answer", lambda route: route.fulfill(status=503, json=down))
+    page.get_by_label("正确").check()
+    page.get_by_role("button", name="提交答案").click()
+    expect(page.locator("[data-message]")).to_contain_text("数据库暂时无法连接")
+    page.unroute("**/practice/answer")
+    page.get_by_role("button", name="提交答案").click()
+    expect(page.locator("[data-result]")).to_contain_text("回答正确")
+    assert [e for e in tab.errors if "503" not in e] == []

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, literal_column, select, text, update
 
 from core import clock, upserts
 from core.errors import ServiceError
@@ -374,8 +374,10 @@ def _answer_statements(dialect_name: str):
             mine(mistakes, mistakes.c.right_streak),
             *(mine(cards, cards.c[name]) for name in CARD_COLUMNS),
             # the version's text, read here and not in a statement of its own when this
-            # process has not read the version before
-            *queries.version_text_columns(served.c.version_id),
+            # process has not read the version before. Qualified: SQLite writes RETURNING's
+            # columns bare, and a bare version_id inside the citations subquery would be
+            # citations.version_id (every citation in the bank).
+            *queries.version_text_columns(literal_column("practice_served.version_id")),
         )
     )
     if dialect_name == "postgresql":
