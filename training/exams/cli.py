@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from core import clock, outages
 from core.extensions import db
-from question_bank.models import QuestionVersion
+from question_bank import queries
 from question_bank.types import CHOICE_TYPES
 from training.exams import attempts
 from training.exams import outages as exam_outages
@@ -44,7 +44,6 @@ def fill_picked(batch: int = FILL_BATCH) -> int:
         .where(Response.attempt_id == items.c.attempt_id, Response.item_id == items.c.id)
         .scalar_subquery()
     )
-    choice_versions = select(QuestionVersion.id).where(QuestionVersion.type.in_(CHOICE_TYPES))
     last = db.session.scalar(select(func.max(items.c.id))) or 0
     filled = 0
     for low in range(0, last + 1, batch):
@@ -54,7 +53,7 @@ def fill_picked(batch: int = FILL_BATCH) -> int:
                 items.c.id.between(low, low + batch - 1),
                 items.c.picked.is_(None),
                 items.c.earned.is_not(None),
-                items.c.question_version_id.in_(choice_versions),
+                items.c.question_version_id.in_(queries.version_ids_of_types(CHOICE_TYPES)),
                 answer.is_not(None),
             )
             .values(picked=answer)
