@@ -120,23 +120,29 @@ def refuse_while_in_use() -> None:
     """A running site must not see its database replaced: its workers keep per-process
     copies (question texts, pools) under ids that the restore hands out again."""
     db.engine.dispose()  # this process's own idle connections are not the site's
-    others = 0
+    others = []
     with db.engine.connect() as connection:
-        # A backend whose client has just closed takes a moment to leave the list.
+        # Client sessions only (not autovacuum or other server processes); a backend whose
+        # client has just closed takes a moment to leave the list.
         for _ in range(10):
             others = connection.execute(
                 text(
-                    "SELECT count(*) FROM pg_stat_activity"
+                    "SELECT usename, application_name, client_addr FROM pg_stat_activity"
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend'"
                 )
-            ).scalar_one()
+            ).all()
             if not others:
                 break
             time.sleep(0.2)
     db.engine.dispose()
     if others:
+        who = "；".join(
+            f"{user or '?'} {application or ''} {address or '本机套接字'}".strip()
+            for user, application, address in others
+        )
         raise BackupError(
-            f"数据库仍有 {others} 个其他连接（网站服务、连接池或其他会话），未恢复："
+            f"数据库仍有 {len(others)} 个其他连接（{who}），未恢复："
             "请先停止所有网站实例与 PgBouncer，再执行恢复；恢复后重新启动网站。"
         )
 

@@ -148,5 +148,6 @@ def test_restore_refuses_while_the_site_uses_the_database(app, runner, make_user
         result = runner.invoke(args=["restore", str(backup), "--yes"])
     site.dispose()
     assert result.exit_code != 0 and "其他连接" in result.output
+    assert db.engine.url.username in result.output  # who is connected, by role name
     db.session.remove()
     assert db.session.get(User, added_id) is not None  # nothing was restored
