@@ -8,9 +8,9 @@ been dropped by a restart, a pooler or a firewall, and is pinged first: if dead,
 pool is recycled and the request gets a new connection, unseen.
 
 What this gives up: a database restart within the 10 s after a worker's last request fails
-that worker's next request (a 503 with Retry-After, which the exam page and practice retry;
-nothing acknowledged is lost), and SQLAlchemy then recycles the pool. A restart is an outage
-anyway: requests during it fail alike.
+that worker's next request (a 503 with Retry-After: the exam page retries it, practice lets
+the learner send the answer again; nothing acknowledged is lost), and SQLAlchemy then
+recycles the pool. A restart is an outage anyway: requests during it fail alike.
 """
 
 import time

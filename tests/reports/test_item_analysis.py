@@ -70,6 +70,16 @@ def sat(law, make_user):
     return exam, questions, people
 
 
+def correct_key_and_regrade(exam, question):
+    """The key corrected to 错误 (choice 1), then every paper with the question scored again."""
+    draft = bank.current_draft(question)
+    draft.answer = [1]
+    bank.edit_question(SYSTEM, question, draft, "更正答案")
+    db.session.commit()
+    regrade.apply_regrade(SYSTEM, exam, question.id)
+    db.session.commit()
+
+
 def expected(patterns):
     names = list(patterns)
     return paper_statistics(
@@ -151,12 +161,7 @@ def test_the_counts_are_kept_and_a_submission_adds_only_its_paper(sat, make_user
     assert item_analysis.flagged_if_known(exam) == 1
 
     # The second question's key corrected to 错误: three of the six had it right before.
-    draft = bank.current_draft(questions[1])
-    draft.answer = [1]
-    bank.edit_question(SYSTEM, questions[1], draft, "更正答案")
-    db.session.commit()
-    regrade.apply_regrade(SYSTEM, exam, questions[1].id)
-    db.session.commit()
+    correct_key_and_regrade(exam, questions[1])
     regraded = item_analysis.analyse_exam(exam)
     # What the regraded papers added before is not known any more: all counted again.
     assert len(counted) == 2
@@ -224,12 +229,7 @@ def test_the_kept_counts_stay_those_of_counting_afresh(sat, make_user, frozen_cl
     assert kept_as_fresh() == []  # handed in again: added
     assert item_analysis.analyse_exam(exam, "all").paper.count == 7
 
-    draft = bank.current_draft(questions[2])
-    draft.answer = [1]
-    bank.edit_question(SYSTEM, questions[2], draft, "更正答案")
-    db.session.commit()
-    regrade.apply_regrade(SYSTEM, exam, questions[2].id)
-    db.session.commit()
+    correct_key_and_regrade(exam, questions[2])
     assert kept_as_fresh() == ["first", "best", "all"]
 
 
@@ -254,12 +254,7 @@ def test_after_many_papers_are_scored_again_all_is_counted_at_once(sat, make_use
     assert looked == ["first"]
     assert stored_counts(exam, "first") == item_analysis.count(exam.id, "first")
 
-    draft = bank.current_draft(questions[1])
-    draft.answer = [1]
-    bank.edit_question(SYSTEM, questions[1], draft, "更正答案")
-    db.session.commit()
-    regrade.apply_regrade(SYSTEM, exam, questions[1].id)  # six papers scored again
-    db.session.commit()
+    correct_key_and_regrade(exam, questions[1])  # six papers scored again
     item_analysis.analyse_exam(exam)
     db.session.commit()
     assert looked == ["first"]
