@@ -46,7 +46,9 @@ def test_eligible_questions_by_difficulty(app):
     assert [q for q, _, _ in queries.eligible_questions("single", difficulty_min=4)] == [hard.id]
 
 
-def test_version_texts_are_read_from_the_tables_with_their_law_references_in_order(law):
+def test_version_texts_are_read_from_the_tables_with_their_law_references_in_order(
+    law, count_queries
+):
     """One query for the versions a process has not read, on the tables (no ORM object is
     made for what is kept per process), each version with its citations in order and one
     without any with none."""
@@ -65,22 +67,18 @@ def test_version_texts_are_read_from_the_tables_with_their_law_references_in_ord
     db.session.commit()
     ids = [cited.current_version.id, bare.current_version.id]
     db.session.expunge_all()
-    statements, loaded = [], []
-
-    def note(connection, cursor, statement, *args):
-        statements.append(statement)
+    loaded = []
 
     def load(target, context):
         loaded.append(target)
 
-    event.listen(db.engine, "before_cursor_execute", note)
     for model in (QuestionVersion, Citation):
         event.listen(model, "load", load)
     try:
-        texts = queries.version_texts(ids)
-        again = queries.version_text(ids[0])
+        with count_queries() as statements:
+            texts = queries.version_texts(ids)
+            again = queries.version_text(ids[0])
     finally:
-        event.remove(db.engine, "before_cursor_execute", note)
         for model in (QuestionVersion, Citation):
             event.remove(model, "load", load)
     assert len(statements) == 1  # the second read is the process's copy

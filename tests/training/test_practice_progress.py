@@ -355,27 +355,17 @@ def test_progress_page_shows_mastery_due_mistakes_and_how_readiness_is_computed(
     assert "Wilson" in page.text and "每道题只取最近一次" in page.text
 
 
-def test_the_progress_page_reads_the_persons_cards_twice(law, learner, frozen_clock):
+def test_the_progress_page_reads_the_persons_cards_twice(law, learner, frozen_clock, count_queries):
     """Mastery per law, the bank's questions per law, all the cards and those due today are
     one statement, readiness the other; a card of a question retired since counts as a card
     and as due, towards no law."""
-    from sqlalchemy import event
-
     kept, retired = (_tagged("single", "公共法律知识", n) for n in (1, 2))
     for question in (kept, retired):
         _practise(learner, question, False, frozen_clock.now)
     bank.retire(SYSTEM, retired)
     db.session.commit()
-    statements = []
-
-    def note(connection, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
+    with count_queries() as statements:
         state = progress.progress(learner.id, frozen_clock.now, mock.configured_format({}))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
     assert sum("practice_cards" in statement for statement in statements) == 2, statements
     # ... and the bank's totals per law come with the person's cards, not counted apart
     assert sum("FROM questions" in statement for statement in statements) == 1, statements
