@@ -215,6 +215,20 @@ def version_ids_of_types(type_ids: Iterable[str]) -> Select:
     return select(QuestionVersion.id).where(QuestionVersion.type.in_(list(type_ids)))
 
 
+def versions_as_shown() -> Subquery:
+    """Question versions as a paper shows them, never with their keys: id, type, stem,
+    choices, blanks and max_chars, to join on `id`."""
+    versions = QuestionVersion.__table__
+    return select(
+        versions.c.id,
+        versions.c.type,
+        versions.c.stem,
+        versions.c.choices,
+        versions.c.blanks,
+        versions.c.max_chars,
+    ).subquery("shown_versions")
+
+
 def answer_shape(version_id: ColumnElement) -> tuple[ScalarSelect, ...]:
     """Type, number of choices, number of blanks and the longest answer allowed (written
     questions) of the version whose id the SQL expression gives, as scalar subqueries

@@ -233,14 +233,21 @@ def exam(questions, learner):
 @pytest.fixture
 def count_queries(app):
     """`with count_queries() as queries:` ... `len(queries)`: the statements sent to the
-    database meanwhile (by any request or code of the test)."""
+    database meanwhile (by any request or code of the test); `queries.many` holds those
+    sent with many parameter sets at once (executemany)."""
+
+    class Statements(list):
+        many: list[str]
 
     @contextlib.contextmanager
     def counting():
-        statements = []
+        statements = Statements()
+        statements.many = []
 
-        def note(conn, cursor, statement, *args):
+        def note(conn, cursor, statement, parameters, context, executemany):
             statements.append(statement)
+            if executemany:
+                statements.many.append(statement)
 
         event.listen(db.engine, "before_cursor_execute", note)
         try:

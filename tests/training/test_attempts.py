@@ -2,6 +2,7 @@
 grace, ordered saves, submitting once, expiry, extensions, and the same under threads."""
 
 import random
+import re
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -100,6 +101,39 @@ def test_start_freezes_versions_order_and_choice_order(questions, learner):
     shown_after = candidate.paper_payload(attempt, clock.now())
     assert shown_after["items"] == shown_before["items"]
     assert "修订" not in str(shown_after)
+
+
+def test_a_start_writes_the_drawn_paper_in_one_statement(questions, learner, count_queries):
+    exam = make_exam(
+        roster=[learner], random_per_candidate=True, shuffle_questions=True, shuffle_choices=True
+    )
+    drawn = assembly.draw(exam.blueprint, attempts.exam_pools(exam), random.Random(3))
+    with count_queries() as statements:
+        attempt = start(learner, exam, seed=3)
+    assert sum("INSERT INTO paper_items" in statement for statement in statements) == 1
+    assert statements.many == []  # one parameter set, not one per item
+    db.session.expire_all()
+    written = db.session.scalars(
+        select(PaperItem).where(PaperItem.attempt_id == attempt.id).order_by(PaperItem.position)
+    ).all()
+    assert [
+        (item.position, item.question_version_id, item.points, tuple(item.choice_order))
+        for item in written
+    ] == [
+        (position, item.version_id, item.points, tuple(item.choice_order))
+        for position, item in enumerate(drawn, start=1)
+    ]
+    assert all(item.case_version_id is None and item.earned is None for item in written)
+
+
+def test_the_paper_is_read_without_the_keys(questions, learner, count_queries):
+    attempt = start(learner, make_exam(roster=[learner]))
+    with count_queries() as statements:
+        shown = candidate.paper_payload(attempt, clock.now())
+    assert len(shown["items"]) == 5
+    read = " ".join(statements)
+    for kept_back in ("answer", "explanation", "model_answer", "marking_points"):
+        assert not re.search(rf"question_versions(_\d+)?\.{kept_back}\b", read)
 
 
 def test_shuffled_papers_differ_between_candidates_but_hold_the_blueprint(make_user):

@@ -243,20 +243,20 @@ def remaining_seconds(deadline: datetime, now: datetime) -> int:
     return max(0, int((deadline - now).total_seconds()))
 
 
-def item_payload(item: PaperItem) -> dict:
+def item_payload(item) -> dict:
     """What the browser needs to show one question, and nothing that tells the key: the
-    choices carry their original index as value, in this candidate's order."""
-    version = item.question_version
-    kind = types.of(version.type)
+    choices carry their original index as value, in this candidate's order. `item` is a
+    row of attempts.paper_to_show."""
+    kind = types.of(item.type)
     return {
         "item_id": item.id,
         "position": item.position,
-        "type": version.type,
+        "type": item.type,
         "type_label": kind.label,
-        "stem": version.stem,
+        "stem": item.stem,
         "points": float(item.points),
         "case": item.case_version_id,
-        **kind.paper(version, item.choice_order),
+        **kind.paper(item, item.choice_order),
     }
 
 
@@ -267,7 +267,7 @@ def material_payload(version) -> dict:
 
 def paper_payload(attempt: Attempt, now: datetime) -> dict:
     responses = attempts.responses_of(attempt)
-    items = attempts.paper_items(attempt)
+    items = attempts.paper_to_show(attempt.id)
     materials = queries.case_versions(
         item.case_version_id for item in items if item.case_version_id
     )
