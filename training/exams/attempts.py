@@ -265,13 +265,11 @@ def _paper_insert(dialect_name: str):
             rows.c.case_version_id,
         ]
     else:
-        each = func.json_each(bindparam("paper", type_=JSON)).table_valued("value").alias("drawn")
+        rows = func.json_each(bindparam("paper", type_=JSON)).table_valued("value").alias("drawn")
         fields = [
-            func.json_extract(each.c.value, f"$.{name}")
+            func.json_extract(rows.c.value, f"$.{name}")
             for name in ("position", "version_id", "points", "choice_order", "case_version_id")
         ]
-        fields[3] = func.json(fields[3])
-        rows = each
     return PaperItem.__table__.insert().from_select(
         [
             "attempt_id",
