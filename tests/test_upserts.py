@@ -3,6 +3,7 @@
 import ast
 from pathlib import Path
 
+from sqlalchemy import Integer, String, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import upserts
@@ -22,6 +23,18 @@ def test_the_session_database_by_default(app):
     with app.app_context():
         expected = postgresql if db.engine.dialect.name == "postgresql" else sqlite
         assert isinstance(upserts.insert(LoginFailure), expected.Insert)
+
+
+def test_json_rows_unpack_one_parameter_into_typed_rows(app):
+    with app.app_context():
+        rows, (number, name) = upserts.json_rows(
+            "people", {"number": Integer, "name": String}, db.engine.dialect.name
+        )
+        people = [{"number": 2, "name": "乙"}, {"number": 1, "name": None}]
+        found = db.session.execute(
+            select(number, name).select_from(rows).order_by(number), {"people": people}
+        ).all()
+        assert [tuple(row) for row in found] == [(1, None), (2, "乙")]
 
 
 def test_no_other_module_chooses_a_dialect():

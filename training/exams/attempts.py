@@ -15,15 +15,12 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
-    column,
     exists,
-    func,
     literal_column,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import contains_eager, joinedload
 
 from core import outages, upserts
@@ -245,31 +242,17 @@ def _paper_insert(dialect_name: str):
     """The paper's items in one statement that unpacks them from one JSON parameter: 60
     rows bound one by one were a fifth of a start's CPU (psycopg dumps each value), and a
     multi-row VALUES list is compiled anew for each paper."""
-    if dialect_name == "postgresql":
-        rows = (
-            func.json_to_recordset(bindparam("paper", type_=JSON))
-            .table_valued(
-                column("position", Integer),
-                column("version_id", Integer),
-                column("points", Points),
-                column("choice_order", postgresql.JSON),
-                column("case_version_id", Integer),
-            )
-            .render_derived(name="drawn", with_types=True)
-        )
-        fields = [
-            rows.c.position,
-            rows.c.version_id,
-            rows.c.points,
-            rows.c.choice_order,
-            rows.c.case_version_id,
-        ]
-    else:
-        rows = func.json_each(bindparam("paper", type_=JSON)).table_valued("value").alias("drawn")
-        fields = [
-            func.json_extract(rows.c.value, f"$.{name}")
-            for name in ("position", "version_id", "points", "choice_order", "case_version_id")
-        ]
+    rows, fields = upserts.json_rows(
+        "paper",
+        {
+            "position": Integer,
+            "version_id": Integer,
+            "points": Points,
+            "choice_order": JSON,
+            "case_version_id": Integer,
+        },
+        dialect_name,
+    )
     return PaperItem.__table__.insert().from_select(
         [
             "attempt_id",
