@@ -19,7 +19,7 @@ from core.extensions import db
 from question_bank import bank, cases
 from question_bank.drafts import LawRefDraft, QuestionDraft
 from question_bank.models import Question
-from training.exams import attempts, setup, sittings
+from training.exams import attempts, regrade, setup, sittings
 from training.exams.models import Attempt, Batch, BatchMember, Exam
 from training.exams.setup import SectionData
 from training.study import modules
@@ -379,3 +379,13 @@ def make_module(
         modules.publish_module(SYSTEM, module, clock.now(), random.Random(1))
     db.session.commit()
     return module
+
+
+def correct_key_and_regrade(exam, question):
+    """The key corrected to 错误 (choice 1), then every paper with the question scored again."""
+    draft = bank.current_draft(question)
+    draft.answer = [1]
+    bank.edit_question(SYSTEM, question, draft, "更正答案")
+    db.session.commit()
+    regrade.apply_regrade(SYSTEM, exam, question.id)
+    db.session.commit()

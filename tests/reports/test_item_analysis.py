@@ -10,14 +10,21 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, null, select, update
 
 from core import clock
-from core.audit import SYSTEM, Actor
+from core.audit import Actor
 from core.extensions import db
 from core.outages import Outage
 from core.roles import Role
-from question_bank import bank
 from question_bank.item_statistics import ItemScores, paper_statistics
-from tests.factories import GRACE, add_batch, add_questions, add_written, make_exam, take
-from training.exams import attempts, marking, regrade
+from tests.factories import (
+    GRACE,
+    add_batch,
+    add_questions,
+    add_written,
+    correct_key_and_regrade,
+    make_exam,
+    take,
+)
+from training.exams import attempts, marking
 from training.exams import outages as exam_outages
 from training.exams.models import Attempt, PaperItem
 from training.reports import item_analysis
@@ -68,16 +75,6 @@ def sat(law, make_user):
     for name, marks in PATTERNS.items():
         sit(people[name], exam, marks)
     return exam, questions, people
-
-
-def correct_key_and_regrade(exam, question):
-    """The key corrected to 错误 (choice 1), then every paper with the question scored again."""
-    draft = bank.current_draft(question)
-    draft.answer = [1]
-    bank.edit_question(SYSTEM, question, draft, "更正答案")
-    db.session.commit()
-    regrade.apply_regrade(SYSTEM, exam, question.id)
-    db.session.commit()
 
 
 def expected(patterns):

@@ -14,9 +14,16 @@ from core.audit import SYSTEM, Actor
 from core.extensions import db
 from core.outages import Outage
 from core.roles import Role
-from question_bank import bank
-from tests.factories import GRACE, add_batch, add_questions, add_written, make_exam, take
-from training.exams import attempts, marking, regrade, sittings
+from tests.factories import (
+    GRACE,
+    add_batch,
+    add_questions,
+    add_written,
+    correct_key_and_regrade,
+    make_exam,
+    take,
+)
+from training.exams import attempts, marking, sittings
 from training.exams import outages as exam_outages
 from training.reports import figures, summaries
 from training.reports.models import COUNTERS, ExamSummary
@@ -161,12 +168,7 @@ def test_a_regrade_moves_scores_and_passes(ten, make_user):
 
     # Every key corrected to 错误: the one who passed fails and the other way round.
     for question in bank_questions(exam):
-        draft = bank.current_draft(question)
-        draft.answer = [1]
-        bank.edit_question(SYSTEM, question, draft, "更正答案")
-        db.session.commit()
-        regrade.apply_regrade(SYSTEM, exam, question.id)
-        db.session.commit()
+        correct_key_and_regrade(exam, question)
     (figure,) = figures.by_unit([ExamSummary.exam_id == exam.id])
     assert (figure.own.took, figure.own.passed, figure.own.buckets[0]) == (2, 1, 1)
     assert figure.own.percent_sum == Decimal(100)
